@@ -1,0 +1,50 @@
+# pragma version ~=0.4.3
+"""
+@title crossmargin revert reasons
+@notice The only place for revert reason strings. Contracts write
+        `assert cond, errors.NAME`; Python parses this file to map reasons back
+        (tests/unit/conftest.py, crossmargin/chain/errors.py).
+@dev One constant per reason: short, lowercase, at most 32 characters, declared as
+     `NAME: constant(String[32]) = "reason"` on one line (the parsers rely on it).
+     Later contracts append their own section; never reuse a string for two meanings.
+"""
+
+# ---------------------------------------------------------------- generic
+ZERO_AMOUNT: constant(String[32]) = "zero amount"
+EMPTY_ADDRESS: constant(String[32]) = "zero address"
+ZERO_ID: constant(String[32]) = "zero id"
+MISSING_ROLE: constant(String[32]) = "missing role"
+PAUSED: constant(String[32]) = "paused"
+NOT_PAUSED: constant(String[32]) = "not paused"
+TRANSFER_FAILED: constant(String[32]) = "transfer failed"
+
+# ---------------------------------------------------------------- accounts
+UNKNOWN_ACCOUNT: constant(String[32]) = "unknown account"
+NOT_AUTHORIZED: constant(String[32]) = "not authorized"
+SELF_OPERATOR: constant(String[32]) = "self operator"
+
+# ---------------------------------------------------------------- vault
+NOT_LISTED: constant(String[32]) = "not listed"
+ALREADY_LISTED: constant(String[32]) = "already listed"
+TOO_MANY_ASSETS: constant(String[32]) = "too many assets"
+BAD_DECIMALS: constant(String[32]) = "bad decimals"
+SETTLEMENT_EXISTS: constant(String[32]) = "settlement exists"
+SETTLEMENT_LINKED: constant(String[32]) = "settlement has no underlying"
+CAP_EXCEEDED: constant(String[32]) = "cap exceeded"
+NOTHING_RECEIVED: constant(String[32]) = "nothing received"
+INSUFFICIENT_BALANCE: constant(String[32]) = "insufficient balance"
+BELOW_INITIAL_MARGIN: constant(String[32]) = "below initial margin"
+SAME_ACCOUNT: constant(String[32]) = "same account"
+NO_POSITIVE_CASH: constant(String[32]) = "no positive cash"
+
+# ---------------------------------------------------------------- oracles
+UNKNOWN_UNDERLYING: constant(String[32]) = "unknown underlying"
+BAD_HEARTBEAT: constant(String[32]) = "bad heartbeat"
+BAD_DEVIATION: constant(String[32]) = "bad deviation"
+BAD_GRACE_PERIOD: constant(String[32]) = "bad grace period"
+BAD_FEED_DECIMALS: constant(String[32]) = "bad feed decimals"
+VOL_OUT_OF_BOUNDS: constant(String[32]) = "vol out of bounds"
+VOL_STEP_TOO_LARGE: constant(String[32]) = "vol step too large"
+BAD_VOL_BOUNDS: constant(String[32]) = "bad vol bounds"
+BAD_STEP: constant(String[32]) = "bad step"
+EXPIRY_PASSED: constant(String[32]) = "expiry passed"

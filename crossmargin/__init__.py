@@ -1,0 +1,3 @@
+"""crossmargin: on-chain cross-margin protocol (Vyper contracts) and its Python tooling."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,160 @@
+"""Deploy the whole protocol from one parameter file to any Ape network, resumable from the manifest.
+
+Every contract and every configuration call is a named step; the manifest records each one as it lands, so a
+deploy that failed half way (node down, out of gas, a signer that ran dry) resumes where it stopped. On dev
+chains tokens and Chainlink feeds are mocks seeded from the parameters; on live chains their addresses come from
+`crossmargin/params/networks.toml`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from eth_utils import keccak
+
+from crossmargin.chain.contracts import at, container
+from crossmargin.chain.manifest import Manifest
+from crossmargin.chain.session import Session
+from crossmargin.model.params import Params
+
+NETWORKS_FILE = Path(__file__).resolve().parents[1] / "params" / "networks.toml"
+ROLES = {name: keccak(text=name) for name in
+         ("RISK_MANAGER_ROLE", "GUARDIAN_ROLE", "FEEDER_ROLE", "CLEARING_ROLE")}
+
+
+class DeployError(RuntimeError):
+    """A deploy that cannot go on (missing live addresses, inconsistent manifest)."""
+
+
+def live_addresses(chain_id: int, path: Path = NETWORKS_FILE) -> dict:
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    return data.get(str(chain_id), {})
+
+
+@dataclass
+class Deployer:
+    session: Session
+    params: Params
+    manifest: Manifest
+    on_step: Callable[[str, str], None] = lambda key, what: None
+    sent: list[str] = field(default_factory=list)
+
+    # -- primitives ------------------------------------------------------------------------------------
+    def _has_code(self, address: str) -> bool:
+        return len(self.session.web3.eth.get_code(address)) > 0
+
+    def contract(self, key: str, name: str, *args) -> str:
+        """Deploy `name` as `key` unless the manifest already has it on chain."""
+        known = self.manifest.contracts.get(key)
+        if known and self._has_code(known):
+            self.on_step(key, "kept")
+            return known
+        instance = container(name).deploy(*args, **self.session.tx_kwargs())
+        self.manifest.contracts[key] = instance.address
+        self.manifest.save()
+        self.sent.append(key)
+        self.on_step(key, "deployed")
+        return instance.address
+
+    def step(self, key: str, fn: Callable[[], object]) -> None:
+        """Run a configuration call once."""
+        if key in self.manifest.steps_done:
+            self.on_step(key, "kept")
+            return
+        fn()
+        self.manifest.steps_done.append(key)
+        self.manifest.save()
+        self.sent.append(key)
+        self.on_step(key, "sent")
+
+    def at(self, key: str, name: str):
+        return at(name, self.manifest.address(key))
+
+    # -- the protocol ----------------------------------------------------------------------------------
+    def run(self) -> Manifest:
+        onchain = self.params.onchain()
+        live = {} if self.session.dev_chain else live_addresses(self.session.chain_id)
+        tx = self.session.tx_kwargs()
+        self._tokens(onchain, live)
+        self._feeds(onchain, live)
+        router = self.at_deploy("OracleRouter")
+        vol = self.at_deploy("VolOracle")
+        vault = self.at_deploy("Vault")
+        deployer = self.session.signer.address
+        roles = live.get("roles", {})
+        o = onchain["oracle"]
+
+        self.step("router.sequencer", lambda: router.set_sequencer(
+            live.get("sequencer") or "0x" + "00" * 20, o["sequencer_grace_seconds"], **tx))
+        for u in onchain["underlyings"]:
+            sym = u["symbol"]
+            secondary = self.manifest.contracts.get(f"feed2:{sym}", "0x" + "00" * 20)
+            self.step(f"router.feed:{sym}", lambda u=u, sym=sym, secondary=secondary: router.set_feed(
+                u["id"], self.manifest.address(f"feed:{sym}"), secondary,
+                u["heartbeat_seconds"], u["heartbeat_seconds"], o["max_deviation"], **tx))
+        self.step("vol.role:feeder", lambda: vol.grantRole(ROLES["FEEDER_ROLE"], roles.get("feeder", deployer), **tx))
+        for u in onchain["underlyings"]:
+            self.step(f"vol.params:{u['symbol']}", lambda u=u: vol.set_params(
+                u["id"], o["min_vol"], o["max_vol"], o["vol_max_step"], o["vol_heartbeat_seconds"], **tx))
+            if roles.get("feeder", deployer) == deployer:
+                self.step(f"vol.set:{u['symbol']}", lambda u=u: vol.set_vol(u["id"], u["vol"], **tx))
+        for c in onchain["collaterals"]:
+            self.step(f"vault.list:{c['symbol']}", lambda c=c: vault.list_asset(
+                self.manifest.token(c["symbol"]), c["underlying_id"], c["cap"], c["is_settlement"], **tx))
+        self.step("vault.role:guardian", lambda: vault.grantRole(
+            ROLES["GUARDIAN_ROLE"], roles.get("guardian", deployer), **tx))
+        self.manifest.parameters = onchain
+        self.manifest.complete = True
+        self.manifest.save()
+        return self.manifest
+
+    def at_deploy(self, name: str, *args):
+        self.contract(name, name, *args)
+        return self.at(name, name)
+
+    def _tokens(self, onchain: dict, live: dict) -> None:
+        for c in onchain["collaterals"]:
+            key = f"token:{c['symbol']}"
+            if self.session.dev_chain:
+                self.contract(key, "mocks/MockERC20", f"Mock {c['symbol']}", c["symbol"], c["decimals"])
+            else:
+                address = live.get("tokens", {}).get(c["symbol"])
+                if not address:
+                    raise DeployError(f"no {c['symbol']} token address for chain {self.session.chain_id} "
+                                      f"in {NETWORKS_FILE.name} (or deploy with --mocks)")
+                self.manifest.contracts[key] = address
+
+    def _feeds(self, onchain: dict, live: dict) -> None:
+        for u in onchain["underlyings"]:
+            sym = u["symbol"]
+            if self.session.dev_chain:
+                self.contract(f"feed:{sym}", "mocks/MockAggregator", u["feed_decimals"], u["feed_answer"])
+                self.contract(f"feed2:{sym}", "mocks/MockAggregator", u["feed_decimals"], u["feed_answer"])
+            else:
+                feeds = live.get("feeds", {}).get(sym, {})
+                if not feeds.get("primary"):
+                    raise DeployError(f"no {sym} price feed for chain {self.session.chain_id} in {NETWORKS_FILE.name}")
+                self.manifest.contracts[f"feed:{sym}"] = feeds["primary"]
+                if feeds.get("secondary"):
+                    self.manifest.contracts[f"feed2:{sym}"] = feeds["secondary"]
+
+
+def deploy(session: Session, params: Params, fresh: bool = False,
+           on_step: Callable[[str, str], None] = lambda key, what: None) -> tuple[Manifest, list[str]]:
+    """Deploy (or resume, or confirm) the protocol on the session's chain. Returns the manifest and the keys
+    of what this call actually sent."""
+    manifest = Manifest.load_or_new(session.chain_id, session.network_choice)
+    stale = manifest.contracts and not any(
+        len(session.web3.eth.get_code(a)) for a in manifest.contracts.values())
+    if fresh or stale:  # a reset dev chain: the old manifest describes nothing that exists
+        manifest = Manifest(chain_id=session.chain_id, network=session.network_choice)
+    if not manifest.contracts:
+        manifest.start_block = session.web3.eth.block_number
+    manifest.params_name = params.name
+    manifest.deployer = session.signer.address
+    manifest.network = session.network_choice
+    deployer = Deployer(session, params, manifest, on_step)
+    return deployer.run(), deployer.sent

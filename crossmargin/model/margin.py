@@ -1,0 +1,445 @@
+"""The margin engine: DESIGN.md §4 in numpy, function by function, with the names the Vyper RiskEngine uses.
+
+Read it beside the contract. Every quantity is a float in USD (or units of the underlying, or a fraction);
+the contract computes the same numbers in WAD and must agree within the differential tests' tolerance.
+
+Glossary
+    S_u, σ_u      index price and annualised ATM implied vol of underlying u (OracleRouter, VolOracle)
+    h_k           haircut of collateral k: min(1, base_k + slope_k · bal_k·P_k / depth_k); IM and MM bases
+    E             equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i) + accrued funding
+    s_u           shock size: clamp(z · σ_u · sqrt(H), shock_min, shock_max)
+    grid          spot moves m = k/4 · s_u, k = -4..4, × vol {down, flat, up}: 27 scenarios per underlying
+    ΔV_u          scenario PnL matrix, shape (3, 9): rows vol down/flat/up, columns m = -s_u .. +s_u
+    K_u           worst loss: max(0, -min ΔV_u)
+    WS_u          directional PnL: ΔV_u at (+s_u, flat vol)
+    L_u, C_u      linear part clamp(WS_u, -K_u, K_u) and non-linear remainder K_u - |L_u|
+    R             correlated scenario requirement: max over 3 regimes of sqrt(max(0, Lᵀ ρ L)) + Σ C_u
+    add-ons       basis, short option, concentration (per underlying)
+    MM, IM        MM = R + Σ add-ons (MM parameters); IM = im_factor · MM
+    shortfall     IM - E_im, MM - E_mm; liquidatable iff MM shortfall > 0
+
+Conventions the contract shares
+    - Linear instruments (PERP, FUTURE) are worth size · S_u (forward = spot, never a protocol-made price).
+    - Options are worth size · Black-76(F = S_u, K, T, σ, r); after expiry (T <= 0) their intrinsic value.
+    - Linked collateral is a spot delta in its underlying's scenarios: ΔV += bal·P·m·(1 - h_mm), with h_mm
+      taken at today's price (the haircut is not re-evaluated in the scenario).
+    - The requirement uses MM parameters (MM haircuts in ΔV); IM scales the whole MM requirement.
+    - N_u, the net delta notional behind the concentration add-on, counts positions only: collateral size is
+      already priced by its haircut slope.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from crossmargin.model.params import Collateral, MarketSpec, Params, RiskParams
+from crossmargin.model.portfolio import Account, MarketState, Position
+from crossmargin.model.pricing import black76_price
+
+GRID_STEPS = 4                      # spot moves k/GRID_STEPS · s_u for k = -GRID_STEPS..GRID_STEPS
+VOL_DOWN, VOL_FLAT, VOL_UP = 0, 1, 2  # rows of a scenario PnL matrix
+REGIMES = ("base", "high", "low")     # correlation regimes: ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI
+
+
+# ---------------------------------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Addons:
+    """Add-ons of one underlying (USD, MM level)."""
+
+    basis: float          # basis_rate · (gross - |net|) linear notional
+    short_option: float   # short_option_rate · Σ |size|·S over short options
+    concentration: float  # λ_u · N_u² / depth_u
+
+    @property
+    def total(self) -> float:
+        return self.basis + self.short_option + self.concentration
+
+
+@dataclass(frozen=True)
+class UnderlyingRisk:
+    """Everything the engine computed for one underlying (MM level)."""
+
+    symbol: str
+    spot: float
+    vol: float
+    shock: float                 # s_u
+    pnl: np.ndarray              # ΔV_u, shape (3, 9)
+    worst_loss: float            # K_u
+    directional: float           # WS_u
+    linear: float                # L_u
+    nonlinear: float             # C_u
+    net_delta: float             # Σ position deltas, units of the underlying (collateral excluded)
+    gross_linear_notional: float
+    net_linear_notional: float
+    short_option_notional: float
+    addons: Addons
+
+
+@dataclass(frozen=True)
+class MarginResult:
+    """Health of an account (DESIGN §4). Shortfalls > 0 are deficits, < 0 surpluses."""
+
+    equity_im: float
+    equity_mm: float
+    im: float
+    mm: float
+    im_shortfall: float           # im - equity_im
+    mm_shortfall: float           # mm - equity_mm
+    scenario: float               # R (MM level)
+    addons: float                 # Σ_u add-ons (MM level)
+    regime: str                   # correlation regime that set R
+    per_underlying: Mapping[str, UnderlyingRisk]
+
+    @property
+    def liquidatable(self) -> bool:
+        return self.mm_shortfall > 0
+
+    @property
+    def above_im(self) -> bool:
+        return self.im_shortfall <= 0
+
+
+@dataclass(frozen=True)
+class IsolatedResult:
+    """The isolated comparator: every position alone in its own subaccount, and every linked collateral
+    holding alone (it is a spot delta), each margined by the same engine. Sums are over the items."""
+
+    items: tuple[tuple[str, MarginResult], ...]
+
+    @property
+    def mm(self) -> float:
+        return sum(r.mm for _, r in self.items)
+
+    @property
+    def im(self) -> float:
+        return sum(r.im for _, r in self.items)
+
+    @property
+    def scenario(self) -> float:
+        return sum(r.scenario for _, r in self.items)
+
+
+@dataclass(frozen=True)
+class Greeks:
+    """Aggregate Greeks of one underlying (Black-76 sensitivities; linear instruments: delta = size)."""
+
+    delta: float      # units of the underlying: positions + linked collateral balances (economic exposure)
+    delta_usd: float  # delta · S
+    gamma: float      # ∂delta/∂S, units per USD
+    vega: float       # ∂V/∂σ, USD per 1.00 (100 vol points)
+    theta: float      # ∂V/∂t, USD per year (negative for long options)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# equity
+# ---------------------------------------------------------------------------------------------------------
+
+def collateral_price(collateral: Collateral, state: MarketState) -> float:
+    """P_k: the index price of the underlying the collateral is linked to (the settlement asset is 1)."""
+    return 1.0 if collateral.settlement else state.spot[collateral.underlying]
+
+
+def haircut(collateral: Collateral, balance: float, price: float, kind: str = "mm") -> float:
+    """h_k = min(1, base_k + slope_k · (bal_k · P_k) / depth_k), base_k of the IM or MM flavour.
+
+    Larger holdings of a thin asset are worth proportionally less. The settlement asset has no haircut.
+    """
+    if collateral.settlement:
+        return 0.0
+    value = max(balance, 0.0) * price
+    return min(1.0, collateral.haircut_base(kind) + collateral.haircut_slope * value / collateral.depth_usd)
+
+
+def collateral_value(collateral: Collateral, balance: float, price: float, kind: str = "mm") -> float:
+    """bal_k · P_k · (1 - h_k): what a collateral holding contributes to equity."""
+    return balance * price * (1.0 - haircut(collateral, balance, price, kind))
+
+
+def position_value(pos: Position, spot, vol, now: float, rate: float = 0.0):
+    """value_i: linear size · S; option size · Black-76(F = S, K, T, σ, r), intrinsic once expired.
+
+    `spot` and `vol` may be numpy arrays (they broadcast): this is how the scenario grid revalues.
+    """
+    spec = pos.spec
+    if spec.is_linear:
+        return pos.size * np.asarray(spot, dtype=float) if np.ndim(spot) else pos.size * float(spot)
+    return pos.size * option_price(spec, spot, vol, now, rate)
+
+
+def option_price(spec: MarketSpec, spot, vol, now: float, rate: float = 0.0):
+    """Black-76 price of one unit of an option with forward = spot; intrinsic value at or after expiry."""
+    T = spec.time_to_expiry(now)
+    spot_a, vol_a = np.broadcast_arrays(np.asarray(spot, dtype=float), np.asarray(vol, dtype=float))
+    if T <= 0:
+        intrinsic = np.maximum(spot_a - spec.strike, 0.0) if spec.is_call else np.maximum(spec.strike - spot_a, 0.0)
+        return intrinsic if intrinsic.ndim else float(intrinsic)
+    price = _black76(spec.is_call, spot_a, spec.strike, T, vol_a, rate)
+    return price if price.ndim else float(price)
+
+
+def equity(account: Account, state: MarketState, params: Params, kind: str = "mm") -> float:
+    """E = cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i) + accrued funding, with IM or MM haircuts."""
+    account = account.resolved(params)
+    e = account.cash + account.funding
+    for symbol, balance in account.collateral.items():
+        c = params.collateral(symbol)
+        if c.settlement:
+            raise ValueError(f"{symbol} is the settlement asset: hold it as Account.cash, not as collateral")
+        e += collateral_value(c, balance, collateral_price(c, state), kind)
+    for pos in account.positions:
+        u = pos.spec.underlying
+        e += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
+    return float(e)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# scenarios, per underlying
+# ---------------------------------------------------------------------------------------------------------
+
+def shock_size(sigma: float, risk: RiskParams) -> float:
+    """s_u = clamp(z · σ_u · sqrt(H), shock_min, shock_max), H in years: the shock grows with the vol oracle."""
+    return min(risk.shock_max, max(risk.shock_min, risk.z * sigma * math.sqrt(risk.horizon_years)))
+
+
+def scenario_grid(shock: float) -> np.ndarray:
+    """Spot moves m = k/4 · s_u for k = -4..4 (9 relative moves, ascending; the last one is +s_u)."""
+    return np.arange(-GRID_STEPS, GRID_STEPS + 1) / GRID_STEPS * shock
+
+
+def vol_shocks(T_years: float, risk: RiskParams) -> np.ndarray:
+    """Vol multipliers (down, flat, up) = (1 - vol_down·m, 1, 1 + vol_up·m), m = min(cap, sqrt(T_ref / T)).
+
+    Short expiries get larger relative vol shocks, up to the cap (bounds keep vol_down · cap < 1).
+    """
+    m = risk.vol_shock_cap if T_years <= 0 else min(risk.vol_shock_cap, math.sqrt(risk.vol_t_ref_years / T_years))
+    return np.array([1.0 - risk.vol_down * m, 1.0, 1.0 + risk.vol_up * m])
+
+
+def scenario_pnl(u: str, account: Account, state: MarketState, params: Params) -> np.ndarray:
+    """ΔV_u, shape (3, 9): the PnL of everything on u in each scenario (full revaluation, not Greeks).
+
+    Linear positions: size · S · m. Options: value at (S·(1+m), σ·vol multiplier) minus value now.
+    Linked collateral: bal · P · m · (1 - h_mm), a spot delta worth its haircut value.
+    """
+    account = account.resolved(params)
+    spot, sigma, rate = state.spot[u], state.vol[u], params.risk.rate
+    moves = scenario_grid(shock_size(sigma, params.risk))
+    pnl = np.zeros((3, moves.size))
+    for pos in account.positions:
+        spec = pos.spec
+        if spec.underlying != u:
+            continue
+        if spec.is_linear:
+            pnl += pos.size * spot * moves
+        else:
+            vols = sigma * vol_shocks(spec.time_to_expiry(state.now), params.risk)[:, None]
+            pnl += position_value(pos, spot * (1.0 + moves)[None, :], vols, state.now, rate) \
+                - position_value(pos, spot, sigma, state.now, rate)
+    for c in params.linked_collaterals(u):
+        balance = account.collateral.get(c.symbol, 0.0)
+        if balance:
+            pnl += collateral_value(c, balance, spot, "mm") * moves
+    return pnl
+
+
+def worst_loss(pnl: np.ndarray) -> float:
+    """K_u = max(0, -min ΔV_u): the worst loss over the grid."""
+    return max(0.0, -float(np.min(pnl)))
+
+
+def directional(pnl: np.ndarray) -> float:
+    """WS_u: the signed PnL of the +s_u spot move at flat vol (the directional part)."""
+    return float(pnl[VOL_FLAT, -1])
+
+
+def split(K: float, WS: float) -> tuple[float, float]:
+    """(L_u, C_u): linear part L = clamp(WS, -K, K) and non-linear remainder C = K - |L| >= 0."""
+    L = min(K, max(-K, WS))
+    return L, K - abs(L)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# across underlyings
+# ---------------------------------------------------------------------------------------------------------
+
+def correlation_regimes(rho: np.ndarray, kappa: float) -> np.ndarray:
+    """The three regimes, shape (3, n, n): ρ, (1-κ)ρ + κJ (towards 1), (1-κ)ρ + κI (towards 0).
+
+    Convex blends of PSD matrices with unit diagonal stay valid correlation matrices.
+    """
+    n = rho.shape[0]
+    return np.stack([rho, (1 - kappa) * rho + kappa * np.ones((n, n)), (1 - kappa) * rho + kappa * np.eye(n)])
+
+
+def correlated_requirement(L: np.ndarray, C: np.ndarray, params: Params) -> tuple[float, str]:
+    """R = max over regimes of sqrt(max(0, Σ_u Σ_v ρ_uv L_u L_v)) + Σ_u C_u, and the regime that set it.
+
+    The linear parts aggregate like ISDA SIMM delta margin (correlated longs add, cross hedges net); the
+    non-linear parts add up with no diversification. With one underlying, R = K_u exactly.
+    """
+    L = np.asarray(L, dtype=float)
+    quad = np.einsum("u,ruv,v->r", L, correlation_regimes(params.rho, params.risk.corr_kappa), L)
+    linear = np.sqrt(np.maximum(0.0, quad))
+    best = int(np.argmax(linear))
+    return float(linear[best] + np.sum(C)), REGIMES[best]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# add-ons
+# ---------------------------------------------------------------------------------------------------------
+
+def net_delta(u: str, account: Account, state: MarketState, params: Params) -> float:
+    """Σ position deltas on u in units of the underlying (linear: size; options: size · Black-76 delta)."""
+    account = account.resolved(params)
+    total = 0.0
+    for pos in account.positions:
+        if pos.spec.underlying == u:
+            total += pos.size * (1.0 if pos.spec.is_linear else
+                                 option_greeks(pos.spec, state.spot[u], state.vol[u], state.now, params.risk.rate)[0])
+    return total
+
+
+def addons(u: str, account: Account, state: MarketState, params: Params) -> Addons:
+    """Add-ons of underlying u (MM level).
+
+    basis          basis_rate · (gross - |net|) of the linear book (PERP + FUTURE notionals at S_u):
+                   futures against perps are not a perfect hedge; a one-sided book pays none.
+    short_option   short_option_rate · Σ |size| · S_u over short options.
+    concentration  λ_u · N_u² / depth_u, N_u = |net delta| · S_u of the positions.
+    """
+    account = account.resolved(params)
+    spot, risk = state.spot[u], params.risk
+    linear = [p.size for p in account.positions if p.spec.underlying == u and p.spec.is_linear]
+    gross, net = sum(abs(x) for x in linear) * spot, abs(sum(linear)) * spot
+    short_options = sum(-p.size for p in account.positions if p.spec.underlying == u and p.spec.is_option and p.size < 0)
+    N = abs(net_delta(u, account, state, params)) * spot
+    und = params.underlying(u)
+    return Addons(
+        basis=risk.basis_rate * (gross - net),
+        short_option=risk.short_option_rate * short_options * spot,
+        concentration=und.concentration * N * N / und.depth_usd,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the account
+# ---------------------------------------------------------------------------------------------------------
+
+def underlying_risk(u: str, account: Account, state: MarketState, params: Params) -> UnderlyingRisk:
+    """Steps 1, 2 and 4 of DESIGN §4 for one underlying: s_u, ΔV_u, K_u, WS_u, L_u, C_u and add-ons."""
+    account = account.resolved(params)
+    spot = state.spot[u]
+    pnl = scenario_pnl(u, account, state, params)
+    K, WS = worst_loss(pnl), directional(pnl)
+    L, C = split(K, WS)
+    linear = [p.size for p in account.positions if p.spec.underlying == u and p.spec.is_linear]
+    return UnderlyingRisk(
+        symbol=u, spot=spot, vol=state.vol[u], shock=shock_size(state.vol[u], params.risk), pnl=pnl,
+        worst_loss=K, directional=WS, linear=L, nonlinear=C,
+        net_delta=net_delta(u, account, state, params),
+        gross_linear_notional=sum(abs(x) for x in linear) * spot,
+        net_linear_notional=abs(sum(linear)) * spot,
+        short_option_notional=sum(-p.size for p in account.positions
+                                  if p.spec.underlying == u and p.spec.is_option and p.size < 0) * spot,
+        addons=addons(u, account, state, params),
+    )
+
+
+def requirements(account: Account, state: MarketState, params: Params) -> MarginResult:
+    """Equity, IM, MM and shortfalls of an account.
+
+    MM = R + Σ_u add-ons_u (MM haircuts inside the scenarios); IM = im_factor · MM, so 0 <= MM <= IM.
+    """
+    account = account.resolved(params)
+    per = {u: underlying_risk(u, account, state, params) for u in params.symbols}
+    L = np.array([per[u].linear for u in params.symbols])
+    C = np.array([per[u].nonlinear for u in params.symbols])
+    R, regime = correlated_requirement(L, C, params)
+    total_addons = sum(r.addons.total for r in per.values())
+    mm = R + total_addons
+    im = params.risk.im_factor * mm
+    e_im, e_mm = equity(account, state, params, "im"), equity(account, state, params, "mm")
+    return MarginResult(
+        equity_im=e_im, equity_mm=e_mm, im=im, mm=mm, im_shortfall=im - e_im, mm_shortfall=mm - e_mm,
+        scenario=R, addons=total_addons, regime=regime, per_underlying=per,
+    )
+
+
+def isolated_requirements(account: Account, state: MarketState, params: Params) -> IsolatedResult:
+    """The isolated comparator: each position margined alone (its own subaccount, no collateral), and each
+    linked collateral holding alone. Same engine, same formulas (DESIGN §3 "Accounts")."""
+    account = account.resolved(params)
+    items = [(pos.spec.name, requirements(account.only(pos), state, params)) for pos in account.positions]
+    for symbol, balance in account.collateral.items():
+        if balance and params.collateral(symbol).underlying is not None:
+            items.append((symbol, requirements(Account(collateral={symbol: balance}), state, params)))
+    return IsolatedResult(tuple(items))
+
+
+def is_risk_reducing(before: MarginResult, after: MarginResult) -> bool:
+    """A trade is risk-reducing iff the post-trade MM shortfall is no worse than before."""
+    return after.mm_shortfall <= before.mm_shortfall
+
+
+# ---------------------------------------------------------------------------------------------------------
+# greeks
+# ---------------------------------------------------------------------------------------------------------
+
+def option_greeks(spec: MarketSpec, spot: float, vol: float, now: float, rate: float = 0.0) -> tuple[float, float, float, float]:
+    """(delta, gamma, vega, theta) of one unit of an option (Black-76, forward = spot; theta per year)."""
+    T = spec.time_to_expiry(now)
+    if T <= 0:
+        itm = spot > spec.strike if spec.is_call else spot < spec.strike
+        return (1.0 if spec.is_call else -1.0) * float(itm), 0.0, 0.0, 0.0
+    return _black76_greeks(spec.is_call, spot, spec.strike, T, vol, rate)
+
+
+def greeks(account: Account, state: MarketState, params: Params) -> dict[str, Greeks]:
+    """Aggregate Greeks per underlying. Delta includes linked collateral at its full balance (the hedge
+    orchestrator's view of exposure); gamma, vega and theta come from options only."""
+    account = account.resolved(params)
+    out = {}
+    for u in params.symbols:
+        spot, sigma = state.spot[u], state.vol[u]
+        d = g = v = t = 0.0
+        for pos in account.positions:
+            if pos.spec.underlying != u:
+                continue
+            if pos.spec.is_linear:
+                d += pos.size
+            else:
+                od, og, ov, ot = option_greeks(pos.spec, spot, sigma, state.now, params.risk.rate)
+                d, g, v, t = d + pos.size * od, g + pos.size * og, v + pos.size * ov, t + pos.size * ot
+        d += sum(account.collateral.get(c.symbol, 0.0) for c in params.linked_collaterals(u))
+        out[u] = Greeks(delta=d, delta_usd=d * spot, gamma=g, vega=v, theta=t)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# pricing adapters (crossmargin.model.pricing is the one Black-76)
+# ---------------------------------------------------------------------------------------------------------
+
+_black76_vec = np.vectorize(lambda is_call, F, K, T, sigma, r: black76_price(bool(is_call), F, K, T, sigma, r),
+                            otypes=[float])
+
+
+def _black76(is_call: bool, F, K: float, T: float, sigma, r: float):
+    return _black76_vec(is_call, F, K, T, sigma, r)
+
+
+def _black76_greeks(is_call: bool, F: float, K: float, T: float, sigma: float, r: float):
+    # Central differences of the one Black-76 price: delta, gamma in F; vega in σ; theta in calendar time.
+    dF, dv, dt = 1e-4 * F, 1e-4, min(1e-5, T / 2)
+    p = lambda F_=F, T_=T, s_=sigma: black76_price(is_call, F_, K, T_, s_, r)  # noqa: E731
+    delta = (p(F_=F + dF) - p(F_=F - dF)) / (2 * dF)
+    gamma = (p(F_=F + dF) - 2 * p() + p(F_=F - dF)) / (dF * dF)
+    vega = (p(s_=sigma + dv) - p(s_=sigma - dv)) / (2 * dv)
+    theta = (p(T_=T - dt) - p(T_=T + dt)) / (2 * dt)
+    return delta, gamma, vega, theta

@@ -1,0 +1,129 @@
+"""What the margin engine looks at: positions, an account, and the market it is valued in.
+
+Units as in `params`: USD, units of the underlying, token units for collateral balances, unix seconds.
+
+- `Position(instrument, size, cost)`: `size` signed units of the underlying (long > 0). `cost` is the entry
+  notional for linear instruments (`size · entry price`, so PnL = `size · index - cost`) and 0 for options,
+  whose premium is paid in cash at the trade (so an option's contribution to equity is its value).
+- `Account(cash, collateral, positions, funding)`: `cash` is the settlement asset balance (USD, may be
+  negative), `collateral` the other tokens' balances in token units, `funding` accrued unsettled funding (USD,
+  signed, + = receivable).
+- `MarketState(spot, vol, now)`: index price and ATM implied vol per underlying symbol, and the time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from crossmargin.model.params import MarketSpec, Params
+
+
+@dataclass(frozen=True)
+class Position:
+    """A signed position in one instrument (a `MarketSpec`, or its id / name to resolve with `Params`)."""
+
+    instrument: MarketSpec | int | str
+    size: float
+    cost: float = 0.0
+
+    @classmethod
+    def open(cls, spec: MarketSpec, size: float, price: float) -> Position:
+        """A position opened at `price`: linear cost = size · price, option cost 0 (premium goes through cash)."""
+        return cls(spec, size, size * price if spec.is_linear else 0.0)
+
+    def resolved(self, params: Params) -> Position:
+        """This position with `instrument` as a `MarketSpec`."""
+        spec = params.market(self.instrument)
+        return self if spec is self.instrument else dataclasses.replace(self, instrument=spec)
+
+    @property
+    def spec(self) -> MarketSpec:
+        if not isinstance(self.instrument, MarketSpec):
+            raise TypeError(f"position on {self.instrument!r} is not resolved; use position.resolved(params)")
+        return self.instrument
+
+
+@dataclass(frozen=True)
+class Account:
+    """One margin account (or isolated subaccount): cash, collateral balances, positions, accrued funding."""
+
+    cash: float = 0.0
+    collateral: Mapping[str, float] = field(default_factory=dict)   # {symbol: token units}, non-settlement
+    positions: tuple[Position, ...] = ()
+    funding: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "collateral", MappingProxyType(dict(self.collateral)))
+        object.__setattr__(self, "positions", tuple(self.positions))
+
+    def resolved(self, params: Params) -> Account:
+        """This account with every position's instrument resolved to a `MarketSpec`."""
+        return dataclasses.replace(self, positions=tuple(p.resolved(params) for p in self.positions))
+
+    def with_trade(self, spec: MarketSpec, size: float, price: float, fee: float = 0.0) -> Account:
+        """This account after trading `size` of `spec` at `price` (paying `fee` in cash).
+
+        Sizes and costs on the same instrument net (cost is additive, so equity is the same whether or not a
+        venue realises PnL into cash on a partial reduction); a position closed to zero realises its PnL
+        (`-cost`) into cash and disappears. An option's premium `size · price` is paid from cash.
+        """
+        cash = self.cash - fee - (size * price if spec.is_option else 0.0)
+        delta = Position.open(spec, size, price)
+        positions, merged = [], False
+        for p in self.positions:
+            if _same(p.instrument, spec):
+                p = Position(spec, p.size + delta.size, p.cost + delta.cost)
+                merged = True
+            if p.size == 0:
+                cash -= p.cost
+            else:
+                positions.append(p)
+        if not merged and delta.size != 0:
+            positions.append(delta)
+        return dataclasses.replace(self, cash=cash, positions=tuple(positions))
+
+    def with_collateral(self, symbol: str, amount: float) -> Account:
+        """This account with `amount` token units of `symbol` added (negative to remove)."""
+        balances = dict(self.collateral)
+        balances[symbol] = balances.get(symbol, 0.0) + amount
+        return dataclasses.replace(self, collateral=balances)
+
+    def only(self, position: Position, collateral: Mapping[str, float] | None = None) -> Account:
+        """An isolated subaccount holding just `position` (and `collateral`, none by default), no cash."""
+        return Account(cash=0.0, collateral=collateral or {}, positions=(position,))
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """Oracle view at time `now`: index price and annualised ATM vol per underlying symbol."""
+
+    spot: Mapping[str, float]
+    vol: Mapping[str, float]
+    now: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spot", MappingProxyType(dict(self.spot)))
+        object.__setattr__(self, "vol", MappingProxyType(dict(self.vol)))
+
+    @classmethod
+    def from_params(cls, params: Params, now: int = 0) -> MarketState:
+        """The reference prices and vols of a parameter set."""
+        return cls({u.symbol: u.price for u in params.underlyings}, {u.symbol: u.vol for u in params.underlyings}, now)
+
+    def with_spot(self, **spot: float) -> MarketState:
+        return dataclasses.replace(self, spot={**self.spot, **spot})
+
+    def with_vol(self, **vol: float) -> MarketState:
+        return dataclasses.replace(self, vol={**self.vol, **vol})
+
+    def at(self, now: int) -> MarketState:
+        return dataclasses.replace(self, now=now)
+
+
+def _same(instrument: MarketSpec | int | str, spec: MarketSpec) -> bool:
+    if isinstance(instrument, MarketSpec):
+        return instrument.name == spec.name
+    return instrument in (spec.id, spec.name)

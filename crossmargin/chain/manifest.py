@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from crossmargin.paths import DEPLOYMENTS
+from crossmargin.paths import deployments_dir
 
 
 class ManifestError(RuntimeError):
@@ -30,19 +30,20 @@ class Manifest:
     parameters: dict = field(default_factory=dict)  # the on-chain parameter values, for readers
 
     @staticmethod
-    def path_for(chain_id: int, folder: Path = DEPLOYMENTS) -> Path:
+    def path_for(chain_id: int, folder: Path | None = None) -> Path:
+        folder = folder or deployments_dir()
         return folder / f"{chain_id}.json"
 
-    def save(self, folder: Path = DEPLOYMENTS) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: Path | None = None) -> Path:
         path = self.path_for(self.chain_id, folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
         tmp.replace(path)  # atomic: a crash never leaves half a manifest
         return path
 
     @classmethod
-    def load(cls, chain_id: int, folder: Path = DEPLOYMENTS, require_complete: bool = True) -> "Manifest":
+    def load(cls, chain_id: int, folder: Path | None = None, require_complete: bool = True) -> "Manifest":
         path = cls.path_for(chain_id, folder)
         if not path.exists():
             raise ManifestError(f"no deployment for chain {chain_id} ({path.name}): run `crossmargin deploy` first")
@@ -52,7 +53,7 @@ class Manifest:
         return manifest
 
     @classmethod
-    def load_or_new(cls, chain_id: int, network: str, folder: Path = DEPLOYMENTS) -> "Manifest":
+    def load_or_new(cls, chain_id: int, network: str, folder: Path | None = None) -> "Manifest":
         path = cls.path_for(chain_id, folder)
         if path.exists():
             return cls.load(chain_id, folder, require_complete=False)

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossmargin.paths import CACHE, NODE_BIN
+from crossmargin.paths import NODE_BIN, cache_dir
 
 DEFAULT_CHAIN_ID = 31337
 
@@ -134,4 +134,4 @@ class Anvil:
 
 
 def embedded_state_file(chain_id: int = DEFAULT_CHAIN_ID) -> Path:
-    return CACHE / "anvil" / f"{chain_id}.json"
+    return cache_dir() / "anvil" / f"{chain_id}.json"

@@ -83,6 +83,10 @@ def run_guarded(cli: click.Group) -> None:
     """Entry point: click handles usage errors; everything else becomes one line and a non-zero exit."""
     try:
         cli.main(standalone_mode=False)
+    except click.UsageError as exc:  # one line, pointing at --help
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        err_console.print(f"[red]error:[/red] {exc.format_message()}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err_console.print("aborted")
         sys.exit(130)

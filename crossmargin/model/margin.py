@@ -18,6 +18,15 @@ Glossary
     MM, IM        MM = R + Σ add-ons (MM parameters); IM = im_factor · MM
     shortfall     IM - E_im, MM - E_mm; liquidatable iff MM shortfall > 0
 
+Function by function (DESIGN §4)
+    equity              haircut, collateral_value, position_value (option_price), equity
+    1. shock size       shock_size
+    2. scenarios        scenario_grid, vol_shocks, scenario_pnl, worst_loss, directional
+    3. correlation      split, correlation_regimes, correlated_requirement
+    4. add-ons          net_delta, addons
+    health              underlyings_of, underlying_risk, requirements, is_risk_reducing
+    views               greeks, isolated_requirements (the isolated-margin comparator)
+
 Conventions the contract shares
     - Linear instruments (PERP, FUTURE) are worth size · S_u (forward = spot, never a protocol-made price).
     - Options are worth size · Black-76(F = S_u, K, T, σ, r); after expiry (T <= 0) their intrinsic value.
@@ -166,11 +175,12 @@ def position_value(pos: Position, spot, vol, now: float, rate: float = 0.0):
     """value_i: linear size · S; option size · Black-76(F = S, K, T, σ, r), intrinsic once expired.
 
     `spot` and `vol` may be numpy arrays (they broadcast): this is how the scenario grid revalues.
+    A FUTURE past expiry is marked like a PERP here; on chain it settles at its recorded settlement price,
+    which a caller models by passing that price as `spot`.
     """
-    spec = pos.spec
-    if spec.is_linear:
-        return pos.size * np.asarray(spot, dtype=float) if np.ndim(spot) else pos.size * float(spot)
-    return pos.size * option_price(spec, spot, vol, now, rate)
+    if pos.spec.is_linear:
+        return _float_or_array(pos.size * np.asarray(spot, dtype=float))
+    return pos.size * option_price(pos.spec, spot, vol, now, rate)
 
 
 def option_price(spec: MarketSpec, spot, vol, now: float, rate: float = 0.0):
@@ -178,10 +188,8 @@ def option_price(spec: MarketSpec, spot, vol, now: float, rate: float = 0.0):
     T = spec.time_to_expiry(now)
     spot_a, vol_a = np.broadcast_arrays(np.asarray(spot, dtype=float), np.asarray(vol, dtype=float))
     if T <= 0:
-        intrinsic = np.maximum(spot_a - spec.strike, 0.0) if spec.is_call else np.maximum(spec.strike - spot_a, 0.0)
-        return intrinsic if intrinsic.ndim else float(intrinsic)
-    price = _black76(spec.is_call, spot_a, spec.strike, T, vol_a, rate)
-    return price if price.ndim else float(price)
+        return _float_or_array(np.maximum(spot_a - spec.strike, 0.0) if spec.is_call else np.maximum(spec.strike - spot_a, 0.0))
+    return _float_or_array(_black76(spec.is_call, spot_a, spec.strike, T, vol_a, rate))
 
 
 def equity(account: Account, state: MarketState, params: Params, kind: str = "mm") -> float:
@@ -232,10 +240,8 @@ def scenario_pnl(u: str, account: Account, state: MarketState, params: Params) -
     spot, sigma, rate = state.spot[u], state.vol[u], params.risk.rate
     moves = scenario_grid(shock_size(sigma, params.risk))
     pnl = np.zeros((3, moves.size))
-    for pos in account.positions:
+    for pos in _on(u, account):
         spec = pos.spec
-        if spec.underlying != u:
-            continue
         if spec.is_linear:
             pnl += pos.size * spot * moves
         else:
@@ -299,10 +305,9 @@ def net_delta(u: str, account: Account, state: MarketState, params: Params) -> f
     """Σ position deltas on u in units of the underlying (linear: size; options: size · Black-76 delta)."""
     account = account.resolved(params)
     total = 0.0
-    for pos in account.positions:
-        if pos.spec.underlying == u:
-            total += pos.size * (1.0 if pos.spec.is_linear else
-                                 option_greeks(pos.spec, state.spot[u], state.vol[u], state.now, params.risk.rate)[0])
+    for pos in _on(u, account):
+        total += pos.size * (1.0 if pos.spec.is_linear else
+                             option_greeks(pos.spec, state.spot[u], state.vol[u], state.now, params.risk.rate)[0])
     return total
 
 
@@ -315,15 +320,27 @@ def addons(u: str, account: Account, state: MarketState, params: Params) -> Addo
     concentration  λ_u · N_u² / depth_u, N_u = |net delta| · S_u of the positions.
     """
     account = account.resolved(params)
-    spot, risk = state.spot[u], params.risk
-    linear = [p.size for p in account.positions if p.spec.underlying == u and p.spec.is_linear]
-    gross, net = sum(abs(x) for x in linear) * spot, abs(sum(linear)) * spot
-    short_options = sum(-p.size for p in account.positions if p.spec.underlying == u and p.spec.is_option and p.size < 0)
-    N = abs(net_delta(u, account, state, params)) * spot
+    return _addons(u, _notionals(u, account, state.spot[u]), net_delta(u, account, state, params), state, params)
+
+
+def _on(u: str, account: Account) -> list[Position]:
+    return [p for p in account.positions if p.spec.underlying == u]
+
+
+def _notionals(u: str, account: Account, spot: float) -> tuple[float, float, float]:
+    """(gross linear, |net| linear, short option) notionals on u, USD."""
+    linear = [p.size for p in _on(u, account) if p.spec.is_linear]
+    short_options = sum(-p.size for p in _on(u, account) if p.spec.is_option and p.size < 0)
+    return sum(abs(x) for x in linear) * spot, abs(sum(linear)) * spot, short_options * spot
+
+
+def _addons(u: str, notionals: tuple[float, float, float], delta: float, state: MarketState, params: Params) -> Addons:
+    gross, net, short_options = notionals
+    N = abs(delta) * state.spot[u]
     und = params.underlying(u)
     return Addons(
-        basis=risk.basis_rate * (gross - net),
-        short_option=risk.short_option_rate * short_options * spot,
+        basis=params.risk.basis_rate * (gross - net),
+        short_option=params.risk.short_option_rate * short_options,
         concentration=und.concentration * N * N / und.depth_usd,
     )
 
@@ -332,23 +349,27 @@ def addons(u: str, account: Account, state: MarketState, params: Params) -> Addo
 # the account
 # ---------------------------------------------------------------------------------------------------------
 
+def underlyings_of(account: Account, params: Params) -> tuple[str, ...]:
+    """The underlyings an account touches (positions and linked collateral), in `params.symbols` order."""
+    account = account.resolved(params)
+    touched = {p.spec.underlying for p in account.positions}
+    touched |= {params.collateral(k).underlying for k, bal in account.collateral.items() if bal}
+    return tuple(u for u in params.symbols if u in touched)
+
+
 def underlying_risk(u: str, account: Account, state: MarketState, params: Params) -> UnderlyingRisk:
     """Steps 1, 2 and 4 of DESIGN §4 for one underlying: s_u, ΔV_u, K_u, WS_u, L_u, C_u and add-ons."""
     account = account.resolved(params)
-    spot = state.spot[u]
     pnl = scenario_pnl(u, account, state, params)
     K, WS = worst_loss(pnl), directional(pnl)
     L, C = split(K, WS)
-    linear = [p.size for p in account.positions if p.spec.underlying == u and p.spec.is_linear]
+    delta = net_delta(u, account, state, params)
+    notionals = _notionals(u, account, state.spot[u])
     return UnderlyingRisk(
-        symbol=u, spot=spot, vol=state.vol[u], shock=shock_size(state.vol[u], params.risk), pnl=pnl,
-        worst_loss=K, directional=WS, linear=L, nonlinear=C,
-        net_delta=net_delta(u, account, state, params),
-        gross_linear_notional=sum(abs(x) for x in linear) * spot,
-        net_linear_notional=abs(sum(linear)) * spot,
-        short_option_notional=sum(-p.size for p in account.positions
-                                  if p.spec.underlying == u and p.spec.is_option and p.size < 0) * spot,
-        addons=addons(u, account, state, params),
+        symbol=u, spot=state.spot[u], vol=state.vol[u], shock=shock_size(state.vol[u], params.risk), pnl=pnl,
+        worst_loss=K, directional=WS, linear=L, nonlinear=C, net_delta=delta,
+        gross_linear_notional=notionals[0], net_linear_notional=notionals[1], short_option_notional=notionals[2],
+        addons=_addons(u, notionals, delta, state, params),
     )
 
 
@@ -356,11 +377,13 @@ def requirements(account: Account, state: MarketState, params: Params) -> Margin
     """Equity, IM, MM and shortfalls of an account.
 
     MM = R + Σ_u add-ons_u (MM haircuts inside the scenarios); IM = im_factor · MM, so 0 <= MM <= IM.
+    Only the underlyings the account touches are evaluated (and need a price and a vol): L_u = C_u = 0
+    elsewhere, so an account's health never depends on a feed it has no exposure to.
     """
     account = account.resolved(params)
-    per = {u: underlying_risk(u, account, state, params) for u in params.symbols}
-    L = np.array([per[u].linear for u in params.symbols])
-    C = np.array([per[u].nonlinear for u in params.symbols])
+    per = {u: underlying_risk(u, account, state, params) for u in underlyings_of(account, params)}
+    L = np.array([per[u].linear if u in per else 0.0 for u in params.symbols])
+    C = np.array([per[u].nonlinear if u in per else 0.0 for u in params.symbols])
     R, regime = correlated_requirement(L, C, params)
     total_addons = sum(r.addons.total for r in per.values())
     mm = R + total_addons
@@ -402,16 +425,14 @@ def option_greeks(spec: MarketSpec, spot: float, vol: float, now: float, rate: f
 
 
 def greeks(account: Account, state: MarketState, params: Params) -> dict[str, Greeks]:
-    """Aggregate Greeks per underlying. Delta includes linked collateral at its full balance (the hedge
-    orchestrator's view of exposure); gamma, vega and theta come from options only."""
+    """Aggregate Greeks per touched underlying. Delta includes linked collateral at its full balance (the
+    hedge orchestrator's view of exposure); gamma, vega and theta come from options only."""
     account = account.resolved(params)
     out = {}
-    for u in params.symbols:
+    for u in underlyings_of(account, params):
         spot, sigma = state.spot[u], state.vol[u]
         d = g = v = t = 0.0
-        for pos in account.positions:
-            if pos.spec.underlying != u:
-                continue
+        for pos in _on(u, account):
             if pos.spec.is_linear:
                 d += pos.size
             else:
@@ -428,6 +449,10 @@ def greeks(account: Account, state: MarketState, params: Params) -> dict[str, Gr
 
 _black76_vec = np.vectorize(lambda is_call, F, K, T, sigma, r: black76_price(bool(is_call), F, K, T, sigma, r),
                             otypes=[float])
+
+
+def _float_or_array(x: np.ndarray):
+    return x if x.ndim else float(x)
 
 
 def _black76(is_call: bool, F, K: float, T: float, sigma, r: float):

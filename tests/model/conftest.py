@@ -6,11 +6,12 @@ import sys
 import types
 from pathlib import Path
 
-# crossmargin/model/pricing.py is written by another engineer. Until it lands, a scipy Black-76 with the
+# crossmargin/model/pricing.py is written by another engineer. Until it lands, a math.erfc Black-76 with the
 # agreed signature stands in (tests only) so the margin engine imports; once the real module exists this
 # block does nothing.
 if importlib.util.find_spec("crossmargin.model.pricing") is None:  # pragma: no cover - transitional
-    from scipy.stats import norm
+    def _ncdf(x):
+        return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
     def black76_price(is_call, F, K, T_years, sigma, r=0.0):
         sd = sigma * math.sqrt(T_years)
@@ -18,8 +19,8 @@ if importlib.util.find_spec("crossmargin.model.pricing") is None:  # pragma: no 
         d2 = d1 - sd
         df = math.exp(-r * T_years)
         if is_call:
-            return df * (F * norm.cdf(d1) - K * norm.cdf(d2))
-        return df * (K * norm.cdf(-d2) - F * norm.cdf(-d1))
+            return df * (F * _ncdf(d1) - K * _ncdf(d2))
+        return df * (K * _ncdf(-d2) - F * _ncdf(-d1))
 
     _stub = types.ModuleType("crossmargin.model.pricing")
     _stub.black76_price = black76_price

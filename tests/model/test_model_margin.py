@@ -171,6 +171,11 @@ def test_basis_trade_figure():
     assert (r.scenario, r.mm, r.im) == (0.0, 30.0, 37.5)
 
 
+def test_only_touched_underlyings_are_evaluated():
+    r = requirements(book((PERP, 1.0), WBTC=0.1), MarketState({"ETH": ETH, "BTC": BTC}, {"ETH": 0.6, "BTC": 0.5}), P)
+    assert list(r.per_underlying) == ["ETH", "BTC"]   # no SOL price or vol needed
+
+
 def test_isolated_margins_each_item_alone():
     acc = book((FUT, 1.0), (PERP, -1.0), WETH=1.0)
     iso = isolated_requirements(acc, S, P)
@@ -215,7 +220,7 @@ def test_expired_option_is_worth_intrinsic():
 def test_greeks_linear_and_collateral():
     g = greeks(book((PERP, 2.0), (FUT, -0.5), (BTCPERP, 0.1), WETH=3.0), S, P)
     assert g["ETH"].delta == pytest.approx(4.5) and g["ETH"].delta_usd == pytest.approx(4.5 * ETH)
-    assert g["BTC"].delta == pytest.approx(0.1) and g["SOL"].delta == 0.0
+    assert g["BTC"].delta == pytest.approx(0.1) and "SOL" not in g
     assert g["ETH"].gamma == g["ETH"].vega == g["ETH"].theta == 0.0
 
 

@@ -1,0 +1,5 @@
+"""`python -m crossmargin` runs the CLI."""
+
+from crossmargin.cli import main
+
+main()

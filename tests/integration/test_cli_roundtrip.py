@@ -1,0 +1,84 @@
+"""The real stack: `crossmargin deploy` on anvil through Ape, then deposit / withdraw / show, read back on chain."""
+
+from __future__ import annotations
+
+import pytest
+from web3 import Web3
+
+ERC20_ABI = [{"name": "balanceOf", "type": "function", "stateMutability": "view",
+              "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}]
+
+
+def test_deploy_writes_manifest(deployed, cli_env):
+    assert deployed["chain_id"] == 31337
+    for name in ("Vault", "OracleRouter", "VolOracle", "token:USDC", "token:WETH", "token:WBTC", "feed:ETH"):
+        assert Web3.is_checksum_address(deployed["contracts"][name])
+    manifest = cli_env["CROSSMARGIN_DEPLOYMENTS"] + "/31337.json"
+    import json
+    data = json.load(open(manifest))
+    assert data["complete"] is True and data["parameters"]["collaterals"][0]["symbol"] == "USDC"
+
+
+def test_deploy_again_sends_nothing(deployed, cli):
+    again = cli.json("deploy")
+    assert again["sent"] == 0
+    assert again["contracts"] == deployed["contracts"]
+
+
+@pytest.mark.parametrize("asset,amount,decimals", [("USDC", "1234.567891", 6), ("WBTC", "0.12345678", 8),
+                                                   ("WETH", "2.000000000000000001", 18)])
+def test_deposit_withdraw_roundtrip(deployed, cli, anvil, asset, amount, decimals):
+    opened = cli.json("account", "open")
+    acct = str(opened["account"])
+    dep = cli.json("account", "deposit", acct, asset, amount)
+    assert dep["balances"][asset] == amount
+    w3 = Web3(Web3.HTTPProvider(anvil.uri))
+    token = w3.eth.contract(deployed["contracts"][f"token:{asset}"], abi=ERC20_ABI)
+    vault_before = token.functions.balanceOf(deployed["contracts"]["Vault"]).call()
+    out = cli.json("account", "withdraw", acct, asset, amount)
+    assert out["balances"][asset] == "0"
+    vault_after = token.functions.balanceOf(deployed["contracts"]["Vault"]).call()
+    from decimal import Decimal
+    assert vault_before - vault_after == int(Decimal(amount) * 10**decimals)
+    assert token.functions.balanceOf(opened["owner"]).call() >= int(Decimal(amount) * 10**decimals)
+    shown = cli.json("account", "show", acct)
+    assert shown["balances"][asset] == "0" and shown["owner"] == opened["owner"]
+
+
+@pytest.mark.parametrize("args,expected", [
+    (("account", "deposit", "1", "FOO", "1"), "unknown asset 'FOO'"),
+    (("account", "deposit", "1", "USDC", "0"), "amount must be positive"),
+    (("account", "deposit", "1", "USDC", "-3"), "No such option: -3"),
+    (("account", "deposit", "1", "USDC", "abc"), "amount must be a number"),
+    (("account", "withdraw", "1", "USDC", "1000000"), "insufficient balance"),
+    (("account", "show", "999"), "account 999 does not exist"),
+    (("oracle", "set", "DOGE", "--price", "1"), "unknown underlying 'DOGE'"),
+])
+def test_bad_input_is_one_line_and_nonzero(deployed, cli, args, expected):
+    proc = cli.run(*args, check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_oracle_set_and_show(deployed, cli):
+    row = cli.json("oracle", "set", "ETH", "--price", "2750.5")
+    assert row["price"] == "2750.5" and row["status"] == "OK"
+    row = cli.json("oracle", "set", "ETH", "--price", "2000", "--secondary")
+    assert row["status"] == "DEGRADED"
+    rows = cli.json("oracle", "show")
+    assert {r["underlying"] for r in rows} == {"ETH", "BTC", "SOL"}
+    cli.json("oracle", "set", "ETH", "--price", "3000")
+
+
+def test_unreachable_node_is_one_line(cli):
+    proc = cli.run("account", "show", "1", "--network", "http://127.0.0.1:9", check=False, network=False)
+    assert proc.returncode != 0 and "cannot connect" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_no_deployment_for_this_chain(cli, cli_env, tmp_path):
+    empty = type(cli)(dict(cli_env, CROSSMARGIN_DEPLOYMENTS=str(tmp_path)), cli.network)
+    proc = empty.run("account", "show", "1", check=False)
+    assert proc.returncode != 0 and "no deployment for chain 31337" in proc.stderr
+    assert "Traceback" not in proc.stderr

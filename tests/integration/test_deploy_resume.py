@@ -1,0 +1,40 @@
+"""A deploy that fails half way resumes from the manifest: nothing is deployed twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossmargin.chain import deploy as deploy_mod
+from crossmargin.chain.node import Anvil
+
+
+def test_failed_deploy_resumes_without_redeploying():
+    from crossmargin.chain.session import connect
+    from crossmargin.model.params import load_params
+
+    params = load_params("default")
+    with Anvil(chain_id=31337) as node, connect(node.uri) as session:
+        real_step = deploy_mod.Deployer.step
+
+        def failing_step(self, key, fn):
+            if key == "vault.list:WETH":
+                raise RuntimeError("node went away")
+            return real_step(self, key, fn)
+
+        deploy_mod.Deployer.step = failing_step
+        try:
+            with pytest.raises(RuntimeError, match="node went away"):
+                deploy_mod.deploy(session, params, fresh=True)
+        finally:
+            deploy_mod.Deployer.step = real_step
+
+        from crossmargin.chain.manifest import Manifest
+        partial = Manifest.load(session.chain_id, require_complete=False)
+        assert not partial.complete and "vault.list:USDC" in partial.steps_done
+        nonce_before = session.web3.eth.get_transaction_count(session.signer.address)
+
+        manifest, sent = deploy_mod.deploy(session, params)
+        assert manifest.complete
+        assert manifest.contracts == partial.contracts  # same addresses: nothing deployed twice
+        assert sent[0] == "vault.list:WETH" and all(":" in k or "." in k for k in sent)
+        assert session.web3.eth.get_transaction_count(session.signer.address) - nonce_before == len(sent)

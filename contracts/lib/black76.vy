@@ -141,7 +141,13 @@ def _price_from_d(
     tv: uint256 = 0
     if _sigma_sqrt_t >= MIN_SIGMA_SQRT_T:
         h: uint256 = _sigma_sqrt_t >> 1
-        tv = self._time_value(a, fixed_point._abs(_d1 - convert(h, int256)), h)
+        # g = |d1 - h| = |ln(F/K)| / v.
+        dh: int256 = _d1 - convert(h, int256)
+        g: uint256 = convert(dh, uint256) if dh >= 0 else convert(-dh, uint256)
+        w: uint256 = 0
+        m_lo: uint256 = 0
+        m_hi: uint256 = 0
+        tv, w, m_lo, m_hi = self._time_value_parts(a, g, h)
     return self._finish(intrinsic, tv, a, _forward + _strike, _sigma_sqrt_t, _discount, _round_up)
 
 

@@ -274,12 +274,7 @@ def time_value(forward: uint256, strike: uint256, t: uint256, sigma: uint256) ->
     v: uint256 = black76._sigma_sqrt_t(sigma, t)
     h: uint256 = v // 2
     d1: int256 = black76._d1(black76._log_moneyness(forward, strike), v)
-    tv: uint256 = 0
-    w: uint256 = 0
-    m_lo: uint256 = 0
-    m_hi: uint256 = 0
-    tv, w, m_lo, m_hi = black76._time_value(min(forward, strike), fixed_point._abs(d1 - convert(h, int256)), h)
-    return tv
+    return black76._time_value(min(forward, strike), fixed_point._abs(d1 - convert(h, int256)), h)
 
 
 @external

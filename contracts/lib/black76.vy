@@ -219,7 +219,8 @@ def _greeks(
     # w = F·φ(d1). gamma = e^{-rT}·φ(d1) / (F·v), vega = e^{-rT}·w·sqrt(T),
     # time decay = e^{-rT}·w·σ / (2 sqrt(T)).
     wd: uint256 = w * disc // WAD
-    gamma: uint256 = fixed_point._mul_div_down(wd, WAD * WAD, _forward * _forward // WAD * v)
+    phi1: uint256 = fixed_point._mul_div_down(wd, WAD, _forward)
+    gamma: uint256 = fixed_point._mul_div_down(phi1, WAD * WAD, _forward * v)
     sqrt_t: uint256 = isqrt(_t * WAD * WAD // YEAR)
     vega: uint256 = wd * sqrt_t // WAD
     theta: int256 = -convert(fixed_point._mul_div_down(wd, _sigma, 2 * sqrt_t), int256)
@@ -377,7 +378,7 @@ def _finish(
     @notice Directed rounding and discounting: intrinsic + TV ± margin, times the discount.
     @dev v >= MIN_SIGMA_SQRT_T: the margin is (F + K) // 1e13 + 16 wei >=
          (F + K)·1e-13 + 15 wei, TV clamped to [0, a]. v < MIN_SIGMA_SQRT_T (TV
-         not computed): rounding up adds a·v/2 + 1 >= the true TV (<= a·v/sqrt(2 pi)).
+         not computed): rounding up adds ceil(a·v/2) >= the true TV (<= a·v/sqrt(2 pi)).
          The discount product is rounded in the same direction.
     @param _intrinsic The intrinsic value (WAD).
     @param _tv The computed time value (WAD; ignored when v < MIN_SIGMA_SQRT_T).
@@ -397,7 +398,8 @@ def _finish(
             # dev: _tv > err checked.
             tv = unsafe_sub(_tv, err)
     elif _round_up:
-        tv = _a * _sigma_sqrt_t // (2 * WAD) + 1
+        # dev: ceil(a·v / 2), 0 when v == 0 (expired or zero vol: exactly intrinsic).
+        tv = fixed_point._mul_div_up(_a, _sigma_sqrt_t, 2 * WAD)
     if _discount == WAD:
         return _intrinsic + tv
     if _round_up:

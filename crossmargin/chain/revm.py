@@ -1,11 +1,12 @@
 """In-process EVM for heavy loops: our compiled contracts run by revm (pyrevm 0.3.7) instead of py-evm.
 
-Why: titanoboa (py-evm) executes ~1.7M gas/s, so one 80k-gas margin check costs ~50 ms and a fuzz campaign of
-100k calls takes hours. revm runs the same bytecode (`crossmargin.chain.artifacts`) ~200x faster on compute and
-~50x faster per trivial call (`python -m benchmarks.engine_speed`, this machine: ~450M gas/s on a compute loop,
-~40 µs per ABI-decoded call through this harness, ~6 µs of which is revm). Use titanoboa for unit tests (its
-tracebacks, pranks, coverage), this harness where the call count matters: stateful fuzzing, differential
-tests over many portfolios, `crossmargin fuzz`.
+Why: titanoboa (py-evm) executes ~1.5-3M gas/s, so one 80k-gas margin check costs ~50 ms and a fuzz campaign of
+100k calls takes hours. revm runs the same bytecode (`crossmargin.chain.artifacts`) in the same process.
+Measured by `python benchmarks/engine_speed.py` (2 cores shared with other jobs, so ranges over runs; the ratio
+is taken within one run): compute loop 370-760M gas/s against titanoboa's 1.5-2.9M (230-285x); a trivial view
+15-30 µs per call through this harness (5-10 µs of it pyrevm itself, titanoboa 170-340 µs: ~10x); a trivial
+transaction 25-55 µs (titanoboa ~1 ms: 15-20x). Use titanoboa for unit tests (tracebacks, pranks, coverage) and
+this harness where the call count matters: stateful fuzzing, differential tests over many portfolios.
 
     chain = RevmChain()
     alice, bob = chain.accounts(2)                 # funded EOAs; `alice.key` signs EIP-712 orders
@@ -16,7 +17,7 @@ tests over many portfolios, `crossmargin fuzz`.
     with pytest.raises(RevmRevert, match="cap exceeded"): ...
     with chain.anchor(): ...                       # or: snap = chain.snapshot(); ...; chain.revert(snap)
 
-pyrevm 0.3.7 behaviours this module hides (each checked in tests/unit/harness/test_revm.py):
+pyrevm 0.3.7 behaviours this module hides (canary tests in tests/unit/harness/test_revm.py pin the first five):
 - a failed call raises a bare RuntimeError("Revert { gas_used: N, output: 0x.. }" / "Halt { reason: .. }"):
   parsed here into RevmRevert (decoded reason) and RevmHalt.
 - transient storage (EIP-1153) survives between message_calls: cleared here after each transaction.
@@ -25,9 +26,11 @@ pyrevm 0.3.7 behaviours this module hides (each checked in tests/unit/harness/te
   state back to genesis): snapshots live on a stack here and are unwound one at a time.
 - `EVM.set_balance` is not journaled: balances set by `set_balance` / `accounts` survive `revert`.
 - `spec_id` is ignored (any string is accepted; PUSH0, MCOPY, TSTORE run under "FRONTIER"): always latest rules.
-- the journal is never flushed: memory grows ~0.4-0.65 kB per call, freed by reverting to an earlier snapshot,
+- the journal is never flushed: memory grows ~0.4-1.1 kB per call, freed by reverting to an earlier snapshot,
   so a fuzz loop that reverts to a base snapshot per example stays flat.
 - calls do not bump the sender's nonce (deploys do); gas used is the receipt's (21,000 intrinsic included).
+Unlike titanoboa, each call here is its own transaction: transient storage and warm/cold access sets start
+fresh (titanoboa keeps both across calls, vyperlang/titanoboa#218), so gas figures match a node's, not boa's.
 """
 
 from __future__ import annotations
@@ -227,7 +230,7 @@ class RevmChain:
     def __init__(self, *, chain_id: int = 1, timestamp: int = GENESIS_TIMESTAMP, gas_limit: int = GAS_LIMIT):
         self.chain_id, self.gas_limit = chain_id, gas_limit
         self.evm = pyrevm.EVM(env=pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=chain_id)))
-        self.block_number, self.timestamp = 1, timestamp
+        self._clock = (1, timestamp)  # block number, timestamp of the next transaction
         self._set_block()
         self.last_gas_used = 0  # gas of the last call or deploy (views too), as a receipt counts it
         self._last_logs: list = []  # raw logs of the last transaction (views are not transactions)
@@ -329,43 +332,48 @@ class RevmChain:
         return event.decode([bytes(t) for t in topics], bytes(data))
 
     # time
+    @property
+    def block_number(self) -> int:
+        return self._clock[0]
+
+    @property
+    def timestamp(self) -> int:
+        return self._clock[1]
+
     def warp(self, seconds: int) -> None:
         """Move time forward by `seconds` (and the block number by seconds // BLOCK_TIME)."""
-        self.timestamp += seconds
-        self.block_number += seconds // BLOCK_TIME
-        self._set_block()
+        self._set_block((self.block_number + seconds // BLOCK_TIME, self.timestamp + seconds))
 
     def mine(self, blocks: int = 1) -> None:
         """Move the block number forward by `blocks` (and time by blocks * BLOCK_TIME)."""
-        self.block_number += blocks
-        self.timestamp += blocks * BLOCK_TIME
-        self._set_block()
+        self._set_block((self.block_number + blocks, self.timestamp + blocks * BLOCK_TIME))
 
-    def _set_block(self) -> None:
-        self.evm.set_block_env(pyrevm.BlockEnv(number=self.block_number, timestamp=self.timestamp,
-                                               gas_limit=self.gas_limit))
+    def _set_block(self, clock: tuple[int, int] | None = None) -> None:
+        self._clock = clock or self._clock
+        number, timestamp = self._clock
+        self.evm.set_block_env(pyrevm.BlockEnv(number=number, timestamp=timestamp, gas_limit=self.gas_limit))
 
     # snapshots
     def snapshot(self) -> int:
         """Mark the current state (storage, code, nonces, logs, block number and time); an id for `revert`."""
         self._next_snapshot += 1
-        self._snapshots.append((self._next_snapshot, self.evm.snapshot(), (self.block_number, self.timestamp)))
+        self._snapshots.append((self._next_snapshot, self.evm.snapshot(), self._clock))
         return self._next_snapshot
 
     def revert(self, snapshot: int) -> None:
         """Return to `snapshot`. Later snapshots are dropped; `snapshot` itself stays valid (revert again at will)."""
         self._unwind(snapshot)
-        self._snapshots.append((snapshot, self.evm.snapshot(), (self.block_number, self.timestamp)))
+        self._snapshots.append((snapshot, self.evm.snapshot(), self._clock))
 
     def _unwind(self, snapshot: int) -> None:
         if all(snap != snapshot for snap, _, _ in self._snapshots):
             raise ValueError(f"unknown snapshot {snapshot} (dropped by a revert to an earlier one?)")
         while True:  # one journal depth per checkpoint, innermost first (see the module docstring)
-            snap, checkpoint, (self.block_number, self.timestamp) = self._snapshots.pop()
+            snap, checkpoint, clock = self._snapshots.pop()
             self.evm.revert(checkpoint)
             if snap == snapshot:
                 break
-        self._set_block()
+        self._set_block(clock)
         self._last_logs = []
 
     @contextmanager

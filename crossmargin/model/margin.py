@@ -47,7 +47,7 @@ import numpy as np
 
 from crossmargin.model.params import Collateral, MarketSpec, Params, RiskParams
 from crossmargin.model.portfolio import Account, MarketState, Position
-from crossmargin.model.pricing import black76_price
+from crossmargin.model.pricing import black76_greeks, black76_price
 
 GRID_STEPS = 4                      # spot moves k/GRID_STEPS · s_u for k = -GRID_STEPS..GRID_STEPS
 VOL_DOWN, VOL_FLAT, VOL_UP = 0, 1, 2  # rows of a scenario PnL matrix
@@ -185,11 +185,7 @@ def position_value(pos: Position, spot, vol, now: float, rate: float = 0.0):
 
 def option_price(spec: MarketSpec, spot, vol, now: float, rate: float = 0.0):
     """Black-76 price of one unit of an option with forward = spot; intrinsic value at or after expiry."""
-    T = spec.time_to_expiry(now)
-    spot_a, vol_a = np.broadcast_arrays(np.asarray(spot, dtype=float), np.asarray(vol, dtype=float))
-    if T <= 0:
-        return _float_or_array(np.maximum(spot_a - spec.strike, 0.0) if spec.is_call else np.maximum(spec.strike - spot_a, 0.0))
-    return _float_or_array(_black76(spec.is_call, spot_a, spec.strike, T, vol_a, rate))
+    return black76_price(spec.is_call, spot, spec.strike, spec.time_to_expiry(now), vol, rate)
 
 
 def equity(account: Account, state: MarketState, params: Params, kind: str = "mm") -> float:
@@ -416,12 +412,11 @@ def is_risk_reducing(before: MarginResult, after: MarginResult) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 
 def option_greeks(spec: MarketSpec, spot: float, vol: float, now: float, rate: float = 0.0) -> tuple[float, float, float, float]:
-    """(delta, gamma, vega, theta) of one unit of an option (Black-76, forward = spot; theta per year)."""
-    T = spec.time_to_expiry(now)
-    if T <= 0:
-        itm = spot > spec.strike if spec.is_call else spot < spec.strike
-        return (1.0 if spec.is_call else -1.0) * float(itm), 0.0, 0.0, 0.0
-    return _black76_greeks(spec.is_call, spot, spec.strike, T, vol, rate)
+    """(delta, gamma, vega, theta) of one unit of an option: Black-76 with forward = spot (pricing module
+    units: delta per unit of S, gamma per unit of S², vega per 1.00 vol, theta dV/dt per year). Expired:
+    delta ±1 in the money, 0 otherwise, the rest 0."""
+    g = black76_greeks(spec.is_call, spot, spec.strike, spec.time_to_expiry(now), vol, rate)
+    return g.delta, g.gamma, g.vega, g.theta
 
 
 def greeks(account: Account, state: MarketState, params: Params) -> dict[str, Greeks]:
@@ -444,27 +439,8 @@ def greeks(account: Account, state: MarketState, params: Params) -> dict[str, Gr
 
 
 # ---------------------------------------------------------------------------------------------------------
-# pricing adapters (crossmargin.model.pricing is the one Black-76)
+# helpers
 # ---------------------------------------------------------------------------------------------------------
-
-_black76_vec = np.vectorize(lambda is_call, F, K, T, sigma, r: black76_price(bool(is_call), F, K, T, sigma, r),
-                            otypes=[float])
-
 
 def _float_or_array(x: np.ndarray):
     return x if x.ndim else float(x)
-
-
-def _black76(is_call: bool, F, K: float, T: float, sigma, r: float):
-    return _black76_vec(is_call, F, K, T, sigma, r)
-
-
-def _black76_greeks(is_call: bool, F: float, K: float, T: float, sigma: float, r: float):
-    # Central differences of the one Black-76 price: delta, gamma in F; vega in σ; theta in calendar time.
-    dF, dv, dt = 1e-4 * F, 1e-4, min(1e-5, T / 2)
-    p = lambda F_=F, T_=T, s_=sigma: black76_price(is_call, F_, K, T_, s_, r)  # noqa: E731
-    delta = (p(F_=F + dF) - p(F_=F - dF)) / (2 * dF)
-    gamma = (p(F_=F + dF) - 2 * p() + p(F_=F - dF)) / (dF * dF)
-    vega = (p(s_=sigma + dv) - p(s_=sigma - dv)) / (2 * dv)
-    theta = (p(T_=T - dt) - p(T_=T + dt)) / (2 * dt)
-    return delta, gamma, vega, theta

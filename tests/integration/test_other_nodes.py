@@ -45,3 +45,19 @@ def _json(cli, *args):
     import json
 
     return json.loads(cli.run(*args, "--json", network=False).stdout)
+
+
+def test_ape_run_deploy(cli_env):
+    """Ape users: `ape run deploy --network ethereum:local:foundry` (ape-foundry starts its own anvil)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from crossmargin.paths import ROOT
+
+    env = dict(cli_env, VVM_BINARY_PATH=str(ROOT / ".venv" / "vvm"))
+    ape = Path(sys.executable).parent / "ape"
+    proc = subprocess.run([str(ape), "run", "deploy", "--network", "ethereum:local:foundry"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "deployed on chain 31337" in proc.stdout and "Vault" in proc.stdout

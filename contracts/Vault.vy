@@ -334,8 +334,10 @@ def withdraw(_id: uint256, _token: address, _amount: uint256, _receiver: address
     """
     @notice Withdraw `_amount` of `_token` (token decimals) from account `_id` to `_receiver`.
     @dev Owner or approved operator; blocked while paused. The account must
-         hold the amount (cash >= amount for the settlement asset) and, if a
-         margin checker is set, stay above initial margin afterwards.
+         hold the amount (cash >= amount for the settlement asset, and the
+         Vault must custody that much: positive cash owed by accounts in debt
+         is not yet backed) and, if a margin checker is set, stay above
+         initial margin afterwards.
     @param _id Account id.
     @param _token Listed token.
     @param _amount Amount in the token's decimals.
@@ -352,13 +354,15 @@ def withdraw(_id: uint256, _token: address, _amount: uint256, _receiver: address
     if info.is_settlement:
         # dev: accrue: `_load_cash` settles the loss epoch, the index applies on read
         assert self._cash_value(self._load_cash(_id)) >= convert(wad, int256), errors.INSUFFICIENT_BALANCE
+        # dev: positive cash may be unbacked while counterparties owe it (their debt)
+        assert info.total_wad >= wad, errors.INSUFFICIENT_LIQUIDITY
         self._change_cash(_id, -convert(wad, int256))
     else:
         balance: uint256 = self._balances[_id][_token]
         assert balance >= wad, errors.INSUFFICIENT_BALANCE
         self._balances[_id][_token] = unsafe_sub(balance, wad)  # dev: checked just above
-    # dev: total_wad >= every account's share of it, so this cannot underflow
-    self._asset_info[_token].total_wad = info.total_wad - wad
+    # dev: collateral total_wad is the sum of balances; cash checked for liquidity above
+    self._asset_info[_token].total_wad = unsafe_sub(info.total_wad, wad)
 
     checker: address = self._margin_checker
     if checker != empty(address):

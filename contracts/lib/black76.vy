@@ -29,20 +29,24 @@
      engine computes `_log_moneyness(F, K)` once per option, ln(1 + m) once
      per underlying, v once per (expiry, vol scenario), and per scenario calls
      `_d1(ℓ, v)` and `_price_from_d` (no ln, no sqrt: one exp, two Mills ratios).
-     Rounding. The approximation error is bounded (measured max |error| /
-     (F + K) ~ 1e-16 over the test grid); the price functions apply a margin
-     ERR = (F + K)·1e-13 + 16 wei in the chosen direction so that
-     `round_up=False` <= exact price <= `round_up=True` with a wide safety
-     factor: value long positions (assets) with `round_up=False`, short
-     positions (liabilities) and requirements with `round_up=True`. Both are
-     clamped to [intrinsic, intrinsic + a] before the discount, which is
-     applied rounding in the same direction.
+     Rounding. Error budget of the unrounded TV: a·6e-15 from the Mills ratio
+     fit, a few 1e-18·a from the WAD exp / products, b·~1e-17 from ln(F/K) and
+     d1 (TV moves by at most b·Δℓ): under a·1e-14 + b·1e-17 + 5 wei; measured
+     max |TV - reference| = 2.2e-15·(F + K) (tests/unit/lib/test_black76.py).
+     The price functions widen TV by ERR = (F + K) // 1e13 + 16 wei (>= 45x the
+     measured error) in the requested direction and clamp it to [0, a], so
+     `round_up=False` <= exact price <= `round_up=True`: value long positions
+     (assets) rounded down, short positions (liabilities) and requirements
+     rounded up. The discount product rounds the same way. The Greeks are
+     truncated best estimates.
      Edges. T == 0 or v < 1e-9 (MIN_SIGMA_SQRT_T): intrinsic value (rounded up:
-     plus a·v/2 >= the time value), delta 0 / ±discount, gamma = vega = theta = 0.
-     F == 0 or K == 0 revert. Deep ITM / OTM: φ(d1*) underflows to 0 beyond
-     |d1*| ~ 9, TV becomes 0 (or a), no overflow for F, K < 1e40.
-     Gas (titanoboa, r = 0): `_price` ~4.3k, `_price_from_d` ~2.4k, `_greeks`
-     ~7k (benchmarks/black76_gas.py).
+     plus ceil(a·v/2) >= the time value; exactly intrinsic at v = 0), delta 0
+     or ±discount, gamma = vega = theta = 0. F == 0 or K == 0 revert
+     ZERO_SPOT / ZERO_STRIKE. Deep ITM / OTM: φ(d1*) underflows beyond
+     |d1*| ~ 9; TV is then 0 (or a) and the Greeks are delta 0 / ±discount,
+     theta r·V. No overflow for F, K <= 1e40, σ <= 100 (1e20), T <= 1e10 s.
+     Gas (py-evm, net of the call, r = 0): `_price` ~6.2k, `_price_from_d`
+     ~3.3k (one exp, two Mills ratios), `_greeks` ~11k (benchmarks/black76_gas.py).
 """
 
 from . import fixed_point
@@ -55,7 +59,7 @@ YEAR: constant(uint256) = 31_536_000
 WAD: constant(uint256) = 10**18
 # @dev Below this total vol σ·sqrt(T) (1e-9) the option is worth its intrinsic value.
 MIN_SIGMA_SQRT_T: constant(uint256) = 10**9
-# @dev Directed-rounding margin per WAD of F + K (1e-13, ~1000x the measured error).
+# @dev Directed-rounding margin per WAD of F + K (1e-13, >= 45x the measured error).
 PRICE_ERR_PER_WAD: constant(uint256) = 10**5
 # @dev Directed-rounding margin in wei on top of PRICE_ERR_PER_WAD (WAD truncations).
 PRICE_ERR_WEI: constant(uint256) = 16
@@ -114,7 +118,7 @@ def _price_from_d(
     @notice Price from a precomputed d1 and total vol: the per-scenario part.
     @dev `_d1` must come from `_d1(ln(F/K), v)` with the same v (it is ignored
          when v < MIN_SIGMA_SQRT_T). No ln and no sqrt here: one exp and two
-         Mills ratios (~2.7k gas).
+         Mills ratios (~3.3k gas).
     @param _is_call True for a call, False for a put.
     @param _forward Forward F (WAD, > 0).
     @param _strike Strike K (WAD, > 0).
@@ -144,11 +148,25 @@ def _price_from_d(
         # g = |d1 - h| = |ln(F/K)| / v.
         dh: int256 = _d1 - convert(h, int256)
         g: uint256 = convert(dh, uint256) if dh >= 0 else convert(-dh, uint256)
-        w: uint256 = 0
-        m_lo: uint256 = 0
-        m_hi: uint256 = 0
-        tv, w, m_lo, m_hi = self._time_value_parts(a, g, h)
-    return self._finish(intrinsic, tv, a, _forward + _strike, _sigma_sqrt_t, _discount, _round_up)
+        tv = self._time_value(a, g, h)
+        # Directed margin err = (F + K) // 1e13 + 16 wei >= (F + K)·1e-13 + 15 wei; TV stays in [0, a].
+        err: uint256 = (_forward + _strike) // (WAD // PRICE_ERR_PER_WAD) + PRICE_ERR_WEI
+        if _round_up:
+            tv = min(tv + err, a)
+        elif tv > err:
+            # dev: tv > err checked.
+            tv = unsafe_sub(tv, err)
+        else:
+            tv = 0
+    elif _round_up:
+        # TV was not computed: bound it by a·v / 2 >= a·v / sqrt(2 pi) >= TV (0 when v == 0).
+        tv = fixed_point._mul_div_up(a, _sigma_sqrt_t, 2 * WAD)
+
+    if _discount == WAD:
+        return intrinsic + tv
+    if _round_up:
+        return fixed_point._wad_mul_up(intrinsic + tv, _discount)
+    return fixed_point._wad_mul_down(intrinsic + tv, _discount)
 
 
 @internal
@@ -162,8 +180,11 @@ def _greeks(
          of F (WAD); vega per 1.00 of vol (WAD: value change for +100 vol
          points, linearised); theta per year of calendar time (signed WAD,
          dV/dt = r·V - e^{-rT}·F·φ(d1)·σ / (2 sqrt T)). The price equals
-         `_price(..., round_up=False)`; the Greeks are truncated.
+         `_price(..., round_up=False)`; the Greeks are truncated. Off the hot
+         path (views for bots): reuses `_price_from_d` and evaluates φ and one
+         Mills ratio again (~11k gas).
          Expired or v < 1e-9: delta 0 or ±discount (in the money), the rest 0.
+         φ(d1) below 1 wei: delta 0 or ±discount, gamma = vega = 0, theta = r·V.
     @param _is_call True for a call, False for a put.
     @param _forward Forward F (WAD, > 0).
     @param _strike Strike K (WAD, > 0).
@@ -176,56 +197,55 @@ def _greeks(
     @return uint256 Vega (WAD).
     @return int256 Theta per year (WAD).
     """
-    assert _forward != 0, ZERO_SPOT
-    assert _strike != 0, ZERO_STRIKE
     disc: uint256 = self._discount(_rate, _t)
     v: uint256 = self._sigma_sqrt_t(_sigma, _t)
-    a: uint256 = min(_forward, _strike)
-    intrinsic: uint256 = 0
-    if _is_call and _forward > _strike:
-        intrinsic = _forward - _strike
-    elif not _is_call and _strike > _forward:
-        intrinsic = _strike - _forward
     if v < MIN_SIGMA_SQRT_T:
         delta: int256 = 0
         if _is_call and _forward > _strike:
             delta = convert(disc, int256)
         elif not _is_call and _forward < _strike:
             delta = -convert(disc, int256)
-        return self._finish(intrinsic, 0, a, _forward + _strike, 0, disc, False), delta, 0, 0, 0
+        return self._price_from_d(_is_call, _forward, _strike, 0, v, disc, False), delta, 0, 0, 0
 
+    d1: int256 = self._d1(self._log_moneyness(_forward, _strike), v)
+    price: uint256 = self._price_from_d(_is_call, _forward, _strike, d1, v, disc, False)
+    # The pieces of the time value (see the header): x = |d1*|, w = a·φ(d1*) = F·φ(d1).
     h: uint256 = v >> 1
-    g: uint256 = fixed_point._abs(self._d1(self._log_moneyness(_forward, _strike), v) - convert(h, int256))
-    tv: uint256 = 0
-    w: uint256 = 0
-    m_lo: uint256 = 0
-    m_hi: uint256 = 0
-    tv, w, m_lo, m_hi = self._time_value_parts(a, g, h)
-    price: uint256 = self._finish(intrinsic, tv, a, _forward + _strike, v, disc, False)
+    g: uint256 = fixed_point._abs(d1 - convert(h, int256))
+    x: uint256 = g - h if g >= h else h - g
+    w: uint256 = min(_forward, _strike) * normal._pdf_abs(x) // WAD
+    carry: int256 = 0
+    if _rate != 0:
+        carry = fixed_point._swad_mul(_rate, convert(price, int256))
+    if w == 0:
+        # φ(d1) underflowed: delta is 0 or ±discount, gamma = vega = 0, theta = r·V.
+        nd: uint256 = WAD if (_forward > _strike or g < h) else 0
+        flat: int256 = convert(nd * disc // WAD, int256)
+        if not _is_call:
+            flat -= convert(disc, int256)
+        return price, flat, 0, 0, carry
 
-    # N(d1), the undiscounted call delta: 1 - N(d2*) if F > K (d1 = -d2*),
-    # else N(d1*) = φ(d1*)·M(-d1*) or 1 - φ(d1*)·M(d1*); w / F = φ(d1*)·a / F.
+    # N(d1), the undiscounted call delta: 1 - N(d2*) = 1 - w·M(g + h) / F if F > K (d1 = -d2*),
+    # else N(d1*) = w·M(-d1*) / F (d1* <= 0) or 1 - w·M(d1*) / F (d1* > 0).
     nd1: uint256 = 0
     if _forward > _strike:
-        nd1 = WAD - min(fixed_point._mul_div_down(w, m_hi, _forward), WAD)
+        nd1 = WAD - min(fixed_point._mul_div_down(w, normal._mills(g + h), _forward), WAD)
     elif g >= h:
-        nd1 = min(fixed_point._mul_div_down(w, m_lo, _forward), WAD)
+        nd1 = min(fixed_point._mul_div_down(w, normal._mills(x), _forward), WAD)
     else:
-        nd1 = WAD - min(fixed_point._mul_div_down(w, m_lo, _forward), WAD)
+        nd1 = WAD - min(fixed_point._mul_div_down(w, normal._mills(x), _forward), WAD)
     delta: int256 = convert(nd1 * disc // WAD, int256)
     if not _is_call:
         delta -= convert(disc, int256)
 
-    # w = F·φ(d1). gamma = e^{-rT}·φ(d1) / (F·v), vega = e^{-rT}·w·sqrt(T),
-    # time decay = e^{-rT}·w·σ / (2 sqrt(T)).
+    # gamma = e^{-rT}·φ(d1) / (F·v), vega = e^{-rT}·w·sqrt(T), time decay = e^{-rT}·w·σ / (2 sqrt(T)).
     wd: uint256 = w * disc // WAD
-    phi1: uint256 = fixed_point._mul_div_down(wd, WAD, _forward)
-    gamma: uint256 = fixed_point._mul_div_down(phi1, WAD * WAD, _forward * v)
+    # e^{-rT}·φ(d1) at 1e36 precision first, so deep tails keep their digits.
+    phi36: uint256 = fixed_point._mul_div_down(wd, WAD * WAD, _forward)
+    gamma: uint256 = fixed_point._mul_div_down(phi36, WAD, _forward * v)
     sqrt_t: uint256 = isqrt(_t * WAD * WAD // YEAR)
     vega: uint256 = wd * sqrt_t // WAD
-    theta: int256 = -convert(fixed_point._mul_div_down(wd, _sigma, 2 * sqrt_t), int256)
-    if _rate != 0:
-        theta += fixed_point._swad_mul(_rate, convert(price, int256))
+    theta: int256 = carry - convert(fixed_point._mul_div_down(wd, _sigma, 2 * sqrt_t), int256)
     return price, delta, gamma, vega, theta
 
 
@@ -305,35 +325,15 @@ def _d1_d2(_forward: uint256, _strike: uint256, _sigma_sqrt_t: uint256) -> (int2
 @pure
 def _time_value(_a: uint256, _g: uint256, _h: uint256) -> uint256:
     """
-    @notice Time value of the out-of-the-money option (a call on a struck at b).
-    @dev Unrounded: `_finish` applies the directed margin.
+    @notice Time value of the out-of-the-money option (a call on a struck at b), unrounded.
+    @dev d1* = h - g, d2* = -h - g, w = a·φ(d1*):
+           d1* <= 0: TV = w·(M(-d1*) - M(-d2*)),  d1* > 0: TV = a - w·(M(d1*) + M(-d2*)).
+         Once φ(d1*) underflows (|d1*| >~ 9) TV is 0 (d1* < 0) or a (d1* > 0)
+         without evaluating M. `_price_from_d` applies the directed margin.
     @param _a min(F, K) (WAD).
     @param _g |ln(F/K)| / v (WAD).
     @param _h v / 2 (WAD).
     @return uint256 TV in WAD, in [0, a].
-    """
-    tv: uint256 = 0
-    w: uint256 = 0
-    m_lo: uint256 = 0
-    m_hi: uint256 = 0
-    tv, w, m_lo, m_hi = self._time_value_parts(_a, _g, _h)
-    return tv
-
-
-@internal
-@pure
-def _time_value_parts(_a: uint256, _g: uint256, _h: uint256) -> (uint256, uint256, uint256, uint256):
-    """
-    @notice Time value of the out-of-the-money option and the pieces the Greeks reuse.
-    @dev d1* = h - g, d2* = -h - g. Returns early (w = 0, Mills ratios 0) once
-         φ(d1*) underflows, |d1*| >~ 9: TV is then 0 (d1* < 0) or a (d1* > 0).
-    @param _a min(F, K) (WAD).
-    @param _g |ln(F/K)| / v (WAD).
-    @param _h v / 2 (WAD).
-    @return uint256 TV in WAD, in [0, a].
-    @return uint256 w = a·φ(d1*) = F·φ(d1) = K·φ(d2) in WAD.
-    @return uint256 M(|d1*|) in WAD.
-    @return uint256 M(g + h) = M(-d2*) in WAD.
     """
     x: uint256 = 0
     if _g >= _h:
@@ -344,64 +344,18 @@ def _time_value_parts(_a: uint256, _g: uint256, _h: uint256) -> (uint256, uint25
         x = unsafe_sub(_h, _g)
     phi: uint256 = normal._pdf_abs(x)
     if phi == 0:
-        return (0 if _g >= _h else _a), 0, 0, 0
+        return 0 if _g >= _h else _a
     w: uint256 = _a * phi // WAD
     m_lo: uint256 = normal._mills(x)
     m_hi: uint256 = normal._mills(_g + _h)
     if _g >= _h:
-        # d1* <= 0: TV = w·(M(-d1*) - M(-d2*)) >= 0; M is decreasing and
-        # x <= g + h, so m_lo >= m_hi up to a wei of rounding.
+        # M is decreasing and x <= g + h, so m_lo >= m_hi up to a wei of rounding.
         if m_lo <= m_hi:
-            return 0, w, m_lo, m_hi
+            return 0
         # dev: m_lo > m_hi checked.
-        return w * unsafe_sub(m_lo, m_hi) // WAD, w, m_lo, m_hi
-    # d1* > 0: TV = a - w·(M(d1*) + M(-d2*)).
+        return w * unsafe_sub(m_lo, m_hi) // WAD
     s: uint256 = w * (m_lo + m_hi) // WAD
     if s >= _a:
-        return 0, w, m_lo, m_hi
+        return 0
     # dev: s < _a checked.
-    return unsafe_sub(_a, s), w, m_lo, m_hi
-
-
-@internal
-@pure
-def _finish(
-    _intrinsic: uint256,
-    _tv: uint256,
-    _a: uint256,
-    _f_plus_k: uint256,
-    _sigma_sqrt_t: uint256,
-    _discount: uint256,
-    _round_up: bool,
-) -> uint256:
-    """
-    @notice Directed rounding and discounting: intrinsic + TV ± margin, times the discount.
-    @dev v >= MIN_SIGMA_SQRT_T: the margin is (F + K) // 1e13 + 16 wei >=
-         (F + K)·1e-13 + 15 wei, TV clamped to [0, a]. v < MIN_SIGMA_SQRT_T (TV
-         not computed): rounding up adds ceil(a·v/2) >= the true TV (<= a·v/sqrt(2 pi)).
-         The discount product is rounded in the same direction.
-    @param _intrinsic The intrinsic value (WAD).
-    @param _tv The computed time value (WAD; ignored when v < MIN_SIGMA_SQRT_T).
-    @param _a min(F, K): the time value never exceeds it.
-    @param _f_plus_k F + K, the scale of the margin.
-    @param _sigma_sqrt_t Total vol v (WAD).
-    @param _discount Discount factor (WAD).
-    @param _round_up True: bound from above; False: from below.
-    @return uint256 The price in WAD.
-    """
-    tv: uint256 = 0
-    if _sigma_sqrt_t >= MIN_SIGMA_SQRT_T:
-        err: uint256 = _f_plus_k // (WAD // PRICE_ERR_PER_WAD) + PRICE_ERR_WEI
-        if _round_up:
-            tv = min(_tv + err, _a)
-        elif _tv > err:
-            # dev: _tv > err checked.
-            tv = unsafe_sub(_tv, err)
-    elif _round_up:
-        # dev: ceil(a·v / 2), 0 when v == 0 (expired or zero vol: exactly intrinsic).
-        tv = fixed_point._mul_div_up(_a, _sigma_sqrt_t, 2 * WAD)
-    if _discount == WAD:
-        return _intrinsic + tv
-    if _round_up:
-        return fixed_point._wad_mul_up(_intrinsic + tv, _discount)
-    return fixed_point._wad_mul_down(_intrinsic + tv, _discount)
+    return unsafe_sub(_a, s)

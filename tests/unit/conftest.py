@@ -48,6 +48,18 @@ def role_id(name: str) -> bytes:
 # ---------------------------------------------------------------- session: compiled contracts
 
 
+@pytest.fixture(autouse=True)
+def _fresh_storage_traces():
+    """Work around a titanoboa 0.2.8 crash on revert: boa's test plugin rolls every test back, so
+    later tests deploy other contracts at the same addresses, but the sstore/sha3 traces it uses to
+    print a contract's storage in a revert message are never cleared; decoding another layout's
+    slots then raises `AttributeError: 'StructT' object has no attribute 'key_type'` instead of
+    the revert. Start each test with empty traces (they only feed that printout)."""
+    boa.env.sstore_trace = {}
+    boa.env.sha3_trace = {}
+    yield
+
+
 @pytest.fixture(scope="session")
 def errors():
     return ERRORS
@@ -274,3 +286,47 @@ def last_event():
         return logs[-1]
 
     return _last
+
+
+# ---------------------------------------------------------------- markets (shared by tests/unit/markets and /clearinghouse)
+
+
+@pytest.fixture(scope="session")
+def markets_deployer():
+    return boa.load_partial(str(CONTRACTS / "Markets.vy"))
+
+
+@pytest.fixture(scope="session")
+def risk_manager():
+    return boa.env.generate_address("risk_manager")
+
+
+@pytest.fixture
+def eth_feed(make_feed):
+    """ETH (underlying 1) primary feed at 3,000 USD, 8 decimals."""
+    return make_feed(8, 3000 * 10**8)
+
+
+@pytest.fixture
+def btc_feed(make_feed):
+    """BTC (underlying 2) primary feed at 60,000 USD, 8 decimals."""
+    return make_feed(8, 60_000 * 10**8)
+
+
+@pytest.fixture
+def priced_router(router, admin, eth_feed, btc_feed):
+    """OracleRouter with ETH (1) and BTC (2) primary feeds, one-day heartbeats, no secondary."""
+    zero = "0x" + "00" * 20
+    with boa.env.prank(admin):
+        router.set_feed(1, eth_feed.address, zero, 86_400, 0, 0)
+        router.set_feed(2, btc_feed.address, zero, 86_400, 0, 0)
+    return router
+
+
+@pytest.fixture
+def markets(markets_deployer, priced_router, admin, risk_manager, roles):
+    """Markets on `priced_router`, nothing listed; `risk_manager` holds RISK_MANAGER_ROLE."""
+    with boa.env.prank(admin):
+        m = markets_deployer.deploy(priced_router.address)
+        m.grantRole(roles.RISK_MANAGER, risk_manager)
+    return m

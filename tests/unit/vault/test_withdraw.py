@@ -168,3 +168,13 @@ def test_reentrant_views_are_callable(vault, alice_account, usdc, weth, wbtc):
     assert vault.assets() == [usdc.address, weth.address, wbtc.address]
     assert vault.balances_of(alice_account) == [0, 2 * WAD, WAD // 2]
     assert vault.cash_of(alice_account) == 1000 * WAD
+
+
+def test_withdraw_unbacked_cash_reverts(vault, clearing, usdc, open_account, alice, bob, errors):
+    """Cash won from an account that is in debt is not backed by tokens until that debt is paid."""
+    a, b = open_account(alice), open_account(bob)
+    with boa.env.prank(clearing):
+        vault.adjust_cash(a, -10 * WAD)
+        vault.adjust_cash(b, 10 * WAD)
+    with boa.env.prank(bob), boa.reverts(errors.INSUFFICIENT_LIQUIDITY):
+        vault.withdraw(b, usdc.address, 10**6, bob)

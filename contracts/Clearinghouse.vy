@@ -1,0 +1,911 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title crossmargin Clearinghouse
+@custom:contract-name Clearinghouse
+@license MIT
+@notice Fills EIP-712 signed maker orders against a taker and keeps every
+        account's positions.
+
+        Glossary
+        - order: `IClearinghouse.Order`, signed by the maker account's owner or
+          an operator it approved; filled by a taker (the owner or an operator
+          of `taker_account`) at the maker's `limit_price`, in one or several
+          partial fills (`filled[order_hash]`). `cancel(account, nonce)` kills
+          every order of that account with that nonce.
+        - position: per account and instrument `(size, cost, funding_snapshot)`;
+          an account holds at most MAX_POSITIONS. Linear cost = entry notional
+          of the open size; options have cost 0 (premium moves as cash at fill).
+        - notional: `fill_size * price / WAD` (rounded down), the same number for
+          both sides, so value moves exactly between them.
+        - realised PnL: reducing a linear position realises the closed fraction
+          `cost * closed / |size|` against the fill notional into cash; a flip
+          closes the whole position and opens the rest. Invariant per account:
+          `cash - cost` changes by minus the signed notional (and fees, funding,
+          settlement), so `sum(cash - cost)` is conserved across accounts.
+        - funding (perps): a traded position first pays
+          `size * (index_now - funding_snapshot)` (Markets' cumulative index).
+        - settlement (dated): a position in an instrument with a recorded
+          settlement price is closed to cash when its account is touched
+          (a fill or `settle_account`): futures `size * settle - cost`, options
+          `size * max(0, +-(settle - strike))`.
+        - pure reduction: |size| does not grow and the sign does not flip.
+        - margin check (per side, after the trade): pass if the RiskEngine's
+          `margin()` has status OK and equity_im >= im; else only a pure
+          reduction passes, and only if its MM shortfall (mm - equity_mm) is not
+          larger than before the trade. Pause blocks all but pure reductions.
+
+@dev Entry points: checks -> accrue (Markets funding, expired positions) ->
+     math -> storage (positions, Vault cash) -> event -> margin check (static
+     calls to the RiskEngine, which reads this contract's `@reentrant` views).
+     Rounding favours the protocol: realised PnL, funding and settlement round
+     against the account (1 wei), fees round up.
+     Invariant used by `settle_account`: `_expiry[id]` is set for every dated
+     instrument an account holds (every position is opened by a fill, which
+     caches it), so `_expiry[id] == 0` means a perp.
+"""
+
+from ethereum.ercs import IERC165
+
+from snekmate.auth import access_control
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
+from snekmate.utils import pausable
+
+from .interfaces import IClearinghouse
+from .interfaces import IMarkets
+from .interfaces import IRiskEngine
+from .lib import constants
+from .lib import errors
+from .lib import types
+
+implements: IERC165
+implements: IClearinghouse
+
+initializes: access_control
+initializes: pausable
+initializes: eip712_domain_separator
+
+exports: (
+    access_control.__interface__,
+    pausable.paused,
+    eip712_domain_separator.eip712Domain,
+)
+
+
+# @dev The Vault calls the Clearinghouse makes.
+interface IVault:
+    def adjust_cash(_id: uint256, _delta: int256) -> int256: nonpayable
+    def is_authorized(_id: uint256, _caller: address) -> bool: view
+    def isolated_instrument(_id: uint256) -> uint256: view
+
+
+# @dev One side of a fill, in memory.
+struct Side:
+    account: uint256             # account id
+    delta: int256                # signed size traded (buy > 0)
+    reducing: bool               # pure reduction of an existing position
+    pre: types.MarginResult      # margin before the trade (pure reductions only)
+    fee: uint256                 # fee paid to the fee account (WAD)
+    cash: int256                 # total cash change (WAD)
+
+
+# @dev Role that sets the taker fee rate inside `max_fee_rate`.
+RISK_MANAGER_ROLE: public(constant(bytes32)) = constants.RISK_MANAGER_ROLE
+# @dev Role that pauses and unpauses new risk.
+GUARDIAN_ROLE: public(constant(bytes32)) = constants.GUARDIAN_ROLE
+# @dev EIP-712 type hash of `Order`.
+ORDER_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Order(uint256 account,uint256 instrument,bool is_buy,uint256 size,uint256 limit_price,uint256 nonce,uint256 expiry,uint256 fee_rate)"
+)
+# @dev WAD as a signed integer (position math is signed).
+SWAD: constant(int256) = 10**18
+# @dev Largest fee rate the admin may allow (WAD): 10 % of notional.
+MAX_FEE_RATE_CAP: constant(uint256) = 10**17
+# @dev Initial `max_fee_rate` (WAD): 1 % of notional.
+DEFAULT_MAX_FEE_RATE: constant(uint256) = 10**16
+# @dev Largest `s` of a canonical (low-s) secp256k1 signature (EIP-2).
+MAX_S: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+
+# @dev Vault holding accounts and settlement cash.
+_vault: address
+# @dev Markets (instruments, funding, settlement).
+_markets: address
+# @dev RiskEngine asked for margin around each fill.
+_risk_engine: address
+# @dev Instrument ids of each account's open positions (insertion order, swap-removed).
+_position_ids: HashMap[uint256, DynArray[uint256, constants.MAX_POSITIONS]]
+# @dev Position per account per instrument (all zero when flat); the stored `instrument`
+# field stays 0 (it is the key; views fill it in), saving a storage slot per open.
+_positions: HashMap[uint256, HashMap[uint256, types.Position]]
+# @dev Sum of long sizes per instrument (WAD units).
+_open_interest: HashMap[uint256, uint256]
+# @dev Cached expiry of dated instruments seen in a fill (0 = perp or never traded).
+_expiry: HashMap[uint256, uint256]
+# @dev Size filled so far per order hash.
+_filled: HashMap[bytes32, uint256]
+# @dev account -> nonce -> cancelled.
+_cancelled: HashMap[uint256, HashMap[uint256, bool]]
+# @dev Fee rate the taker pays (WAD fraction of notional).
+_taker_fee_rate: uint256
+# @dev Largest maker or taker fee rate (WAD), admin-set up to MAX_FEE_RATE_CAP.
+_max_fee_rate: uint256
+
+
+# @dev Emitted on every fill.
+event Fill:
+    order_hash: indexed(bytes32)
+    maker: indexed(uint256)
+    taker: indexed(uint256)
+    instrument: uint256
+    maker_is_buy: bool
+    size: uint256
+    price: uint256
+    maker_fee: uint256
+    taker_fee: uint256
+
+
+# @dev Emitted when a position changes in a fill; `cash_delta` is its funding,
+# realised PnL and option premium (fees and settlement of other positions excluded).
+event PositionChanged:
+    account: indexed(uint256)
+    instrument: indexed(uint256)
+    size: int256
+    cost: int256
+    cash_delta: int256
+
+
+# @dev Emitted when a dated position is closed at its settlement price.
+event PositionSettled:
+    account: indexed(uint256)
+    instrument: indexed(uint256)
+    size: int256
+    settlement_price: uint256
+    pnl: int256
+
+
+# @dev Emitted by `settle_account` for each perp position whose funding it settles.
+event FundingSettled:
+    account: indexed(uint256)
+    instrument: indexed(uint256)
+    paid: int256
+    funding_index: int256
+
+
+# @dev Emitted when an account cancels a nonce.
+event OrderCancelled:
+    account: indexed(uint256)
+    nonce: indexed(uint256)
+    caller: address
+
+
+# @dev Emitted when the admin rewires a dependency (all three, as they are now).
+event ContractsSet:
+    vault: address
+    markets: address
+    risk_engine: address
+
+
+# @dev Emitted when a fee rate or its bound changes.
+event FeeRatesSet:
+    taker_fee_rate: uint256
+    max_fee_rate: uint256
+
+
+@deploy
+def __init__(_vault: address, _markets: address, _risk_engine: address):
+    """
+    @notice Deploy the Clearinghouse; the deployer becomes admin.
+    @dev Afterwards: Markets and the Vault grant CLEARING_ROLE to this
+         contract; grant GUARDIAN_ROLE and RISK_MANAGER_ROLE here. The taker
+         fee starts at 0 and the fee bound at 1 %.
+    @param _vault Vault.
+    @param _markets Markets.
+    @param _risk_engine RiskEngine (IRiskEngine).
+    """
+    assert _vault != empty(address), errors.EMPTY_ADDRESS
+    assert _markets != empty(address), errors.EMPTY_ADDRESS
+    assert _risk_engine != empty(address), errors.EMPTY_ADDRESS
+    access_control.__init__()
+    pausable.__init__()
+    eip712_domain_separator.__init__("crossmargin", "1")
+    self._vault = _vault
+    self._markets = _markets
+    self._risk_engine = _risk_engine
+    self._max_fee_rate = DEFAULT_MAX_FEE_RATE
+
+
+# ---------------------------------------------------------------- trading
+
+
+@external
+def fill(
+    _order: IClearinghouse.Order, _signature: Bytes[65], _fill_size: uint256, _taker_account: uint256
+) -> bytes32:
+    """
+    @notice Fill `_fill_size` of a signed maker order at its limit price, with
+            `_taker_account` (owned or operated by the caller) on the other side.
+    @dev Reverts on a bad or wrong-domain signature, an expired, cancelled or
+         overfilled order, an isolated account trading another instrument, a
+         halted/expired instrument or an implausible price (Markets), caps, or
+         the margin check (see the glossary). Maker pays `fee_rate`, the taker
+         `taker_fee_rate`, both on the notional, to the fee account.
+    @param _order The maker order.
+    @param _signature 65-byte (r, s, v) EIP-712 signature of the order.
+    @param _fill_size Size to fill (WAD units), at most what is left.
+    @param _taker_account Taker account id.
+    @return The order hash (EIP-712 digest).
+    """
+    # ---- checks
+    assert _fill_size > 0, errors.ZERO_AMOUNT
+    assert block.timestamp <= _order.expiry, errors.ORDER_EXPIRED
+    assert not self._cancelled[_order.account][_order.nonce], errors.ORDER_CANCELLED
+    assert _order.account != _taker_account, errors.SAME_ACCOUNT
+    assert _order.fee_rate <= self._max_fee_rate, errors.FEE_TOO_HIGH
+    vault: address = self._vault
+    assert staticcall IVault(vault).is_authorized(_taker_account, msg.sender), errors.NOT_AUTHORIZED
+    order_hash: bytes32 = self._order_hash(_order)
+    self._check_signature(vault, order_hash, _signature, _order.account)
+    filled: uint256 = self._filled[order_hash] + _fill_size
+    assert filled <= _order.size, errors.OVERFILL
+    id: uint256 = _order.instrument
+    self._check_isolated(vault, _order.account, id)
+    self._check_isolated(vault, _taker_account, id)
+    notional: int256 = convert(_fill_size * _order.limit_price // constants.WAD, int256)
+    assert notional > 0, errors.ZERO_NOTIONAL
+
+    delta: int256 = convert(_fill_size, int256)
+    if not _order.is_buy:
+        delta = -delta
+    maker: Side = self._side(_order.account, id, delta)
+    taker: Side = self._side(_taker_account, id, -delta)
+    if pausable.paused:
+        assert maker.reducing and taker.reducing, errors.PAUSED
+
+    # ---- accrue: Markets checks the instrument and price, accrues funding, moves the mark
+    inst: types.Instrument = empty(types.Instrument)
+    funding_index: int256 = 0
+    inst, funding_index = extcall IMarkets(self._markets).record_fill(id, _order.limit_price)
+    if inst.expiry != 0 and self._expiry[id] == 0:
+        self._expiry[id] = inst.expiry
+    engine: address = self._risk_engine
+    if maker.reducing:
+        maker.pre = staticcall IRiskEngine(engine).margin(maker.account)
+    if taker.reducing:
+        taker.pre = staticcall IRiskEngine(engine).margin(taker.account)
+    maker.cash = self._settle_expired(maker.account)
+    taker.cash = self._settle_expired(taker.account)
+
+    # ---- math and storage
+    maker_notional: int256 = notional
+    if not _order.is_buy:
+        maker_notional = -notional
+    cash: int256 = 0
+    maker_long: int256 = 0
+    taker_long: int256 = 0
+    cash, maker_long = self._trade(maker.account, inst, id, maker.delta, maker_notional, funding_index)
+    maker.cash += cash
+    cash, taker_long = self._trade(taker.account, inst, id, taker.delta, -maker_notional, funding_index)
+    taker.cash += cash
+    # dev: open interest = sum of long sizes; checked against the cap only when it grows
+    oi: int256 = convert(self._open_interest[id], int256) + maker_long + taker_long
+    if maker_long + taker_long > 0:
+        assert oi <= convert(inst.max_open_interest, int256), errors.OPEN_INTEREST_CAP
+    self._open_interest[id] = convert(oi, uint256)
+
+    maker.fee = self._fee(notional, _order.fee_rate)
+    taker.fee = self._fee(notional, self._taker_fee_rate)
+    maker.cash -= convert(maker.fee, int256)
+    taker.cash -= convert(taker.fee, int256)
+    self._filled[order_hash] = filled
+    self._adjust_cash(vault, maker.account, maker.cash)
+    self._adjust_cash(vault, taker.account, taker.cash)
+    self._adjust_cash(vault, constants.FEE_ACCOUNT, convert(maker.fee + taker.fee, int256))
+
+    # ---- event
+    log Fill(
+        order_hash=order_hash,
+        maker=maker.account,
+        taker=taker.account,
+        instrument=id,
+        maker_is_buy=_order.is_buy,
+        size=_fill_size,
+        price=_order.limit_price,
+        maker_fee=maker.fee,
+        taker_fee=taker.fee,
+    )
+
+    # ---- margin (static calls; the RiskEngine sees the post-trade state)
+    self._check_margin(engine, maker)
+    self._check_margin(engine, taker)
+    return order_hash
+
+
+@external
+def cancel(_account: uint256, _nonce: uint256):
+    """
+    @notice Cancel every order of `_account` signed with `_nonce`.
+    @dev Owner or approved operator of the account. Irreversible.
+    @param _account Account id.
+    @param _nonce Nonce to kill.
+    """
+    assert staticcall IVault(self._vault).is_authorized(_account, msg.sender), errors.NOT_AUTHORIZED
+    self._cancelled[_account][_nonce] = True
+    log OrderCancelled(account=_account, nonce=_nonce, caller=msg.sender)
+
+
+@external
+def settle_account(_account: uint256) -> int256:
+    """
+    @notice Settle an account: close its positions in settled dated
+            instruments and pay the funding of its perp positions.
+    @dev Anyone; never paused (it takes no risk and leaves equity unchanged).
+    @param _account Account id.
+    @return The account's total cash change (WAD).
+    """
+    cash: int256 = self._settle_expired(_account)
+    markets: address = self._markets
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._position_ids[_account]
+    for id: uint256 in ids:
+        if self._expiry[id] != 0:
+            continue
+        index: int256 = extcall IMarkets(markets).accrue(id)
+        pos: types.Position = self._positions[_account][id]
+        paid: int256 = self._funding_owed(pos, index)
+        self._positions[_account][id].funding_snapshot = index
+        cash -= paid
+        log FundingSettled(account=_account, instrument=id, paid=paid, funding_index=index)
+    self._adjust_cash(self._vault, _account, cash)
+    return cash
+
+
+# ---------------------------------------------------------------- admin
+
+
+@external
+def set_vault(_vault: address):
+    """
+    @notice Rewire the Vault.
+    @dev Admin only. The new Vault must grant CLEARING_ROLE to this contract.
+    @param _vault Vault.
+    """
+    self._check_admin_address(_vault)
+    self._vault = _vault
+    self._log_contracts()
+
+
+@external
+def set_markets(_markets: address):
+    """
+    @notice Rewire Markets.
+    @dev Admin only. The new Markets must grant CLEARING_ROLE to this contract.
+    @param _markets Markets.
+    """
+    self._check_admin_address(_markets)
+    self._markets = _markets
+    self._log_contracts()
+
+
+@external
+def set_risk_engine(_risk_engine: address):
+    """
+    @notice Rewire the RiskEngine.
+    @dev Admin only.
+    @param _risk_engine RiskEngine.
+    """
+    self._check_admin_address(_risk_engine)
+    self._risk_engine = _risk_engine
+    self._log_contracts()
+
+
+@external
+def set_max_fee_rate(_max_fee_rate: uint256):
+    """
+    @notice Set the bound on maker and taker fee rates.
+    @dev Admin only, at most 10 %. Lowering it below the taker rate lowers that too.
+    @param _max_fee_rate WAD fraction of notional.
+    """
+    assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
+    assert _max_fee_rate <= MAX_FEE_RATE_CAP, errors.FEE_TOO_HIGH
+    self._max_fee_rate = _max_fee_rate
+    self._taker_fee_rate = min(self._taker_fee_rate, _max_fee_rate)
+    log FeeRatesSet(taker_fee_rate=self._taker_fee_rate, max_fee_rate=_max_fee_rate)
+
+
+@external
+def set_taker_fee_rate(_taker_fee_rate: uint256):
+    """
+    @notice Set the taker fee rate.
+    @dev Risk manager only, at most `max_fee_rate`.
+    @param _taker_fee_rate WAD fraction of notional.
+    """
+    assert access_control.hasRole[constants.RISK_MANAGER_ROLE][msg.sender], errors.MISSING_ROLE
+    assert _taker_fee_rate <= self._max_fee_rate, errors.FEE_TOO_HIGH
+    self._taker_fee_rate = _taker_fee_rate
+    log FeeRatesSet(taker_fee_rate=_taker_fee_rate, max_fee_rate=self._max_fee_rate)
+
+
+@external
+def pause():
+    """
+    @notice Block new risk: while paused only pure reductions fill.
+    @dev Guardian only.
+    """
+    assert access_control.hasRole[constants.GUARDIAN_ROLE][msg.sender], errors.MISSING_ROLE
+    assert not pausable.paused, errors.PAUSED
+    pausable._pause()
+
+
+@external
+def unpause():
+    """
+    @notice Lift the pause.
+    @dev Guardian only.
+    """
+    assert access_control.hasRole[constants.GUARDIAN_ROLE][msg.sender], errors.MISSING_ROLE
+    assert pausable.paused, errors.NOT_PAUSED
+    pausable._unpause()
+
+
+# ---------------------------------------------------------------- views
+
+
+@external
+@view
+@reentrant
+def positions_of(_account: uint256) -> DynArray[types.Position, constants.MAX_POSITIONS]:
+    """
+    @notice Every open position of an account.
+    @param _account Account id.
+    @return (instrument, size, cost, funding_snapshot) per position.
+    """
+    out: DynArray[types.Position, constants.MAX_POSITIONS] = []
+    for id: uint256 in self._position_ids[_account]:
+        pos: types.Position = self._positions[_account][id]
+        pos.instrument = id
+        out.append(pos)
+    return out
+
+
+@external
+@view
+@reentrant
+def position(_account: uint256, _instrument: uint256) -> types.Position:
+    """
+    @notice One position of an account.
+    @param _account Account id.
+    @param _instrument Instrument id.
+    @return (instrument, size, cost, funding_snapshot); all zero when flat.
+    """
+    pos: types.Position = self._positions[_account][_instrument]
+    if pos.size != 0:
+        pos.instrument = _instrument
+    return pos
+
+
+@external
+@view
+@reentrant
+def open_interest(_instrument: uint256) -> uint256:
+    """
+    @notice Open interest of an instrument.
+    @param _instrument Instrument id.
+    @return Sum of long sizes (WAD units).
+    """
+    return self._open_interest[_instrument]
+
+
+@external
+@view
+@reentrant
+def filled(_order_hash: bytes32) -> uint256:
+    """
+    @notice Size filled so far of an order.
+    @param _order_hash EIP-712 digest of the order.
+    @return WAD units.
+    """
+    return self._filled[_order_hash]
+
+
+@external
+@view
+@reentrant
+def is_cancelled(_account: uint256, _nonce: uint256) -> bool:
+    """
+    @notice Whether `_account` cancelled `_nonce`.
+    @param _account Account id.
+    @param _nonce Order nonce.
+    @return True if cancelled.
+    """
+    return self._cancelled[_account][_nonce]
+
+
+@external
+@view
+@reentrant
+def order_hash(_order: IClearinghouse.Order) -> bytes32:
+    """
+    @notice EIP-712 digest of an order in this contract's domain (what the maker signs).
+    @param _order The order.
+    @return The digest.
+    """
+    return self._order_hash(_order)
+
+
+@external
+@view
+@reentrant
+def domain_separator() -> bytes32:
+    """
+    @notice EIP-712 domain separator (name "crossmargin", version "1", chain id, this contract).
+    @return The separator.
+    """
+    return eip712_domain_separator._domain_separator_v4()
+
+
+@external
+@view
+@reentrant
+def vault() -> address:
+    """
+    @notice The Vault.
+    @return Its address.
+    """
+    return self._vault
+
+
+@external
+@view
+@reentrant
+def markets() -> address:
+    """
+    @notice Markets.
+    @return Its address.
+    """
+    return self._markets
+
+
+@external
+@view
+@reentrant
+def risk_engine() -> address:
+    """
+    @notice The RiskEngine.
+    @return Its address.
+    """
+    return self._risk_engine
+
+
+@external
+@view
+@reentrant
+def taker_fee_rate() -> uint256:
+    """
+    @notice Fee rate the taker pays.
+    @return WAD fraction of notional.
+    """
+    return self._taker_fee_rate
+
+
+@external
+@view
+@reentrant
+def max_fee_rate() -> uint256:
+    """
+    @notice Bound on maker and taker fee rates.
+    @return WAD fraction of notional.
+    """
+    return self._max_fee_rate
+
+
+# ---------------------------------------------------------------- internals: checks
+
+
+@internal
+@view
+def _order_hash(_order: IClearinghouse.Order) -> bytes32:
+    """
+    @dev EIP-712 digest of an order.
+    @param _order The order.
+    @return keccak256("\x19\x01" || domain separator || hashStruct(order)).
+    """
+    struct_hash: bytes32 = keccak256(
+        abi_encode(
+            ORDER_TYPEHASH,
+            _order.account,
+            _order.instrument,
+            _order.is_buy,
+            _order.size,
+            _order.limit_price,
+            _order.nonce,
+            _order.expiry,
+            _order.fee_rate,
+        )
+    )
+    return eip712_domain_separator._hash_typed_data_v4(struct_hash)
+
+
+@internal
+@view
+def _check_signature(_vault: address, _hash: bytes32, _signature: Bytes[65], _account: uint256):
+    """
+    @dev Revert unless `_signature` over `_hash` comes from the owner or an
+         operator of `_account`. Length, low-s and v are checked first so a
+         malformed signature reverts with our reason, not snekmate's.
+    @param _vault Vault (account registry).
+    @param _hash Order digest.
+    @param _signature 65-byte (r, s, v).
+    @param _account Maker account id.
+    """
+    assert len(_signature) == 65, errors.BAD_SIGNATURE
+    s: uint256 = extract32(_signature, 32, output_type=uint256)
+    v: uint256 = convert(slice(_signature, 64, 1), uint256)
+    assert s <= MAX_S and (v == 27 or v == 28), errors.BAD_SIGNATURE
+    signer: address = ecdsa._recover_sig(_hash, _signature)
+    assert staticcall IVault(_vault).is_authorized(_account, signer), errors.BAD_SIGNATURE
+
+
+@internal
+@view
+def _check_isolated(_vault: address, _account: uint256, _instrument: uint256):
+    """
+    @dev Revert if `_account` is an isolated subaccount bound to another instrument.
+    @param _vault Vault.
+    @param _account Account id.
+    @param _instrument Instrument traded.
+    """
+    bound: uint256 = staticcall IVault(_vault).isolated_instrument(_account)
+    assert bound == 0 or bound == _instrument, errors.WRONG_INSTRUMENT
+
+
+@internal
+@view
+def _side(_account: uint256, _instrument: uint256, _delta: int256) -> Side:
+    """
+    @dev A side of a fill with its pure-reduction flag: an existing position
+         traded against, by at most its size (no flip).
+    @param _account Account id.
+    @param _instrument Instrument id.
+    @param _delta Signed size traded.
+    @return The side (fee and cash 0, `pre` empty).
+    """
+    old: int256 = self._positions[_account][_instrument].size
+    reducing: bool = old != 0 and (old > 0) != (_delta > 0) and abs(_delta) <= abs(old)
+    return Side(account=_account, delta=_delta, reducing=reducing, pre=empty(types.MarginResult), fee=0, cash=0)
+
+
+@internal
+@view
+def _check_margin(_engine: address, _side: Side):
+    """
+    @dev Post-trade margin rule of one side (see the glossary). Reasons: a new
+         risk with prices not OK reverts "stale oracle" / "degraded oracle",
+         otherwise "below initial margin"; a pure reduction that worsens the
+         MM shortfall reverts "risk not reduced".
+    @param _engine RiskEngine.
+    @param _side The side, with `pre` set if it is a pure reduction.
+    """
+    r: types.MarginResult = staticcall IRiskEngine(_engine).margin(_side.account)
+    if r.status == constants.OK and r.equity_im >= convert(r.im, int256):
+        return
+    if _side.reducing:
+        assert self._shortfall(r) <= self._shortfall(_side.pre), errors.RISK_NOT_REDUCED
+        return
+    assert r.status != constants.STALE, errors.STALE_ORACLE
+    assert r.status != constants.DEGRADED, errors.DEGRADED_ORACLE
+    raise errors.BELOW_INITIAL_MARGIN
+
+
+@internal
+@pure
+def _shortfall(_r: types.MarginResult) -> int256:
+    """
+    @dev MM shortfall: mm - equity_mm (> 0 means liquidatable).
+    @param _r Margin result.
+    @return Signed WAD.
+    """
+    return convert(_r.mm, int256) - _r.equity_mm
+
+
+@internal
+def _check_admin_address(_addr: address):
+    """
+    @dev Admin check and non-empty address for the rewiring setters.
+    @param _addr New address.
+    """
+    assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
+    assert _addr != empty(address), errors.EMPTY_ADDRESS
+
+
+@internal
+def _log_contracts():
+    """
+    @dev Log the current wiring.
+    """
+    log ContractsSet(vault=self._vault, markets=self._markets, risk_engine=self._risk_engine)
+
+
+# ---------------------------------------------------------------- internals: positions
+
+
+@internal
+def _trade(
+    _account: uint256,
+    _inst: types.Instrument,
+    _id: uint256,
+    _delta: int256,
+    _notional: int256,
+    _funding_index: int256,
+) -> (int256, int256):
+    """
+    @dev Apply a fill to one position: pay funding, then add (cost +=
+         notional), reduce (realise the closed fraction, rounded against the
+         account) or flip (close all, open the rest); options move the premium
+         instead. Checks the position cap and MAX_POSITIONS; writes storage.
+    @param _account Account id.
+    @param _inst Instrument data.
+    @param _id Instrument id.
+    @param _delta Signed size traded.
+    @param _notional Signed notional of the trade (> 0 for the buyer).
+    @param _funding_index Cumulative funding index now (0 for non-perps).
+    @return The account's cash change from this position (WAD) and the change
+            of its long size (max(new, 0) - max(old, 0)), for open interest.
+    """
+    pos: types.Position = self._positions[_account][_id]
+    old: int256 = pos.size
+    new: int256 = old + _delta
+    cash: int256 = -self._funding_owed(pos, _funding_index)
+    pos.funding_snapshot = _funding_index
+
+    if _inst.kind == constants.CALL or _inst.kind == constants.PUT:
+        cash -= _notional
+    elif old == 0 or (old > 0) == (_delta > 0):
+        pos.cost += _notional
+    elif abs(_delta) <= abs(old):
+        closed: int256 = self._div_up(pos.cost * abs(_delta), abs(old))
+        pos.cost -= closed
+        cash -= _notional + closed
+    else:
+        closing: int256 = self._div_up(_notional * abs(old), abs(_delta))
+        cash -= closing + pos.cost
+        pos.cost = _notional - closing
+
+    if abs(new) > abs(old):
+        assert abs(new) <= convert(_inst.max_position, int256), errors.POSITION_CAP
+
+    if new == 0:
+        self._positions[_account][_id] = empty(types.Position)
+        self._remove_id(_account, _id)
+    else:
+        if old == 0:
+            assert len(self._position_ids[_account]) < constants.MAX_POSITIONS, errors.TOO_MANY_POSITIONS
+            self._position_ids[_account].append(_id)
+        pos.size = new
+        self._positions[_account][_id] = pos
+    log PositionChanged(account=_account, instrument=_id, size=new, cost=pos.cost, cash_delta=cash)
+    return cash, max(new, 0) - max(old, 0)
+
+
+@internal
+def _settle_expired(_account: uint256) -> int256:
+    """
+    @dev Close every position of `_account` in a dated instrument whose
+         settlement price is recorded (expired but unsettled ones stay).
+    @param _account Account id.
+    @return The cash change (WAD; not yet sent to the Vault).
+    """
+    cash: int256 = 0
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._position_ids[_account]
+    for id: uint256 in ids:
+        expiry: uint256 = self._expiry[id]
+        if expiry == 0 or block.timestamp < expiry:
+            continue
+        inst: types.Instrument = staticcall IMarkets(self._markets).instrument(id)
+        if inst.settlement_price == 0:
+            continue
+        pos: types.Position = self._positions[_account][id]
+        pnl: int256 = 0
+        if inst.kind == constants.FUTURE:
+            pnl = self._div_down(pos.size * convert(inst.settlement_price, int256), SWAD) - pos.cost
+        else:
+            intrinsic: uint256 = 0
+            if inst.kind == constants.CALL and inst.settlement_price > inst.strike:
+                intrinsic = inst.settlement_price - inst.strike
+            elif inst.kind == constants.PUT and inst.strike > inst.settlement_price:
+                intrinsic = inst.strike - inst.settlement_price
+            pnl = self._div_down(pos.size * convert(intrinsic, int256), SWAD)
+        if pos.size > 0:
+            self._open_interest[id] -= convert(pos.size, uint256)
+        self._positions[_account][id] = empty(types.Position)
+        self._remove_id(_account, id)
+        cash += pnl
+        log PositionSettled(
+            account=_account, instrument=id, size=pos.size, settlement_price=inst.settlement_price, pnl=pnl
+        )
+    return cash
+
+
+@internal
+def _remove_id(_account: uint256, _id: uint256):
+    """
+    @dev Swap-and-pop `_id` out of the account's position list.
+    @param _account Account id.
+    @param _id Instrument id (present in the list).
+    """
+    n: uint256 = len(self._position_ids[_account])
+    for i: uint256 in range(constants.MAX_POSITIONS):
+        if i >= n:
+            break
+        if self._position_ids[_account][i] == _id:
+            # dev: n >= 1 because `_id` is in the list
+            self._position_ids[_account][i] = self._position_ids[_account][unsafe_sub(n, 1)]
+            self._position_ids[_account].pop()
+            return
+
+
+@internal
+@view
+def _funding_owed(_pos: types.Position, _funding_index: int256) -> int256:
+    """
+    @dev Funding a position pays since its snapshot, rounded up (against the account).
+    @param _pos Position.
+    @param _funding_index Cumulative funding index now.
+    @return Signed WAD (negative: the position receives).
+    """
+    if _pos.size == 0:
+        return 0
+    return self._div_up(_pos.size * (_funding_index - _pos.funding_snapshot), SWAD)
+
+
+@internal
+@view
+def _fee(_notional: int256, _rate: uint256) -> uint256:
+    """
+    @dev Fee on a notional, rounded up.
+    @param _notional Positive notional (WAD).
+    @param _rate Fee rate (WAD).
+    @return The fee (WAD).
+    """
+    return convert(self._div_up(_notional * convert(_rate, int256), SWAD), uint256)
+
+
+@internal
+def _adjust_cash(_vault: address, _account: uint256, _delta: int256):
+    """
+    @dev Send a non-zero cash change to the Vault.
+    @param _vault Vault.
+    @param _account Account id.
+    @param _delta Signed WAD change (skipped when 0).
+    """
+    if _delta != 0:
+        extcall IVault(_vault).adjust_cash(_account, _delta)
+
+
+@internal
+@pure
+def _div_up(_x: int256, _d: int256) -> int256:
+    """
+    @dev Signed division rounded towards +infinity, `_d` > 0.
+    @param _x Numerator.
+    @param _d Denominator.
+    @return ceil(_x / _d).
+    """
+    q: int256 = _x // _d
+    if _x > 0 and q * _d != _x:
+        q += 1
+    return q
+
+
+@internal
+@pure
+def _div_down(_x: int256, _d: int256) -> int256:
+    """
+    @dev Signed division rounded towards -infinity, `_d` > 0.
+    @param _x Numerator.
+    @param _d Denominator.
+    @return floor(_x / _d).
+    """
+    q: int256 = _x // _d
+    if _x < 0 and q * _d != _x:
+        q -= 1
+    return q

@@ -1,0 +1,1048 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title crossmargin RiskEngine
+@custom:contract-name RiskEngine
+@license MIT
+@notice Equity, initial and maintenance margin of an account from its net
+        portfolio risk: DESIGN.md §4 on chain, the mirror of
+        `crossmargin/model/margin.py` (same steps, same names, WAD integers).
+
+        Glossary (model function in brackets)
+        - S_u, σ_u    index price of underlying u (OracleRouter; the secondary
+                      feed in `margin_with(.., True)`) and its ATM implied vol
+                      (VolOracle). Never a price made by the protocol's trades.
+        - book        what an account holds on one underlying u: open linear size
+                      (net and gross) and linked collateral. One `UnderlyingRisk`.
+        - h_k         haircut of collateral k: min(1, base_k + slope_k·bal_k·P_k /
+                      depth_k), with the IM or the MM base [haircut].
+        - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (size_i·S_u - cost_i)
+                      - pending perp funding [equity]. A dated position with a
+                      recorded settlement price counts as size·settlement - cost
+                      and carries no scenario risk. E_im and E_mm differ only in the
+                      haircut base.
+        - s_u         shock size clamp(z·σ_u·sqrt(H), shock_min, shock_max) [shock_size].
+        - grid        spot moves m = k/4·s_u, k = -4..4, × vol {down, flat, up}
+                      [scenario_grid, vol_shocks].
+        - D_u         delta notional: Σ size·S_u of open linear positions plus linked
+                      collateral at its MM haircut value (a spot delta).
+        - ΔV_u        scenario PnL of the book [scenario_pnl]. Linear value is affine
+                      in spot, so its PnL is D_u·m in every vol row.
+        - K_u, WS_u   worst loss max(0, -min ΔV_u) [worst_loss] and the PnL of the
+                      +s_u move at flat vol [directional].
+        - L_u, C_u    linear part clamp(WS_u, -K_u, K_u) and non-linear rest
+                      K_u - |L_u| [split].
+        - R           max over the regimes ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI of
+                      sqrt(max(0, Lᵀ ρ L)) + Σ_u C_u [correlated_requirement].
+        - add-ons     basis_rate·(gross - |net|)·S_u of the linear book, short
+                      option rate·short option notional, λ_u·N_u² / depth_u with
+                      N_u = |net delta|·S_u [addons].
+        - MM, IM      MM = R + Σ_u add-ons; IM = im_factor·MM [requirements].
+        - status      worst oracle status (price and vol) among the underlyings
+                      the account touches: OK, DEGRADED or STALE.
+
+@dev Rounding favours the protocol: every requirement term (s_u, K_u, |L_u|,
+     the quadratic form, its square root, add-ons, IM) rounds up, every equity
+     term (position and collateral values) rounds down, funding owed rounds up.
+     Haircuts round up. Each rounding is at most a few wei.
+     Gas: one `positions_of`, one `instrument` per position, one
+     `funding_index` per perp, two Vault reads, then per underlying one price
+     and one vol read; positions are aggregated per underlying in one pass, so
+     the scenario and add-on math runs once per underlying, not per position.
+     Risk parameters are packed four to a word (64-bit fields, bounded by the
+     admin's bounds) so a margin check reads two words of them.
+     Options: `_scenario_pnl` is where option legs plug in (each revalued at the
+     27 grid points by a `_value_in_scenario(leg, spot, vol)`); until then an
+     account holding an option reverts with "options not supported".
+     Configuration (deploy order): `set_positions`, `set_bounds` (once),
+     `set_risk_params`, `set_underlying` per underlying, `set_correlation`,
+     `set_collateral_risk` per non-settlement collateral. Views revert with
+     "risk engine not configured" until the first two risk steps are done.
+"""
+
+from ethereum.ercs import IERC165
+
+from snekmate.auth import access_control
+
+from .interfaces import IMarginChecker
+from .interfaces import IMarkets
+from .interfaces import IRiskEngine
+from .lib import constants
+from .lib import errors
+from .lib import fixed_point
+from .lib import margin_math
+from .lib import types
+
+implements: IERC165
+implements: IMarginChecker
+implements: IRiskEngine
+
+initializes: access_control
+
+exports: access_control.__interface__
+
+
+# @dev Listing data of a Vault asset (layout of `Vault.asset_info`).
+struct AssetInfo:
+    decimals: uint8
+    underlying_id: uint256
+    cap_wad: uint256
+    total_wad: uint256
+    is_settlement: bool
+    listed: bool
+
+
+interface IVault:
+    def cash_of(_id: uint256) -> int256: view
+    def assets() -> DynArray[address, constants.MAX_ASSETS]: view
+    def balances_of(_id: uint256) -> DynArray[uint256, constants.MAX_ASSETS]: view
+    def asset_info(_token: address) -> AssetInfo: view
+
+
+interface IPositions:
+    def positions_of(_account: uint256) -> DynArray[types.Position, constants.MAX_POSITIONS]: view
+
+
+interface IOracleRouter:
+    def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+
+
+interface IVolOracle:
+    def vol(_uid: uint256) -> (uint256, uint8): view
+
+
+# @dev Inclusive range a parameter must stay inside.
+struct Bound:
+    lo: uint256
+    hi: uint256
+
+
+# @dev Global risk parameters (names and units of `Params.onchain()["risk"]`; WAD unless `_seconds`).
+struct RiskParams:
+    z: uint256                   # confidence multiplier
+    horizon_seconds: uint256     # liquidation horizon H
+    shock_min: uint256           # floor of the spot shock (fraction of spot)
+    shock_max: uint256           # cap of the spot shock (< 1)
+    vol_up: uint256              # relative vol-up shock at T = T_ref
+    vol_down: uint256            # relative vol-down shock at T = T_ref
+    vol_shock_cap: uint256       # cap of sqrt(T_ref / T)
+    vol_t_ref_seconds: uint256   # T_ref
+    im_factor: uint256           # IM = im_factor · MM (>= 1)
+    basis_rate: uint256          # add-on per USD of hedged linear notional
+    short_option_rate: uint256   # add-on per USD of short option notional
+    corr_kappa: uint256          # κ of the stressed correlation regimes
+    rate: uint256                # Black-76 discount rate
+
+
+# @dev Bounds of every settable parameter (`Params.onchain()["risk"]["bounds"]`), set once by the admin.
+struct RiskBounds:
+    z: Bound
+    horizon_seconds: Bound
+    shock_min: Bound
+    shock_max: Bound
+    vol_up: Bound
+    vol_down: Bound
+    vol_shock_cap: Bound
+    vol_t_ref_seconds: Bound
+    im_factor: Bound
+    basis_rate: Bound
+    short_option_rate: Bound
+    corr_kappa: Bound
+    rate: Bound
+    haircut_base_mm: Bound
+    haircut_base_im: Bound
+    haircut_slope: Bound
+    concentration: Bound
+
+
+# @dev Haircut parameters of one collateral token.
+struct CollateralRisk:
+    underlying: uint256          # linked underlying id (prices it; its scenarios see it as spot delta)
+    base_mm: uint256             # MM haircut base (WAD)
+    base_im: uint256             # IM haircut base (WAD, >= base_mm)
+    slope: uint256               # haircut slope per unit of value / depth (WAD)
+    depth: uint256               # depth of the token's market (WAD USD)
+
+
+# @dev One underlying of an account: inputs, scenario results and add-ons (MM level).
+struct UnderlyingRisk:
+    underlying: uint256          # underlying id
+    spot: uint256                # S_u used (WAD)
+    vol: uint256                 # σ_u (WAD)
+    status: uint8                # worst of the price and the vol status
+    shock: uint256               # s_u (WAD fraction)
+    linear_size: int256          # Σ size of open linear positions (WAD units)
+    gross_size: uint256          # Σ |size| of open linear positions (WAD units)
+    net_delta: int256            # Σ position deltas (WAD units; linear: size)
+    collateral: uint256          # Σ linked collateral balances (WAD units)
+    collateral_mm: uint256       # their value at MM haircuts (WAD USD): the spot delta in the scenarios
+    worst_loss: uint256          # K_u
+    directional: int256          # WS_u
+    linear: int256               # L_u
+    nonlinear: uint256           # C_u
+    basis: uint256               # basis add-on
+    short_option: uint256        # short option add-on
+    concentration: uint256       # concentration add-on
+
+
+# @dev A linked collateral holding of the account being evaluated (memory only).
+struct Leg:
+    book: uint256                # index of its underlying's book
+    balance: uint256             # WAD units
+    packed: uint256              # packed CollateralRisk (see `_collateral`)
+    depth: uint256               # WAD USD
+
+
+# @dev Role that may set risk parameters inside the bounds.
+RISK_MANAGER_ROLE: public(constant(bytes32)) = constants.RISK_MANAGER_ROLE
+# @dev Seconds per year (365 days), as in the model and black76.
+YEAR: constant(uint256) = 31_536_000
+# @dev WAD squared: the scale of products of two WAD amounts.
+WAD2: constant(uint256) = 10**36
+# @dev WAD as a signed integer.
+SWAD: constant(int256) = 10**18
+# @dev Mask of the low 128 bits (packed underlying parameters).
+LOW_128: constant(uint256) = 2**128 - 1
+
+# @dev Vault: cash, collateral balances and listing data.
+vault: public(immutable(IVault))
+# @dev Markets: instruments and perp funding indices.
+markets: public(immutable(IMarkets))
+# @dev OracleRouter: index prices and their status.
+router: public(immutable(IOracleRouter))
+# @dev VolOracle: ATM implied vols and their status.
+vol_oracle: public(immutable(IVolOracle))
+
+# @dev Contract listing each account's positions (the Clearinghouse); empty until wired.
+_positions: address
+# @dev Bounds of every settable parameter.
+_bounds: RiskBounds
+# @dev Whether the bounds were set (they can be set once).
+_bounds_set: bool
+# @dev Risk parameters, 64-bit fields: [shock_coef, shock_min, shock_max, im_factor],
+#      [basis_rate, corr_kappa, short_option_rate, rate], [vol_up, vol_down, vol_shock_cap,
+#      vol_t_ref_seconds], [z, horizon_seconds, 0, 0]; shock_coef = z·sqrt(H / YEAR). Word 0 is 0 until set.
+_risk: uint256[4]
+# @dev Per underlying id: depth (low 128 bits, WAD USD, > 0 once set) | λ (high 128 bits, WAD).
+_underlying: HashMap[uint256, uint256]
+# @dev Correlation per pair of underlying ids, lower id first (signed WAD; unset pairs 0).
+_rho: HashMap[uint256, HashMap[uint256, int256]]
+# @dev Per collateral token: 64-bit fields [base_mm, base_im, slope, underlying id]; 0 = not collateral (h = 1).
+_collateral: HashMap[address, uint256]
+# @dev Per collateral token: depth of its market (WAD USD).
+_collateral_depth: HashMap[address, uint256]
+
+
+# @dev Emitted when the positions source (Clearinghouse) is wired.
+event PositionsSet:
+    positions: indexed(address)
+
+
+# @dev Emitted once, when the admin stores the parameter bounds.
+event BoundsSet:
+    admin: indexed(address)
+
+
+# @dev Emitted when the risk manager sets the global risk parameters.
+event RiskParamsSet:
+    params: RiskParams
+
+
+# @dev Emitted when an underlying's depth and concentration factor are set.
+event UnderlyingSet:
+    uid: indexed(uint256)
+    depth: uint256
+    concentration: uint256
+
+
+# @dev Emitted when correlations among a set of underlyings are set.
+event CorrelationSet:
+    uids: DynArray[uint256, constants.MAX_UNDERLYINGS]
+
+
+# @dev Emitted when a collateral token's haircut parameters are set.
+event CollateralRiskSet:
+    token: indexed(address)
+    underlying: indexed(uint256)
+    base_mm: uint256
+    base_im: uint256
+    slope: uint256
+    depth: uint256
+
+
+@deploy
+def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: address):
+    """
+    @notice Deploy the engine over its data sources; the deployer becomes admin.
+    @dev Then (in this order): `set_positions`, `set_bounds`, grant
+         RISK_MANAGER_ROLE, `set_risk_params`, `set_underlying` per underlying,
+         `set_correlation`, `set_collateral_risk` per collateral, and
+         `Vault.set_margin_checker(engine)`.
+    @param _vault Vault.
+    @param _markets Markets.
+    @param _router OracleRouter.
+    @param _vol_oracle VolOracle.
+    """
+    assert _vault != empty(address), errors.EMPTY_ADDRESS
+    assert _markets != empty(address), errors.EMPTY_ADDRESS
+    assert _router != empty(address), errors.EMPTY_ADDRESS
+    assert _vol_oracle != empty(address), errors.EMPTY_ADDRESS
+    access_control.__init__()
+    vault = IVault(_vault)
+    markets = IMarkets(_markets)
+    router = IOracleRouter(_router)
+    vol_oracle = IVolOracle(_vol_oracle)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@external
+def set_positions(_positions: address):
+    """
+    @notice Wire the contract that lists positions (the Clearinghouse).
+    @dev Admin only. Separate from the constructor because the Clearinghouse
+         is deployed with the engine's address (circular wiring).
+    @param _positions Contract with `positions_of(account)`.
+    """
+    self._only_admin()
+    assert _positions != empty(address), errors.EMPTY_ADDRESS
+    self._positions = _positions
+    log PositionsSet(positions=_positions)
+
+
+@external
+def set_bounds(_bounds: RiskBounds):
+    """
+    @notice Store the bounds of every settable parameter, once.
+    @dev Admin only. Besides lo <= hi < 2**64 each, the bounds must imply the
+         model's safety constraints for every value the risk manager could set:
+         im_factor >= 1 (MM <= IM), 0 < shock_min <= shock_max < 1 (shocked
+         prices stay > 0), vol_down·vol_shock_cap < 1 (shocked vols stay > 0),
+         vol_shock_cap >= 1, basis_rate <= shock_min (a hedged linear book never
+         needs more than the naked one), κ <= 1 (convex blends keep ρ valid),
+         horizon and T_ref > 0, haircut bases <= 1.
+    @param _bounds The bounds (units of `RiskParams`; haircuts and λ WAD).
+    """
+    self._only_admin()
+    assert not self._bounds_set, errors.BOUNDS_ALREADY_SET
+    b: RiskBounds = _bounds
+    for bound: Bound in [
+        b.z, b.horizon_seconds, b.shock_min, b.shock_max, b.vol_up, b.vol_down, b.vol_shock_cap,
+        b.vol_t_ref_seconds, b.im_factor, b.basis_rate, b.short_option_rate, b.corr_kappa, b.rate,
+        b.haircut_base_mm, b.haircut_base_im, b.haircut_slope, b.concentration,
+    ]:
+        assert bound.lo <= bound.hi and bound.hi <= margin_math.FIELD_MAX, errors.BAD_BOUNDS
+    assert b.im_factor.lo >= constants.WAD, errors.BAD_BOUNDS
+    assert b.shock_min.lo > 0 and b.shock_min.hi <= b.shock_max.lo, errors.BAD_BOUNDS
+    assert b.shock_max.hi < constants.WAD, errors.BAD_BOUNDS
+    assert b.vol_down.hi * b.vol_shock_cap.hi < WAD2, errors.BAD_BOUNDS
+    assert b.vol_shock_cap.lo >= constants.WAD, errors.BAD_BOUNDS
+    assert b.basis_rate.hi <= b.shock_min.lo, errors.BAD_BOUNDS
+    assert b.corr_kappa.hi <= constants.WAD, errors.BAD_BOUNDS
+    assert b.horizon_seconds.lo > 0 and b.vol_t_ref_seconds.lo > 0, errors.BAD_BOUNDS
+    assert b.haircut_base_mm.hi <= constants.WAD and b.haircut_base_im.hi <= constants.WAD, errors.BAD_BOUNDS
+    self._bounds = b
+    self._bounds_set = True
+    log BoundsSet(admin=msg.sender)
+
+
+@external
+def set_risk_params(_params: RiskParams):
+    """
+    @notice Set the global risk parameters.
+    @dev RISK_MANAGER_ROLE only; every value inside its stored bound (so the
+         safety constraints of `set_bounds` hold). Caches the shock coefficient
+         z·sqrt(H / YEAR), rounded up.
+    @param _params The parameters (WAD; `_seconds` fields in seconds).
+    """
+    assert access_control.hasRole[constants.RISK_MANAGER_ROLE][msg.sender], errors.MISSING_ROLE
+    assert self._bounds_set, errors.BOUNDS_NOT_SET
+    p: RiskParams = _params
+    b: RiskBounds = self._bounds
+    self._check_in(p.z, b.z)
+    self._check_in(p.horizon_seconds, b.horizon_seconds)
+    self._check_in(p.shock_min, b.shock_min)
+    self._check_in(p.shock_max, b.shock_max)
+    self._check_in(p.vol_up, b.vol_up)
+    self._check_in(p.vol_down, b.vol_down)
+    self._check_in(p.vol_shock_cap, b.vol_shock_cap)
+    self._check_in(p.vol_t_ref_seconds, b.vol_t_ref_seconds)
+    self._check_in(p.im_factor, b.im_factor)
+    self._check_in(p.basis_rate, b.basis_rate)
+    self._check_in(p.short_option_rate, b.short_option_rate)
+    self._check_in(p.corr_kappa, b.corr_kappa)
+    self._check_in(p.rate, b.rate)
+    # dev: sqrt(H / YEAR) in WAD = sqrt(H·WAD² / YEAR), both steps rounded up
+    sqrt_h: uint256 = margin_math._sqrt_up(fixed_point._mul_div_up(p.horizon_seconds, WAD2, YEAR))
+    coef: uint256 = fixed_point._mul_div_up(p.z, sqrt_h, constants.WAD)
+    self._risk = [
+        margin_math._pack(coef, p.shock_min, p.shock_max, p.im_factor),
+        margin_math._pack(p.basis_rate, p.corr_kappa, p.short_option_rate, p.rate),
+        margin_math._pack(p.vol_up, p.vol_down, p.vol_shock_cap, p.vol_t_ref_seconds),
+        margin_math._pack(p.z, p.horizon_seconds, 0, 0),
+    ]
+    log RiskParamsSet(params=p)
+
+
+@external
+def set_underlying(_uid: uint256, _depth: uint256, _concentration: uint256):
+    """
+    @notice List (or retune) an underlying for margining.
+    @dev Admin only. Its price and vol feeds must exist in the OracleRouter and
+         the VolOracle before an account touches it (their views revert otherwise).
+    @param _uid Underlying id (> 0).
+    @param _depth Market depth, the concentration add-on's denominator (WAD USD, 0 < depth < 2**128).
+    @param _concentration λ_u (WAD), inside its bound.
+    """
+    self._only_admin()
+    assert _uid != 0, errors.ZERO_ID
+    assert _depth > 0 and _depth <= LOW_128, errors.BAD_DEPTH
+    assert self._bounds_set, errors.BOUNDS_NOT_SET
+    self._check_in(_concentration, self._bounds.concentration)
+    self._underlying[_uid] = _depth | (_concentration << 128)
+    log UnderlyingSet(uid=_uid, depth=_depth, concentration=_concentration)
+
+
+@external
+def set_correlation(
+    _uids: DynArray[uint256, constants.MAX_UNDERLYINGS],
+    _rho: DynArray[DynArray[int256, constants.MAX_UNDERLYINGS], constants.MAX_UNDERLYINGS],
+):
+    """
+    @notice Set the correlations among a set of listed underlyings.
+    @dev Admin or RISK_MANAGER_ROLE. Checked here: square, distinct listed ids,
+         unit diagonal, symmetric, |ρ| <= 1. Positive semi-definiteness is
+         checked off chain before sending (`crossmargin.model.params.validate_correlation`);
+         the regimes are convex blends with J and I, so they stay valid.
+         Pairs not in `_uids` keep their value (0 if never set).
+    @param _uids Underlying ids, in the order of the matrix rows.
+    @param _rho Correlation matrix (signed WAD).
+    """
+    self._only_admin_or_risk_manager()
+    n: uint256 = len(_uids)
+    assert len(_rho) == n, errors.BAD_CORRELATION
+    for i: uint256 in range(n, bound=constants.MAX_UNDERLYINGS):
+        assert self._underlying[_uids[i]] != 0, errors.UNKNOWN_UNDERLYING
+        assert len(_rho[i]) == n and _rho[i][i] == SWAD, errors.BAD_CORRELATION
+        for j: uint256 in range(i + 1, n, bound=constants.MAX_UNDERLYINGS):
+            r: int256 = _rho[i][j]
+            assert _uids[i] != _uids[j], errors.BAD_CORRELATION
+            assert r == _rho[j][i] and r <= SWAD and r >= -SWAD, errors.BAD_CORRELATION
+            self._rho[min(_uids[i], _uids[j])][max(_uids[i], _uids[j])] = r
+    log CorrelationSet(uids=_uids)
+
+
+@external
+def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _slope: uint256, _depth: uint256):
+    """
+    @notice Set the haircut parameters of a non-settlement collateral token.
+    @dev Admin or RISK_MANAGER_ROLE. The token must be listed in the Vault and
+         linked to an underlying set here. h = min(1, base + slope·value / depth).
+         A listed token without parameters is worth nothing (h = 1).
+    @param _token Collateral token.
+    @param _base_mm MM haircut base (WAD), inside its bound.
+    @param _base_im IM haircut base (WAD), inside its bound and >= `_base_mm`.
+    @param _slope Haircut slope (WAD), inside its bound.
+    @param _depth Depth of the token's market (WAD USD, > 0).
+    """
+    self._only_admin_or_risk_manager()
+    info: AssetInfo = staticcall vault.asset_info(_token)
+    assert info.listed, errors.NOT_LISTED
+    assert not info.is_settlement, errors.NOT_COLLATERAL
+    assert self._underlying[info.underlying_id] != 0, errors.UNKNOWN_UNDERLYING
+    assert self._bounds_set, errors.BOUNDS_NOT_SET
+    b: RiskBounds = self._bounds
+    self._check_in(_base_mm, b.haircut_base_mm)
+    self._check_in(_base_im, b.haircut_base_im)
+    self._check_in(_slope, b.haircut_slope)
+    assert _base_im >= _base_mm, errors.BAD_HAIRCUT
+    assert _depth > 0, errors.BAD_DEPTH
+    self._collateral[_token] = margin_math._pack(_base_mm, _base_im, _slope, info.underlying_id)
+    self._collateral_depth[_token] = _depth
+    log CollateralRiskSet(
+        token=_token, underlying=info.underlying_id, base_mm=_base_mm, base_im=_base_im, slope=_slope, depth=_depth
+    )
+
+
+# ---------------------------------------------------------------- margin views
+
+
+@external
+@view
+@reentrant
+def margin(_account: uint256) -> types.MarginResult:
+    """
+    @notice Equity and requirements of an account at the primary index prices.
+    @param _account Account id.
+    @return (equity_im, equity_mm, im, mm, status): WAD USD; status is the worst
+            oracle status (price or vol) among the underlyings the account touches.
+    """
+    result: types.MarginResult = empty(types.MarginResult)
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
+    result, books = self._requirements(_account, False)
+    return result
+
+
+@external
+@view
+@reentrant
+def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult:
+    """
+    @notice `margin` at the primary or at the secondary prices (DEGRADED checks:
+            "liquidatable at both prices").
+    @dev With `_use_secondary`, an underlying without a secondary feed uses its
+         primary; one whose secondary exists but is unusable reports STALE.
+    @param _account Account id.
+    @param _use_secondary True for the secondary feeds.
+    @return (equity_im, equity_mm, im, mm, status), as in `margin`.
+    """
+    result: types.MarginResult = empty(types.MarginResult)
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
+    result, books = self._requirements(_account, _use_secondary)
+    return result
+
+
+@external
+@view
+@reentrant
+def is_above_im(_account: uint256) -> bool:
+    """
+    @notice Whether the account may take new risk or withdraw: every price and
+            vol it depends on is OK and equity_im >= im (IMarginChecker).
+    @param _account Account id.
+    @return True if above initial margin with usable prices.
+    """
+    result: types.MarginResult = empty(types.MarginResult)
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
+    result, books = self._requirements(_account, False)
+    return result.status == constants.OK and result.equity_im >= convert(result.im, int256)
+
+
+@external
+@view
+@reentrant
+def mm_shortfall(_account: uint256) -> int256:
+    """
+    @notice MM - E_mm at the primary prices: > 0 means liquidatable.
+    @dev Returned whatever the oracle status (risk-reducing trades compare it
+         before and after even when prices are stale); read `margin().status`
+         before acting on it.
+    @param _account Account id.
+    @return Signed WAD shortfall (negative = surplus).
+    """
+    result: types.MarginResult = empty(types.MarginResult)
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
+    result, books = self._requirements(_account, False)
+    return convert(result.mm, int256) - result.equity_mm
+
+
+@external
+@view
+@reentrant
+def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]:
+    """
+    @notice Per underlying: inputs, K_u, WS_u, L_u, C_u and add-ons (MM level), for the CLI.
+    @param _account Account id.
+    @return One `UnderlyingRisk` per underlying the account touches, in first-touch order.
+    """
+    result: types.MarginResult = empty(types.MarginResult)
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
+    result, books = self._requirements(_account, False)
+    return books
+
+
+@external
+@view
+@reentrant
+def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYINGS]:
+    """
+    @notice Aggregate Greeks per underlying the account touches.
+    @dev Delta counts positions and linked collateral at its full balance (the
+         hedger's view of exposure); linear instruments have no gamma, vega or
+         theta. delta_usd is rounded down.
+    @param _account Account id.
+    @return One `Greeks` per underlying, in first-touch order.
+    """
+    result: types.MarginResult = empty(types.MarginResult)
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
+    result, books = self._requirements(_account, False)
+    out: DynArray[types.Greeks, constants.MAX_UNDERLYINGS] = []
+    for book: UnderlyingRisk in books:
+        delta: int256 = book.net_delta + convert(book.collateral, int256)
+        out.append(
+            types.Greeks(
+                underlying=book.underlying,
+                delta=delta,
+                delta_usd=margin_math._sdiv_down(delta * convert(book.spot, int256), SWAD),
+                gamma=0,
+                vega=0,
+                theta=0,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- parameter views
+
+
+@external
+@view
+@reentrant
+def positions() -> address:
+    """
+    @notice Contract listing positions (the Clearinghouse).
+    @return Its address (empty until wired).
+    """
+    return self._positions
+
+
+@external
+@view
+@reentrant
+def bounds() -> RiskBounds:
+    """
+    @notice Bounds of every settable parameter.
+    @return The bounds (all zero until set).
+    """
+    return self._bounds
+
+
+@external
+@view
+@reentrant
+def risk_params() -> RiskParams:
+    """
+    @notice Global risk parameters.
+    @return The parameters (all zero until set).
+    """
+    w: uint256[4] = self._risk
+    return RiskParams(
+        z=margin_math._field(w[3], 0),
+        horizon_seconds=margin_math._field(w[3], 1),
+        shock_min=margin_math._field(w[0], 1),
+        shock_max=margin_math._field(w[0], 2),
+        vol_up=margin_math._field(w[2], 0),
+        vol_down=margin_math._field(w[2], 1),
+        vol_shock_cap=margin_math._field(w[2], 2),
+        vol_t_ref_seconds=margin_math._field(w[2], 3),
+        im_factor=margin_math._field(w[0], 3),
+        basis_rate=margin_math._field(w[1], 0),
+        short_option_rate=margin_math._field(w[1], 2),
+        corr_kappa=margin_math._field(w[1], 1),
+        rate=margin_math._field(w[1], 3),
+    )
+
+
+@external
+@view
+@reentrant
+def shock_size(_sigma: uint256) -> uint256:
+    """
+    @notice s = clamp(z·σ·sqrt(H), shock_min, shock_max) for a vol, as the margin views use it.
+    @param _sigma Annualised vol (WAD).
+    @return The shock size (WAD fraction, rounded up).
+    """
+    return self._shock_size(_sigma, self._risk[0])
+
+
+@external
+@view
+@reentrant
+def underlying_params(_uid: uint256) -> (uint256, uint256):
+    """
+    @notice Margin parameters of an underlying.
+    @param _uid Underlying id.
+    @return depth Market depth (WAD USD; 0 = not set).
+    @return concentration λ_u (WAD).
+    """
+    packed: uint256 = self._underlying[_uid]
+    return packed & LOW_128, packed >> 128
+
+
+@external
+@view
+@reentrant
+def correlation(_u: uint256, _v: uint256) -> int256:
+    """
+    @notice Correlation of two underlyings (base regime).
+    @param _u Underlying id.
+    @param _v Underlying id.
+    @return Signed WAD (1e18 when `_u == _v`).
+    """
+    if _u == _v:
+        return SWAD
+    return self._rho[min(_u, _v)][max(_u, _v)]
+
+
+@external
+@view
+@reentrant
+def collateral_risk(_token: address) -> CollateralRisk:
+    """
+    @notice Haircut parameters of a collateral token.
+    @param _token Token address.
+    @return (underlying, base_mm, base_im, slope, depth); all zero if not collateral.
+    """
+    packed: uint256 = self._collateral[_token]
+    return CollateralRisk(
+        underlying=margin_math._field(packed, 3),
+        base_mm=margin_math._field(packed, 0),
+        base_im=margin_math._field(packed, 1),
+        slope=margin_math._field(packed, 2),
+        depth=self._collateral_depth[_token],
+    )
+
+
+# ---------------------------------------------------------------- the margin model
+
+
+@internal
+@view
+def _requirements(
+    _account: uint256, _use_secondary: bool
+) -> (types.MarginResult, DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]):
+    """
+    @dev [requirements] Equity, MM and IM of an account, and its books.
+         Pass 1 (no prices): positions -> books (open linear size), cash, costs,
+         funding and settled dated positions -> the price-free part of equity;
+         collateral balances -> legs. Pass 2, per book: price, vol, shock,
+         position and collateral values, scenario PnL, split, add-ons.
+         Then the correlated requirement across books.
+    @param _account Account id.
+    @param _use_secondary Price books at the secondary feeds.
+    @return The margin result and the books.
+    """
+    w0: uint256 = self._risk[0]
+    source: address = self._positions
+    assert w0 != 0 and source != empty(address), errors.NOT_CONFIGURED
+
+    uids: DynArray[uint256, constants.MAX_UNDERLYINGS] = []
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
+    # price-free part of equity: cash - Σ cost - funding owed + settled dated positions
+    base: int256 = staticcall vault.cash_of(_account)
+
+    # ---- pass 1: positions
+    for pos: types.Position in staticcall IPositions(source).positions_of(_account):
+        if pos.size == 0:
+            continue
+        inst: types.Instrument = staticcall markets.instrument(pos.instrument)
+        if inst.kind == constants.FUTURE and inst.settlement_price != 0:
+            # dev: settled: a cash claim size·settlement - cost, no scenario risk
+            base += self._position_value(pos.size, inst.settlement_price) - pos.cost
+            continue
+        if inst.kind == constants.PERP:
+            base -= self._funding_owed(pos, staticcall markets.funding_index(pos.instrument))
+        elif inst.kind == constants.CALL or inst.kind == constants.PUT:
+            raise errors.OPTIONS_NOT_SUPPORTED
+        elif inst.kind != constants.FUTURE:
+            raise errors.UNKNOWN_KIND
+        base -= pos.cost
+        b: uint256 = self._book_index(uids, inst.underlying)
+        if b == len(uids):
+            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
+            uids.append(inst.underlying)
+            books.append(empty(UnderlyingRisk))
+            books[b].underlying = inst.underlying
+        books[b].linear_size += pos.size
+        books[b].gross_size += margin_math._abs(pos.size)
+
+    # ---- pass 1: linked collateral (a listed token without haircut parameters is worth nothing)
+    legs: DynArray[Leg, constants.MAX_ASSETS] = []
+    tokens: DynArray[address, constants.MAX_ASSETS] = staticcall vault.assets()
+    balances: DynArray[uint256, constants.MAX_ASSETS] = staticcall vault.balances_of(_account)
+    for i: uint256 in range(len(tokens), bound=constants.MAX_ASSETS):
+        balance: uint256 = balances[i]
+        if balance == 0:
+            continue
+        packed: uint256 = self._collateral[tokens[i]]
+        if packed == 0:
+            continue
+        uid: uint256 = margin_math._field(packed, 3)
+        b: uint256 = self._book_index(uids, uid)
+        if b == len(uids):
+            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
+            uids.append(uid)
+            books.append(empty(UnderlyingRisk))
+            books[b].underlying = uid
+        books[b].collateral += balance
+        legs.append(Leg(book=b, balance=balance, packed=packed, depth=self._collateral_depth[tokens[i]]))
+
+    # ---- pass 2: per underlying
+    w1: uint256 = self._risk[1]
+    status: uint8 = constants.OK
+    equity_im: int256 = base
+    equity_mm: int256 = base
+    addons: uint256 = 0
+    nonlinear: uint256 = 0
+    for b: uint256 in range(len(books), bound=constants.MAX_UNDERLYINGS):
+        book: UnderlyingRisk = books[b]
+        und: uint256 = self._underlying[book.underlying]
+        assert und != 0, errors.UNKNOWN_UNDERLYING
+        vol_status: uint8 = 0
+        book.spot, book.status = self._spot(book.underlying, _use_secondary)
+        book.vol, vol_status = staticcall vol_oracle.vol(book.underlying)
+        book.status = max(book.status, vol_status)
+        status = max(status, book.status)
+        book.shock = self._shock_size(book.vol, w0)
+
+        # [equity] open linear positions at the index price, rounded down
+        spot: int256 = convert(book.spot, int256)
+        value: int256 = self._position_value(book.linear_size, book.spot)
+        equity_im += value
+        equity_mm += value
+        # [collateral_value] linked collateral, IM and MM haircuts
+        for leg: Leg in legs:
+            if leg.book != b:
+                continue
+            v_im: uint256 = 0
+            v_mm: uint256 = 0
+            v_im, v_mm = self._collateral_value(leg, book.spot)
+            equity_im += convert(v_im, int256)
+            equity_mm += convert(v_mm, int256)
+            book.collateral_mm += v_mm
+
+        # [scenario_pnl, worst_loss, directional, split]
+        book.net_delta = book.linear_size
+        delta_notional: int256 = book.linear_size * spot + convert(book.collateral_mm, int256) * SWAD
+        book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock)
+        book.linear, book.nonlinear = self._split(book.worst_loss, book.directional)
+        nonlinear += book.nonlinear
+
+        # [addons]
+        book.basis, book.short_option, book.concentration = self._addons(book, und, w1)
+        addons += book.basis + book.short_option + book.concentration
+        books[b] = book
+
+    # ---- across underlyings
+    mm: uint256 = self._correlated_requirement(books, margin_math._field(w1, 1)) + nonlinear + addons
+    im: uint256 = fixed_point._mul_div_up(mm, margin_math._field(w0, 3), constants.WAD)
+    return types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status), books
+
+
+@internal
+@view
+def _spot(_uid: uint256, _use_secondary: bool) -> (uint256, uint8):
+    """
+    @dev S_u and its status from the OracleRouter (a price of 0 comes with STALE).
+         Secondary: used when present; a configured but unusable secondary
+         (router says DEGRADED, secondary 0) cannot be checked against: STALE.
+    @param _uid Underlying id.
+    @param _use_secondary Use the secondary feed.
+    @return (price WAD, status).
+    """
+    primary: uint256 = 0
+    secondary: uint256 = 0
+    status: uint8 = 0
+    primary, secondary, status = staticcall router.prices(_uid)
+    if not _use_secondary:
+        return primary, status
+    if secondary != 0:
+        return secondary, status
+    if status == constants.DEGRADED:
+        return primary, constants.STALE
+    return primary, status
+
+
+@internal
+@pure
+def _book_index(_uids: DynArray[uint256, constants.MAX_UNDERLYINGS], _uid: uint256) -> uint256:
+    """
+    @dev [underlyings_of] Index of `_uid` among the books, or len(_uids) if new.
+    @param _uids Underlying ids of the books so far.
+    @param _uid Underlying id.
+    @return Its index.
+    """
+    for i: uint256 in range(len(_uids), bound=constants.MAX_UNDERLYINGS):
+        if _uids[i] == _uid:
+            return i
+    return len(_uids)
+
+
+@internal
+@pure
+def _position_value(_size: int256, _price: uint256) -> int256:
+    """
+    @dev [position_value] Linear value size·price, rounded down (an asset when long, a liability when short).
+    @param _size Signed WAD size.
+    @param _price WAD price.
+    @return Signed WAD USD.
+    """
+    return margin_math._sdiv_down(_size * convert(_price, int256), SWAD)
+
+
+@internal
+@pure
+def _funding_owed(_pos: types.Position, _index: int256) -> int256:
+    """
+    @dev Pending perp funding the position pays: size·(index - snapshot), rounded up.
+    @param _pos The position.
+    @param _index Current cumulative funding index (incl. pending accrual).
+    @return Signed WAD USD owed (negative = receivable).
+    """
+    return margin_math._sdiv_up(_pos.size * (_index - _pos.funding_snapshot), SWAD)
+
+
+@internal
+@pure
+def _collateral_value(_leg: Leg, _price: uint256) -> (uint256, uint256):
+    """
+    @dev [haircut, collateral_value] bal·P·(1 - h) with h = min(1, base + slope·bal·P / depth).
+         The slope term uses bal·P rounded up and is itself rounded up (larger
+         haircut); the value is rounded down.
+    @param _leg The holding.
+    @param _price P: its underlying's index price (WAD).
+    @return (IM value, MM value), WAD USD.
+    """
+    value: uint256 = _leg.balance * _price // constants.WAD
+    value_up: uint256 = fixed_point._mul_div_up(_leg.balance, _price, constants.WAD)
+    slope: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, _leg.depth)
+    h_mm: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 0) + slope)
+    h_im: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 1) + slope)
+    return value * (constants.WAD - h_im) // constants.WAD, value * (constants.WAD - h_mm) // constants.WAD
+
+
+@internal
+@pure
+def _shock_size(_sigma: uint256, _w0: uint256) -> uint256:
+    """
+    @dev [shock_size] clamp(z·sqrt(H)·σ, shock_min, shock_max), rounded up.
+    @param _sigma Annualised vol (WAD).
+    @param _w0 Packed risk word 0 (shock_coef, shock_min, shock_max, im_factor).
+    @return s_u (WAD fraction).
+    """
+    s: uint256 = fixed_point._mul_div_up(margin_math._field(_w0, 0), _sigma, constants.WAD)
+    return min(max(s, margin_math._field(_w0, 1)), margin_math._field(_w0, 2))
+
+
+@internal
+@pure
+def _scenario_pnl(_delta_notional: int256, _shock: uint256) -> (uint256, int256):
+    """
+    @dev [scenario_pnl, worst_loss, directional] Worst loss K_u and directional
+         PnL WS_u over the grid m = k/4·s_u, k = -4..4, × vol {down, flat, up}.
+         Linear positions and linked collateral are affine in spot: their PnL is
+         D_u·m in every vol row, so the worst loss is |D_u|·s_u (at k = -4 for a
+         long book, k = +4 for a short one) and WS_u = D_u·s_u. Both are
+         rounded away from zero (|WS_u| = K_u exactly, so L_u = WS_u, C_u = 0).
+         Option legs plug in here: add Σ_leg (`_value_in_scenario`(leg, S·(1+m),
+         σ·vol multiplier) - value now) to D_u·m at each of the 27 points, then
+         take the minimum and the (+s_u, flat) point.
+    @param _delta_notional D_u scaled by WAD (WAD² units).
+    @param _shock s_u (WAD).
+    @return (K_u, WS_u), WAD USD.
+    """
+    loss: uint256 = fixed_point._mul_div_up(margin_math._abs(_delta_notional), _shock, WAD2)
+    if _delta_notional < 0:
+        return loss, -convert(loss, int256)
+    return loss, convert(loss, int256)
+
+
+@internal
+@pure
+def _split(_worst: uint256, _directional: int256) -> (int256, uint256):
+    """
+    @dev [split] L = clamp(WS, -K, K) and C = K - |L| >= 0.
+    @param _worst K_u.
+    @param _directional WS_u.
+    @return (L_u, C_u).
+    """
+    k: int256 = convert(_worst, int256)
+    linear: int256 = min(k, max(-k, _directional))
+    return linear, _worst - margin_math._abs(linear)
+
+
+@internal
+@pure
+def _addons(_book: UnderlyingRisk, _und: uint256, _w1: uint256) -> (uint256, uint256, uint256):
+    """
+    @dev [addons] Basis: basis_rate·(gross - |net|)·S_u of the open linear book.
+         Short option: 0 until options are margined. Concentration:
+         λ_u·N_u² / depth_u with N_u = |net delta|·S_u (positions only). All rounded up.
+    @param _book The book (spot, sizes and net delta filled in).
+    @param _und Packed underlying parameters (depth | λ << 128).
+    @param _w1 Packed risk word 1 (basis_rate, corr_kappa, short_option_rate, rate).
+    @return (basis, short_option, concentration), WAD USD.
+    """
+    hedged: uint256 = _book.gross_size - margin_math._abs(_book.linear_size)
+    basis: uint256 = fixed_point._mul_div_up(hedged * _book.spot, margin_math._field(_w1, 0), WAD2)
+    n: uint256 = fixed_point._mul_div_up(margin_math._abs(_book.net_delta), _book.spot, constants.WAD)
+    n2_over_depth: uint256 = fixed_point._mul_div_up(n, n, _und & LOW_128)
+    concentration: uint256 = fixed_point._mul_div_up(n2_over_depth, _und >> 128, constants.WAD)
+    return basis, 0, concentration
+
+
+@internal
+@view
+def _correlated_requirement(
+    _books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS], _kappa: uint256
+) -> uint256:
+    """
+    @dev [correlated_requirement, correlation_regimes] The linear part
+         max over regimes of sqrt(max(0, Lᵀ ρ_r L)), rounded up (the caller adds Σ C_u).
+         With Q = Lᵀ ρ L, S1 = (Σ L)², S2 = Σ L² (WAD² units):
+         Lᵀ((1-κ)ρ + κJ)L = Q + κ(S1 - Q) and Lᵀ((1-κ)ρ + κI)L = Q + κ(S2 - Q).
+         Every product with ρ or κ is rounded up, so each quadratic form is an
+         upper bound of the exact one; with one underlying, R = |L_u| exactly.
+    @param _books The books (linear parts and ids filled in).
+    @param _kappa κ (WAD).
+    @return The linear part of R, WAD USD.
+    """
+    n: uint256 = len(_books)
+    if n == 0:
+        return 0
+    sum_l: int256 = 0
+    sum_sq: int256 = 0
+    pairs: int256 = 0
+    for i: uint256 in range(n, bound=constants.MAX_UNDERLYINGS):
+        li: int256 = _books[i].linear
+        ui: uint256 = _books[i].underlying
+        sum_l += li
+        sum_sq += li * li
+        for j: uint256 in range(i + 1, n, bound=constants.MAX_UNDERLYINGS):
+            uj: uint256 = _books[j].underlying
+            rho: int256 = self._rho[min(ui, uj)][max(ui, uj)]
+            pairs += margin_math._smul_wad_up(li * _books[j].linear, rho)
+    q: int256 = sum_sq + 2 * pairs
+    k: int256 = convert(_kappa, int256)
+    q_high: int256 = q + margin_math._smul_wad_up(sum_l * sum_l - q, k)
+    q_low: int256 = q + margin_math._smul_wad_up(sum_sq - q, k)
+    worst: int256 = max(q, max(q_high, q_low))
+    if worst <= 0:
+        return 0
+    return margin_math._sqrt_up(convert(worst, uint256))
+
+
+# ---------------------------------------------------------------- checks
+
+
+@internal
+@view
+def _only_admin():
+    """
+    @dev DEFAULT_ADMIN_ROLE only.
+    """
+    assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
+
+
+@internal
+@view
+def _only_admin_or_risk_manager():
+    """
+    @dev DEFAULT_ADMIN_ROLE or RISK_MANAGER_ROLE.
+    """
+    assert (
+        access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender]
+        or access_control.hasRole[constants.RISK_MANAGER_ROLE][msg.sender]
+    ), errors.MISSING_ROLE
+
+
+@internal
+@pure
+def _check_in(_value: uint256, _bound: Bound):
+    """
+    @dev Revert unless lo <= value <= hi.
+    @param _value The value.
+    @param _bound Its bound.
+    """
+    assert _value >= _bound.lo and _value <= _bound.hi, errors.OUT_OF_BOUNDS

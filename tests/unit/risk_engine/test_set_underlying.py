@@ -1,0 +1,44 @@
+"""RiskEngine.set_underlying: admin only, depth > 0 and packable, concentration inside its bound."""
+
+import boa
+
+from tests.differential.strategies_chain import BOUND_FIELDS
+
+WAD = 10**18
+
+
+def test_admin_only(world, engine, errors):
+    with boa.reverts(errors.MISSING_ROLE):
+        engine.set_underlying(4, 10**6 * WAD, WAD // 10, sender=world.risk_manager)
+
+
+def test_rejects_zero_id(world, engine, errors):
+    with boa.reverts(errors.ZERO_ID):
+        engine.set_underlying(0, 10**6 * WAD, WAD // 10, sender=world.admin)
+
+
+def test_rejects_bad_depth(world, engine, errors):
+    with boa.reverts(errors.BAD_DEPTH):
+        engine.set_underlying(4, 0, WAD // 10, sender=world.admin)
+    with boa.reverts(errors.BAD_DEPTH):
+        engine.set_underlying(4, 2**128, WAD // 10, sender=world.admin)
+
+
+def test_needs_bounds(world, fresh_engine, errors):
+    with boa.reverts(errors.BOUNDS_NOT_SET):
+        fresh_engine.set_underlying(4, 10**6 * WAD, WAD // 10, sender=world.admin)
+
+
+def test_rejects_concentration_outside_bound(world, engine, setup, errors):
+    lo, hi = setup.bounds[BOUND_FIELDS.index("concentration")]
+    with boa.reverts(errors.OUT_OF_BOUNDS):
+        engine.set_underlying(4, 10**6 * WAD, hi + 1, sender=world.admin)
+
+
+def test_stores_and_logs(world, engine, last_event):
+    engine.set_underlying(4, 2**128 - 1, 5 * WAD, sender=world.admin)
+    log = last_event(engine, "UnderlyingSet")
+    assert (log.uid, log.depth, log.concentration) == (4, 2**128 - 1, 5 * WAD)
+    assert engine.underlying_params(4) == (2**128 - 1, 5 * WAD)
+    assert engine.underlying_params(1) == (20_000_000 * WAD, WAD // 10)   # from DEFAULT
+    assert engine.underlying_params(99) == (0, 0)

@@ -121,6 +121,26 @@ def empty_books(params: Params, n: int) -> BookSet:
                    np.full(n, "", dtype=object), np.arange(n), np.ones(n))
 
 
+def from_accounts(params: Params, accounts: list[Account], kind: str = "") -> BookSet:
+    """Model `Account`s as a BookSet over `params` (accrued funding is folded into cash; positions on the same
+    instrument net). `account(i)` gives them back with positions in market order."""
+    books = empty_books(params, len(accounts))
+    col = {m.name: j for j, m in enumerate(params.markets)}
+    coll = {c.symbol: k for k, c in enumerate(linked_collaterals(params))}
+    for i, a in enumerate(accounts):
+        books.cash[i] = a.cash + a.funding
+        for pos in a.positions:
+            j = col[params.market(pos.instrument if not isinstance(pos.instrument, MarketSpec) else pos.instrument.name).name]
+            books.sizes[i, j] += pos.size
+            books.costs[i, j] += pos.cost
+        for symbol, balance in a.collateral.items():
+            if symbol not in coll:
+                raise ValueError(f"{symbol} is not a linked collateral of {params.name!r} (cash goes in Account.cash)")
+            books.collateral[i, coll[symbol]] += balance
+        books.kind[i] = kind
+    return books
+
+
 class _Builder:
     """Writes trades into row b of a BookSet's arrays with `Account.with_trade`'s semantics (net per market)."""
 
@@ -144,6 +164,9 @@ class _Builder:
         else:
             bk.premiums[b, j] -= size * p
             bk.cash[b] -= size * p
+        if bk.sizes[b, j] == 0:  # closed: its PnL is realised into cash, like `Account.with_trade`
+            bk.cash[b] -= bk.costs[b, j]
+            bk.costs[b, j] = 0.0
 
     def deposit(self, b: int, symbol: str, amount: float) -> None:
         self.books.collateral[b, self.coll[symbol]] += amount

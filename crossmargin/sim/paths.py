@@ -67,9 +67,9 @@ class GBMConfig:
 
     days: float = 7.0
     steps_per_day: int = 24
-    stress_vol_mult: float = 2.0       # realised and target implied vol × this in the stressed regime
-    p_calm_to_stress: float = 0.05     # per day
-    p_stress_to_calm: float = 0.25     # per day
+    stress_vol_mult: float = 1.75      # realised and target implied vol × this in the stressed regime
+    p_calm_to_stress: float = 0.03     # per day
+    p_stress_to_calm: float = 0.2      # per day
     jump_intensity: float = 8.0        # market-wide jumps per year in the calm regime
     stress_jump_mult: float = 4.0      # intensity × this when stressed
     jump_mean: float = -0.05           # mean log jump of an average-vol asset

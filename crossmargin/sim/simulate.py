@@ -35,7 +35,7 @@ SCENARIO_KEYS = ("gbm",) + tuple(SCENARIOS)
 @dataclass(frozen=True)
 class SimConfig:
     books: int = 2000
-    paths: int = 20                           # GBM paths (stress replays are one path each)
+    paths: int = 10                           # GBM paths (stress replays are one path each)
     scenarios: tuple[str, ...] = SCENARIO_KEYS
     seed: int = 0
     gbm: GBMConfig = GBMConfig()
@@ -173,8 +173,8 @@ def simulate(params: Params, config: SimConfig = SimConfig(),
             hours=float(p0.times[-1] / 3600),
             trough={u: float(min(p.trough()[i] for p in paths)) for i, u in enumerate(listed.symbols)},
             insurance_fund=fund,
-            cross=_stats(walks["cross"], cross, config.books),
-            isolated=_stats(walks["isolated"], iso, config.books),
+            cross=_stats(walks["cross"], cross),
+            isolated=_stats(walks["isolated"], iso),
         ))
     return SimulationResult(params.name, config, population, results, time.perf_counter() - started, samples)
 
@@ -207,7 +207,7 @@ def _population(cross: BookSet, iso: BookSet, h_cross: Health, h_iso: Health, gr
     )
 
 
-def _stats(walks: list[WalkResult], books: BookSet, n_books: int) -> ModeStats:
+def _stats(walks: list[WalkResult], books: BookSet) -> ModeStats:
     n = len(walks)
     hit, debt = [], []
     kinds_hit = {k: 0.0 for k in KINDS}

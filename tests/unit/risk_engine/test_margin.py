@@ -108,7 +108,7 @@ def test_pending_funding_is_paid_by_the_position(engine, load, reference_state, 
     funded = ChainPortfolio(plain.account, funding={spec.name: (100.0, 100.0 + move)})
     e0 = engine.margin(load(plain))[1]
     aid = load(funded)
-    e1, mm1 = engine.margin(aid)[1], engine.margin(aid)[3]
+    e1 = engine.margin(aid)[1]
     assert e1 - e0 == -wad(size * move)   # size · Δindex is paid (longs pay when the index rises)
     assert_matches_model(engine, aid, funded.model_account(P), reference_state)
 
@@ -118,7 +118,6 @@ def test_funding_owed_rounds_up(world, engine, reference_state):
     aid = world.open_account()
     world.markets.set_funding_index(1, 1, sender=world.admin)         # Δindex = 1 wei per unit
     world.positions.set_positions(aid, [(1, WAD // 2, 0, 0)], sender=world.admin)   # owes 0.5 wei
-    world.positions.set_positions(aid, [(1, WAD // 2, 0, 0)], sender=world.admin)
     e_mm = engine.margin(aid)[1]
     assert e_mm == 1500 * WAD - 1   # 0.5 · 3000 minus the half-wei owed, rounded up to 1
 

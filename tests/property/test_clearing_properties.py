@@ -1,0 +1,207 @@
+"""Properties of the Clearinghouse (DESIGN.md §5): positions sum to zero per instrument; value is conserved
+in settlement cash; open interest matches the positions.
+
+A stateful machine fills random signed orders between four accounts (PERP, dated FUTURE and a CALL on ETH,
+with maker and taker fees), moves time and the ETH price (funding accrues), settles dated instruments after
+expiry and settles accounts. The RiskEngine is the permissive MockRiskEngine, so every valid fill goes through.
+Strategies build valid inputs (prices inside the band, distinct maker and taker, only tradable instruments)
+instead of filtering them.
+
+Invariants
+- `zero_sum_positions`: for every instrument, sum of sizes over all accounts == 0 (before settlement); after
+  its settlement price is recorded, each account holds either its size at settlement or nothing, and those sizes
+  summed to zero.
+- `cash_conservation`: settlement cash is only moved, never created. Realised PnL turns position cost into cash
+  and funding/settlement are paid lazily, so the conserved quantity is the accounts' value at a common price:
+      W = sum(cash, incl. the fee account) - sum(cost) + sum_perps(size * funding_snapshot)
+          + sum_settled(size * payoff)
+  (the perp term is minus the funding still owed, since sum(size) == 0; payoff = settlement price for
+  futures, intrinsic value for options). W never grows, and falls only by rounding: < 1 wei per rounded
+  payment (funding, settlement), each rounded against the account.
+- `open_interest_matches_positions`: open_interest(id) == sum of long sizes.
+
+Self-contained on purpose: it does not depend on tests/unit/conftest.py.
+"""
+
+from fractions import Fraction
+from pathlib import Path
+
+import boa
+from eth_account import Account
+from eth_utils import keccak
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from crossmargin.chain.orders import Order, sign_order
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+WAD = 10**18
+ZERO = "0x" + "00" * 20
+N_ACCOUNTS = 4
+FEE_ACCOUNT = 2
+CAP = 10**12 * WAD
+EXPIRY_SECONDS = 86_400
+PERP, FUTURE, CALL = 1, 2, 3  # instrument ids (listing order below)
+KIND = {PERP: 1, FUTURE: 2, CALL: 3}
+
+# ---------------------------------------------------------------- one deployment, anchored per run
+
+ADMIN = boa.env.eoa
+KEYS = [Account.from_key(keccak(text=f"crossmargin property trader {i}")) for i in range(N_ACCOUNTS)]
+
+with boa.env.prank(ADMIN):
+    USDC = boa.load_partial(str(CONTRACTS / "mocks" / "MockERC20.vy")).deploy("Mock USDC", "USDC", 6)
+    VAULT = boa.load_partial(str(CONTRACTS / "Vault.vy")).deploy()
+    VAULT.list_asset(USDC.address, 0, CAP, True)
+    FEED = boa.load_partial(str(CONTRACTS / "mocks" / "MockAggregator.vy")).deploy(8, 3000 * 10**8)
+    ROUTER = boa.load_partial(str(CONTRACTS / "OracleRouter.vy")).deploy()
+    ROUTER.set_feed(1, FEED.address, ZERO, 86_400, 0, 0)
+    MARKETS = boa.load_partial(str(CONTRACTS / "Markets.vy")).deploy(ROUTER.address)
+    RISK = boa.load_partial(str(CONTRACTS / "mocks" / "MockRiskEngine.vy")).deploy()
+    CH = boa.load_partial(str(CONTRACTS / "Clearinghouse.vy")).deploy(VAULT.address, MARKETS.address, RISK.address)
+    MARKETS.grantRole(MARKETS.CLEARING_ROLE(), CH.address)
+    VAULT.grantRole(VAULT.CLEARING_ROLE(), CH.address)
+    CH.grantRole(CH.RISK_MANAGER_ROLE(), ADMIN)
+    CH.set_taker_fee_rate(5 * 10**14)  # 5 bp
+    EXPIRY = boa.env.timestamp + EXPIRY_SECONDS
+    assert MARKETS.list_perp(1, CAP, CAP) == PERP
+    assert MARKETS.list_future(1, EXPIRY, CAP, CAP) == FUTURE
+    assert MARKETS.list_option(1, True, 3000 * WAD, EXPIRY, CAP, CAP) == CALL
+
+ACCOUNTS = []
+for key in KEYS:
+    with boa.env.prank(key.address):
+        ACCOUNTS.append(VAULT.open_account(0))
+    USDC.mint(key.address, 10**7 * 10**6)
+    with boa.env.prank(key.address):
+        USDC.approve(VAULT.address, 2**256 - 1)
+        VAULT.deposit(ACCOUNTS[-1], USDC.address, 10**7 * 10**6)
+ALL_ACCOUNTS = ACCOUNTS + [1, FEE_ACCOUNT]
+CHAIN_ID = boa.env.evm.patch.chain_id
+
+account_idx = st.integers(min_value=0, max_value=N_ACCOUNTS - 1)
+other_offset = st.integers(min_value=1, max_value=N_ACCOUNTS - 1)  # taker = maker + offset: never the maker
+instrument = st.sampled_from([PERP, FUTURE, CALL])
+sizes = st.one_of(
+    st.integers(min_value=1, max_value=50).map(lambda k: k * WAD // 2),  # round half units
+    st.integers(min_value=10**15, max_value=20 * WAD),  # arbitrary wei: exercises the rounding
+)
+band_bps = st.integers(min_value=-900, max_value=900)  # inside the 10 % band
+premium_usd = st.integers(min_value=1, max_value=600)
+fee_bps = st.integers(min_value=0, max_value=10)
+
+
+def _index() -> int:
+    return FEED.latestRoundData()[1] * 10**10
+
+
+def _payoff(kind: int, settle: int, strike: int) -> int:
+    if kind == 2:
+        return settle
+    return max(0, settle - strike) if kind == 3 else max(0, strike - settle)
+
+
+def value_w() -> Fraction:
+    """W (see the module docstring), exact."""
+    total = Fraction(sum(VAULT.cash_of(a) for a in ALL_ACCOUNTS))
+    for i in (PERP, FUTURE, CALL):
+        inst = MARKETS.instrument(i)
+        for a in ACCOUNTS:
+            p = CH.position(a, i)
+            if p.size == 0:
+                continue
+            total -= p.cost
+            if i == PERP:
+                total += Fraction(p.size * p.funding_snapshot, WAD)
+            if inst.settlement_price:
+                total += Fraction(p.size * _payoff(inst.kind, inst.settlement_price, inst.strike), WAD)
+    return total
+
+
+class ClearingProperties(RuleBasedStateMachine):
+    """Random fills, time, prices, settlements; the three invariants after every step."""
+
+    @initialize()
+    def start(self):
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        self.nonce = 0
+        self.rounding_budget = 0  # upper bound on wei lost to rounding so far
+        self.sizes_at_settlement: dict[int, dict[int, int]] = {}
+        self.w0 = value_w()
+
+    def teardown(self):
+        self._anchor.__exit__(None, None, None)
+
+    def _positions(self, account: int) -> int:
+        return len(CH.positions_of(account))
+
+    # ------------------------------------------------------------ rules
+
+    @rule(m=account_idx, off=other_offset, i=instrument, buy=st.booleans(), size=sizes, bps=band_bps,
+          premium=premium_usd, fee=fee_bps)
+    def fill(self, m, off, i, buy, size, bps, premium, fee):
+        if boa.env.timestamp >= EXPIRY:
+            i = PERP  # dated instruments no longer trade
+        maker, taker = ACCOUNTS[m], ACCOUNTS[(m + off) % N_ACCOUNTS]
+        index = _index()
+        price = premium * WAD if i == CALL else index * (10_000 + bps) // 10_000
+        self.nonce += 1
+        order = Order(account=maker, instrument=i, is_buy=buy, size=size, limit_price=price, nonce=self.nonce,
+                      expiry=boa.env.timestamp + 60, fee_rate=fee * 10**14)
+        signature = sign_order(KEYS[m].key, order, CHAIN_ID, CH.address)
+        # funding (both sides) and expired positions closed on touch may each round by < 1 wei
+        self.rounding_budget += 2 + self._positions(maker) + self._positions(taker)
+        with boa.env.prank(KEYS[(m + off) % N_ACCOUNTS].address):
+            CH.fill(order.as_tuple(), signature, size, taker)
+
+    @rule(seconds=st.integers(min_value=1, max_value=6 * 3600), move_bps=st.integers(min_value=-300, max_value=300))
+    def advance(self, seconds, move_bps):
+        boa.env.time_travel(seconds=seconds)
+        FEED.set_answer(max(1, FEED.latestRoundData()[1] * (10_000 + move_bps) // 10_000))
+
+    @rule()
+    def settle_dated(self):
+        if boa.env.timestamp < EXPIRY:
+            return
+        for i in (FUTURE, CALL):
+            if MARKETS.instrument(i).settlement_price == 0:
+                self.sizes_at_settlement[i] = {a: CH.position(a, i).size for a in ACCOUNTS}
+                MARKETS.settle(i)
+
+    @rule(a=account_idx)
+    def settle_account(self, a):
+        self.rounding_budget += self._positions(ACCOUNTS[a])
+        CH.settle_account(ACCOUNTS[a])
+
+    @rule()
+    def accrue(self):
+        MARKETS.accrue(PERP)
+
+    # ------------------------------------------------------------ invariants
+
+    @invariant()
+    def zero_sum_positions(self):
+        for i in (PERP, FUTURE, CALL):
+            sizes_now = {a: CH.position(a, i).size for a in ACCOUNTS}
+            if i in self.sizes_at_settlement:
+                at_settle = self.sizes_at_settlement[i]
+                assert sum(at_settle.values()) == 0
+                assert all(sizes_now[a] in (0, at_settle[a]) for a in ACCOUNTS)
+            else:
+                assert sum(sizes_now.values()) == 0
+
+    @invariant()
+    def cash_conservation(self):
+        lost = self.w0 - value_w()
+        assert 0 <= lost <= self.rounding_budget
+
+    @invariant()
+    def open_interest_matches_positions(self):
+        for i in (PERP, FUTURE, CALL):
+            assert CH.open_interest(i) == sum(max(0, CH.position(a, i).size) for a in ACCOUNTS)
+
+
+ClearingProperties.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+TestClearingProperties = ClearingProperties.TestCase

@@ -1,0 +1,70 @@
+"""`report efficiency`: canonical books under cross, isolated and naive margin, from the model."""
+
+import pytest
+
+from crossmargin.model.margin import isolated_requirements, requirements
+from crossmargin.model.params import load_params
+from crossmargin.model.portfolio import MarketState
+from crossmargin.sim.efficiency import canonical_books, efficiency, naive_im
+from tests.sim.conftest import P, S0
+
+ROWS = {r.book: r for r in efficiency(load_params("default"))}
+DERIVATIVES_ONLY = ("basis trade", "covered call", "delta-hedged short straddle", "correlated longs",
+                    "diversified longs", "long ETH vs short BTC")
+
+
+def test_every_requested_book_is_reported():
+    assert set(ROWS) == {"basis trade", "cash-and-carry", "covered call", "delta-hedged short straddle",
+                         "correlated longs", "diversified longs", "long ETH vs short BTC"}
+
+
+def test_numbers_are_the_models():
+    books = canonical_books(P, 1_000_000.0, S0)
+    for name, (acct, _) in books.items():
+        row = ROWS[name]
+        assert row.cross == requirements(acct, S0, P).im
+        assert row.isolated == isolated_requirements(acct, S0, P).im
+        assert row.naive == naive_im(acct, S0, P)
+
+
+def test_basis_trade_under_cross_needs_at_most_10_percent_of_isolated():
+    assert ROWS["basis trade"].cross <= 0.10 * ROWS["basis trade"].isolated
+    assert ROWS["cash-and-carry"].cross <= 0.10 * ROWS["cash-and-carry"].isolated
+
+
+def test_correlated_longs_need_more_than_diversified_longs():
+    corr, div = ROWS["correlated longs"], ROWS["diversified longs"]
+    assert div.isolated == pytest.approx(corr.isolated, rel=1e-9)  # same standalone risk ...
+    assert corr.cross > div.cross                                   # ... only the correlation differs
+    assert corr.cross_vs_isolated > div.cross_vs_isolated
+
+
+def test_correlated_longs_need_more_than_the_cross_hedge():
+    assert ROWS["correlated longs"].cross > ROWS["long ETH vs short BTC"].cross
+
+
+def test_cross_never_exceeds_isolated_or_naive():
+    for r in ROWS.values():
+        assert r.cross <= r.isolated
+        assert r.cross <= r.naive
+
+
+def test_naive_equals_isolated_without_collateral_and_is_lower_with_it():
+    for name in DERIVATIVES_ONLY:
+        assert ROWS[name].naive == pytest.approx(ROWS[name].isolated, rel=1e-12)
+    assert ROWS["cash-and-carry"].naive < ROWS["cash-and-carry"].isolated
+
+
+def test_hedged_straddle_is_delta_neutral_and_notional_scales():
+    from crossmargin.model.margin import net_delta
+
+    acct, _ = canonical_books(P, 1_000_000.0, S0)["delta-hedged short straddle"]
+    assert net_delta("ETH", acct, S0, P) == pytest.approx(0.0, abs=1e-9)
+    small = {r.book: r for r in efficiency(load_params("default"), notional=100_000.0)}
+    assert small["basis trade"].cross == pytest.approx(ROWS["basis trade"].cross / 10, rel=1e-9)
+
+
+def test_demo_parameters_also_meet_the_expectations():
+    rows = {r.book: r for r in efficiency(load_params("demo"))}
+    assert rows["basis trade"].cross <= 0.10 * rows["basis trade"].isolated
+    assert rows["correlated longs"].cross > rows["diversified longs"].cross

@@ -5,8 +5,9 @@
 @license MIT
 @notice WAD (1e18) arithmetic with the rounding direction in the name: `_down`
         rounds towards zero (floor for the unsigned helpers), `_up` rounds away
-        from zero (ceil). The signed helpers truncate towards zero, like the
-        EVM's `sdiv`. Stateless: import with `from . import fixed_point`.
+        from zero (ceil); `_mul_div_*` work in 512 bits (snekmate `_mul_div`).
+        The signed helpers truncate towards zero, like the EVM's `sdiv`.
+        Stateless: import with `from . import fixed_point`.
 @dev Every helper reverts on overflow (checked arithmetic) except where an
      `unsafe_*` call carries a comment proving it cannot overflow. ln and exp
      wrap snekmate's `_wad_ln` / `_wad_exp` (Remco Bloemen's rational

@@ -268,7 +268,7 @@ def time_value(forward: uint256, strike: uint256, t: uint256, sigma: uint256) ->
     @param forward Forward (WAD).
     @param strike Strike (WAD).
     @param t Time to expiry (seconds).
-    @param sigma Annualised vol (WAD, with σ·sqrt(T) >= 1e-9).
+    @param sigma Annualised vol (WAD; σ·sqrt(T) must be > 0, the price functions use it from 1e-9).
     @return uint256 TV (WAD).
     """
     v: uint256 = black76._sigma_sqrt_t(sigma, t)

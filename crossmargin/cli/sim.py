@@ -37,13 +37,15 @@ def _usd(x: float) -> str:
 
 
 @click.command("simulate")
-@click.option("--books", default=2000, show_default=True, type=click.IntRange(1, 1_000_000), help="Random books to simulate.")
+@click.option("--books", default=2000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Random books to simulate.")
 @click.option("--paths", default=10, show_default=True, type=click.IntRange(1, 100_000),
               help="GBM paths (each stress replay is one path).")
 @click.option("--scenario", "scenarios", multiple=True, type=click.Choice(SCENARIO_CHOICES), default=("all",),
               show_default=True, help="Scenario to run (repeatable); stress replays are stylised paths.")
 @click.option("--seed", default=0, show_default=True, help="Seed: the same seed gives the same books and paths.")
-@click.option("--params", "params_name", default="default", show_default=True, help="Parameter set: a name or a TOML path.")
+@click.option("--params", "params_name", default="default", show_default=True,
+              help="Parameter set: a name or a TOML path.")
 @click.option("--days", default=7.0, show_default=True, type=click.FloatRange(min=1 / 24),
               help="GBM horizon in days (hourly steps).")
 @click.option("--insurance", default=0.001, show_default=True, type=click.FloatRange(min=0),
@@ -69,7 +71,8 @@ def simulate_cmd(books, paths, scenarios, seed, params_name, days, insurance, li
     keys = SCENARIO_KEYS if "all" in scenarios else tuple(dict.fromkeys(scenarios))
     try:
         config = SimConfig(books=books, paths=paths, scenarios=keys, seed=seed, gbm=GBMConfig(days=days),
-                           liquidation=LiquidationModel(discount=liq_discount, delay_steps=liq_delay), insurance=insurance)
+                           liquidation=LiquidationModel(discount=liq_discount, delay_steps=liq_delay),
+                           insurance=insurance)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     out_dir = _out(out)
@@ -91,7 +94,8 @@ def simulate_cmd(books, paths, scenarios, seed, params_name, days, insurance, li
         emit(data, True)
         return
     pop = result.population
-    cap = table(f"capital required at the start (IM, USD): {pop.books:,} books, {pop.subaccounts:,} isolated subaccounts",
+    cap = table(f"capital required at the start (IM, USD): {pop.books:,} books, "
+                f"{pop.subaccounts:,} isolated subaccounts",
                 ["book family", "books", "cross", "isolated", "cross / isolated"],
                 [[k, v["books"], _usd(v["capital_cross"]), _usd(v["capital_isolated"]), f"{v['ratio']:.1%}"]
                  for k, v in pop.by_kind.items()]
@@ -99,18 +103,30 @@ def simulate_cmd(books, paths, scenarios, seed, params_name, days, insurance, li
     symbols = list(result.scenarios[0].trough) if result.scenarios else []
     rows = []
     for s in result.scenarios:
-        rows.append([s.key + ("*" if s.stylised else ""), s.paths, " ".join(f"{x:+.0%}" for x in s.trough.values()),
-                     f"{s.cross.books_hit:,.0f} / {s.isolated.books_hit:,.0f}", f"{s.isolated.liquidations:,.0f}",
-                     f"{_usd(s.cross.bad_debt)} / {_usd(s.isolated.bad_debt)}", _usd(s.insurance_fund),
+        low = "/".join(f"{100 * x:.0f}" for x in s.trough.values())
+        rows.append([s.key + ("*" if s.stylised else ""), s.paths, low,
+                     f"{s.cross.books_hit:,.0f} / {s.isolated.books_hit:,.0f}",
+                     f"{_usd(s.cross.bad_debt)} / {_usd(s.isolated.bad_debt)}",
                      f"{_usd(s.cross.uncovered)} / {_usd(s.isolated.uncovered)}"])
-    summary_table = table(f"simulate: params {params.name}, seed {seed}, {pop.books:,} books; means per path",
-                          ["scenario", "paths", f"low {'/'.join(symbols)}", "books liquidated cross / iso",
-                           "iso subs liquidated", "bad debt cross / iso", "insurance fund", "uncovered cross / iso"], rows)
-    console.print(cap)
+    fund = result.scenarios[0].insurance_fund if result.scenarios else 0.0
+    summary_table = _readable(table(
+        f"simulate: params {params.name}, seed {seed}, {pop.books:,} books; means per path",
+        ["scenario", "paths", f"low % {'/'.join(symbols)}", "books liquidated cross / iso",
+         "bad debt cross / iso", "uncovered cross / iso"], rows))
+    console.print(_readable(cap))
     emit(data, False, summary_table,
-         message=f"* stylised replay (see sim_summary.json for the source figures). USD throughout; isolated: a book "
-                 f"counts as liquidated if any of its subaccounts is. Scenario part cross <= isolated on every book: "
-                 f"{pop.scenario_cross_le_isolated}. {result.seconds:.1f} s; wrote {', '.join(data['files'])}")
+         message=f"* stylised replay (source figures in sim_summary.json). USD; insurance fund {_usd(fund)} per mode "
+                 f"({insurance:.2%} of gross notional); isolated: a book counts as liquidated if any of its "
+                 f"subaccounts is. Scenario part cross <= isolated on every book: {pop.scenario_cross_le_isolated}. "
+                 f"{result.seconds:.1f} s; wrote {', '.join(data['files'])}")
+
+
+def _readable(t):
+    """Narrow terminals: numbers stay whole; headers and the first column's names wrap at spaces."""
+    for i, col in enumerate(t.columns):
+        cells = [w for c in col._cells for w in str(c).split()] if i == 0 else [str(c) for c in col._cells]
+        col.min_width = max([len(c) for c in cells] + [len(w) for w in str(col.header).split()])
+    return t
 
 
 @click.group("report")
@@ -119,10 +135,12 @@ def report() -> None:
 
 
 @report.command("efficiency")
-@click.option("--params", "params_name", default="default", show_default=True, help="Parameter set: a name or a TOML path.")
+@click.option("--params", "params_name", default="default", show_default=True,
+              help="Parameter set: a name or a TOML path.")
 @click.option("--notional", default=1_000_000.0, show_default=True, type=click.FloatRange(min=1.0, min_open=False),
               help="USD notional per leg of each canonical book.")
-@click.option("--out", default=None, metavar="DIR", help="Where efficiency.png and efficiency.json go (default: reports/).")
+@click.option("--out", default=None, metavar="DIR",
+              help="Where efficiency.png and efficiency.json go (default: reports/).")
 @click.option("--no-plots", is_flag=True, help="Skip the bar chart.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def efficiency_cmd(params_name, notional, out, no_plots, as_json) -> None:
@@ -145,11 +163,15 @@ def efficiency_cmd(params_name, notional, out, no_plots, as_json) -> None:
     path = out_dir / "efficiency.json"
     path.write_text(json.dumps(data, indent=2))
     data["files"] = files + [str(path)]
-    emit(data, as_json, table(
+    wide = console.width >= 120
+    emit(data, as_json, _readable(table(
         f"capital efficiency, params {params.name}: IM in USD, {notional:,.0f} USD per leg",
-        ["book", "cross", "isolated", "naive sum", "cross / isolated", "legs"],
-        [[r.book, _usd(r.cross), _usd(r.isolated), _usd(r.naive), f"{r.cross_vs_isolated:.1%}", r.legs] for r in rows]),
-        message=f"wrote {', '.join(data['files'])}")
+        ["book", "cross", "isolated", "naive sum", "cross / iso"] + (["legs"] if wide else []),
+        [[r.book, _usd(r.cross), _usd(r.isolated), _usd(r.naive), f"{r.cross_vs_isolated:.1%}"]
+         + ([r.legs] if wide else []) for r in rows])),
+        message=("" if wide else "\n".join(f"{r.book}: {r.legs}" for r in rows) + "\n")
+        + "naive sum: per-position margins added in one pool (= isolated unless linked collateral is a leg). "
+        + f"wrote {', '.join(data['files'])}")
 
 
 def register(cli: click.Group) -> None:

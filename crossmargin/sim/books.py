@@ -5,7 +5,7 @@ A `BookSet` holds A accounts over the M markets and K linked collaterals of a (l
     sizes       (A, M)  signed units of the underlying (0 = no position)
     costs       (A, M)  linear entry notional (size · entry price); 0 for options (`Position` convention)
     premiums    (A, M)  cash paid (-) or received (+) for options at the trade: -size · option price
-    cash        (A,)    settlement-asset cash: the premiums plus what the owner deposited (`fund`)
+    cash        (A,)    settlement-asset cash: the premiums plus what the owner deposited (`funded`)
     collateral  (A, K)  linked-collateral balances, token units (WETH, WBTC, ...)
     kind, strategy, owner, buffer: book type, its variant, the book an account belongs to, equity / IM at funding
 
@@ -69,13 +69,9 @@ class BookSet:
         """Row i as a model `Account` (positions in market order, linked collateral by symbol)."""
         positions = tuple(Position(m, float(self.sizes[i, j]), float(self.costs[i, j]))
                           for j, m in enumerate(self.markets) if self.sizes[i, j] != 0)
-        coll = {c.symbol: float(self.collateral[i, k]) for k, c in enumerate(self.collaterals) if self.collateral[i, k] != 0}
+        coll = {c.symbol: float(self.collateral[i, k])
+                for k, c in enumerate(self.collaterals) if self.collateral[i, k] != 0}
         return Account(cash=float(self.cash[i]), collateral=coll, positions=positions)
-
-    def take(self, rows: np.ndarray) -> BookSet:
-        """The accounts at `rows` (an index array or a boolean mask)."""
-        return dataclasses.replace(self, **{f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)
-                                            if f.name != "params"})
 
     def gross_notional(self, spot: np.ndarray) -> np.ndarray:
         """Σ |size| · S over positions plus Σ balance · P over linked collateral, USD, per account."""
@@ -85,7 +81,7 @@ class BookSet:
 
     def isolated(self) -> BookSet:
         """Every position and every linked-collateral holding in its own subaccount (cash: that position's
-        premium; unfunded: call `fund`). `owner` keeps the book each subaccount came from."""
+        premium; unfunded: call `funded`). `owner` keeps the book each subaccount came from."""
         b_pos, j_pos = np.nonzero(self.sizes)
         b_col, k_col = np.nonzero(self.collateral)
         n, M, K = b_pos.size + b_col.size, self.sizes.shape[1], self.collateral.shape[1]
@@ -130,7 +126,8 @@ def from_accounts(params: Params, accounts: list[Account], kind: str = "") -> Bo
     for i, a in enumerate(accounts):
         books.cash[i] = a.cash + a.funding
         for pos in a.positions:
-            j = col[params.market(pos.instrument if not isinstance(pos.instrument, MarketSpec) else pos.instrument.name).name]
+            spec = params.market(pos.instrument.name if isinstance(pos.instrument, MarketSpec) else pos.instrument)
+            j = col[spec.name]
             books.sizes[i, j] += pos.size
             books.costs[i, j] += pos.cost
         for symbol, balance in a.collateral.items():

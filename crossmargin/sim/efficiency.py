@@ -71,20 +71,23 @@ def canonical_books(params: Params, notional: float = 1_000_000.0,
         return spec
 
     def trade(acct: Account, spec, units: float) -> Account:
-        price = S[spec.underlying] if spec.is_linear else float(option_price(spec, S[spec.underlying], vol[spec.underlying], state.now, rate))
+        u = spec.underlying
+        price = S[u] if spec.is_linear else float(option_price(spec, S[u], vol[u], state.now, rate))
         return acct.with_trade(spec, units, price)
 
     eth_perp, btc_perp = need(perp(params, "ETH"), "ETH perp"), need(perp(params, "BTC"), "BTC perp")
     sol_perp = need(perp(params, "SOL"), "SOL perp")
     fut = need(future(params, "ETH"), "ETH future")
     call_otm = need(option(params, "ETH", Kind.CALL, "otm"), "ETH call")
-    call_atm, put_atm = need(option(params, "ETH", Kind.CALL), "ETH call"), need(option(params, "ETH", Kind.PUT), "ETH put")
+    call_atm = need(option(params, "ETH", Kind.CALL), "ETH call")
+    put_atm = need(option(params, "ETH", Kind.PUT), "ETH put")
     weth = need(next(iter(params.linked_collaterals("ETH")), None), "collateral linked to ETH")
     q = notional / S["ETH"]
     books: dict[str, tuple[Account, str]] = {}
 
     books["basis trade"] = (trade(trade(Account(), fut, q), eth_perp, -q), f"+{fut.name}, -{eth_perp.name}")
-    books["cash-and-carry"] = (trade(Account(collateral={weth.symbol: q}), eth_perp, -q), f"{weth.symbol} collateral, -{eth_perp.name}")
+    books["cash-and-carry"] = (trade(Account(collateral={weth.symbol: q}), eth_perp, -q),
+                               f"{weth.symbol} collateral, -{eth_perp.name}")
     books["covered call"] = (trade(trade(Account(), eth_perp, q), call_otm, -q), f"+{eth_perp.name}, -{call_otm.name}")
     straddle = trade(trade(Account(), call_atm, -q), put_atm, -q)
     hedge = -net_delta("ETH", straddle, state, params)

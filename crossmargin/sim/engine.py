@@ -1,15 +1,16 @@
 """The margin engine over many accounts at once, and the walk of a book set along a price path.
 
-`MarginArrays.health(state)` computes, for every account of a `BookSet`, exactly the quantities of
+`MarginArrays.health(state)` computes, for every account of a `BookSet`, the quantities of
 `crossmargin.model.margin.requirements` (DESIGN §4) with numpy over the account axis. Per-instrument numbers
-come from the model's own functions (`shock_size`, `scenario_grid`, `vol_shocks`, `option_price`,
-`option_greeks`, `correlation_regimes`); what is vectorised is the sum over positions, the worst loss, the
-linear/non-linear split, the correlated aggregation and the add-ons. The only differences from the model are
-floating-point summation order (agreement to ~1e-12 relative, checked by tests/sim) and that every underlying
-is evaluated (an untouched one contributes exactly 0, as in the model).
+come from the model's own functions (`shock_size`, `scenario_grid`, `vol_shocks`, `correlation_regimes`, and
+Black-76 from `crossmargin.model.pricing` with the arguments `option_price` / `option_greeks` use); what is
+vectorised is the sum over positions, the worst loss, the linear/non-linear split, the correlated aggregation
+and the add-ons. Every sum runs in the model's order (positions in market order, then linked collateral), so
+the results equal `requirements(books.account(i), ...)` to the last bit (tests/sim assert equality); an
+underlying an account does not touch contributes exact zeros, as in the model.
 
 Per account and underlying u (one step):
-    ΔV_u  = Σ_{j on u} size_j · unitΔV_j  +  Σ_{k linked to u} bal_k·P_k·(1 - h_mm,k) · m       (3 × 9 grid)
+    ΔV_u  = Σ_{j on u} size_j·(V_j(scenario) - V_j) + Σ_{k linked to u} bal_k·P_k·(1 - h_mm,k)·m  (3 × 9 grid)
     K_u, WS_u, L_u, C_u as in the model; R = max_regime sqrt(max(0, Lᵀ ρ_r L)) + Σ C_u
     add-ons: basis_rate·(gross - |net|) linear notional, short_option_rate·short option notional,
              λ_u·(|Σ size_j·delta_j|·S_u)² / depth_u
@@ -81,7 +82,8 @@ class MarginArrays:
         self.strike = np.array([m.strike or 0.0 for m in p.markets])
         colls = books.collaterals
         self.c_und = np.array([p.index(c.underlying) for c in colls], dtype=int)
-        self.c_base = {"im": np.array([c.haircut_base_im for c in colls]), "mm": np.array([c.haircut_base_mm for c in colls])}
+        self.c_base = {"im": np.array([c.haircut_base_im for c in colls]),
+                       "mm": np.array([c.haircut_base_mm for c in colls])}
         self.c_slope = np.array([c.haircut_slope for c in colls])
         self.c_depth = np.array([c.depth_usd for c in colls])
         self.regimes = correlation_regimes(p.rho, p.risk.corr_kappa)
@@ -104,7 +106,8 @@ class MarginArrays:
             local = np.full(len(books), -1)
             local[rows] = np.arange(rows.size)
             self.rows.append(rows)
-            self.cols.append([(j, local[np.flatnonzero(sizes[:, j])], sizes[np.flatnonzero(sizes[:, j]), j]) for j in on])
+            held_by = {j: np.flatnonzero(sizes[:, j]) for j in on}
+            self.cols.append([(j, local[held_by[j]], sizes[held_by[j], j]) for j in on])
             self.colls.append([(k, local[np.flatnonzero(bal[:, k])], np.flatnonzero(bal[:, k])) for k in linked])
         self.pos = [(j, np.flatnonzero(sizes[:, j])) for j in self.held]  # for equity: rows holding j
 
@@ -146,7 +149,8 @@ class MarginArrays:
         if bal.shape[1] == 0:
             return bal
         P = S[self.c_und][None, :]
-        h = np.minimum(1.0, self.c_base[kind][None, :] + self.c_slope[None, :] * (np.maximum(bal, 0.0) * P) / self.c_depth[None, :])
+        value = np.maximum(bal, 0.0) * P
+        h = np.minimum(1.0, self.c_base[kind][None, :] + self.c_slope[None, :] * value / self.c_depth[None, :])
         return bal * P * (1.0 - h)
 
     # -- per account ---------------------------------------------------------------------------------------------
@@ -195,8 +199,10 @@ class MarginArrays:
             L[rows, u], C[rows, u] = Lu, K - np.abs(Lu)
             N = np.abs(delta) * S
             basis = r.basis_rate * (gross * S - np.abs(lin_net) * S)
-            addons[rows] = addons[rows] + (basis + r.short_option_rate * (short_opt * S) + self.lam[u] * N * N / self.depth[u])
-        quad = np.zeros((A, len(self.regimes)))   # Σ_u Σ_v L_u ρ_ruv L_v, in np.einsum's own order (bit-equal, faster)
+            concentration = self.lam[u] * N * N / self.depth[u]
+            addons[rows] = addons[rows] + (basis + r.short_option_rate * (short_opt * S) + concentration)
+        # Σ_u Σ_v L_u ρ_ruv L_v per regime, in np.einsum's own order (bit-equal to the model, faster)
+        quad = np.zeros((A, len(self.regimes)))
         for u in range(U):
             for v in range(U):
                 quad = quad + (L[:, u, None] * self.regimes[None, :, u, v]) * L[:, v, None]
@@ -219,7 +225,8 @@ class LiquidationModel:
 
     def __post_init__(self) -> None:
         if not (0 <= self.discount <= 1) or self.delay_steps < 0:
-            raise ValueError(f"liquidation discount must be in [0, 1] and delay >= 0, got {self.discount}, {self.delay_steps}")
+            raise ValueError(f"liquidation discount must be in [0, 1] and delay >= 0, "
+                             f"got {self.discount}, {self.delay_steps}")
 
 
 @dataclass(frozen=True)
@@ -275,4 +282,5 @@ def walk(engine: MarginArrays, path: PricePath, liquidation: LiquidationModel = 
             pay = min(fund, owed)
             fund, used, uncovered = fund - pay, used + pay, uncovered + owed - pay
         fund_path[t] = fund
-    return WalkResult(path.name, h0.im.copy(), liq_step, bad_debt, penalty, float(insurance_fund), used, uncovered, fund_path)
+    return WalkResult(path.name, h0.im.copy(), liq_step, bad_debt, penalty, float(insurance_fund), used, uncovered,
+                      fund_path)

@@ -48,8 +48,8 @@ class PricePath:
 
     def state(self, t: int) -> MarketState:
         """The `MarketState` the margin engine sees at step t."""
-        return MarketState(dict(zip(self.symbols, self.spot[t].tolist())), dict(zip(self.symbols, self.vol[t].tolist())),
-                           int(self.times[t]))
+        return MarketState(dict(zip(self.symbols, self.spot[t].tolist())),
+                           dict(zip(self.symbols, self.vol[t].tolist())), int(self.times[t]))
 
     def trough(self) -> np.ndarray:
         """Lowest price relative to the start, minus 1, per underlying (-0.43 = a 43 % fall at the low)."""

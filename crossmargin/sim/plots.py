@@ -106,7 +106,8 @@ def plot_bad_debt(result: SimulationResult, out: Path) -> Path:
           "bad debt (USD thousands, mean per path)", ",.0f")
     fund = sc[0].insurance_fund / 1e3 if sc else 0.0
     ax.axhline(fund, color=FUND, ls="--", label=f"insurance fund per mode ({fund:,.0f}k)")
-    ax.set_ylim(0, max([fund] + [s.cross.bad_debt / 1e3 for s in sc] + [s.isolated.bad_debt / 1e3 for s in sc]) * 1.3 or 1)
+    top = max([fund] + [s.cross.bad_debt / 1e3 for s in sc] + [s.isolated.bad_debt / 1e3 for s in sc])
+    ax.set_ylim(0, top * 1.3 or 1.0)
     ax.legend(ncol=3, loc="upper center", fontsize=8)
     ax.set_title("Bad debt left by liquidations vs the insurance fund", fontsize=9)
     ax.set_xlabel("scenario")
@@ -114,7 +115,7 @@ def plot_bad_debt(result: SimulationResult, out: Path) -> Path:
 
 
 def plot_simulation(result: SimulationResult, out: Path) -> list[Path]:
-    return [plot_paths(result, out), plot_capital(result, out), plot_liquidations(result, out), plot_bad_debt(result, out)]
+    return [plot(result, out) for plot in (plot_paths, plot_capital, plot_liquidations, plot_bad_debt)]
 
 
 def plot_efficiency(rows: list[EfficiencyRow], out: Path, params_name: str = "") -> Path:

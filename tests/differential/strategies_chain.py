@@ -147,7 +147,7 @@ def chain_portfolios(draw, params: Params = WIDE, max_positions: int = 32, under
         spec = params.market(p.instrument)
         if spec.kind is Kind.PERP and funding and draw(st.booleans()):
             snap = draw(decimals(-500.0, 500.0, 4))
-            fund[spec.name] = (snap, snap + draw(decimals(-50.0, 50.0, 4)))
+            fund[spec.name] = (snap, round(snap + draw(decimals(-50.0, 50.0, 4)), 4))   # a 4-decimal float
         elif spec.kind is Kind.FUTURE and settle and draw(st.integers(0, 4)) == 0:
             ref = params.underlying(spec.underlying).price
             settled[spec.name] = draw(decimals(0.5 * ref, 2.0 * ref, 2))

@@ -41,7 +41,7 @@ ZERO = "0x" + "00" * 20
 N_ACCOUNTS = 4
 FEE_ACCOUNT = 2
 CAP = 10**12 * WAD
-EXPIRY_SECONDS = 86_400
+EXPIRY_SECONDS = 4 * 3600
 PERP, FUTURE, CALL = 1, 2, 3  # instrument ids (listing order below)
 KIND = {PERP: 1, FUTURE: 2, CALL: 3}
 
@@ -156,10 +156,19 @@ class ClearingProperties(RuleBasedStateMachine):
         with boa.env.prank(KEYS[(m + off) % N_ACCOUNTS].address):
             CH.fill(order.as_tuple(), signature, size, taker)
 
-    @rule(seconds=st.integers(min_value=1, max_value=6 * 3600), move_bps=st.integers(min_value=-300, max_value=300))
+    @rule(seconds=st.integers(min_value=1, max_value=2 * 3600), move_bps=st.integers(min_value=-300, max_value=300))
     def advance(self, seconds, move_bps):
+        self._advance(seconds, move_bps)
+
+    def _advance(self, seconds, move_bps):
         boa.env.time_travel(seconds=seconds)
         FEED.set_answer(max(1, FEED.latestRoundData()[1] * (10_000 + move_bps) // 10_000))
+
+    @rule(after=st.integers(min_value=0, max_value=3600), move_bps=st.integers(min_value=-500, max_value=500))
+    def reach_expiry(self, after, move_bps):
+        """Jump to (just past) the dated instruments' expiry, so runs reach their settlement."""
+        if boa.env.timestamp < EXPIRY:
+            self._advance(EXPIRY - boa.env.timestamp + after, move_bps)
 
     @rule()
     def settle_dated(self):

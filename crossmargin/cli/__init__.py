@@ -22,9 +22,10 @@ def _register() -> None:
 
     for module in (deploy, node, account, oracle):
         module.register(cli)
-    from crossmargin.cli import demo
+    from crossmargin.cli import demo, sim
 
     demo.register(cli)
+    sim.register(cli)
 
 
 def main() -> None:

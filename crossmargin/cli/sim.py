@@ -46,7 +46,7 @@ def _usd(x: float) -> str:
 @click.option("--seed", default=0, show_default=True, help="Seed: the same seed gives the same books and paths.")
 @click.option("--params", "params_name", default="default", show_default=True,
               help="Parameter set: a name or a TOML path.")
-@click.option("--days", default=7.0, show_default=True, type=click.FloatRange(min=1 / 24),
+@click.option("--days", default=7.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="GBM horizon in days (hourly steps).")
 @click.option("--insurance", default=0.001, show_default=True, type=click.FloatRange(min=0),
               help="Insurance fund per margin mode, as a fraction of the books' gross notional.")

@@ -11,6 +11,11 @@ Reported per scenario (means over the scenario's paths; stress replays have one 
     capital        Σ IM at the start, cross vs isolated (the same for every scenario: all start at reference)
     liquidations   accounts liquidated, and books with at least one liquidated account
     bad debt       what liquidated accounts still owed, against the insurance fund; "uncovered" is socialised
+
+Assumptions (stated, not hidden): owners are passive after funding (no top-ups, no de-risking, so a vol spike
+that raises MM liquidates thin books by itself); no funding payments; the auction closes `delay_steps` hourly
+steps after the breach (gap risk inside an hour is not modelled: stylised paths are hourly, so bad debt is a
+lower bound for the fastest crashes; raise `--liq-delay` to stress slow auctions).
 """
 
 from __future__ import annotations

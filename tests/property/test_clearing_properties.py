@@ -41,7 +41,7 @@ ZERO = "0x" + "00" * 20
 N_ACCOUNTS = 4
 FEE_ACCOUNT = 2
 CAP = 10**12 * WAD
-EXPIRY_SECONDS = 4 * 3600
+EXPIRY_SECONDS = 6 * 3600
 PERP, FUTURE, CALL = 1, 2, 3  # instrument ids (listing order below)
 KIND = {PERP: 1, FUTURE: 2, CALL: 3}
 
@@ -120,22 +120,42 @@ def value_w() -> Fraction:
 
 
 class ClearingProperties(RuleBasedStateMachine):
-    """Random fills, time, prices, settlements; the three invariants after every step."""
+    """Random fills, time, prices, settlements; the three invariants after every step and after a final close-out."""
 
-    @initialize()
-    def start(self):
+    @initialize(data=st.data())
+    def start(self, data):
         self._anchor = boa.env.anchor()
         self._anchor.__enter__()
         self.nonce = 0
         self.rounding_budget = 0  # upper bound on wei lost to rounding so far
         self.sizes_at_settlement: dict[int, dict[int, int]] = {}
         self.w0 = value_w()
+        for i in (PERP, FUTURE, CALL):  # every run starts with a position in each instrument
+            self.fill(data.draw(account_idx), data.draw(other_offset), i, data.draw(st.booleans()),
+                      data.draw(sizes), data.draw(band_bps), data.draw(premium_usd), data.draw(fee_bps))
 
     def teardown(self):
-        self._anchor.__exit__(None, None, None)
+        """Close-out: past expiry, settle everything and every account; the invariants still hold and no dated
+        position is left."""
+        try:
+            if boa.env.timestamp < EXPIRY:
+                self._advance(EXPIRY - boa.env.timestamp, 0)
+            self.settle_dated()
+            for a in range(N_ACCOUNTS):
+                self.settle_account(a)
+            self.zero_sum_positions()
+            self.cash_conservation()
+            self.open_interest_matches_positions()
+            assert all(CH.position(a, i).size == 0 for a in ACCOUNTS for i in (FUTURE, CALL))
+        finally:
+            self._anchor.__exit__(None, None, None)
 
     def _positions(self, account: int) -> int:
         return len(CH.positions_of(account))
+
+    def _advance(self, seconds: int, move_bps: int):
+        boa.env.time_travel(seconds=seconds)
+        FEED.set_answer(max(1, FEED.latestRoundData()[1] * (10_000 + move_bps) // 10_000))
 
     # ------------------------------------------------------------ rules
 
@@ -156,19 +176,13 @@ class ClearingProperties(RuleBasedStateMachine):
         with boa.env.prank(KEYS[(m + off) % N_ACCOUNTS].address):
             CH.fill(order.as_tuple(), signature, size, taker)
 
-    @rule(seconds=st.integers(min_value=1, max_value=2 * 3600), move_bps=st.integers(min_value=-300, max_value=300))
-    def advance(self, seconds, move_bps):
+    @rule(seconds=st.integers(min_value=1, max_value=3 * 3600), move_bps=st.integers(min_value=-300, max_value=300),
+          accrue=st.booleans())
+    def advance(self, seconds, move_bps, accrue):
+        """Time passes (perp funding accrues), the ETH price moves; maybe someone pokes `accrue`."""
         self._advance(seconds, move_bps)
-
-    def _advance(self, seconds, move_bps):
-        boa.env.time_travel(seconds=seconds)
-        FEED.set_answer(max(1, FEED.latestRoundData()[1] * (10_000 + move_bps) // 10_000))
-
-    @rule(after=st.integers(min_value=0, max_value=3600), move_bps=st.integers(min_value=-500, max_value=500))
-    def reach_expiry(self, after, move_bps):
-        """Jump to (just past) the dated instruments' expiry, so runs reach their settlement."""
-        if boa.env.timestamp < EXPIRY:
-            self._advance(EXPIRY - boa.env.timestamp + after, move_bps)
+        if accrue:
+            MARKETS.accrue(PERP)
 
     @rule()
     def settle_dated(self):
@@ -183,10 +197,6 @@ class ClearingProperties(RuleBasedStateMachine):
     def settle_account(self, a):
         self.rounding_budget += self._positions(ACCOUNTS[a])
         CH.settle_account(ACCOUNTS[a])
-
-    @rule()
-    def accrue(self):
-        MARKETS.accrue(PERP)
 
     # ------------------------------------------------------------ invariants
 
@@ -212,5 +222,5 @@ class ClearingProperties(RuleBasedStateMachine):
             assert CH.open_interest(i) == sum(max(0, CH.position(a, i).size) for a in ACCOUNTS)
 
 
-ClearingProperties.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+ClearingProperties.TestCase.settings = settings(max_examples=20, stateful_step_count=15, deadline=None)
 TestClearingProperties = ClearingProperties.TestCase

@@ -25,6 +25,7 @@ TAKER = Key.from_key(keccak(text="risk engine e2e taker"))
 @pytest.fixture
 def e2e(world, roles):
     a = world.admin
+    world.set_market(MarketState.from_params(P))   # fresh feeds and vols at the reference prices
     markets = world.deploy("Markets", world.router.address)
     engine = world.deploy("RiskEngine", world.vault.address, markets.address, world.router.address, world.vol.address)
     ch = world.deploy("Clearinghouse", world.vault.address, markets.address, engine.address)

@@ -391,12 +391,13 @@ def set_underlying(_uid: uint256, _depth: uint256, _concentration: uint256):
     @notice List (or retune) an underlying for margining.
     @dev Admin only. Its price and vol feeds must exist in the OracleRouter and
          the VolOracle before an account touches it (their views revert otherwise).
-    @param _uid Underlying id (> 0).
+    @param _uid Underlying id (0 < id < 2**64: collateral parameters pack it in 64 bits).
     @param _depth Market depth, the concentration add-on's denominator (WAD USD, 0 < depth < 2**128).
     @param _concentration λ_u (WAD), inside its bound.
     """
     self._only_admin()
     assert _uid != 0, errors.ZERO_ID
+    assert _uid <= margin_math.FIELD_MAX, errors.ID_TOO_LARGE
     assert _depth > 0 and _depth <= LOW_128, errors.BAD_DEPTH
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     self._check_in(_concentration, self._bounds.concentration)

@@ -8,6 +8,7 @@ chains tokens and Chainlink feeds are mocks seeded from the parameters; on live 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,13 @@ from crossmargin.chain.manifest import Manifest
 from crossmargin.chain.session import Session
 from crossmargin.model.params import Params
 
+KIND = {"PERP": 1, "FUTURE": 2, "CALL": 3, "PUT": 4}
+RISK_PARAMS_ORDER = ("z", "horizon_seconds", "shock_min", "shock_max", "vol_up", "vol_down", "vol_shock_cap",
+                     "vol_t_ref_seconds", "im_factor", "basis_rate", "short_option_rate", "corr_kappa", "rate")
+RISK_BOUNDS_ORDER = RISK_PARAMS_ORDER + ("haircut_base_mm", "haircut_base_im", "haircut_slope", "concentration")
+WAD = 10**18
+# Markets' funding bounds (periods and EMA tau in seconds, rates as WAD): the risk manager's playground.
+MARKET_BOUNDS = (600, 8 * 3600, WAD // 100, 60, 86400, WAD // 4)
 NETWORKS_FILE = Path(__file__).resolve().parents[1] / "params" / "networks.toml"
 ROLES = {name: keccak(text=name) for name in
          ("RISK_MANAGER_ROLE", "GUARDIAN_ROLE", "FEEDER_ROLE", "CLEARING_ROLE")}
@@ -106,10 +114,62 @@ class Deployer:
                 self.manifest.token(c["symbol"]), c["underlying_id"], c["cap"], c["is_settlement"], **tx))
         self.step("vault.role:guardian", lambda: vault.grantRole(
             ROLES["GUARDIAN_ROLE"], roles.get("guardian", deployer), **tx))
-        self.manifest.parameters = onchain
+        self._trading(onchain, vault, router, vol, roles.get("risk_manager", deployer), tx)
+        self.manifest.parameters = {**onchain, "listed_at": self.manifest.parameters["listed_at"]}
         self.manifest.complete = True
         self.manifest.save()
         return self.manifest
+
+    def _trading(self, onchain: dict, vault, router, vol, risk_manager: str, tx: dict) -> None:
+        """Markets, RiskEngine, Clearinghouse and their wiring (TECH_SPEC: deploy order and roles)."""
+        markets = self.at_deploy("Markets", router.address)
+        risk = self.at_deploy("RiskEngine", vault.address, markets.address, router.address, vol.address)
+        clearing = self.at_deploy("Clearinghouse", vault.address, markets.address, risk.address)
+        r = onchain["risk"]
+        bounds = tuple(tuple(r["bounds"][name]) for name in RISK_BOUNDS_ORDER)
+        self.step("risk.bounds", lambda: risk.set_bounds(bounds, **tx))
+        self.step("risk.role:risk_manager", lambda: risk.grantRole(ROLES["RISK_MANAGER_ROLE"], self.session.signer.address, **tx))
+        self.step("risk.params", lambda: risk.set_risk_params(tuple(r[name] for name in RISK_PARAMS_ORDER), **tx))
+        for u in onchain["underlyings"]:
+            self.step(f"risk.underlying:{u['symbol']}", lambda u=u: risk.set_underlying(
+                u["id"], u["depth_usd"], u["concentration"], **tx))
+        uids = [u["id"] for u in onchain["underlyings"]]
+        self.step("risk.correlation", lambda: risk.set_correlation(uids, onchain["correlation"], **tx))
+        for c in onchain["collaterals"]:
+            if not c["is_settlement"]:
+                self.step(f"risk.collateral:{c['symbol']}", lambda c=c: risk.set_collateral_risk(
+                    self.manifest.token(c["symbol"]), c["haircut_base_mm"], c["haircut_base_im"],
+                    c["haircut_slope"], c["depth_usd"], **tx))
+        self.step("risk.positions", lambda: risk.set_positions(clearing.address, **tx))
+        self.step("markets.bounds", lambda: markets.set_bounds(MARKET_BOUNDS, **tx))
+        self.step("markets.role:risk_manager", lambda: markets.grantRole(ROLES["RISK_MANAGER_ROLE"], self.session.signer.address, **tx))
+        self.step("markets.role:clearing", lambda: markets.grantRole(ROLES["CLEARING_ROLE"], clearing.address, **tx))
+        self.step("vault.role:clearing", lambda: vault.grantRole(ROLES["CLEARING_ROLE"], clearing.address, **tx))
+        self.step("vault.margin_checker", lambda: vault.set_margin_checker(risk.address, **tx))
+        listed_at = self.manifest.parameters.get("listed_at") or self.session.web3.eth.get_block("latest")["timestamp"]
+        self.manifest.parameters["listed_at"] = listed_at
+        for m in onchain["markets"]:
+            self.step(f"markets.list:{m['name']}", lambda m=m: self._list(markets, m, listed_at, tx))
+        if risk_manager != self.session.signer.address:
+            for name, c in (("risk", risk), ("markets", markets)):
+                self.step(f"{name}.role:risk_manager_handover", lambda c=c: c.grantRole(ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
+
+    def _list(self, markets, m: dict, listed_at: int, tx: dict) -> None:
+        expiry = listed_at + m["expiry_seconds"]
+        if m["kind"] == KIND["PERP"]:
+            receipt = markets.list_perp(m["underlying_id"], m["max_open_interest"], m["max_position"], **tx)
+        elif m["kind"] == KIND["FUTURE"]:
+            receipt = markets.list_future(m["underlying_id"], expiry, m["max_open_interest"], m["max_position"], **tx)
+        else:
+            receipt = markets.list_option(m["underlying_id"], m["kind"] == KIND["CALL"], m["strike"], expiry,
+                                          m["max_open_interest"], m["max_position"], **tx)
+        count = markets.instrument_count()
+        if count != m["id"]:
+            raise DeployError(f"market {m['name']} listed as id {count}, parameters say {m['id']}")
+        if m["kind"] == KIND["PERP"]:
+            tau = round(m["funding_half_life_seconds"] / math.log(2))
+            markets.set_funding_params(m["id"], m["funding_period_seconds"], m["funding_max_rate"], tau, **tx)
+        del receipt
 
     def at_deploy(self, name: str, *args):
         self.contract(name, name, *args)

@@ -185,6 +185,18 @@ def test_too_many_underlyings(world, engine, errors):
         engine.margin(aid)
 
 
+def test_too_many_underlyings_with_collateral(world, engine, load, errors):
+    """Eight position books plus linked collateral on a ninth underlying."""
+    rows = []
+    for k in range(8):
+        world.markets.set_instrument(60 + k, (1, 10 + k, 0, 0, 0, WAD, WAD, True), sender=world.admin)
+        rows.append((60 + k, WAD, 0, 0))
+    aid = load(Account(collateral={"WETH": 1.0}))
+    world.positions.set_positions(aid, rows, sender=world.admin)
+    with boa.reverts(errors.TOO_MANY_UNDERLYINGS):
+        engine.margin(aid)
+
+
 # ---------------------------------------------------------------- collateral
 
 

@@ -42,3 +42,9 @@ def test_stores_and_logs(world, engine, last_event):
     assert engine.underlying_params(4) == (2**128 - 1, 5 * WAD)
     assert engine.underlying_params(1) == (20_000_000 * WAD, WAD // 10)   # from DEFAULT
     assert engine.underlying_params(99) == (0, 0)
+
+
+def test_rejects_id_beyond_64_bits(world, engine, errors):
+    with boa.reverts(errors.ID_TOO_LARGE):
+        engine.set_underlying(2**64, 10**6 * WAD, WAD // 10, sender=world.admin)
+    engine.set_underlying(2**64 - 1, 10**6 * WAD, WAD // 10, sender=world.admin)

@@ -813,7 +813,7 @@ def _settle_expired(_account: uint256) -> int256:
                 intrinsic = inst.settlement_price - inst.strike
             elif inst.kind == constants.PUT and inst.strike > inst.settlement_price:
                 intrinsic = inst.strike - inst.settlement_price
-            pnl = self._div_up(pos.size * convert(intrinsic, int256), SWAD)
+            pnl = self._div_down(pos.size * convert(intrinsic, int256), SWAD)
         if pos.size > 0:
             self._open_interest[id] -= convert(pos.size, uint256)
         self._positions[_account][id] = empty(types.Position)

@@ -28,8 +28,113 @@ def from_wad(value: int) -> Decimal:
     return Decimal(value) / WAD
 
 
+class Trading:
+    """Markets, orders and margin views of a deployment (mixed into `Protocol`)."""
+
+    @cached_property
+    def markets(self):
+        return at("Markets", self.manifest.address("Markets"))
+
+    @cached_property
+    def clearinghouse(self):
+        return at("Clearinghouse", self.manifest.address("Clearinghouse"))
+
+    @cached_property
+    def risk(self):
+        return at("RiskEngine", self.manifest.address("RiskEngine"))
+
+    @cached_property
+    def listed_params(self) -> Params:
+        """Parameters with absolute expiries (as listed on chain)."""
+        return self.params.listed(int(self.manifest.parameters.get("listed_at", 0)))
+
+    def instrument(self, name_or_id: str | int):
+        try:
+            return self.listed_params.market(int(name_or_id) if str(name_or_id).isdigit() else str(name_or_id).upper())
+        except (KeyError, ValueError):
+            known = ", ".join(m.name for m in self.params.markets)
+            raise ProtocolError(f"unknown instrument {name_or_id!r} (listed: {known})") from None
+
+    # -- orders ----------------------------------------------------------------------------------------
+    def make_order(self, account_id: int, instrument: str | int, side: str, size: Decimal, price: Decimal,
+                   signer=None, nonce: int | None = None, ttl: int = 3600, fee_rate: Decimal = Decimal(0)) -> dict:
+        """Sign a maker order with the signer's key (EIP-712, this deployment's domain)."""
+        import secrets
+
+        from crossmargin.chain.orders import Order, order_hash, sign_order
+
+        signer = signer or self.session.signer
+        if side.lower() not in ("buy", "sell"):
+            raise ProtocolError(f"side must be buy or sell, got {side!r}")
+        self._check_account(account_id)
+        spec = self.instrument(instrument)
+        now = self.session.web3.eth.get_block("latest")["timestamp"]
+        order = Order(account=account_id, instrument=spec.id, is_buy=side.lower() == "buy",
+                      size=int(size * WAD), limit_price=int(price * WAD),
+                      nonce=nonce if nonce is not None else secrets.randbits(64), expiry=now + ttl,
+                      fee_rate=int(fee_rate * WAD))
+        key = getattr(signer, "private_key", None)
+        if key is None:
+            raise ProtocolError("this signer cannot sign orders off chain (use a test account or CROSSMARGIN_PRIVATE_KEY)")
+        cid, ch = self.session.chain_id, self.clearinghouse.address
+        signature = sign_order(key, order, cid, ch)
+        return {"order": order.as_dict(), "signature": "0x" + signature.hex(),
+                "hash": "0x" + order_hash(order, cid, ch).hex(), "instrument": spec.name}
+
+    def fill(self, signed: dict, taker_account: int, size: Decimal | None = None, signer=None) -> dict:
+        from crossmargin.chain.orders import Order
+
+        signer = signer or self.session.signer
+        self._check_account(taker_account)
+        order = Order(**signed["order"])
+        amount = int(size * WAD) if size is not None else order.size - self.clearinghouse.filled(signed["hash"])
+        if amount <= 0:
+            raise ProtocolError("order already fully filled")
+        receipt = self.clearinghouse.fill(order.as_tuple(), bytes.fromhex(signed["signature"][2:]), amount,
+                                          taker_account, **self._tx(signer))
+        return {"hash": signed["hash"], "filled": str(Decimal(amount) / WAD), "taker": taker_account,
+                "maker": order.account, "price": str(Decimal(order.limit_price) / WAD),
+                "gas_used": receipt.gas_used}
+
+    def trade(self, maker_account: int, maker, taker_account: int, taker, instrument: str | int,
+              size: Decimal, price: Decimal) -> dict:
+        """Maker signs, taker fills: the taker buys `size` (sells if negative) at `price`."""
+        side = "sell" if size > 0 else "buy"  # the maker takes the other side
+        signed = self.make_order(maker_account, instrument, side, abs(size), price, signer=maker)
+        return self.fill(signed, taker_account, signer=taker)
+
+    # -- margin ----------------------------------------------------------------------------------------
+    def margin(self, account_id: int) -> dict:
+        self._check_account(account_id)
+        r = self.risk.margin(account_id)
+        eq_im, eq_mm, im, mm, status = (int(x) for x in r)
+        health = "liquidatable" if eq_mm < mm else ("below IM" if eq_im < im else "healthy")
+        positions = []
+        for pos in self.clearinghouse.positions_of(account_id):
+            spec = self.instrument(int(pos[0]))
+            positions.append({"instrument": spec.name, "size": str(from_wad(int(pos[1]))),
+                              "cost": str(from_wad(int(pos[2])))})
+        return {"equity_im": str(from_wad(eq_im)), "equity_mm": str(from_wad(eq_mm)), "im": str(from_wad(im)),
+                "mm": str(from_wad(mm)), "im_shortfall": str(from_wad(im - eq_im)),
+                "mm_shortfall": str(from_wad(mm - eq_mm)), "status": STATUS[status], "health": health,
+                "margin_ratio": (str(round(Decimal(eq_im) / Decimal(im), 4)) if im else None),
+                "positions": positions}
+
+    def risk_breakdown(self, account_id: int) -> list[dict]:
+        rows = []
+        for u in self.risk.requirement_breakdown(account_id):
+            d = dict(zip(["underlying", "spot", "vol", "status", "shock", "linear_size", "gross_size", "net_delta",
+                          "collateral", "collateral_mm", "worst_loss", "directional"], list(u)[:12]))
+            sym = self.params.underlying(int(d["underlying"])).symbol
+            rows.append({"underlying": sym, "spot": str(from_wad(d["spot"])), "shock": str(from_wad(d["shock"])),
+                         "net_delta": str(from_wad(d["net_delta"])), "worst_loss": str(from_wad(d["worst_loss"])),
+                         "directional": str(from_wad(d["directional"])), "status": STATUS[int(d["status"])]})
+        return rows
+
+
+
 @dataclass
-class Protocol:
+class Protocol(Trading):
     session: Session
     manifest: Manifest
     params: Params

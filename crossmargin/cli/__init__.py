@@ -18,9 +18,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from crossmargin.cli import account, deploy, node, oracle
+    from crossmargin.cli import account, deploy, node, oracle, trade
 
-    for module in (deploy, node, account, oracle):
+    for module in (deploy, node, account, oracle, trade):
         module.register(cli)
     from crossmargin.cli import demo, sim
 

@@ -90,7 +90,30 @@ def show_cmd(network, account, confirmations, as_json, account_id) -> None:
     with connect(network, account, confirmations) as session:
         p = _guard(lambda: _protocol(session))
         data = _guard(lambda: p.account(account_id))
+        if "RiskEngine" in p.manifest.contracts:
+            data["margin"] = p.margin(account_id)
+            data["risk"] = p.risk_breakdown(account_id)
     emit(data, as_json, _balances_table(account_id, data["balances"]), message=f"owner {data['owner']}")
+    if not as_json and "margin" in data:
+        _print_margin(data)
+
+
+def _print_margin(data: dict) -> None:
+    from crossmargin.cli.common import console
+
+    m = data["margin"]
+    colour = {"healthy": "green", "below IM": "yellow", "liquidatable": "red"}[m["health"]]
+    console.print(table("margin", ["equity (IM)", "IM", "equity (MM)", "MM", "equity/IM", "oracle", "health"],
+                        [[m["equity_im"], m["im"], m["equity_mm"], m["mm"], m["margin_ratio"] or "-", m["status"],
+                          f"[{colour}]{m['health']}[/{colour}]"]]))
+    if m["positions"]:
+        console.print(table("positions", ["instrument", "size", "cost"],
+                            [[p["instrument"], p["size"], p["cost"]] for p in m["positions"]]))
+    if data["risk"]:
+        console.print(table("risk per underlying", ["underlying", "spot", "shock", "net delta", "worst loss K",
+                                                    "directional WS", "status"],
+                            [[r["underlying"], r["spot"], r["shock"], r["net_delta"], r["worst_loss"],
+                              r["directional"], r["status"]] for r in data["risk"]]))
 
 
 def _balances_table(account_id: int, balances: dict):

@@ -64,8 +64,20 @@ def table(title: str, columns: list[str], rows: list[list]) -> Table:
     for i, col in enumerate(columns):
         t.add_column(col, justify="left" if i == 0 else "right")
     for row in rows:
-        t.add_row(*[str(c) for c in row])
+        t.add_row(*[_cell(c) for c in row])
     return t
+
+
+def _cell(value) -> str:
+    """Numbers for people: at most 4 decimals, thousands separated (JSON output keeps full precision)."""
+    text = str(value)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not number.is_finite() or text.startswith("0x") or (number == number.to_integral_value() and "e" not in text.lower() and abs(number) < 10_000):
+        return text
+    return f"{number:,.4f}".rstrip("0").rstrip(".")
 
 
 def fail(exc: BaseException) -> "UserError":

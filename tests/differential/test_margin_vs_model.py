@@ -11,8 +11,9 @@ where `scale` is the largest term the model adds up for that number (gross posit
 collateral value; for requirements the gross delta notional times the shock). Why a scale: equity is a sum
 of terms of either sign (cash + notional - cost ...) that can cancel to ~0, and the model's floats carry
 ~1e-16 of the gross terms, not of the result; the contract itself is exact up to a few wei of directed
-rounding (WAD integers, every input here is a short decimal). The achieved worst relative error is printed
-by `-s` and is ~1e-15 (float noise of the model), six orders of magnitude inside REL.
+rounding (WAD integers, every input here is a short decimal). `-s` prints the achieved worst errors: over
+14,000 portfolios (DIFF_EXAMPLES=10000) 5.3e-15 of max(|model|, scale), and 1.1e-12 of |model| itself wherever
+|model| >= 1 USD (equity that nearly cancels) — float noise of the model, far inside REL.
 
 The status must be OK (fresh feeds and vols), and the contract's rounding must favour the protocol beyond
 float noise: chain requirements are never below the model's by more than the tolerance, chain equity never

@@ -9,7 +9,7 @@
 
 Portfolios come from tests/strategies.py and tests/differential/strategies_chain.py (built valid, never
 filtered). Chain numbers round requirements up by a few wei (and a wei of the shock times the notional), so
-comparisons between two chain evaluations allow `SLACK` (1e-15 relative + 1,000 wei), far below any economic
+comparisons between two chain evaluations (`leq`) allow 1e-15 relative + 1,000 wei, far below any economic
 difference.
 """
 

@@ -1,0 +1,95 @@
+"""`crossmargin trade order|fill`: EIP-712 signed maker orders, filled by a taker."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from crossmargin.cli.common import UserError, chain_options, emit, parse_amount, table
+
+
+def _protocol(session):
+    from crossmargin.chain.manifest import ManifestError
+    from crossmargin.chain.protocol import Protocol
+
+    try:
+        return Protocol.load(session)
+    except ManifestError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _guard(fn):
+    from crossmargin.chain.protocol import ProtocolError
+
+    try:
+        return fn()
+    except ProtocolError as exc:
+        raise UserError(str(exc)) from None
+
+
+@click.group("trade")
+def trade() -> None:
+    """Signed orders: a maker signs (`order`), a taker fills (`fill`)."""
+
+
+@trade.command("order")
+@chain_options
+@click.argument("account_id", type=int)
+@click.argument("instrument")
+@click.argument("side", type=click.Choice(["buy", "sell"], case_sensitive=False))
+@click.argument("size")
+@click.argument("price")
+@click.option("--ttl", default=3600, show_default=True, help="Seconds until the order expires.")
+@click.option("--nonce", type=int, default=None, help="Order nonce (default: random); cancel by nonce.")
+@click.option("--fee-rate", default="0", show_default=True, help="Maker fee rate (fraction of notional).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="Also write the signed order here.")
+def order_cmd(network, account, confirmations, as_json, account_id, instrument, side, size, price, ttl, nonce,
+              fee_rate, out) -> None:
+    """Sign a maker order for ACCOUNT_ID on INSTRUMENT (e.g. ETH-PERP): SIDE SIZE at limit PRICE."""
+    from decimal import Decimal
+
+    from crossmargin.chain.session import connect
+
+    qty, px = parse_amount(size, "size"), parse_amount(price, "price")
+    with connect(network, account, confirmations) as session:
+        p = _protocol(session)
+        signed = _guard(lambda: p.make_order(account_id, instrument, side, qty, px, nonce=nonce, ttl=ttl,
+                                             fee_rate=Decimal(fee_rate)))
+    if out:
+        with open(out, "w") as f:
+            json.dump(signed, f, indent=2)
+    if as_json or not sys.stdout.isatty():
+        click.echo(json.dumps(signed, indent=2))
+    else:
+        emit(signed, False, message=f"signed {side} {size} {signed['instrument']} @ {price} for account {account_id}: "
+             f"{signed['hash']}" + (f" (written to {out})" if out else ""))
+
+
+@trade.command("fill")
+@chain_options
+@click.argument("order_file", type=click.File("r"))
+@click.argument("taker_account", type=int)
+@click.option("--size", default=None, help="Fill this much (default: what is left of the order).")
+def fill_cmd(network, account, confirmations, as_json, order_file, taker_account, size) -> None:
+    """Fill the signed order in ORDER_FILE ('-' for stdin) from TAKER_ACCOUNT."""
+    from crossmargin.chain.session import connect
+
+    try:
+        signed = json.load(order_file)
+        signed["order"], signed["signature"], signed["hash"]
+    except (ValueError, KeyError, TypeError):
+        raise UserError("not a signed order (expected the JSON that `crossmargin trade order` prints)") from None
+    qty = parse_amount(size, "size") if size else None
+    with connect(network, account, confirmations) as session:
+        p = _protocol(session)
+        data = _guard(lambda: p.fill(signed, taker_account, qty))
+        data["taker_margin"] = p.margin(taker_account)
+    m = data["taker_margin"]
+    emit(data, as_json, table(f"fill {data['hash'][:10]}...", ["filled", "price", "maker", "taker", "taker health", "gas"],
+                              [[data["filled"], data["price"], data["maker"], data["taker"], m["health"], data["gas_used"]]]))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(trade)

@@ -584,6 +584,12 @@ def _list(
     """
     @dev Admin check, underlying check (the router reverts for an unknown id),
          store and log a new instrument.
+    @param _kind PERP, FUTURE, CALL or PUT.
+    @param _uid Underlying id.
+    @param _strike Strike (options) or 0.
+    @param _expiry Expiry (dated) or 0.
+    @param _max_oi Open-interest cap.
+    @param _max_pos Position cap.
     @return The new id.
     """
     self._check_role(access_control.DEFAULT_ADMIN_ROLE)

@@ -7,8 +7,9 @@ revm (`crossmargin.chain.revm`, ~600M gas/s) and through the model; equity_im, e
 
     |chain - model| <= REL · max(|model|, scale),   REL = 1e-9,
 
-where `scale` is the largest term the model adds up for that number (gross position notional, cash, costs,
-collateral value; for requirements the gross delta notional times the shock). Why a scale: equity is a sum
+where `scale` is the sum of the magnitudes of the terms the model adds up for that number (cash, funding,
+position notionals and costs, collateral values; for requirements the gross delta notionals times the shocks
+plus the add-ons). Why a scale: equity is a sum
 of terms of either sign (cash + notional - cost ...) that can cancel to ~0, and the model's floats carry
 ~1e-16 of the gross terms, not of the result; the contract itself is exact up to a few wei of directed
 rounding (WAD integers, every input here is a short decimal). `-s` prints the achieved worst errors: over

@@ -288,10 +288,11 @@ def fill(
     cash, taker_long = self._trade(taker.account, inst, id, taker.delta, -maker_notional, funding_index)
     taker.cash += cash
     # dev: open interest = sum of long sizes; checked against the cap only when it grows
-    oi: int256 = convert(self._open_interest[id], int256) + maker_long + taker_long
+    # dev: the sum of long sizes never goes negative, so the convert cannot fail
+    oi: uint256 = convert(convert(self._open_interest[id], int256) + maker_long + taker_long, uint256)
     if maker_long + taker_long > 0:
-        assert oi <= convert(inst.max_open_interest, int256), errors.OPEN_INTEREST_CAP
-    self._open_interest[id] = convert(oi, uint256)
+        assert oi <= inst.max_open_interest, errors.OPEN_INTEREST_CAP
+    self._open_interest[id] = oi
 
     maker.fee = self._fee(notional, _order.fee_rate)
     taker.fee = self._fee(notional, self._taker_fee_rate)
@@ -771,7 +772,7 @@ def _trade(
         pos.cost = _notional - closing
 
     if abs(new) > abs(old):
-        assert abs(new) <= convert(_inst.max_position, int256), errors.POSITION_CAP
+        assert convert(abs(new), uint256) <= _inst.max_position, errors.POSITION_CAP
 
     if new == 0:
         self._positions[_account][_id] = empty(types.Position)

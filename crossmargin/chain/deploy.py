@@ -92,7 +92,7 @@ class Deployer:
         vol = self.at_deploy("VolOracle")
         vault = self.at_deploy("Vault")
         deployer = self.session.signer.address
-        roles = live.get("roles", {})
+        roles = self._roles = live.get("roles", {})
         o = onchain["oracle"]
 
         self.step("router.sequencer", lambda: router.set_sequencer(
@@ -146,12 +146,14 @@ class Deployer:
         self.step("markets.role:clearing", lambda: markets.grantRole(ROLES["CLEARING_ROLE"], clearing.address, **tx))
         self.step("vault.role:clearing", lambda: vault.grantRole(ROLES["CLEARING_ROLE"], clearing.address, **tx))
         self.step("vault.margin_checker", lambda: vault.set_margin_checker(risk.address, **tx))
+        self.step("clearing.role:guardian", lambda: clearing.grantRole(
+            ROLES["GUARDIAN_ROLE"], self._roles.get("guardian", self.session.signer.address), **tx))
         listed_at = self.manifest.parameters.get("listed_at") or self.session.web3.eth.get_block("latest")["timestamp"]
         self.manifest.parameters["listed_at"] = listed_at
         for m in onchain["markets"]:
             self.step(f"markets.list:{m['name']}", lambda m=m: self._list(markets, m, listed_at, tx))
         if risk_manager != self.session.signer.address:
-            for name, c in (("risk", risk), ("markets", markets)):
+            for name, c in (("risk", risk), ("markets", markets), ("clearing", clearing)):
                 self.step(f"{name}.role:risk_manager_handover", lambda c=c: c.grantRole(ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
 
     def _list(self, markets, m: dict, listed_at: int, tx: dict) -> None:

@@ -53,3 +53,10 @@ def test_position_cap_lowered_below_existing(ch, markets, admin, inst, trade, ma
     trade(maker_acct, taker_acct, inst.perp, -1 * WAD, ETH_PRICE)  # shrinking is fine
     with boa.reverts(errors.POSITION_CAP):
         trade(maker_acct, taker_acct, inst.perp, 1, ETH_PRICE)
+
+
+def test_max_uint_caps_mean_unlimited(ch, markets, admin, inst, trade, maker_acct, taker_acct):
+    with boa.env.prank(admin):
+        markets.set_caps(inst.perp, 2**256 - 1, 2**256 - 1)
+    trade(maker_acct, taker_acct, inst.perp, 100 * WAD, ETH_PRICE)
+    assert ch.open_interest(inst.perp) == 100 * WAD

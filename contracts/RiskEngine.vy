@@ -67,6 +67,7 @@ from snekmate.auth import access_control
 from .interfaces import IMarginChecker
 from .interfaces import IMarkets
 from .interfaces import IRiskEngine
+from . import OptionPricer
 from .lib import constants
 from .lib import errors
 from .lib import fixed_point
@@ -109,6 +110,7 @@ interface IOracleRouter:
 
 interface IVolOracle:
     def vol(_uid: uint256) -> (uint256, uint8): view
+    def vol_at(_uid: uint256, _expiry: uint256) -> (uint256, uint8): view
 
 
 # @dev Inclusive range a parameter must stay inside.
@@ -183,6 +185,11 @@ struct UnderlyingRisk:
     basis: uint256               # basis add-on
     short_option: uint256        # short option add-on
     concentration: uint256       # concentration add-on
+    short_options: uint256       # Σ |size| of short options (WAD units)
+    option_value: int256         # Σ size·V of the options (long down, short up; WAD USD)
+    gamma: int256                # Σ size·gamma of the options (OptionPricer units)
+    vega: int256                 # Σ size·vega
+    theta: int256                # Σ size·theta
 
 
 # @dev A linked collateral holding of the account being evaluated (memory only).
@@ -201,6 +208,8 @@ YEAR: constant(uint256) = 31_536_000
 WAD2: constant(uint256) = 10**36
 # @dev WAD as a signed integer.
 SWAD: constant(int256) = 10**18
+# @dev WAD squared, signed.
+WAD2_SIGNED: constant(int256) = 10**36
 # @dev Mask of the low 128 bits (packed underlying parameters).
 LOW_128: constant(uint256) = 2**128 - 1
 
@@ -215,6 +224,8 @@ vol_oracle: public(immutable(IVolOracle))
 
 # @dev Contract listing each account's positions (the Clearinghouse); empty until wired.
 _positions: address
+# @dev OptionPricer: Black-76 over the grid for option books; empty = options revert.
+_pricer: address
 # @dev Bounds of every settable parameter.
 _bounds: RiskBounds
 # @dev Whether the bounds were set (they can be set once).
@@ -236,6 +247,11 @@ _collateral_depth: HashMap[address, uint256]
 # @dev Emitted when the positions source (Clearinghouse) is wired.
 event PositionsSet:
     positions: indexed(address)
+
+
+# @dev Emitted when the option pricer is wired.
+event OptionPricerSet:
+    pricer: indexed(address)
 
 
 # @dev Emitted once, when the admin stores the parameter bounds.
@@ -309,6 +325,20 @@ def set_positions(_positions: address):
     assert _positions != empty(address), errors.EMPTY_ADDRESS
     self._positions = _positions
     log PositionsSet(positions=_positions)
+
+
+@external
+def set_option_pricer(_pricer: address):
+    """
+    @notice Wire (or upgrade) the OptionPricer that revalues option books.
+    @dev Admin only. Until it is set, an account holding an option reverts
+         "options not supported".
+    @param _pricer OptionPricer.
+    """
+    self._only_admin()
+    assert _pricer != empty(address), errors.EMPTY_ADDRESS
+    self._pricer = _pricer
+    log OptionPricerSet(pricer=_pricer)
 
 
 @external
@@ -576,9 +606,9 @@ def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYING
                 underlying=book.underlying,
                 delta=delta,
                 delta_usd=margin_math._sdiv_down(delta * convert(book.spot, int256), SWAD),
-                gamma=0,
-                vega=0,
-                theta=0,
+                gamma=book.gamma,
+                vega=book.vega,
+                theta=book.theta,
             )
         )
     return out
@@ -723,20 +753,23 @@ def _requirements(
     # price-free part of equity: cash - Σ cost - funding owed + settled dated positions
     base: int256 = staticcall vault.cash_of(_account)
 
+    # option positions (vol filled in pass 2) and the index of their book
+    options: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
+    option_books: DynArray[uint256, constants.MAX_POSITIONS] = []
+
     # ---- pass 1: positions
     for pos: types.Position in staticcall IPositions(source).positions_of(_account):
         if pos.size == 0:
             continue
         inst: types.Instrument = staticcall markets.instrument(pos.instrument)
-        if inst.kind == constants.FUTURE and inst.settlement_price != 0:
-            # dev: settled: a cash claim size·settlement - cost, no scenario risk
-            base += self._position_value(pos.size, inst.settlement_price) - pos.cost
+        is_option: bool = inst.kind == constants.CALL or inst.kind == constants.PUT
+        if inst.settlement_price != 0 and (is_option or inst.kind == constants.FUTURE):
+            # dev: settled: a cash claim size·settlement (options: size·intrinsic) - cost, no scenario risk
+            base += self._position_value(pos.size, self._settlement_value(inst)) - pos.cost
             continue
         if inst.kind == constants.PERP:
             base -= self._funding_owed(pos, staticcall markets.funding_index(pos.instrument))
-        elif inst.kind == constants.CALL or inst.kind == constants.PUT:
-            raise errors.OPTIONS_NOT_SUPPORTED
-        elif inst.kind != constants.FUTURE:
+        elif not is_option and inst.kind != constants.FUTURE:
             raise errors.UNKNOWN_KIND
         base -= pos.cost
         b: uint256 = self._book_index(uids, inst.underlying)
@@ -745,8 +778,18 @@ def _requirements(
             uids.append(inst.underlying)
             books.append(empty(UnderlyingRisk))
             books[b].underlying = inst.underlying
-        books[b].linear_size += pos.size
-        books[b].gross_size += margin_math._abs(pos.size)
+        if is_option:
+            options.append(
+                OptionPricer.OptionLeg(
+                    is_call=inst.kind == constants.CALL, strike=inst.strike, expiry=inst.expiry, vol=0, size=pos.size
+                )
+            )
+            option_books.append(b)
+            if pos.size < 0:
+                books[b].short_options += margin_math._abs(pos.size)
+        else:
+            books[b].linear_size += pos.size
+            books[b].gross_size += margin_math._abs(pos.size)
 
     # ---- pass 1: linked collateral (a listed token without haircut parameters is worth nothing)
     legs: DynArray[Leg, constants.MAX_ASSETS] = []
@@ -784,12 +827,46 @@ def _requirements(
         book.spot, book.status = self._spot(book.underlying, _use_secondary)
         book.vol, vol_status = staticcall vol_oracle.vol(book.underlying)
         book.status = max(book.status, vol_status)
-        status = max(status, book.status)
         book.shock = self._shock_size(book.vol, w0)
 
-        # [equity] open linear positions at the index price, rounded down
+        # [option_price, scenario_pnl, net_delta] the book's options, each at its expiry's vol
+        # (VolOracle.vol_at; expired ones are worth their intrinsic value and need none)
+        batch: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
+        for i: uint256 in range(len(options), bound=constants.MAX_POSITIONS):
+            if option_books[i] != b:
+                continue
+            leg: OptionPricer.OptionLeg = options[i]
+            if leg.expiry > block.timestamp:
+                leg.vol, vol_status = staticcall vol_oracle.vol_at(book.underlying, leg.expiry)
+                book.status = max(book.status, vol_status)
+            batch.append(leg)
+        opt: OptionPricer.BookValue = empty(OptionPricer.BookValue)
+        if len(batch) != 0:
+            pricer: address = self._pricer
+            assert pricer != empty(address), errors.OPTIONS_NOT_SUPPORTED
+            w2: uint256 = self._risk[2]
+            opt = staticcall OptionPricer.__interface__(pricer).scenario_values(
+                OptionPricer.Grid(
+                    spot=book.spot,
+                    shock=book.shock,
+                    vol_up=margin_math._field(w2, 0),
+                    vol_down=margin_math._field(w2, 1),
+                    vol_shock_cap=margin_math._field(w2, 2),
+                    vol_t_ref_seconds=margin_math._field(w2, 3),
+                    rate=margin_math._field(w1, 3),
+                    now=block.timestamp,
+                ),
+                batch,
+            )
+            book.option_value = opt.value
+            book.gamma = opt.gamma
+            book.vega = opt.vega
+            book.theta = opt.theta
+        status = max(status, book.status)
+
+        # [equity] open linear positions at the index price and options, rounded down
         spot: int256 = convert(book.spot, int256)
-        value: int256 = self._position_value(book.linear_size, book.spot)
+        value: int256 = self._position_value(book.linear_size, book.spot) + opt.value
         equity_im += value
         equity_mm += value
         # [collateral_value] linked collateral, IM and MM haircuts
@@ -804,9 +881,9 @@ def _requirements(
             book.collateral_mm += v_mm
 
         # [scenario_pnl, worst_loss, directional, split]
-        book.net_delta = book.linear_size
+        book.net_delta = book.linear_size + opt.delta
         delta_notional: int256 = book.linear_size * spot + convert(book.collateral_mm, int256) * SWAD
-        book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock)
+        book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock, opt.pnl, len(batch) != 0)
         book.linear, book.nonlinear = self._split(book.worst_loss, book.directional)
         nonlinear += book.nonlinear
 
@@ -874,6 +951,22 @@ def _position_value(_size: int256, _price: uint256) -> int256:
 
 @internal
 @pure
+def _settlement_value(_inst: types.Instrument) -> uint256:
+    """
+    @dev What one unit of a settled dated instrument pays: a future its
+         settlement price, a call (settlement - strike)+, a put (strike - settlement)+.
+    @param _inst The instrument (settlement price recorded).
+    @return WAD USD per unit.
+    """
+    if _inst.kind == constants.FUTURE:
+        return _inst.settlement_price
+    if _inst.kind == constants.CALL:
+        return _inst.settlement_price - min(_inst.strike, _inst.settlement_price)
+    return _inst.strike - min(_inst.strike, _inst.settlement_price)
+
+
+@internal
+@pure
 def _funding_owed(_pos: types.Position, _index: int256) -> int256:
     """
     @dev Pending perp funding the position pays: size·(index - snapshot), rounded up.
@@ -918,25 +1011,38 @@ def _shock_size(_sigma: uint256, _w0: uint256) -> uint256:
 
 @internal
 @pure
-def _scenario_pnl(_delta_notional: int256, _shock: uint256) -> (uint256, int256):
+def _scenario_pnl(
+    _delta_notional: int256, _shock: uint256, _options: int256[27], _has_options: bool
+) -> (uint256, int256):
     """
     @dev [scenario_pnl, worst_loss, directional] Worst loss K_u and directional
          PnL WS_u over the grid m = k/4·s_u, k = -4..4, × vol {down, flat, up}.
          Linear positions and linked collateral are affine in spot: their PnL is
-         D_u·m in every vol row, so the worst loss is |D_u|·s_u (at k = -4 for a
-         long book, k = +4 for a short one) and WS_u = D_u·s_u. Both are
-         rounded away from zero (|WS_u| = K_u exactly, so L_u = WS_u, C_u = 0).
-         Option legs plug in here: add Σ_leg (`_value_in_scenario`(leg, S·(1+m),
-         σ·vol multiplier) - value now) to D_u·m at each of the 27 points, then
-         take the minimum and the (+s_u, flat) point.
+         D_u·m in every vol row. Without options the worst loss is |D_u|·s_u
+         (at k = -4 for a long book, k = +4 for a short one) and WS_u = D_u·s_u,
+         both rounded away from zero (|WS_u| = K_u exactly, so L_u = WS_u,
+         C_u = 0). With options, each of the 27 points adds D_u·m (floored) to
+         the options' ΔV from the OptionPricer (rounded down), then K_u is
+         -min (or 0) and WS_u the (+s_u, flat) point.
     @param _delta_notional D_u scaled by WAD (WAD² units).
     @param _shock s_u (WAD).
+    @param _options The options' ΔV, pnl[9·row + k + 4] (WAD USD).
+    @param _has_options Whether the book holds options.
     @return (K_u, WS_u), WAD USD.
     """
-    loss: uint256 = fixed_point._mul_div_up(margin_math._abs(_delta_notional), _shock, WAD2)
-    if _delta_notional < 0:
-        return loss, -convert(loss, int256)
-    return loss, convert(loss, int256)
+    if not _has_options:
+        loss: uint256 = fixed_point._mul_div_up(margin_math._abs(_delta_notional), _shock, WAD2)
+        if _delta_notional < 0:
+            return loss, -convert(loss, int256)
+        return loss, convert(loss, int256)
+    step: int256 = _delta_notional * convert(_shock, int256)
+    worst: int256 = 0
+    for i: uint256 in range(27):
+        # dev: k - 4 in [-4, 4]; the linear PnL D·(k - 4)/4·s, floored
+        pnl: int256 = _options[i] + margin_math._sdiv_down(step * (convert(i % 9, int256) - 4), 4 * WAD2_SIGNED)
+        _options[i] = pnl
+        worst = min(worst, pnl)
+    return convert(-worst, uint256), _options[17]
 
 
 @internal
@@ -958,7 +1064,8 @@ def _split(_worst: uint256, _directional: int256) -> (int256, uint256):
 def _addons(_book: UnderlyingRisk, _und: uint256, _w1: uint256) -> (uint256, uint256, uint256):
     """
     @dev [addons] Basis: basis_rate·(gross - |net|)·S_u of the open linear book.
-         Short option: 0 until options are margined. Concentration:
+         Short option: short_option_rate·Σ|size|·S_u over short options (expired
+         but unsettled ones included). Concentration:
          λ_u·N_u² / depth_u with N_u = |net delta|·S_u (positions only). All rounded up.
     @param _book The book (spot, sizes and net delta filled in).
     @param _und Packed underlying parameters (depth | λ << 128).
@@ -970,7 +1077,8 @@ def _addons(_book: UnderlyingRisk, _und: uint256, _w1: uint256) -> (uint256, uin
     n: uint256 = fixed_point._mul_div_up(margin_math._abs(_book.net_delta), _book.spot, constants.WAD)
     n2_over_depth: uint256 = fixed_point._mul_div_up(n, n, _und & LOW_128)
     concentration: uint256 = fixed_point._mul_div_up(n2_over_depth, _und >> 128, constants.WAD)
-    return basis, 0, concentration
+    short_option: uint256 = fixed_point._mul_div_up(_book.short_options * _book.spot, margin_math._field(_w1, 2), WAD2)
+    return basis, short_option, concentration
 
 
 @internal

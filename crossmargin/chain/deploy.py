@@ -27,7 +27,7 @@ RISK_PARAMS_ORDER = ("z", "horizon_seconds", "shock_min", "shock_max", "vol_up",
 RISK_BOUNDS_ORDER = RISK_PARAMS_ORDER + ("haircut_base_mm", "haircut_base_im", "haircut_slope", "concentration")
 WAD = 10**18
 # Markets' funding bounds (periods and EMA tau in seconds, rates as WAD): the risk manager's playground.
-MARKET_BOUNDS = (600, 8 * 3600, WAD // 100, 60, 86400, WAD // 4)
+MARKET_BOUNDS = (60, 8 * 3600, WAD // 100, 30, 86400, WAD // 4)
 NETWORKS_FILE = Path(__file__).resolve().parents[1] / "params" / "networks.toml"
 ROLES = {name: keccak(text=name) for name in
          ("RISK_MANAGER_ROLE", "GUARDIAN_ROLE", "FEEDER_ROLE", "CLEARING_ROLE")}
@@ -155,6 +155,10 @@ class Deployer:
         if risk_manager != self.session.signer.address:
             for name, c in (("risk", risk), ("markets", markets), ("clearing", clearing)):
                 self.step(f"{name}.role:risk_manager_handover", lambda c=c: c.grantRole(ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
+        # Lens (bots' batch reads); it reports open auctions once the Liquidation contract is deployed.
+        lens = self.at_deploy("Lens", risk.address)
+        if "Liquidation" in self.manifest.contracts:
+            self.step("lens.liquidation", lambda: lens.set_liquidation(self.manifest.address("Liquidation"), **tx))
 
     def _list(self, markets, m: dict, listed_at: int, tx: dict) -> None:
         expiry = listed_at + m["expiry_seconds"]

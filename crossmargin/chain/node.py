@@ -81,7 +81,7 @@ class Anvil:
         if port_open("127.0.0.1", self.port):
             raise NodeError(f"port {self.port} is already in use")
         cmd = [find_binary("anvil"), "--port", str(self.port), "--chain-id", str(self.chain_id),
-               "--silent", "--accounts", "10", "--balance", "1000000", "--code-size-limit", "24576"]
+               "--silent", "--accounts", "20", "--balance", "1000000", "--code-size-limit", "24576"]
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--state", str(self.state_file)]

@@ -39,11 +39,18 @@ _BOA_DEPLOYERS: dict = {}  # contract name -> titanoboa deployer, compiled once 
 
 
 # ---------------------------------------------------------------------------------------------------------
-# parameters: DEFAULT plus enough futures for 32 linear positions on 1-3 underlyings
+# parameters: DEFAULT plus enough futures for 32 linear positions on 1-3 underlyings, and an option chain
 # ---------------------------------------------------------------------------------------------------------
 
+OPTION_STRIKES = (0.7, 0.9, 1.0, 1.1, 1.4)        # × the reference price
+OPTION_DAYS = (1, 7, 30, 180)                      # expiries (days after listing)
+EXPIRED_SECONDS = 3600                             # the expired options expired this long before GENESIS
+
+
 def _wide(params: Params) -> Params:
-    """DEFAULT with ten more futures per underlying (expiries 7..360 days), ids after DEFAULT's."""
+    """DEFAULT with ten more futures per underlying (expiries 7..360 days) and, per underlying, a call and a
+    put at each strike in OPTION_STRIKES × expiry in OPTION_DAYS, plus an expired-but-unsettled call and put at
+    the reference strike (absolute expiry GENESIS - 1 h); ids after DEFAULT's."""
     extra, next_id = [], max(m.id for m in params.markets) + 1
     for u in params.underlyings:
         perp = params.market(f"{u.symbol}-PERP")
@@ -54,6 +61,22 @@ def _wide(params: Params) -> Params:
             extra.append(MarketSpec(name=name, kind=Kind.FUTURE, underlying=u.symbol, expiry_days=days,
                                     max_open_interest=perp.max_open_interest, max_position=perp.max_position,
                                     id=next_id))
+            next_id += 1
+    for u in params.underlyings:
+        cap = params.market(f"{u.symbol}-PERP").max_position / 5
+        chain = [(kind, round(k * u.price, 2), days) for days in OPTION_DAYS for k in OPTION_STRIKES
+                 for kind in (Kind.CALL, Kind.PUT)]
+        chain += [(kind, u.price, None) for kind in (Kind.CALL, Kind.PUT)]
+        for kind, strike, days in chain:
+            tag = f"{days}D" if days else "EXPIRED"
+            name = f"{u.symbol}-{kind.name[0]}-{strike:g}-{tag}"
+            if any(m.name == name for m in params.markets):
+                continue
+            spec = MarketSpec(name=name, kind=kind, underlying=u.symbol, expiry_days=days or 1, strike=strike,
+                              max_open_interest=10 * cap, max_position=cap, id=next_id)
+            if days is None:
+                spec = dataclasses.replace(spec, expiry=GENESIS - EXPIRED_SECONDS)
+            extra.append(spec)
             next_id += 1
     return params.replace(markets=params.markets + tuple(extra), name="wide")
 
@@ -121,7 +144,11 @@ class ChainPortfolio:
         for p in acc.positions:
             size, cost = Fraction(repr(p.size)), Fraction(repr(p.cost))
             if p.spec.name in self.settled:
-                cash += size * Fraction(repr(self.settled[p.spec.name])) - cost
+                price = Fraction(repr(self.settled[p.spec.name]))
+                if p.spec.is_option:   # an option pays its intrinsic value
+                    strike = Fraction(repr(p.spec.strike))
+                    price = max(price - strike, Fraction(0)) if p.spec.is_call else max(strike - price, Fraction(0))
+                cash += size * price - cost
                 continue
             if p.spec.name in self.funding:
                 snap, index = (Fraction(repr(x)) for x in self.funding[p.spec.name])
@@ -149,6 +176,33 @@ def chain_portfolios(draw, params: Params = WIDE, max_positions: int = 32, under
             snap = draw(decimals(-500.0, 500.0, 4))
             fund[spec.name] = (snap, round(snap + draw(decimals(-50.0, 50.0, 4)), 4))   # a 4-decimal float
         elif spec.kind is Kind.FUTURE and settle and draw(st.integers(0, 4)) == 0:
+            ref = params.underlying(spec.underlying).price
+            settled[spec.name] = draw(decimals(0.5 * ref, 2.0 * ref, 2))
+    return ChainPortfolio(acc, fund, settled)
+
+
+@st.composite
+def chain_option_portfolios(draw, params: Params = WIDE, max_positions: int = 32,
+                            underlyings: Sequence[str] | None = None, linear: bool = True,
+                            collateral: bool | Sequence[str] = True, max_fraction: float = 0.1,
+                            cash: tuple[float, float] = (-50_000.0, 1_000_000.0)) -> ChainPortfolio:
+    """A portfolio of options (and, with `linear`, perps and futures) on 1-3 underlyings: calls and puts over
+    strikes 0.7-1.4x the reference and expiries 1-180 days, expired-but-unsettled ones, some settled (a
+    settlement price recorded: a cash claim of size · intrinsic), linked collateral, cash, perp funding."""
+    if underlyings is None:
+        symbols = draw(st.permutations(params.symbols))[: draw(st.integers(1, len(params.symbols)))]
+    else:
+        symbols = list(underlyings)
+    markets = [m for m in params.markets if m.underlying in symbols and (linear or m.is_option)]
+    acc = draw(accounts(params, markets=markets, max_positions=max_positions, collateral=collateral,
+                        max_fraction=max_fraction, cash=cash))
+    fund, settled = {}, {}
+    for p in acc.positions:
+        spec = params.market(p.instrument)
+        if spec.kind is Kind.PERP and draw(st.booleans()):
+            snap = draw(decimals(-500.0, 500.0, 4))
+            fund[spec.name] = (snap, round(snap + draw(decimals(-50.0, 50.0, 4)), 4))
+        elif spec.kind is not Kind.PERP and draw(st.integers(0, 5)) == 0:
             ref = params.underlying(spec.underlying).price
             settled[spec.name] = draw(decimals(0.5 * ref, 2.0 * ref, 2))
     return ChainPortfolio(acc, fund, settled)
@@ -182,6 +236,7 @@ class RiskWorld:
     feeds: dict = field(default_factory=dict)
     feeds2: dict = field(default_factory=dict)
     instruments: dict = field(default_factory=dict)   # market name -> id
+    listed_at: int = GENESIS               # chain time at build: unlisted dated specs expire listed_at + expiry_seconds
 
     @classmethod
     def revm(cls, params: Params = WIDE, secondary: bool = False) -> RiskWorld:
@@ -190,7 +245,7 @@ class RiskWorld:
         chain = RevmChain()
         admin, clearing, feeder, risk_manager, user = chain.accounts(5)
         world = cls(params, lambda name, *a: chain.deploy(name, *a, sender=admin), admin, clearing, feeder,
-                    risk_manager, user, chain=chain)
+                    risk_manager, user, chain=chain, listed_at=chain.timestamp)
         world.build(secondary)
         return world
 
@@ -208,7 +263,7 @@ class RiskWorld:
             with boa.env.prank(admin):
                 return _BOA_DEPLOYERS[name].deploy(*args)
 
-        world = cls(params, deploy, admin, clearing, feeder, risk_manager, user)
+        world = cls(params, deploy, admin, clearing, feeder, risk_manager, user, listed_at=boa.env.timestamp)
         world.build(secondary)
         return world
 
@@ -221,6 +276,7 @@ class RiskWorld:
         self.positions = self.deploy("mocks/MockPositions")
         self.engine = self.deploy("RiskEngine", self.vault.address, self.markets.address, self.router.address,
                                   self.vol.address)
+        self.pricer = self.deploy("OptionPricer")
         roles = {n: _role(n) for n in ("CLEARING_ROLE", "FEEDER_ROLE", "RISK_MANAGER_ROLE")}
         self.vault.grantRole(roles["CLEARING_ROLE"], self.clearing, sender=a)
         self.vol.grantRole(roles["FEEDER_ROLE"], self.feeder, sender=a)
@@ -241,12 +297,13 @@ class RiskWorld:
             self.vol.set_params(u["id"], o["oracle"]["min_vol"], o["oracle"]["max_vol"], WAD, 10**9, sender=a)
         for m in self.params.markets:
             uid = self.params.underlying(m.underlying).id
-            expiry = GENESIS + m.expiry_seconds if m.expiry_seconds else 0
+            expiry = m.expiry if m.expiry is not None else (self.listed_at + m.expiry_seconds if m.expiry_seconds else 0)
             self.markets.set_instrument(m.id, (int(m.kind), uid, to_wad(m.strike or 0), expiry, 0,
                                                to_wad(m.max_open_interest), to_wad(m.max_position), True), sender=a)
             self.instruments[m.name] = m.id
         setup = engine_setup(self.params)
         self.engine.set_positions(self.positions.address, sender=a)
+        self.engine.set_option_pricer(self.pricer.address, sender=a)
         self.engine.set_bounds(setup.bounds, sender=a)
         self.engine.set_risk_params(setup.risk, sender=self.risk_manager)
         for uid, depth, lam in setup.underlyings:

@@ -1,0 +1,164 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title crossmargin Lens
+@custom:contract-name Lens
+@license MIT
+@notice Batch reads for bots: the health of up to 500 accounts in one
+        `eth_call` (the keeper's scan, the agents' checks).
+
+        Glossary
+        - health: one account's `RiskEngine.margin` (equity_mm, mm, equity_im,
+          im, status) plus whether a Liquidation auction is open on it.
+        - liquidatable: mm > equity_mm with a usable status (the keeper decides:
+          STALE means wait, DEGRADED means "liquidatable at both prices").
+        - FAILED: status of an account whose margin call reverted (e.g. an
+          instrument the engine cannot price yet); every other field is 0.
+          One such account never makes the whole batch revert.
+
+@dev View only, no state but two addresses. Each account costs one
+     `RiskEngine.margin` (and one `Liquidation.auction` once wired) through
+     `raw_call` with `revert_on_failure=False`, so a reverting account is
+     reported, not fatal. Calls forward all gas: callers size batches so that
+     batch × margin gas fits the node's eth_call gas cap.
+"""
+
+from snekmate.auth import access_control
+
+from .lib import errors
+from .lib import types
+
+initializes: access_control
+
+exports: access_control.__interface__
+
+
+# @dev Health of one account (the keeper's row).
+struct Health:
+    account: uint256             # account id
+    equity_mm: int256            # equity with MM haircuts (WAD USD)
+    mm: uint256                  # maintenance margin requirement (WAD USD)
+    equity_im: int256            # equity with IM haircuts (WAD USD)
+    im: uint256                  # initial margin requirement (WAD USD)
+    status: uint8                # worst oracle status (OK, DEGRADED, STALE) or FAILED
+    in_auction: bool             # a Liquidation auction is open on the account
+
+
+# @dev Largest batch of one `health` call.
+MAX_BATCH: constant(uint256) = 500
+# @dev Status of an account whose margin call reverted.
+FAILED: public(constant(uint8)) = 255
+# @dev ABI size of `types.MarginResult` (five static words).
+MARGIN_SIZE: constant(uint256) = 160
+# @dev Words of `Liquidation.auction` read (Auction {start, insolvent, active}).
+AUCTION_SIZE: constant(uint256) = 96
+
+# @dev The RiskEngine read for margins.
+risk_engine: public(immutable(address))
+# @dev The Liquidation contract read for open auctions (empty until wired: in_auction is False).
+liquidation: public(address)
+
+
+# @dev Emitted when the admin wires (or unwires) the Liquidation contract.
+event LiquidationSet:
+    liquidation: indexed(address)
+
+
+@deploy
+def __init__(_risk_engine: address):
+    """
+    @notice Deploy over a RiskEngine; the deployer becomes admin.
+    @param _risk_engine The RiskEngine.
+    """
+    assert _risk_engine != empty(address), errors.EMPTY_ADDRESS
+    access_control.__init__()
+    risk_engine = _risk_engine
+
+
+@external
+def set_liquidation(_liquidation: address):
+    """
+    @notice Wire the Liquidation contract whose auctions `health` reports.
+    @dev Admin only; empty unwires it (in_auction is then always False).
+    @param _liquidation Contract with `auction(account)`.
+    """
+    assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
+    self.liquidation = _liquidation
+    log LiquidationSet(liquidation=_liquidation)
+
+
+@external
+@view
+def health(_accounts: DynArray[uint256, MAX_BATCH]) -> DynArray[Health, MAX_BATCH]:
+    """
+    @notice Health of each account, in the order given.
+    @dev An account whose margin call reverts reports status FAILED.
+    @param _accounts Account ids (at most 500).
+    @return One `Health` per account.
+    """
+    out: DynArray[Health, MAX_BATCH] = []
+    liquidation: address = self.liquidation
+    for account: uint256 in _accounts:
+        out.append(self._health(account, liquidation))
+    return out
+
+
+@internal
+@view
+def _health(_account: uint256, _liquidation: address) -> Health:
+    """
+    @dev Margin of one account (FAILED if the engine reverts) and its auction flag.
+    @param _account Account id.
+    @param _liquidation Liquidation contract (empty = none).
+    @return The row.
+    """
+    ok: bool = False
+    data: Bytes[MARGIN_SIZE] = b""
+    ok, data = raw_call(
+        risk_engine,
+        abi_encode(_account, method_id=method_id("margin(uint256)")),
+        max_outsize=MARGIN_SIZE,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if not ok or len(data) != MARGIN_SIZE:
+        return Health(account=_account, equity_mm=0, mm=0, equity_im=0, im=0, status=FAILED, in_auction=False)
+    r: types.MarginResult = abi_decode(data, types.MarginResult)
+    return Health(
+        account=_account,
+        equity_mm=r.equity_mm,
+        mm=r.mm,
+        equity_im=r.equity_im,
+        im=r.im,
+        status=r.status,
+        in_auction=self._in_auction(_account, _liquidation),
+    )
+
+
+@internal
+@view
+def _in_auction(_account: uint256, _liquidation: address) -> bool:
+    """
+    @dev `Liquidation.auction(account).active`; False if unwired or the call fails.
+    @param _account Account id.
+    @param _liquidation Liquidation contract (empty = none).
+    @return Whether an auction is open.
+    """
+    if _liquidation == empty(address):
+        return False
+    ok: bool = False
+    data: Bytes[AUCTION_SIZE] = b""
+    ok, data = raw_call(
+        _liquidation,
+        abi_encode(_account, method_id=method_id("auction(uint256)")),
+        max_outsize=AUCTION_SIZE,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if not ok or len(data) != AUCTION_SIZE:
+        return False
+    start: uint256 = 0
+    insolvent: bool = False
+    active: bool = False
+    start, insolvent, active = abi_decode(data, (uint256, bool, bool))
+    return active

@@ -1,0 +1,296 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title crossmargin OptionPricer
+@custom:contract-name OptionPricer
+@license MIT
+@notice Stateless Black-76 revaluation of a batch of European options on one
+        underlying over the margin grid (DESIGN.md §4 step 2): the RiskEngine's
+        option plug-in. A separate contract because the engine with Black-76
+        inlined is 27.7 KB, over the EIP-170 limit (24,576 bytes). Every
+        function is pure: the engine passes the oracle inputs and the time.
+
+        Glossary (model function in brackets, `crossmargin/model/margin.py`)
+        - leg         one option position: call/put, strike K, expiry, size
+                      (signed WAD units, long > 0) and σ, its expiry's vol
+                      (VolOracle.vol_at: term point or ATM).
+        - T           time to expiry in seconds, max(0, expiry - now).
+        - V           Black-76 value of one unit, forward = spot S (r = 0 unless
+                      a rate is set) [option_price]; intrinsic value once T = 0.
+        - grid        spot moves m_k = k/4·s, k = -4..4, × vol rows {down, flat,
+                      up}; pnl[9·row + (k + 4)] [scenario_grid, vol_shocks].
+        - vol rows    σ·(1 - vol_down·μ), σ, σ·(1 + vol_up·μ) with
+                      μ = min(vol_shock_cap, sqrt(T_ref / T)): shorter expiries
+                      get larger relative vol shocks. Expired legs (T = 0) are
+                      worth their intrinsic value at every grid spot (no vol).
+        - ΔV          Σ_leg size·(V(S·(1 + m_k), σ_row) - V(S, σ)) [scenario_pnl].
+
+@dev Rounding favours the protocol. Black-76 prices carry a directed margin
+     (black76.vy: ERR = (F + K)·1e-13 + 16 wei, >= 45x the measured error),
+     so a price `_down` <= the exact price <= `_up`:
+       - value (equity): long legs at V_down, short legs at V_up; size·V floored;
+       - ΔV (requirement): long legs V_down(scenario) - V_up(now), short legs
+         V_up(scenario) - V_down(now), so each leg's PnL is below the exact PnL
+         in every scenario; size·ΔV floored. A flat grid point therefore shows a
+         loss of 2·ERR·|size| at most (~2e-13 of the notional).
+     Input truncations (F_k = S·(1 + m_k) and ln(1 + m_k) floored, μ and
+     σ_row floored) move a price by a few wei per unit at most, inside the
+     margin's 16 wei + 1e-13·(F + K) (the 45x headroom).
+     Sharing (DESIGN §4 gas bound): per call, F_k and ln(1 + m_k) once per move
+     (shared by every leg); per leg one ln(S/K), one μ, three v = σ_row·sqrt(T);
+     per scenario one `_d1` and one `_price_from_d` (one exp, two Mills ratios,
+     no ln, no sqrt); the (flat, m = 0) point reuses the current value. Greeks
+     (delta for the concentration add-on; gamma, vega, theta for the views) are
+     black76 `_greeks`, truncated best estimates.
+     Gas (py-evm): ~115k per unexpired leg (26 re-prices + greeks), ~20k per
+     expired leg, ~25k per call (benchmarks/gas.py, "option pricer" rows).
+"""
+
+from .lib import black76
+from .lib import constants
+from .lib import fixed_point
+from .lib import margin_math
+
+
+# @dev One option position of the batch (all on the same underlying).
+struct OptionLeg:
+    is_call: bool                # CALL (True) or PUT (False)
+    strike: uint256              # K (WAD USD)
+    expiry: uint256              # unix seconds
+    vol: uint256                 # σ for this expiry (WAD); ignored once expired
+    size: int256                 # signed WAD units of the underlying (long > 0)
+
+
+# @dev The margin grid of the underlying and the valuation inputs.
+struct Grid:
+    spot: uint256                # S (WAD USD), forward = spot
+    shock: uint256               # s (WAD fraction, < 1): spot moves k/4·s, k = -4..4
+    vol_up: uint256              # relative vol-up shock at T = T_ref (WAD)
+    vol_down: uint256            # relative vol-down shock at T = T_ref (WAD)
+    vol_shock_cap: uint256       # cap of sqrt(T_ref / T) (WAD, >= 1)
+    vol_t_ref_seconds: uint256   # T_ref
+    rate: uint256                # Black-76 discount rate (WAD)
+    now: uint256                 # valuation time (unix seconds)
+
+
+# @dev Value, scenario PnL and Greeks of a batch (WAD USD unless noted).
+struct BookValue:
+    value: int256                # Σ size·V: long legs rounded down, short legs up
+    pnl: int256[27]              # ΔV at pnl[9·row + k + 4], rows vol down/flat/up, rounded down
+    delta: int256                # Σ size·∂V/∂S (WAD units of the underlying)
+    gamma: int256                # Σ size·∂²V/∂S² (WAD per USD)
+    vega: int256                 # Σ size·∂V/∂σ (WAD USD per 1.00 of vol)
+    theta: int256                # Σ size·∂V/∂t (WAD USD per year)
+
+
+# @dev Legs per batch: an account holds at most this many positions.
+MAX_LEGS: constant(uint256) = constants.MAX_POSITIONS
+# @dev Scenarios per underlying: 3 vol rows × 9 spot moves.
+N_SCENARIOS: constant(uint256) = 27
+# @dev Spot moves per vol row (k = -4..4).
+N_MOVES: constant(uint256) = 9
+# @dev Index of the (flat vol, m = 0) point: the current value.
+FLAT_ZERO: constant(uint256) = 13
+# @dev Fixed-point unit.
+WAD: constant(uint256) = 10**18
+# @dev Fixed-point unit, signed.
+SWAD: constant(int256) = 10**18
+
+
+@external
+@pure
+def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookValue:
+    """
+    @notice Value, 27 scenario PnLs and aggregate Greeks of a batch of options
+            on one underlying [position_value, scenario_pnl, net_delta, greeks].
+    @dev Rounding as in the header: value down, PnL down. Reverts "zero spot" /
+         "zero strike" from black76 for S == 0 or K == 0. The caller keeps
+         s < 1 and vol_down·vol_shock_cap < 1 (RiskEngine bounds), else the
+         grid reverts on underflow.
+    @param _grid Spot, shock, vol-shock parameters, rate and time.
+    @param _legs The options (zero sizes are skipped).
+    @return value, pnl[27] (rows vol down/flat/up, moves -s..+s), delta, gamma,
+            vega, theta.
+    """
+    out: BookValue = empty(BookValue)
+    # per move k: F_k = S·(1 + m_k) and ln(1 + m_k), m_k = (k - 4)/4·s, both floored
+    spots: uint256[N_MOVES] = empty(uint256[N_MOVES])
+    shifts: int256[N_MOVES] = empty(int256[N_MOVES])
+    for k: uint256 in range(N_MOVES):
+        # dev: 4·(1 + m_k) in WAD; 4·WAD > 4·s, so no underflow for s < 1
+        four_factor: uint256 = 4 * WAD + k * _grid.shock - 4 * _grid.shock
+        spots[k] = _grid.spot * four_factor // (4 * WAD)
+        if k != 4:
+            shifts[k] = fixed_point._wad_ln(four_factor // 4)
+    rate: int256 = convert(_grid.rate, int256)
+
+    for leg: OptionLeg in _legs:
+        if leg.size == 0:
+            continue
+        t: uint256 = 0
+        if leg.expiry > _grid.now:
+            # dev: expiry > now checked
+            t = unsafe_sub(leg.expiry, _grid.now)
+        d: int256 = 0
+        g: int256 = 0
+        vg: int256 = 0
+        th: int256 = 0
+        d, g, vg, th = self._leg_greeks(leg, _grid.spot, t, rate)
+        out.delta += d
+        out.gamma += g
+        out.vega += vg
+        out.theta += th
+        disc: uint256 = black76._discount(rate, t)
+        long: bool = leg.size > 0
+
+        # current value both ways; the flat grid point at m = 0 is the current value
+        v_flat: uint256 = black76._sigma_sqrt_t(leg.vol, t)
+        ell: int256 = 0
+        if t != 0:
+            ell = black76._log_moneyness(_grid.spot, leg.strike)
+        d1: int256 = self._d1_or_zero(ell, v_flat)
+        v_down: uint256 = black76._price_from_d(leg.is_call, _grid.spot, leg.strike, d1, v_flat, disc, False)
+        v_up: uint256 = black76._price_from_d(leg.is_call, _grid.spot, leg.strike, d1, v_flat, disc, True)
+        now_for_pnl: int256 = convert(v_up if long else v_down, int256)
+        out.value += margin_math._sdiv_down(leg.size * convert(v_down if long else v_up, int256), SWAD)
+
+        if t == 0:
+            # expired, unsettled: intrinsic at every grid spot, the same in every vol row
+            for k: uint256 in range(N_MOVES):
+                p: uint256 = black76._price_from_d(leg.is_call, spots[k], leg.strike, 0, 0, disc, False)
+                change: int256 = margin_math._sdiv_down(leg.size * (convert(p, int256) - now_for_pnl), SWAD)
+                for row: uint256 in range(3):
+                    out.pnl[row * N_MOVES + k] += change
+            continue
+
+        sigmas: uint256[3] = self._vol_rows(leg.vol, t, _grid)
+        for row: uint256 in range(3):
+            v: uint256 = v_flat
+            if row != 1:
+                v = black76._sigma_sqrt_t(sigmas[row], t)
+            for k: uint256 in range(N_MOVES):
+                i: uint256 = row * N_MOVES + k
+                p: uint256 = 0
+                if i == FLAT_ZERO:
+                    p = v_down if long else v_up
+                else:
+                    p = black76._price_from_d(
+                        leg.is_call, spots[k], leg.strike, self._d1_or_zero(ell + shifts[k], v), v, disc, not long
+                    )
+                out.pnl[i] += margin_math._sdiv_down(leg.size * (convert(p, int256) - now_for_pnl), SWAD)
+    return out
+
+
+@external
+@pure
+def greeks(
+    _spot: uint256, _rate: uint256, _now: uint256, _legs: DynArray[OptionLeg, MAX_LEGS]
+) -> (int256, int256, int256, int256, int256):
+    """
+    @notice Value and aggregate Greeks of a batch of options on one underlying,
+            without the scenario grid (for bots and front ends).
+    @dev Same numbers as `scenario_values` (value rounded down for long legs,
+         up for short legs; Greeks truncated).
+    @param _spot S (WAD USD).
+    @param _rate Black-76 discount rate (WAD).
+    @param _now Valuation time (unix seconds).
+    @param _legs The options.
+    @return value, delta (WAD units), gamma (WAD per USD), vega (WAD USD per
+            1.00 vol), theta (WAD USD per year).
+    """
+    out: BookValue = empty(BookValue)
+    rate: int256 = convert(_rate, int256)
+    for leg: OptionLeg in _legs:
+        if leg.size == 0:
+            continue
+        t: uint256 = 0
+        if leg.expiry > _now:
+            # dev: expiry > now checked
+            t = unsafe_sub(leg.expiry, _now)
+        d: int256 = 0
+        g: int256 = 0
+        vg: int256 = 0
+        th: int256 = 0
+        d, g, vg, th = self._leg_greeks(leg, _spot, t, rate)
+        out.delta += d
+        out.gamma += g
+        out.vega += vg
+        out.theta += th
+        p: uint256 = black76._price(leg.is_call, _spot, leg.strike, t, leg.vol, rate, leg.size < 0)
+        out.value += margin_math._sdiv_down(leg.size * convert(p, int256), SWAD)
+    return out.value, out.delta, out.gamma, out.vega, out.theta
+
+
+@external
+@pure
+def price(
+    _is_call: bool, _spot: uint256, _strike: uint256, _t: uint256, _sigma: uint256, _rate: uint256, _round_up: bool
+) -> uint256:
+    """
+    @notice Black-76 price of one option on one unit (forward = spot).
+    @param _is_call True for a call.
+    @param _spot S (WAD USD, > 0).
+    @param _strike K (WAD USD, > 0).
+    @param _t Time to expiry in seconds (0 = intrinsic value).
+    @param _sigma Annualised vol (WAD).
+    @param _rate Discount rate (WAD).
+    @param _round_up Round up (liabilities) instead of down (assets).
+    @return The price (WAD USD).
+    """
+    return black76._price(_is_call, _spot, _strike, _t, _sigma, convert(_rate, int256), _round_up)
+
+
+@internal
+@pure
+def _leg_greeks(_leg: OptionLeg, _spot: uint256, _t: uint256, _rate: int256) -> (int256, int256, int256, int256):
+    """
+    @dev size·(delta, gamma, vega, theta) of one leg, each truncated.
+    @param _leg The option.
+    @param _spot S (WAD).
+    @param _t Time to expiry (s).
+    @param _rate Discount rate (signed WAD).
+    @return Delta (WAD units), gamma, vega, theta.
+    """
+    value: uint256 = 0
+    delta: int256 = 0
+    gamma: uint256 = 0
+    vega: uint256 = 0
+    theta: int256 = 0
+    value, delta, gamma, vega, theta = black76._greeks(_leg.is_call, _spot, _leg.strike, _t, _leg.vol, _rate)
+    return (
+        _leg.size * delta // SWAD,
+        _leg.size * convert(gamma, int256) // SWAD,
+        _leg.size * convert(vega, int256) // SWAD,
+        _leg.size * theta // SWAD,
+    )
+
+
+@internal
+@pure
+def _vol_rows(_sigma: uint256, _t: uint256, _grid: Grid) -> uint256[3]:
+    """
+    @dev [vol_shocks] σ·(1 - vol_down·μ), σ, σ·(1 + vol_up·μ) with
+         μ = min(cap, sqrt(T_ref / T)), μ and the products floored.
+    @param _sigma σ of the leg (WAD).
+    @param _t Time to expiry (s, > 0).
+    @param _grid Vol-shock parameters.
+    @return The three vols (WAD).
+    """
+    mu: uint256 = min(_grid.vol_shock_cap, isqrt(_grid.vol_t_ref_seconds * WAD * WAD // _t))
+    down: uint256 = _sigma * (WAD - _grid.vol_down * mu // WAD) // WAD
+    up: uint256 = _sigma * (WAD + _grid.vol_up * mu // WAD) // WAD
+    return [down, _sigma, up]
+
+
+@internal
+@pure
+def _d1_or_zero(_log_fk: int256, _sigma_sqrt_t: uint256) -> int256:
+    """
+    @dev d1 from a log-moneyness, or 0 where black76 ignores it (total vol below 1e-9).
+    @param _log_fk ln(F/K) (WAD).
+    @param _sigma_sqrt_t Total vol v (WAD).
+    @return d1 (WAD).
+    """
+    if _sigma_sqrt_t < black76.MIN_SIGMA_SQRT_T:
+        return 0
+    return black76._d1(_log_fk, _sigma_sqrt_t)

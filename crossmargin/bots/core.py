@@ -1,0 +1,527 @@
+"""What every bot shares: the node connection, the signer, a nonce manager and sender, metrics, and the loop.
+
+A bot is a small object with handlers; the `Loop` calls them and files what they return:
+
+    class Bot:
+        name = "keeper"
+        def start(self, loop): ...            # once connected: load the deployment, sync from events
+        def on_block(self, loop, block): ...  # every new head; returns the loop's metrics (a dict)
+        def on_reconnect(self, loop): ...     # after the node came back: resync nonces and state
+        def stop(self, loop): ...             # on SIGINT / SIGTERM; returns the final summary
+
+Hot paths use web3 directly (one `eth_call` per Lens batch, `eth_getLogs` for the index); transactions are
+signed locally with eth-account. Without a signer (or with `--dry-run`) the `Sender` simulates each transaction
+and logs what it would have sent instead of sending it.
+
+Failure model, handled here once for every bot:
+- node down or restarted: every RPC error of the transport raises `NodeDown`; the loop waits with backoff,
+  reconnects, calls `on_reconnect` and goes on from the last processed block (bots re-read state from chain);
+- nonces: one local counter per key, resynced from the node's pending count at start, after a reconnect and
+  after any nonce error; a transaction lost with the node frees its nonce for the next one (no gap), and a
+  nonce is never given to two different transactions;
+- reverts: a transaction is simulated (`eth_estimateGas`) before it is signed, so a predictable revert costs
+  nothing; one that reverts on chain (another keeper was faster) is reported to the bot, which backs off;
+- gas: EIP-1559 fees capped by `max_fee_gwei`; above the cap nothing is sent (`GasCapped`) until fees fall.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Hashable, TextIO
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+KEY_ENV = "CROSSMARGIN_PRIVATE_KEY"
+DEV_CHAIN_IDS = {31337, 31338, 1337}
+TEST_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's and Ape's dev accounts
+GWEI = 10**9
+
+
+class BotError(RuntimeError):
+    """A bot cannot run (bad option, no deployment, account not operable): one line for the user."""
+
+
+class NodeDown(RuntimeError):
+    """The node did not answer (stopped, restarting, unreachable)."""
+
+
+class Skipped(RuntimeError):
+    """A transaction that was not sent: predicted revert, gas above the cap."""
+
+
+class WouldRevert(Skipped):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class GasCapped(Skipped):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------------
+# connection
+# ---------------------------------------------------------------------------------------------------------
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    import requests
+
+    return (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
+
+
+def web3_for(uri: str, timeout: float = 10.0):
+    """A plain web3 client (no middleware, no Ape) on an HTTP JSON-RPC endpoint."""
+    from web3 import Web3
+
+    return Web3(Web3.HTTPProvider(uri, request_kwargs={"timeout": timeout}))
+
+
+def guard(fn: Callable[[], Any]) -> Any:
+    """Run one RPC-using step; transport failures become `NodeDown`."""
+    try:
+        return fn()
+    except transport_errors() as exc:
+        raise NodeDown(str(exc).splitlines()[0][:200]) from None
+
+
+def revert_reason(exc: BaseException) -> str:
+    """`execution reverted: auction active` -> `auction active` (any web3 error: its first line)."""
+    text = str(getattr(exc, "message", None) or exc).strip()
+    for prefix in ("execution reverted: ", "execution reverted", "('execution reverted: "):
+        if prefix in text:
+            text = text.split(prefix, 1)[1]
+            break
+    return (text.splitlines() or ["reverted"])[0].strip(" '\")(,") or "reverted"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# signer
+# ---------------------------------------------------------------------------------------------------------
+
+def test_key(index: int) -> LocalAccount:
+    """Dev-chain account `index` of the standard test mnemonic (anvil's funded accounts)."""
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def load_signer(account: str | None, chain_id: int) -> LocalAccount | None:
+    """The bot's key: `--account TEST::i` (dev chains), `--account ALIAS` (Ape keystore, passphrase from
+    APE_ACCOUNTS_<alias>_PASSPHRASE), or CROSSMARGIN_PRIVATE_KEY. None: no signer (dry run)."""
+    if account:
+        if account.upper().startswith("TEST::"):
+            if chain_id not in DEV_CHAIN_IDS:
+                raise BotError("test accounts exist only on dev chains")
+            return test_key(int(account.split("::")[1]))
+        return _keystore(account)
+    if os.environ.get(KEY_ENV):
+        return Account.from_key(os.environ[KEY_ENV])
+    return None
+
+
+def _keystore(alias: str) -> LocalAccount:
+    from ape import config
+
+    path = Path(config.DATA_FOLDER) / "accounts" / f"{alias}.json"
+    if not path.exists():
+        raise BotError(f"no Ape account {alias!r} ({path})")
+    passphrase = os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE")
+    if passphrase is None:
+        raise BotError(f"set APE_ACCOUNTS_{alias}_PASSPHRASE to unlock {alias!r} for an unattended bot")
+    return Account.from_key(Account.decrypt(json.loads(path.read_text()), passphrase))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# nonces and transactions
+# ---------------------------------------------------------------------------------------------------------
+
+class NonceManager:
+    """One local counter per key. `take()` hands out consecutive nonces; `resync()` reads the node's pending
+    count (start, reconnect, nonce errors, dropped transactions); `release(n)` returns the last nonce when its
+    transaction never reached the node."""
+
+    def __init__(self, w3, address: str):
+        self.w3, self.address = w3, address
+        self.next: int | None = None
+
+    def resync(self) -> int:
+        self.next = guard(lambda: self.w3.eth.get_transaction_count(self.address, "pending"))
+        return self.next
+
+    def take(self) -> int:
+        if self.next is None:
+            self.resync()
+        n = self.next
+        self.next += 1
+        return n
+
+    def release(self, nonce: int) -> None:
+        if self.next is not None and nonce == self.next - 1:
+            self.next = nonce
+
+
+@dataclass
+class GasPolicy:
+    """EIP-1559 fees: tip `priority_gwei`, max fee `2·base + tip` capped at `max_fee_gwei`."""
+
+    max_fee_gwei: float = 100.0
+    priority_gwei: float = 1.0
+    gas_margin: float = 1.25  # gas limit = estimate · margin
+
+    def fees(self, base_fee: int) -> dict:
+        cap = int(self.max_fee_gwei * GWEI)
+        tip = int(self.priority_gwei * GWEI)
+        if base_fee + tip > cap:
+            raise GasCapped(f"base fee {base_fee / GWEI:.2f} gwei + tip above the {self.max_fee_gwei:g} gwei cap")
+        return {"maxFeePerGas": min(cap, 2 * base_fee + tip), "maxPriorityFeePerGas": tip}
+
+
+@dataclass
+class Pending:
+    """A transaction sent and not yet settled."""
+
+    hash: str
+    nonce: int
+    purpose: str
+    key: Hashable
+    sent_block: int
+    tx: dict
+    meta: dict = field(default_factory=dict)
+    sent_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Outcome:
+    """What became of a sent transaction: `ok`, `reverted` (mined, status 0) or `dropped` (gone with the node)."""
+
+    pending: Pending
+    status: str
+    block: int | None = None
+    gas_used: int = 0
+    gas_cost_wei: int = 0
+
+
+class Sender:
+    """Simulate, sign, send and follow transactions of one key.
+
+    `send(contract, fn, args, purpose, key)`: simulates (a revert raises `WouldRevert`, nothing is signed),
+    checks the fee cap (`GasCapped`), then signs with the next nonce and sends; in dry-run it logs the call
+    instead (`would_send`). `poll(head)` returns the outcomes of sent transactions that settled. `key` names the
+    intent (e.g. ("bid", 17)): while one is pending, `busy(key)` is True, so a bot never sends it twice.
+    """
+
+    def __init__(self, w3, signer: LocalAccount | None, chain_id: int, policy: GasPolicy, *, dry_run: bool = False,
+                 sim_from: str | None = None, log: Callable[[dict], None] = lambda rec: None,
+                 drop_after_blocks: int = 20):
+        self.w3, self.signer, self.chain_id, self.policy = w3, signer, chain_id, policy
+        self.dry_run = dry_run or signer is None
+        self.sim_from = sim_from or (signer.address if signer else None)
+        self.log = log
+        self.drop_after = drop_after_blocks
+        self.nonces = NonceManager(w3, signer.address) if signer else None
+        self.pending: dict[str, Pending] = {}
+        self.sent = self.reverted = self.dropped = self.simulated_reverts = self.capped = 0
+
+    @property
+    def address(self) -> str | None:
+        return self.signer.address if self.signer else self.sim_from
+
+    def busy(self, key: Hashable) -> bool:
+        return any(p.key == key for p in self.pending.values())
+
+    def simulate(self, to: str, data: str, value: int = 0) -> int:
+        """Gas estimate of the call from our address; raises `WouldRevert` with the reason."""
+        from web3.exceptions import ContractLogicError, Web3RPCError
+
+        tx = {"to": to, "data": data, "value": value}
+        if self.sim_from:
+            tx["from"] = self.sim_from
+        try:
+            return guard(lambda: self.w3.eth.estimate_gas(tx))
+        except (ContractLogicError, Web3RPCError, ValueError) as exc:
+            self.simulated_reverts += 1
+            raise WouldRevert(revert_reason(exc)) from None
+
+    def send(self, contract, fn: str, args: list, purpose: str, key: Hashable = None, meta: dict | None = None,
+             head: int = 0, gas: int | None = None) -> Pending | None:
+        data = contract.encode_abi(fn, args=args)
+        to = contract.address
+        estimate = self.simulate(to, data) if gas is None else gas
+        base_fee = guard(lambda: self.w3.eth.get_block("latest").get("baseFeePerGas", 0)) or 0
+        try:
+            fees = self.policy.fees(base_fee)
+        except GasCapped:
+            self.capped += 1
+            raise
+        record = {"event": "would_send" if self.dry_run else "send", "purpose": purpose, "to": to, "fn": fn,
+                  "args": [a if isinstance(a, (int, str, bool)) else str(a) for a in args], "gas": estimate,
+                  "max_fee_gwei": round(fees["maxFeePerGas"] / GWEI, 3), **(meta or {})}
+        if self.dry_run:
+            self.log(record)
+            return None
+        tx = {"to": to, "data": data, "value": 0, "gas": int(estimate * self.policy.gas_margin) + 10_000,
+              "chainId": self.chain_id, "type": 2, **fees}
+        pending = self._sign_and_send(tx, purpose, key, meta or {}, head)
+        record.update(hash=pending.hash, nonce=pending.nonce)
+        self.log(record)
+        return pending
+
+    def _sign_and_send(self, tx: dict, purpose: str, key: Hashable, meta: dict, head: int) -> Pending:
+        from web3.exceptions import Web3RPCError
+
+        for attempt in (1, 2):
+            nonce = self.nonces.take()
+            signed = self.signer.sign_transaction({**tx, "nonce": nonce})
+            try:
+                tx_hash = guard(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            except NodeDown:
+                self.nonces.next = None  # unknown whether the node got it: resync on the next take
+                raise
+            except (Web3RPCError, ValueError) as exc:
+                text = str(exc).lower()
+                if "nonce" in text and attempt == 1:  # someone else used the key, or the node forgot us
+                    self.nonces.resync()
+                    continue
+                self.nonces.release(nonce)
+                raise WouldRevert(revert_reason(exc)) from None
+            pending = Pending("0x" + bytes(tx_hash).hex().removeprefix("0x"), nonce, purpose, key, head,
+                              {**tx, "nonce": nonce}, meta)
+            self.pending[pending.hash] = pending
+            self.sent += 1
+            return pending
+        raise AssertionError("unreachable")
+
+    def poll(self, head: int) -> list[Outcome]:
+        """Settle what was mined; declare dropped what the node no longer knows after `drop_after` blocks."""
+        from web3.exceptions import TransactionNotFound
+
+        done: list[Outcome] = []
+        for h, p in list(self.pending.items()):
+            try:
+                receipt = guard(lambda: self.w3.eth.get_transaction_receipt(h))
+            except TransactionNotFound:
+                receipt = None
+            if receipt is not None:
+                status = "ok" if receipt["status"] == 1 else "reverted"
+                gas_used = receipt["gasUsed"]
+                price = receipt.get("effectiveGasPrice", 0) or 0
+                out = Outcome(p, status, receipt["blockNumber"], gas_used, gas_used * price)
+                if status == "reverted":
+                    self.reverted += 1
+            elif head - p.sent_block >= self.drop_after or head < p.sent_block:
+                try:
+                    known = guard(lambda: self.w3.eth.get_transaction(h)) is not None
+                except TransactionNotFound:
+                    known = False
+                if known:
+                    continue
+                out = Outcome(p, "dropped")
+                self.dropped += 1
+                self.nonces.next = None
+            else:
+                continue
+            del self.pending[h]
+            done.append(out)
+        return done
+
+    def forget_pending(self) -> list[Pending]:
+        """After the node restarted: transactions it did not keep are gone; their nonces are free again."""
+        from web3.exceptions import TransactionNotFound
+
+        lost = []
+        for h, p in list(self.pending.items()):
+            try:
+                known = guard(lambda: self.w3.eth.get_transaction(h)) is not None
+            except TransactionNotFound:
+                known = False
+            if not known:
+                lost.append(self.pending.pop(h))
+        if self.nonces is not None:
+            self.nonces.resync()
+        self.dropped += len(lost)
+        return lost
+
+
+# ---------------------------------------------------------------------------------------------------------
+# metrics
+# ---------------------------------------------------------------------------------------------------------
+
+class Metrics:
+    """Every loop's metrics and every event as one JSON line (`stream` and/or `path`), and a live rich view."""
+
+    def __init__(self, bot: str, stream: TextIO | None = None, path: Path | None = None, live: bool = False,
+                 columns: tuple[str, ...] = ()):
+        self.bot, self.stream, self.live_on, self.columns = bot, stream, live, columns
+        self.file = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(path, "a", buffering=1)
+        self.last: dict = {}
+        self.events: deque[dict] = deque(maxlen=8)
+        self._live = None
+
+    def __enter__(self) -> "Metrics":
+        if self.live_on:
+            from rich.live import Live
+
+            self._live = Live(self._render(), refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.__exit__(*exc)
+        if self.file:
+            self.file.close()
+
+    def emit(self, record: dict) -> None:
+        record = {"ts": round(time.time(), 3), "bot": self.bot, **record}
+        line = json.dumps(record, default=str, separators=(",", ":"))
+        if self.stream is not None:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        if self.file is not None:
+            self.file.write(line + "\n")
+        if record.get("event") == "loop":
+            self.last = record
+        else:
+            self.events.append(record)
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _render(self):
+        from rich.console import Group
+        from rich.table import Table
+
+        t = Table(title=f"{self.bot}: block {self.last.get('block', '-')}", title_justify="left")
+        cols = self.columns or tuple(k for k in self.last if k not in ("ts", "bot", "event"))
+        for c in cols:
+            t.add_column(c, justify="right")
+        t.add_row(*[_fmt(self.last.get(c, "-")) for c in cols])
+        ev = Table(title="recent", title_justify="left", show_header=False)
+        ev.add_column("event")
+        for e in self.events:
+            ev.add_row(" ".join(f"{k}={_fmt(v)}" for k, v in e.items() if k not in ("ts", "bot")))
+        return Group(t, ev)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the loop
+# ---------------------------------------------------------------------------------------------------------
+
+class Loop:
+    """Follow new heads and call the bot's handlers; survive node restarts; stop cleanly on SIGINT/SIGTERM.
+
+    `max_blocks` / `max_seconds` end the run on their own (tests, benchmarks); `poll` is the head-polling period.
+    Only the newest head is handled when several arrived at once (bots cover the skipped range themselves, e.g.
+    `eth_getLogs` from their last processed block).
+    """
+
+    def __init__(self, bot, w3, metrics: Metrics, *, poll: float = 0.25, max_blocks: int | None = None,
+                 max_seconds: float | None = None):
+        self.bot, self.w3, self.metrics, self.poll = bot, w3, metrics, poll
+        self.max_blocks, self.max_seconds = max_blocks, max_seconds
+        self.stop_event = threading.Event()
+        self.last_head: int | None = None
+        self.blocks = 0
+        self.errors = 0
+        self.reconnects = 0
+
+    def log(self, record: dict) -> None:
+        self.metrics.emit(record)
+
+    def stop(self, *_: Any) -> None:
+        self.stop_event.set()
+
+    def _signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum, frame):
+            self.log({"event": "signal", "signal": signal.Signals(signum).name})
+            self.stop()
+            signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+    def _wait_for_node(self) -> None:
+        delay = 0.25
+        down_since = time.monotonic()
+        self.log({"event": "node_down"})
+        while not self.stop_event.is_set():
+            try:
+                guard(lambda: self.w3.eth.chain_id)
+                self.reconnects += 1
+                self.log({"event": "node_up", "down_s": round(time.monotonic() - down_since, 2)})
+                return
+            except NodeDown:
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, 2.0)
+
+    def run(self) -> dict:
+        self._signals()
+        started = time.monotonic()
+        started_ok = False
+        while not self.stop_event.is_set():
+            try:
+                if not started_ok:
+                    self.bot.start(self)
+                    started_ok = True
+                head = guard(lambda: self.w3.eth.block_number)
+                if head == self.last_head:
+                    self.stop_event.wait(self.poll)
+                else:
+                    block = guard(lambda: self.w3.eth.get_block(head))
+                    t0 = time.monotonic()
+                    record = self.bot.on_block(self, block) or {}
+                    self.last_head = head
+                    self.blocks += 1
+                    self.log({"event": "loop", "block": head, "loop_ms": round((time.monotonic() - t0) * 1000, 1),
+                              "lag_s": round(max(0.0, time.time() - block["timestamp"]), 2), **record})
+            except NodeDown:
+                self._wait_for_node()
+                if started_ok and not self.stop_event.is_set():
+                    try:
+                        self.bot.on_reconnect(self)
+                    except NodeDown:
+                        continue
+            except BotError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad iteration must not end a keeper
+                self.errors += 1
+                self.log({"event": "error", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"})
+                if os.environ.get("CROSSMARGIN_DEBUG"):
+                    import traceback
+
+                    traceback.print_exc(file=sys.stderr)
+                self.stop_event.wait(min(2.0, 0.25 * self.errors))
+            if self.max_blocks is not None and self.blocks >= self.max_blocks:
+                break
+            if self.max_seconds is not None and time.monotonic() - started >= self.max_seconds:
+                break
+        summary = {}
+        if started_ok:
+            try:
+                summary = self.bot.stop(self) or {}
+            except Exception as exc:  # noqa: BLE001 - stopping must not fail on a dead node
+                summary = {"stop_error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}
+        summary = {"event": "stopped", "blocks": self.blocks, "errors": self.errors, "reconnects": self.reconnects,
+                   "seconds": round(time.monotonic() - started, 2), **summary}
+        self.log(summary)
+        return summary

@@ -1,0 +1,180 @@
+"""Orchestration of the demo: deploy → fund → open books → crash step by step (bots act every step) → report."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal as D
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crossmargin.chain.node import Anvil, rpc
+from crossmargin.demo.books import (BAND_RESERVE, BOOKS, INSURANCE_DEPOSIT, KEEPER_DEPOSIT, MAKER_DEPOSIT, Book)
+from crossmargin.demo.crash import STEP_SECONDS, crash_path
+
+console = Console(width=None if Console().is_terminal else 130)
+
+
+@dataclass
+class Tracked:
+    """One margin account followed through the crash."""
+
+    book: str
+    account: int
+    label: str
+    mode: str                              # cross / isolated
+    history: list[dict] = field(default_factory=list)
+    opened: bool = True
+    note: str = ""
+
+
+@dataclass
+class DemoState:
+    protocol: object
+    session: object
+    node: Anvil
+    maker: tuple[object, int] = None
+    keeper: tuple[object, int] = None
+    tracked: list[Tracked] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    prices: list[dict] = field(default_factory=list)
+    band_actions: list[dict] = field(default_factory=list)
+
+
+def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None = None,
+             out_dir: str | None = None) -> dict:
+    """Run the whole demo on its own anvil (nothing persists but the report) and return the report dict."""
+    from crossmargin.chain.deploy import deploy
+    from crossmargin.chain.protocol import Protocol
+    from crossmargin.chain.session import connect
+    from crossmargin.demo import report as report_mod
+    from crossmargin.model.params import load_params
+
+    started = time.monotonic()
+    quiet = as_json
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CROSSMARGIN_DEPLOYMENTS"] = tmp  # a throwaway chain keeps a throwaway manifest
+        with Anvil(extra_args=["--base-fee", "0"]) as node, connect(node.uri) as session, _progress(quiet) as progress:
+            task = progress.add_task("deploying", total=None)
+            params = load_params(params_name)
+            deploy(session, params, on_step=lambda k, w: progress.update(task, description=f"deploy: {k}"))
+            p = Protocol.load(session)
+            state = DemoState(p, session, node)
+            progress.update(task, description="funding maker, keeper, insurance fund")
+            _fund(state)
+            progress.update(task, description="opening books")
+            for book in BOOKS:
+                _open_book(state, book)
+            _snapshot(state, 0, {u.symbol: u.price for u in params.underlyings})
+            path = crash_path({u.symbol: u.price for u in params.underlyings},
+                              {u.symbol: u.vol for u in params.underlyings}, params.oracle.vol_max_step)
+            path = path[:steps] if steps else path
+            progress.update(task, description="crash", total=len(path), completed=0)
+            bots = _bots(state)
+            for step in path:
+                _advance(state, STEP_SECONDS)
+                for sym, price in step.prices.items():
+                    p.set_price(sym, D(str(price)))
+                for sym, vol in step.vols.items():
+                    p.set_vol(sym, D(str(vol)))
+                for bot in bots:
+                    bot(step)
+                _snapshot(state, step.seconds, step.prices)
+                progress.update(task, advance=1, description=f"crash: t+{step.seconds // 60} min, "
+                                f"ETH {step.prices['ETH']:,.0f}")
+            progress.update(task, description="report")
+            result = report_mod.build(state, params, time.monotonic() - started)
+    return report_mod.publish(result, as_json=as_json, out_dir=out_dir)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=console, disable=quiet, transient=True)
+
+
+def _advance(state: DemoState, seconds: int) -> None:
+    rpc(state.node.uri, "evm_increaseTime", [seconds])
+    rpc(state.node.uri, "evm_mine")
+
+
+def _fund(state: DemoState) -> None:
+    p, s = state.protocol, state.session
+    maker = s.test_account(1)
+    keeper = s.test_account(2)
+    state.maker = (maker, p.open_account(signer=maker))
+    state.keeper = (keeper, p.open_account(signer=keeper))
+    for (signer, acct), deposits in ((state.maker, MAKER_DEPOSIT), (state.keeper, KEEPER_DEPOSIT)):
+        for sym, amount in deposits.items():
+            p.deposit(acct, sym, amount, signer=signer)
+    for sym, amount in INSURANCE_DEPOSIT.items():  # account 1 is the insurance fund (owned by the deployer)
+        p.deposit(1, sym, amount)
+
+
+def _open_book(state: DemoState, book: Book) -> None:
+    p, s = state.protocol, state.session
+    index = 3 + BOOKS.index(book)
+    trader = s.test_account(index)
+    maker, maker_acct = state.maker
+    if book.isolated:
+        for instrument, size in book.trades:
+            spec = p.instrument(instrument)
+            acct = p.open_account(signer=trader, isolated_instrument=spec.id)
+            t = Tracked(book.name, acct, f"{book.name}: {instrument}", "isolated")
+            state.tracked.append(t)
+            _try(t, lambda: [p.deposit(acct, sym, amt, signer=trader) for sym, amt in book.split[instrument].items()])
+            _try(t, lambda: p.trade(maker_acct, maker, acct, trader, instrument, size, _mid(p, instrument)))
+        return
+    acct = p.open_account(signer=trader)
+    t = Tracked(book.name, acct, book.name, "cross")
+    state.tracked.append(t)
+    _try(t, lambda: [p.deposit(acct, sym, amt, signer=trader) for sym, amt in book.deposits.items()])
+    for instrument, size in book.trades:
+        _try(t, lambda: p.trade(maker_acct, maker, acct, trader, instrument, size, _mid(p, instrument)))
+    for sym, amount in book.withdraw_after.items():
+        _try(t, lambda: p.withdraw(acct, sym, amount, signer=trader))
+    if book.band:
+        state.band = (trader, acct)
+
+
+def _try(t: Tracked, fn) -> None:
+    from crossmargin.chain.errors import explain
+
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - a book that cannot open is reported, not fatal
+        t.note = explain(exc)
+        t.opened = False
+
+
+def _mid(p, instrument: str) -> D:
+    """Fill price: the oracle index for linear markets, the model's Black-76 value for options."""
+    spec = p.instrument(instrument)
+    price = D(p.price(spec.underlying)["price"])
+    if spec.is_option:
+        from crossmargin.model.margin import option_price
+        from crossmargin.model.portfolio import MarketState
+
+        now = p.session.web3.eth.get_block("latest")["timestamp"]
+        st = MarketState.from_params(p.listed_params).at(now)
+        value = option_price(spec, float(price), st.vol[spec.underlying], now, 0.0)
+        return D(str(round(value, 2)))
+    return price
+
+
+def _snapshot(state: DemoState, seconds: int, prices: dict) -> None:
+    state.prices.append({"t": seconds, **prices})
+    for t in state.tracked:
+        m = state.protocol.margin(t.account)
+        t.history.append({"t": seconds, "equity_mm": float(m["equity_mm"]), "mm": float(m["mm"]),
+                          "equity_im": float(m["equity_im"]), "im": float(m["im"]), "health": m["health"],
+                          "positions": len(m["positions"])})
+
+
+def _bots(state: DemoState) -> list:
+    """The bots ticked after every price move (market maker quotes are the trades above)."""
+    from crossmargin.demo import bots
+
+    return bots.demo_bots(state)

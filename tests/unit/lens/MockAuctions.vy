@@ -1,0 +1,30 @@
+# pragma version ~=0.4.3
+"""
+@title MockAuctions
+@notice Test stand-in for `Liquidation.auction(account) -> Auction {start, insolvent, active}`.
+"""
+
+struct Auction:
+    start: uint256
+    insolvent: bool
+    active: bool
+
+auctions: HashMap[uint256, Auction]
+broken: public(bool)
+
+
+@external
+def set_auction(_account: uint256, _start: uint256, _insolvent: bool, _active: bool):
+    self.auctions[_account] = Auction(start=_start, insolvent=_insolvent, active=_active)
+
+
+@external
+def set_broken(_on: bool):
+    self.broken = _on
+
+
+@external
+@view
+def auction(_account: uint256) -> Auction:
+    assert not self.broken, "broken"
+    return self.auctions[_account]

@@ -94,8 +94,8 @@ class Trading:
         amount = int(size * WAD) if size is not None else order.size - self.clearinghouse.filled(signed["hash"])
         if amount <= 0:
             raise ProtocolError("order already fully filled")
-        receipt = self.clearinghouse.fill(order.as_tuple(), bytes.fromhex(signed["signature"][2:]), amount,
-                                          taker_account, **self._tx(signer))
+        receipt = self.send(self.clearinghouse.fill, order.as_tuple(), bytes.fromhex(signed["signature"][2:]),
+                            amount, taker_account, signer=signer)
         return {"hash": signed["hash"], "filled": str(Decimal(amount) / WAD), "taker": taker_account,
                 "maker": order.account, "price": str(Decimal(order.limit_price) / WAD),
                 "gas_used": receipt.gas_used}
@@ -188,6 +188,13 @@ class Protocol(Trading):
 
     def _tx(self, signer=None) -> dict:
         return self.session.tx_kwargs(signer)
+
+    def send(self, method, *args, signer=None):
+        """Send with a padded gas estimate: margin code reads `block.timestamp` (funding accrual, auction
+        discounts), so a transaction mined a block later than its estimate can need more gas."""
+        kwargs = self._tx(signer)
+        estimate = method.estimate_gas_cost(*args, sender=kwargs["sender"])
+        return method(*args, gas=int(estimate * 1.25) + 30_000, **kwargs)
 
     # -- accounts ------------------------------------------------------------------------------------------
     def open_account(self, signer=None, isolated_instrument: int = 0) -> int:

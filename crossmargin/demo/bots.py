@@ -59,7 +59,7 @@ def keeper_tick(state, step) -> None:
             active = bool(auction[-1]) if isinstance(auction, (tuple, list)) else bool(auction.active)
             m = p.margin(t.account)
             if not active and m["health"] == "liquidatable" and m["status"] == "OK":
-                liq.start_auction(t.account, keeper_acct, **p.session.tx_kwargs(keeper))
+                p.send(liq.start_auction, t.account, keeper_acct, signer=keeper)
                 state.events.append({"t": step.seconds, "event": "auction started", "account": t.account,
                                      "book": t.label, "mm_shortfall": m["mm_shortfall"]})
                 active = True
@@ -67,7 +67,7 @@ def keeper_tick(state, step) -> None:
                 payment, f_max = liq.quote(t.account, 10**18)
                 if f_max == 0:
                     continue
-                receipt = liq.bid(t.account, keeper_acct, f_max, 2**255 - 1, **p.session.tx_kwargs(keeper))
+                receipt = p.send(liq.bid, t.account, keeper_acct, f_max, 2**255 - 1, signer=keeper)
                 state.events.append({"t": step.seconds, "event": "bid", "account": t.account, "book": t.label,
                                      "fraction": float(D(f_max) / 10**18), "payment": float(D(payment) / 10**18),
                                      "discount": float(D(liq.discount(t.account)) / 10**18),

@@ -11,6 +11,11 @@ Engine: titanoboa (py-evm) with a real gas meter, warm/cold access sets reset be
 journal is never flushed), so a slot written while loading a portfolio would read as warm (100 gas instead of
 2,100) and cold figures would be understated. Speed is irrelevant for a few rows.
 
+Option rows: the same margin check for books of 4, 16 and 32 options (calls and puts, strikes 0.7-1.4x spot,
+expiries 1-180 days, long and short) on 1 or 2 underlyings, full 27-point grid per underlying; target: 16
+options on 2 underlyings <= 4M gas. The "Black-76" rows call the OptionPricer directly from a probe contract
+(`staticcall`, execution only): one price, one price + Greeks, and the 27-point grid of 1 and 8 options.
+
 Margin-check columns
     as tx        `RiskEngine.is_above_im(account)` as its own transaction / eth_call: 21,000 intrinsic +
                  calldata + execution with every slot and contract cold (what a keeper or a Lens pays per
@@ -50,6 +55,65 @@ def measure(_engine: address, _account: uint256) -> (uint256, uint256):
     b: bool = staticcall IChecker(_engine).is_above_im(_account)
     g2: uint256 = msg.gas
     return g0 - g1, g1 - g2
+'''
+
+
+PRICER_PROBE_SOURCE = '''# pragma version ~=0.4.3
+struct OptionLeg:
+    is_call: bool
+    strike: uint256
+    expiry: uint256
+    vol: uint256
+    size: int256
+
+struct Grid:
+    spot: uint256
+    shock: uint256
+    vol_up: uint256
+    vol_down: uint256
+    vol_shock_cap: uint256
+    vol_t_ref_seconds: uint256
+    rate: uint256
+    now: uint256
+
+struct BookValue:
+    value: int256
+    pnl: int256[27]
+    delta: int256
+    gamma: int256
+    vega: int256
+    theta: int256
+
+interface IPricer:
+    def price(_is_call: bool, _spot: uint256, _strike: uint256, _t: uint256, _sigma: uint256, _rate: uint256, _round_up: bool) -> uint256: view
+    def greeks(_spot: uint256, _rate: uint256, _now: uint256, _legs: DynArray[OptionLeg, 32]) -> (int256, int256, int256, int256, int256): view
+    def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, 32]) -> BookValue: view
+
+@external
+@view
+def measure_price(_pricer: address, _is_call: bool, _spot: uint256, _strike: uint256, _t: uint256, _sigma: uint256) -> uint256:
+    g0: uint256 = msg.gas
+    p: uint256 = staticcall IPricer(_pricer).price(_is_call, _spot, _strike, _t, _sigma, 0, False)
+    return g0 - msg.gas
+
+@external
+@view
+def measure_greeks(_pricer: address, _spot: uint256, _now: uint256, _legs: DynArray[OptionLeg, 32]) -> uint256:
+    g0: uint256 = msg.gas
+    a: int256 = 0
+    b: int256 = 0
+    c: int256 = 0
+    d: int256 = 0
+    e: int256 = 0
+    a, b, c, d, e = staticcall IPricer(_pricer).greeks(_spot, 0, _now, _legs)
+    return g0 - msg.gas
+
+@external
+@view
+def measure_grid(_pricer: address, _grid: Grid, _legs: DynArray[OptionLeg, 32]) -> uint256:
+    g0: uint256 = msg.gas
+    v: BookValue = staticcall IPricer(_pricer).scenario_values(_grid, _legs)
+    return g0 - msg.gas
 '''
 
 
@@ -158,6 +222,22 @@ class Bench:
             out.append(Position.open(spec, round(size, 4), self.params.underlying(u).price))
         return Account(cash=1_000_000.0, collateral={c: 1.0 for c in collateral}, positions=tuple(out))
 
+    def option_book(self, underlyings: int, options: int) -> Account:
+        """`options` option positions spread round-robin over the first `underlyings` underlyings: calls and puts
+        over strikes and expiries (the WIDE option chain, live ones only), alternately long and short, 10 % of
+        the position cap each, plus cash."""
+        symbols = self.params.symbols[:underlyings]
+        per = {u: [m for m in self.params.markets if m.underlying == u and m.is_option and m.expiry is None]
+               for u in symbols}
+        out = []
+        for k in range(options):
+            u = symbols[k % len(symbols)]
+            chain = per[u]
+            spec = chain[(7 * (k // len(symbols))) % len(chain)]   # stride 7: mixes strikes, kinds and expiries
+            size = round((1 if (k // len(symbols)) % 2 == 0 else -1) * 0.1 * spec.max_position, 4)
+            out.append(Position(spec, size, 0.0))
+        return Account(cash=10_000_000.0, positions=tuple(out))
+
     def margin_check(self, account: Account) -> Measure:
         import boa
 
@@ -191,11 +271,95 @@ _margin_row("32 positions, 8 underlyings", 8, 32)
 _margin_row("32 positions, 8 underlyings + WETH, WBTC", 8, 32, ("WETH", "WBTC"))
 
 
+def _option_row(name: str, underlyings: int, options: int, target: int | None = None):
+    @row("margin check, options", name, target=target)
+    def _(bench: Bench) -> Measure:
+        return bench.margin_check(bench.option_book(underlyings, options))
+
+
+_option_row("4 options, 1 underlying", 1, 4)
+_option_row("4 options, 2 underlyings", 2, 4)
+_option_row("16 options, 1 underlying", 1, 16)
+_option_row("16 options, 2 underlyings", 2, 16, target=4_000_000)
+_option_row("32 options, 1 underlying", 1, 32)
+_option_row("32 options, 2 underlyings", 2, 32)
+
+
+@row("margin check, options", "16 options + 16 linear, 2 underlyings")
+def _mixed(bench: Bench) -> Measure:
+    options, linear = bench.option_book(2, 16), bench.book(2, 16)
+    return bench.margin_check(Account(cash=10_000_000.0, positions=options.positions + linear.positions))
+
+
+def _pricer_probe(bench: Bench):
+    import boa
+
+    if getattr(bench, "_pricer_probe", None) is None:
+        bench._pricer_probe = boa.loads(PRICER_PROBE_SOURCE)
+    return bench._pricer_probe
+
+
+def _legs(bench: Bench, n: int) -> list[tuple]:
+    from crossmargin.model.params import to_wad
+
+    book = bench.option_book(1, n)
+    now = bench.state.now
+    return [(p.spec.is_call, to_wad(p.spec.strike), now + p.spec.expiry_seconds, to_wad(bench.state.vol["ETH"]),
+             to_wad(p.size)) for p in book.positions]
+
+
+def _grid(bench: Bench) -> tuple:
+    from crossmargin.model.params import to_wad
+
+    r, spot = bench.params.onchain()["risk"], to_wad(bench.state.spot["ETH"])
+    shock = bench.world.engine.shock_size(to_wad(bench.state.vol["ETH"]))
+    return (spot, shock, r["vol_up"], r["vol_down"], r["vol_shock_cap"], r["vol_t_ref_seconds"], r["rate"],
+            bench.state.now)
+
+
+@row("Black-76 (OptionPricer)", "price, 1 option (ATM call, 30 days)", target_column="in tx")
+def _b76_price(bench: Bench) -> Measure:
+    from crossmargin.model.params import to_wad
+
+    probe, pricer = _pricer_probe(bench), bench.world.pricer
+    gas = probe.measure_price(pricer.address, True, to_wad(3000), to_wad(3000), 30 * 86_400, to_wad(0.6))
+    return Measure({"in tx": gas}, "staticcall incl. call overhead")
+
+
+@row("Black-76 (OptionPricer)", "price + Greeks, 1 option", target_column="in tx")
+def _b76_greeks(bench: Bench) -> Measure:
+    probe, pricer = _pricer_probe(bench), bench.world.pricer
+    legs = _legs(bench, 1)
+    return Measure({"in tx": probe.measure_greeks(pricer.address, _grid(bench)[0], bench.state.now, legs)},
+                   "`greeks`: value + delta, gamma, vega, theta")
+
+
+@row("Black-76 (OptionPricer)", "27-point grid, 1 option", target_column="in tx")
+def _b76_grid1(bench: Bench) -> Measure:
+    probe, pricer = _pricer_probe(bench), bench.world.pricer
+    return Measure({"in tx": probe.measure_grid(pricer.address, _grid(bench), _legs(bench, 1))},
+                   "26 re-prices + value both ways + Greeks")
+
+
+@row("Black-76 (OptionPricer)", "27-point grid, 8 options", target_column="in tx")
+def _b76_grid8(bench: Bench) -> Measure:
+    probe, pricer = _pricer_probe(bench), bench.world.pricer
+    gas = probe.measure_grid(pricer.address, _grid(bench), _legs(bench, 8))
+    return Measure({"in tx": gas}, f"{gas // 8:,} per option")
+
+
 @row("contract size", "RiskEngine runtime bytes", target=24_576, target_column="bytes")
 def _size(bench: Bench) -> Measure:
     from crossmargin.chain.artifacts import artifact
 
     return Measure({"bytes": artifact("RiskEngine").runtime_size}, "EIP-170 limit")
+
+
+@row("contract size", "OptionPricer runtime bytes", target=24_576, target_column="bytes")
+def _pricer_size(bench: Bench) -> Measure:
+    from crossmargin.chain.artifacts import artifact
+
+    return Measure({"bytes": artifact("OptionPricer").runtime_size}, "EIP-170 limit")
 
 
 # ---------------------------------------------------------------------------------------------------------

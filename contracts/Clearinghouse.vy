@@ -30,6 +30,8 @@
           (a fill or `settle_account`): futures `size * settle - cost`, options
           `size * max(0, +-(settle - strike))`.
         - pure reduction: |size| does not grow and the sign does not flip.
+        - portfolio transfer (liquidation): `transfer_portfolio` moves a fraction
+          f of every position of one account to another (LIQUIDATOR_ROLE).
         - margin check (per side, after the trade): pass if the RiskEngine's
           `margin()` has status OK and equity_im >= im; else only a pure
           reduction passes, and only if its MM shortfall (mm - equity_mm) is not
@@ -94,6 +96,8 @@ struct Side:
 RISK_MANAGER_ROLE: public(constant(bytes32)) = constants.RISK_MANAGER_ROLE
 # @dev Role that pauses and unpauses new risk.
 GUARDIAN_ROLE: public(constant(bytes32)) = constants.GUARDIAN_ROLE
+# @dev Role that moves portfolios between accounts (the Liquidation contract).
+LIQUIDATOR_ROLE: public(constant(bytes32)) = constants.LIQUIDATOR_ROLE
 # @dev EIP-712 type hash of `Order`.
 ORDER_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Order(uint256 account,uint256 instrument,bool is_buy,uint256 size,uint256 limit_price,uint256 nonce,uint256 expiry,uint256 fee_rate)"
@@ -170,6 +174,14 @@ event FundingSettled:
     instrument: indexed(uint256)
     paid: int256
     funding_index: int256
+
+
+# @dev Emitted when the liquidator moves a fraction of one account's positions to another.
+event PortfolioTransferred:
+    from_account: indexed(uint256)
+    to_account: indexed(uint256)
+    fraction: uint256
+    positions: uint256
 
 
 # @dev Emitted when an account cancels a nonce.
@@ -358,6 +370,85 @@ def settle_account(_account: uint256) -> int256:
         log FundingSettled(account=_account, instrument=id, paid=paid, funding_index=index)
     self._adjust_cash(self._vault, _account, cash)
     return cash
+
+
+@external
+def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
+    """
+    @notice Move the fraction `_fraction` of every position of `_from` to `_to`
+            (a liquidation bid; cash and collateral move in the Vault).
+    @dev LIQUIDATOR_ROLE only; never paused (it moves risk, it adds none) and
+         no margin check (the caller checks both accounts). First settles
+         `_from`'s settled dated positions and, per moved perp, both sides'
+         funding. Each position moves `size·f` rounded towards zero (`_from`
+         keeps the dust) with the pro-rata cost `cost·moved/size` rounded down
+         (`_from` keeps the larger cost: against the liquidated account). On
+         `_to` the lot merges as a fill at that cost, realising PnL where it
+         nets an opposite position. Position caps do not apply (no new risk
+         enters), MAX_POSITIONS and isolation do. Open interest is unchanged
+         unless a lot nets an opposite position of `_to`; it never grows.
+    @param _from Account giving up the positions.
+    @param _to Account receiving them.
+    @param _fraction f (WAD), 0 < f <= 1; f = 1 moves everything exactly.
+    """
+    # ---- checks
+    assert access_control.hasRole[constants.LIQUIDATOR_ROLE][msg.sender], errors.MISSING_ROLE
+    assert _from != _to, errors.SAME_ACCOUNT
+    assert _fraction > 0 and _fraction <= constants.WAD, errors.BAD_FRACTION
+    vault: address = self._vault
+    bound: uint256 = staticcall IVault(vault).isolated_instrument(_to)
+
+    # ---- accrue: settled dated positions of `_from` become cash
+    cash_from: int256 = self._settle_expired(_from)
+    cash_to: int256 = 0
+    markets: address = self._markets
+    full: bool = _fraction == constants.WAD
+    f: int256 = convert(_fraction, int256)
+    # dev: a stand-in instrument: linear rules (an option lot has cost 0, so they move nothing), no size cap
+    lot_inst: types.Instrument = empty(types.Instrument)
+    lot_inst.kind = constants.PERP
+    lot_inst.max_position = max_value(uint256)
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._position_ids[_from]
+    for id: uint256 in ids:
+        assert bound == 0 or bound == id, errors.WRONG_INSTRUMENT
+        index: int256 = 0
+        if self._expiry[id] == 0:
+            index = extcall IMarkets(markets).accrue(id)
+
+        # ---- math and storage: `_from` gives up the lot
+        pos: types.Position = self._positions[_from][id]
+        paid: int256 = self._funding_owed(pos, index)
+        cash_from -= paid
+        moved: int256 = pos.size * f // SWAD  # dev: truncates towards zero
+        lot_cost: int256 = 0
+        if full:
+            lot_cost = pos.cost
+            self._positions[_from][id] = empty(types.Position)
+        else:
+            lot_cost = self._div_down(pos.cost * abs(moved), abs(pos.size))
+            self._positions[_from][id] = types.Position(
+                instrument=0, size=pos.size - moved, cost=pos.cost - lot_cost, funding_snapshot=index
+            )
+        log PositionChanged(
+            account=_from, instrument=id, size=pos.size - moved, cost=pos.cost - lot_cost, cash_delta=-paid
+        )
+        if moved == 0:
+            continue
+
+        # ---- `_to` takes it as a fill at the lot's cost
+        cash: int256 = 0
+        long_to: int256 = 0
+        cash, long_to = self._trade(_to, lot_inst, id, moved, lot_cost, index)
+        cash_to += cash
+        change: int256 = long_to + max(pos.size - moved, 0) - max(pos.size, 0)
+        if change != 0:
+            # dev: change <= 0 (longs only move or net); the sum of long sizes stays >= 0
+            self._open_interest[id] = convert(convert(self._open_interest[id], int256) + change, uint256)
+    if full:
+        self._position_ids[_from] = []
+    self._adjust_cash(vault, _from, cash_from)
+    self._adjust_cash(vault, _to, cash_to)
+    log PortfolioTransferred(from_account=_from, to_account=_to, fraction=_fraction, positions=len(ids))
 
 
 # ---------------------------------------------------------------- admin

@@ -123,44 +123,54 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
         if k != 4:
             shifts[k] = fixed_point._wad_ln(four_factor // 4)
     rate: int256 = convert(_grid.rate, int256)
+    # Σ size·V at each grid point and now (WAD² units, exact): floored once at the end
+    grid_sum: int256[N_SCENARIOS] = empty(int256[N_SCENARIOS])
+    now_sum: int256 = 0
 
     for leg: OptionLeg in _legs:
-        if leg.size == 0:
+        size: int256 = leg.size
+        if size == 0:
             continue
         t: uint256 = 0
         if leg.expiry > _grid.now:
             # dev: expiry > now checked
             t = unsafe_sub(leg.expiry, _grid.now)
+        v_down: uint256 = 0
         d: int256 = 0
         g: int256 = 0
         vg: int256 = 0
         th: int256 = 0
-        d, g, vg, th = self._leg_greeks(leg, _grid.spot, t, rate)
+        v_down, d, g, vg, th = self._leg_greeks(leg, _grid.spot, t, rate)
         out.delta += d
         out.gamma += g
         out.vega += vg
         out.theta += th
         disc: uint256 = black76._discount(rate, t)
-        long: bool = leg.size > 0
+        long: bool = size > 0
 
-        # current value both ways; the flat grid point at m = 0 is the current value
+        # current value both ways (v_down from the Greeks); long legs: scenarios down, now up
         v_flat: uint256 = black76._sigma_sqrt_t(leg.vol, t)
         ell: int256 = 0
         if t != 0:
             ell = black76._log_moneyness(_grid.spot, leg.strike)
-        d1: int256 = self._d1_or_zero(ell, v_flat)
-        v_down: uint256 = black76._price_from_d(leg.is_call, _grid.spot, leg.strike, d1, v_flat, disc, False)
-        v_up: uint256 = black76._price_from_d(leg.is_call, _grid.spot, leg.strike, d1, v_flat, disc, True)
-        now_for_pnl: int256 = convert(v_up if long else v_down, int256)
-        out.value += margin_math._sdiv_down(leg.size * convert(v_down if long else v_up, int256), SWAD)
+        v_up: uint256 = black76._price_from_d(
+            leg.is_call, _grid.spot, leg.strike, self._d1_or_zero(ell, v_flat), v_flat, disc, True
+        )
+        if long:
+            now_sum += size * convert(v_up, int256)
+            out.value += margin_math._sdiv_down(size * convert(v_down, int256), SWAD)
+        else:
+            now_sum += size * convert(v_down, int256)
+            out.value += margin_math._sdiv_down(size * convert(v_up, int256), SWAD)
 
         if t == 0:
-            # expired, unsettled: intrinsic at every grid spot, the same in every vol row
+            # expired, unsettled: intrinsic at every grid spot (exact), the same in every vol row
             for k: uint256 in range(N_MOVES):
-                p: uint256 = black76._price_from_d(leg.is_call, spots[k], leg.strike, 0, 0, disc, False)
-                change: int256 = margin_math._sdiv_down(leg.size * (convert(p, int256) - now_for_pnl), SWAD)
+                p: int256 = size * convert(
+                    black76._price_from_d(leg.is_call, spots[k], leg.strike, 0, 0, disc, False), int256
+                )
                 for row: uint256 in range(3):
-                    out.pnl[row * N_MOVES + k] += change
+                    grid_sum[row * N_MOVES + k] += p
             continue
 
         sigmas: uint256[3] = self._vol_rows(leg.vol, t, _grid)
@@ -168,16 +178,22 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
             v: uint256 = v_flat
             if row != 1:
                 v = black76._sigma_sqrt_t(sigmas[row], t)
+            live: bool = v >= black76.MIN_SIGMA_SQRT_T
             for k: uint256 in range(N_MOVES):
                 i: uint256 = row * N_MOVES + k
                 p: uint256 = 0
                 if i == FLAT_ZERO:
+                    # the current value, in the scenario direction
                     p = v_down if long else v_up
                 else:
-                    p = black76._price_from_d(
-                        leg.is_call, spots[k], leg.strike, self._d1_or_zero(ell + shifts[k], v), v, disc, not long
-                    )
-                out.pnl[i] += margin_math._sdiv_down(leg.size * (convert(p, int256) - now_for_pnl), SWAD)
+                    d1: int256 = 0
+                    if live:
+                        d1 = black76._d1(ell + shifts[k], v)
+                    p = black76._price_from_d(leg.is_call, spots[k], leg.strike, d1, v, disc, not long)
+                grid_sum[i] += size * convert(p, int256)
+
+    for i: uint256 in range(N_SCENARIOS):
+        out.pnl[i] = margin_math._sdiv_down(grid_sum[i] - now_sum, SWAD)
     return out
 
 
@@ -207,11 +223,12 @@ def greeks(
         if leg.expiry > _now:
             # dev: expiry > now checked
             t = unsafe_sub(leg.expiry, _now)
+        v: uint256 = 0
         d: int256 = 0
         g: int256 = 0
         vg: int256 = 0
         th: int256 = 0
-        d, g, vg, th = self._leg_greeks(leg, _spot, t, rate)
+        v, d, g, vg, th = self._leg_greeks(leg, _spot, t, rate)
         out.delta += d
         out.gamma += g
         out.vega += vg
@@ -242,14 +259,16 @@ def price(
 
 @internal
 @pure
-def _leg_greeks(_leg: OptionLeg, _spot: uint256, _t: uint256, _rate: int256) -> (int256, int256, int256, int256):
+def _leg_greeks(
+    _leg: OptionLeg, _spot: uint256, _t: uint256, _rate: int256
+) -> (uint256, int256, int256, int256, int256):
     """
-    @dev size·(delta, gamma, vega, theta) of one leg, each truncated.
+    @dev Unit price (rounded down) and size·(delta, gamma, vega, theta) of one leg, Greeks truncated.
     @param _leg The option.
     @param _spot S (WAD).
     @param _t Time to expiry (s).
     @param _rate Discount rate (signed WAD).
-    @return Delta (WAD units), gamma, vega, theta.
+    @return Price of one unit (WAD, rounded down), delta (WAD units), gamma, vega, theta.
     """
     value: uint256 = 0
     delta: int256 = 0
@@ -258,6 +277,7 @@ def _leg_greeks(_leg: OptionLeg, _spot: uint256, _t: uint256, _rate: int256) -> 
     theta: int256 = 0
     value, delta, gamma, vega, theta = black76._greeks(_leg.is_call, _spot, _leg.strike, _t, _leg.vol, _rate)
     return (
+        value,
         _leg.size * delta // SWAD,
         _leg.size * convert(gamma, int256) // SWAD,
         _leg.size * convert(vega, int256) // SWAD,

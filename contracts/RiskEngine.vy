@@ -631,6 +631,17 @@ def positions() -> address:
 @external
 @view
 @reentrant
+def option_pricer() -> address:
+    """
+    @notice OptionPricer that revalues option books.
+    @return Its address (empty until wired: options revert "options not supported").
+    """
+    return self._pricer
+
+
+@external
+@view
+@reentrant
 def bounds() -> RiskBounds:
     """
     @notice Bounds of every settable parameter.

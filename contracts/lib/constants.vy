@@ -59,3 +59,7 @@ FEE_ACCOUNT: constant(uint256) = 2
 # ---------------------------------------------------------------- oracle defaults
 # @dev Default L2 sequencer grace period after it comes back up (seconds).
 DEFAULT_GRACE_PERIOD: constant(uint256) = 3600
+
+# ---------------------------------------------------------------- liquidation
+# @dev Moves a fraction of an account's positions to another account (Clearinghouse; held by Liquidation).
+LIQUIDATOR_ROLE: constant(bytes32) = keccak256("LIQUIDATOR_ROLE")

@@ -92,7 +92,6 @@ class BandAgent(AccountBot):
             try:
                 self.sender.send(self.dep.vault, "deposit", [self.account, self.token.address, units], "deposit",
                                  key="deposit", head=head, meta={"usd": units * self.scale / WAD})
-                self.deposited += units * self.scale / WAD
                 actions.append("deposit")
             except Skipped as exc:
                 self.sender.log({"event": "skip", "purpose": "deposit", "reason": str(exc)})
@@ -138,8 +137,16 @@ class BandAgent(AccountBot):
         except Skipped as exc:
             self.sender.log({"event": "skip", "purpose": "withdraw", "reason": str(exc)})
             return "withdraw skipped"
-        self.withdrawn += units * self.scale / WAD
         return "withdraw"
+
+    def on_outcome(self, outcome) -> None:
+        if outcome.status != "ok":
+            return
+        usd = float(outcome.pending.meta.get("usd", 0.0))
+        if outcome.pending.purpose == "deposit":
+            self.deposited += usd
+        elif outcome.pending.purpose == "withdraw":
+            self.withdrawn += usd
 
     def stop(self, loop: Loop) -> dict:
         return {**super().stop(loop), "deposited": round(self.deposited, 2), "withdrawn": round(self.withdrawn, 2),

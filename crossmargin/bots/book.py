@@ -103,7 +103,7 @@ class Taker:
                 break
             if (buy and q.price > limit) or (not buy and q.price < limit):
                 break
-            if self.sender.busy(("fill", q.hash)):
+            if q.order.account == self.account or self.sender.busy(("fill", q.hash)):
                 continue
             filled = guard(lambda q=q: self.dep.clearinghouse.functions.filled(q.hash).call())
             room = q.order.size - int(filled)

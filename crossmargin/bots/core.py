@@ -107,7 +107,7 @@ def revert_reason(exc: BaseException) -> str:
 # signer
 # ---------------------------------------------------------------------------------------------------------
 
-def test_key(index: int) -> LocalAccount:
+def dev_key(index: int) -> LocalAccount:
     """Dev-chain account `index` of the standard test mnemonic (anvil's funded accounts)."""
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
@@ -120,7 +120,7 @@ def load_signer(account: str | None, chain_id: int) -> LocalAccount | None:
         if account.upper().startswith("TEST::"):
             if chain_id not in DEV_CHAIN_IDS:
                 raise BotError("test accounts exist only on dev chains")
-            return test_key(int(account.split("::")[1]))
+            return dev_key(int(account.split("::")[1]))
         return _keystore(account)
     if os.environ.get(KEY_ENV):
         return Account.from_key(os.environ[KEY_ENV])
@@ -207,6 +207,7 @@ class Outcome:
     block: int | None = None
     gas_used: int = 0
     gas_cost_wei: int = 0
+    reason: str | None = None       # why it reverted (replayed on the state after its block)
 
 
 class Sender:
@@ -228,6 +229,7 @@ class Sender:
         self.drop_after = drop_after_blocks
         self.nonces = NonceManager(w3, signer.address) if signer else None
         self.pending: dict[str, Pending] = {}
+        self._base_fee: tuple[float, int] | None = None
         self.sent = self.reverted = self.dropped = self.simulated_reverts = self.capped = 0
 
     @property
@@ -250,19 +252,27 @@ class Sender:
             self.simulated_reverts += 1
             raise WouldRevert(revert_reason(exc)) from None
 
+    def base_fee(self, max_age: float = 0.3) -> int:
+        """The latest block's base fee (cached briefly: a loop sends many transactions against one head)."""
+        now = time.monotonic()
+        if self._base_fee is None or now - self._base_fee[0] > max_age:
+            fee = guard(lambda: self.w3.eth.get_block("latest").get("baseFeePerGas", 0)) or 0
+            self._base_fee = (now, int(fee))
+        return self._base_fee[1]
+
     def send(self, contract, fn: str, args: list, purpose: str, key: Hashable = None, meta: dict | None = None,
              head: int = 0, gas: int | None = None) -> Pending | None:
         data = contract.encode_abi(fn, args=args)
         to = contract.address
         estimate = self.simulate(to, data) if gas is None else gas
-        base_fee = guard(lambda: self.w3.eth.get_block("latest").get("baseFeePerGas", 0)) or 0
+        base_fee = self.base_fee()
         try:
             fees = self.policy.fees(base_fee)
         except GasCapped:
             self.capped += 1
             raise
         record = {"event": "would_send" if self.dry_run else "send", "purpose": purpose, "to": to, "fn": fn,
-                  "args": [a if isinstance(a, (int, str, bool)) else str(a) for a in args], "gas": estimate,
+                  "args": [_jsonable(a) for a in args], "gas": estimate,
                   "max_fee_gwei": round(fees["maxFeePerGas"] / GWEI, 3), **(meta or {})}
         if self.dry_run:
             self.log(record)
@@ -316,6 +326,7 @@ class Sender:
                 out = Outcome(p, status, receipt["blockNumber"], gas_used, gas_used * price)
                 if status == "reverted":
                     self.reverted += 1
+                    out.reason = self._why(p, receipt["blockNumber"])
             elif head - p.sent_block >= self.drop_after or head < p.sent_block:
                 try:
                     known = guard(lambda: self.w3.eth.get_transaction(h)) is not None
@@ -331,6 +342,16 @@ class Sender:
             del self.pending[h]
             done.append(out)
         return done
+
+    def _why(self, p: Pending, block: int) -> str:
+        """Replay a reverted transaction on the state its block left (whoever got there first is in it)."""
+        from web3.exceptions import ContractLogicError, Web3RPCError
+
+        try:
+            guard(lambda: self.w3.eth.call({"from": self.address, "to": p.tx["to"], "data": p.tx["data"]}, block))
+        except (ContractLogicError, Web3RPCError, ValueError) as exc:
+            return revert_reason(exc)
+        return "reverted (passes now)"
 
     def forget_pending(self) -> list[Pending]:
         """After the node restarted: transactions it did not keep are gone; their nonces are free again."""
@@ -348,6 +369,15 @@ class Sender:
             self.nonces.resync()
         self.dropped += len(lost)
         return lost
+
+
+def _jsonable(value):
+    """Call arguments for a log line: bytes as hex, tuples (structs) as lists."""
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------------------------------------------------

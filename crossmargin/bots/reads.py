@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -165,36 +166,62 @@ class Health:
 
 
 class HealthReader:
-    """`scan(accounts)`: health rows through the Lens in batches of `batch` (halved when a batch fails, e.g. the
-    node's eth_call gas cap), or one `RiskEngine.margin` call per account when the deployment has no Lens."""
+    """`scan(accounts)`: health rows through the Lens in batches of `batch` accounts, `workers` batches at a time
+    (the node runs concurrent calls in parallel; the EVM work of the margin math is the floor), a batch halved
+    when the node refuses it (its eth_call gas cap); or one `RiskEngine.margin` call per account when the
+    deployment has no Lens."""
 
-    def __init__(self, dep: Deployment, batch: int = 250, use_lens: bool = True):
+    def __init__(self, dep: Deployment, batch: int = 250, use_lens: bool = True, workers: int = 2):
         self.dep, self.batch = dep, max(1, min(batch, 500))
         self.lens = dep.lens if use_lens else None
+        self.workers = max(1, workers)
         self.calls = 0
+        self._local = threading.local()
+        self._pool = None
 
     def scan(self, accounts: Iterable[int], block="latest") -> list[Health]:
         ids = list(accounts)
         if self.lens is None:
             return [self.one(a, block) for a in ids]
-        out: list[Health] = []
-        i = 0
-        while i < len(ids):
-            chunk = ids[i:i + self.batch]
-            try:
-                rows = guard(lambda: self.lens.functions.health(chunk).call(block_identifier=block))
-            except Exception as exc:  # noqa: BLE001 - too much gas for one call: smaller batches
-                from crossmargin.bots.core import NodeDown
+        chunks = [ids[i:i + self.batch] for i in range(0, len(ids), self.batch)]
+        if self.workers > 1 and len(chunks) > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
 
-                if isinstance(exc, NodeDown) or self.batch == 1:
-                    raise
-                self.batch = max(1, self.batch // 2)
-                continue
-            self.calls += 1
-            out.extend(Health(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), bool(r[6]))
-                       for r in rows)
-            i += len(chunk)
-        return out
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lens")
+            parts = list(self._pool.map(lambda c: self._chunk(c, block), chunks))
+        else:
+            parts = [self._chunk(c, block) for c in chunks]
+        return [h for part in parts for h in part]
+
+    def _lens(self):
+        """A web3 client per thread (one HTTP session each)."""
+        if threading.current_thread() is threading.main_thread():
+            return self.lens
+        lens = getattr(self._local, "lens", None)
+        if lens is None:
+            from crossmargin.bots.core import web3_for
+
+            w3 = web3_for(self.dep.w3.provider.endpoint_uri)
+            lens = self._local.lens = w3.eth.contract(address=self.lens.address, abi=self.lens.abi)
+        return lens
+
+    def _chunk(self, chunk: list[int], block) -> list[Health]:
+        from crossmargin.bots.core import NodeDown
+
+        lens = self._lens()
+        try:
+            rows = guard(lambda: lens.functions.health(chunk).call(block_identifier=block))
+        except NodeDown:
+            raise
+        except Exception:  # noqa: BLE001 - too much gas for one call: smaller batches from now on
+            if len(chunk) == 1:
+                raise
+            half = len(chunk) // 2
+            self.batch = max(1, min(self.batch, half))
+            return self._chunk(chunk[:half], block) + self._chunk(chunk[half:], block)
+        self.calls += 1
+        return [Health(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), bool(r[6])) for r in rows]
 
     def one(self, account: int, block="latest") -> Health:
         """The slow path (and the benchmark's baseline): one `RiskEngine.margin` eth_call."""

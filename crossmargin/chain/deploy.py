@@ -19,7 +19,7 @@ from eth_utils import keccak
 from crossmargin.chain.contracts import at, container
 from crossmargin.chain.manifest import Manifest
 from crossmargin.chain.session import Session
-from crossmargin.model.params import Params
+from crossmargin.model.params import LIQUIDATION_FIELDS, Params
 
 KIND = {"PERP": 1, "FUTURE": 2, "CALL": 3, "PUT": 4}
 RISK_PARAMS_ORDER = ("z", "horizon_seconds", "shock_min", "shock_max", "vol_up", "vol_down", "vol_shock_cap",
@@ -30,7 +30,7 @@ WAD = 10**18
 MARKET_BOUNDS = (60, 8 * 3600, WAD // 100, 30, 86400, WAD // 4)
 NETWORKS_FILE = Path(__file__).resolve().parents[1] / "params" / "networks.toml"
 ROLES = {name: keccak(text=name) for name in
-         ("RISK_MANAGER_ROLE", "GUARDIAN_ROLE", "FEEDER_ROLE", "CLEARING_ROLE")}
+         ("RISK_MANAGER_ROLE", "GUARDIAN_ROLE", "FEEDER_ROLE", "CLEARING_ROLE", "LIQUIDATOR_ROLE")}
 
 
 class DeployError(RuntimeError):
@@ -123,6 +123,7 @@ class Deployer:
     def _trading(self, onchain: dict, vault, router, vol, risk_manager: str, tx: dict) -> None:
         """Markets, RiskEngine, Clearinghouse and their wiring (TECH_SPEC: deploy order and roles)."""
         markets = self.at_deploy("Markets", router.address)
+        pricer = self.at_deploy("OptionPricer")
         risk = self.at_deploy("RiskEngine", vault.address, markets.address, router.address, vol.address)
         clearing = self.at_deploy("Clearinghouse", vault.address, markets.address, risk.address)
         r = onchain["risk"]
@@ -141,6 +142,7 @@ class Deployer:
                     self.manifest.token(c["symbol"]), c["haircut_base_mm"], c["haircut_base_im"],
                     c["haircut_slope"], c["depth_usd"], **tx))
         self.step("risk.positions", lambda: risk.set_positions(clearing.address, **tx))
+        self.step("risk.option_pricer", lambda: risk.set_option_pricer(pricer.address, **tx))
         self.step("markets.bounds", lambda: markets.set_bounds(MARKET_BOUNDS, **tx))
         self.step("markets.role:risk_manager", lambda: markets.grantRole(ROLES["RISK_MANAGER_ROLE"], self.session.signer.address, **tx))
         self.step("markets.role:clearing", lambda: markets.grantRole(ROLES["CLEARING_ROLE"], clearing.address, **tx))
@@ -155,10 +157,24 @@ class Deployer:
         if risk_manager != self.session.signer.address:
             for name, c in (("risk", risk), ("markets", markets), ("clearing", clearing)):
                 self.step(f"{name}.role:risk_manager_handover", lambda c=c: c.grantRole(ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
+        self._liquidation(onchain, vault, clearing, risk, risk_manager, tx)
         # Lens (bots' batch reads); it reports open auctions once the Liquidation contract is deployed.
         lens = self.at_deploy("Lens", risk.address)
         if "Liquidation" in self.manifest.contracts:
             self.step("lens.liquidation", lambda: lens.set_liquidation(self.manifest.address("Liquidation"), **tx))
+
+    def _liquidation(self, onchain: dict, vault, clearing, risk, risk_manager: str, tx: dict):
+        """Liquidation (TECH_SPEC "Liquidation"), parameters from the file's `[liquidation]` table: the Vault grants
+        it CLEARING_ROLE (cash, collateral, loss socialisation), the Clearinghouse LIQUIDATOR_ROLE (positions)."""
+        params = tuple(onchain["liquidation"][name] for name in LIQUIDATION_FIELDS)
+        liquidation = self.at_deploy("Liquidation", vault.address, clearing.address, risk.address, params)
+        self.step("vault.role:clearing:liquidation", lambda: vault.grantRole(
+            ROLES["CLEARING_ROLE"], liquidation.address, **tx))
+        self.step("clearing.role:liquidator", lambda: clearing.grantRole(
+            ROLES["LIQUIDATOR_ROLE"], liquidation.address, **tx))
+        self.step("liquidation.role:risk_manager", lambda: liquidation.grantRole(
+            ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
+        return liquidation
 
     def _list(self, markets, m: dict, listed_at: int, tx: dict) -> None:
         expiry = listed_at + m["expiry_seconds"]

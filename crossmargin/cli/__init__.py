@@ -18,14 +18,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from crossmargin.cli import account, deploy, node, oracle, trade
+    from crossmargin.cli import account, bots, demo, deploy, liquidation, node, oracle, sim, trade
 
-    for module in (deploy, node, account, oracle, trade):
+    for module in (deploy, node, account, oracle, trade, liquidation, bots, sim, demo):
         module.register(cli)
-    from crossmargin.cli import demo, sim
-
-    demo.register(cli)
-    sim.register(cli)
 
 
 def main() -> None:

@@ -338,6 +338,54 @@ class OracleParams:
 
 
 @dataclass(frozen=True)
+class LiquidationParams:
+    """Dutch auctions of under-margined portfolios (TECH_SPEC "Liquidation"); every key is required in a
+    `[liquidation]` table. Reference: Derive mainnet's auctions (discount 5 % -> 30 % over 15 minutes) and
+    Aave's close factor (whole positions when small or deep under water)."""
+
+    discount_start: float       # d(0): discount on the mark value when the auction opens
+    discount_max: float         # d(T) and after
+    auction_seconds: int        # T: seconds for the discount to ramp from start to max
+    flag_fee_rate: float        # the starter's fee, fraction of the account's MM ...
+    flag_fee_cap: float         # ... capped at this many USD (and at the account's mark value)
+    fund_fee_rate: float        # fee to the insurance fund, fraction of the mark value sold
+    min_partial_mm: float       # USD: accounts whose MM is at most this may be taken whole
+    full_close_health: float    # E_mm / MM at or below which the whole portfolio may be taken
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.discount_start <= self.discount_max, "liquidation: need 0 <= discount_start <= discount_max")
+        _check(self.fund_fee_rate >= 0 and self.discount_max + self.fund_fee_rate <= 0.9,
+               "liquidation: discount_max + fund_fee_rate must be <= 0.9 (a solvent bid always pays something)")
+        _check(60 <= self.auction_seconds <= 86_400, f"liquidation.auction_seconds must be in [60, 86400], got {self.auction_seconds}")
+        _check(0 <= self.flag_fee_rate <= 0.1, f"liquidation.flag_fee_rate must be in [0, 0.1], got {self.flag_fee_rate}")
+        _check(self.flag_fee_cap >= 0 and self.min_partial_mm >= 0, "liquidation: flag_fee_cap and min_partial_mm must be >= 0")
+        _check(0 <= self.full_close_health <= 1, f"liquidation.full_close_health must be in [0, 1], got {self.full_close_health}")
+
+    @classmethod
+    def defaults(cls) -> LiquidationParams:
+        """The values of default.toml (used when a parameter set has no `[liquidation]` table)."""
+        return cls(discount_start=0.05, discount_max=0.3, auction_seconds=900, flag_fee_rate=0.005,
+                   flag_fee_cap=500.0, fund_fee_rate=0.01, min_partial_mm=1000.0, full_close_health=0.5)
+
+    def discount(self, seconds: float) -> float:
+        """d(t) = min(d_max, d_start + (d_max - d_start) · t / T)."""
+        t = min(max(seconds, 0.0), self.auction_seconds)
+        return self.discount_start + (self.discount_max - self.discount_start) * t / self.auction_seconds
+
+    def onchain(self) -> dict[str, int]:
+        """`LiquidationParams` of contracts/Liquidation.vy: WAD, except `auction_seconds`."""
+        return {"discount_start": to_wad(self.discount_start), "discount_max": to_wad(self.discount_max),
+                "auction_seconds": int(self.auction_seconds), "flag_fee_rate": to_wad(self.flag_fee_rate),
+                "flag_fee_cap": to_wad(self.flag_fee_cap), "fund_fee_rate": to_wad(self.fund_fee_rate),
+                "min_partial_mm": to_wad(self.min_partial_mm), "full_close_health": to_wad(self.full_close_health)}
+
+
+# Field order of the contract's `LiquidationParams` struct (deploy sends a tuple in this order).
+LIQUIDATION_FIELDS = ("discount_start", "discount_max", "auction_seconds", "flag_fee_rate", "flag_fee_cap",
+                      "fund_fee_rate", "min_partial_mm", "full_close_health")
+
+
+@dataclass(frozen=True)
 class Params:
     """A whole parameter set. Lookups: `underlying("ETH" | 1)`, `collateral("WETH")`, `market("ETH-PERP" | 1)`;
     `rho` is the correlation matrix (ndarray) in `underlyings` order; `onchain()` gives the integers to send."""
@@ -349,6 +397,7 @@ class Params:
     oracle: OracleParams
     correlation: tuple[tuple[float, ...], ...]   # ρ in `underlyings` order (ndarray view: `rho`)
     name: str = "custom"
+    liquidation: LiquidationParams = field(default_factory=LiquidationParams.defaults)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "underlyings", tuple(self.underlyings))
@@ -513,6 +562,7 @@ class Params:
                 "vol_heartbeat_seconds": self.oracle.vol_heartbeat,
             },
             "correlation": [[to_wad(x) for x in row] for row in self.correlation],
+            "liquidation": self.liquidation.onchain(),
         }
 
 
@@ -558,8 +608,8 @@ def load_params(path_or_name: str | Path = "default") -> Params:
 def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Params:
     """Build `Params` from the TOML document's structure (plain floats/ints/strings)."""
     doc = dict(doc)
-    _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets"}, "top level",
-          optional={"name"})
+    _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets", "liquidation"},
+          "top level", optional={"name", "liquidation"})
     risk = dict(doc["risk"])
     risk["bounds"] = {k: tuple(v) for k, v in dict(risk.get("bounds", {})).items()}
     corr = dict(doc["correlation"])
@@ -572,6 +622,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
         oracle=_build(OracleParams, doc["oracle"], "[oracle]"),
         correlation=corr["matrix"],
         name=doc.get("name", default_name),
+        liquidation=(_build(LiquidationParams, doc["liquidation"], "[liquidation]") if "liquidation" in doc
+                     else LiquidationParams.defaults()),
     )
 
 

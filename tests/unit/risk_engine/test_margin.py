@@ -149,13 +149,6 @@ def test_zero_size_positions_are_ignored(world, engine, reference_state):
 # ---------------------------------------------------------------- evaluation reverts
 
 
-def test_options_not_supported_yet(world, engine, errors):
-    aid = world.open_account()
-    world.positions.set_positions(aid, [(P.market("ETH-C-3000-30D").id, WAD, 0, 0)], sender=world.admin)
-    with boa.reverts(errors.OPTIONS_NOT_SUPPORTED):
-        engine.margin(aid)
-
-
 def test_unknown_instrument_kind(world, engine, errors):
     aid = world.open_account()
     world.positions.set_positions(aid, [(77, WAD, 0, 0)], sender=world.admin)   # never listed: kind 0

@@ -1,0 +1,179 @@
+"""Liquidation benchmark: gas of `start_auction` and of a bid for 1, 4 and 16-position accounts, and the
+throughput of the liquidation fuzzer (`crossmargin fuzz`).
+
+    python -m benchmarks.liquidation [--json] [--fuzz-steps 5000]
+
+Gas: titanoboa (py-evm) with its gas meter, every account and slot cold before each measured transaction
+(`boa.env.reset_gas_used()`), plus the intrinsic 21,000 and calldata, i.e. what a node charges. Not pyrevm, whose
+gas is warm-biased (its journal keeps slots warm across calls). The victim holds N linear positions (~20k USD each, all
+long) spread over 1 or 3 underlyings (ETH, BTC, SOL: the perp, then dated futures), and is pushed below
+maintenance margin by a 12 % fall of every price. Every underlying has a primary and a secondary feed (as the
+dev deploy does), so each cold price read is two Chainlink calls. Two bidders: a fresh keeper (cash only: every received position is a new storage slot, the
+worst case) and a market-making keeper that already holds the same instruments (the usual case: the lots merge
+into existing positions). Anchor: Aave v3 `liquidationCall` costs 359-392k gas; target: <= 400k for a
+4-position bid.
+
+Fuzz: steps per second of `crossmargin.fuzz.runner.run` on pyrevm, invariants included, with linear books and
+with options (targets >= 1,000 and >= 100 steps/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WAD = 10**18
+AAVE = "Aave v3 liquidationCall: 359-392k"
+BID_TARGET = 400_000
+
+
+def _params():
+    """DEFAULT plus dated futures (tests.differential.strategies_chain.WIDE): 11 linear instruments per underlying."""
+    from tests.differential.strategies_chain import WIDE
+
+    return WIDE
+
+
+def _intrinsic(args: list[int]) -> int:
+    data = b"\x00" * 4 + b"".join(int(a % 2**256).to_bytes(32, "big") for a in args)
+    return 21_000 + 16 * 4 + sum(16 if b else 4 for b in data[4:])
+
+
+CASES = ((1, 1), (4, 1), (4, 3), (16, 3))   # (positions, underlyings)
+
+
+def _book(world, n: int, underlyings: int) -> list[tuple[str, int, int]]:
+    """(market, size WAD, price WAD) of n long positions, round-robin over the first `underlyings` of ETH, BTC,
+    SOL (perp first, then dated futures; ~20k USD each)."""
+    symbols = ("ETH", "BTC", "SOL")[:underlyings]
+    per = {s: [m.name for m in world.params.markets if m.underlying == s and m.is_linear] for s in symbols}
+    out = []
+    for k in range(n):
+        sym = symbols[k % len(symbols)]
+        price = world.prices[sym][0]
+        out.append((per[sym][k // len(symbols)], 20_000 * WAD * WAD // price, price))
+    return out
+
+
+def gas_rows() -> list[dict]:
+    import boa
+    from boa.vm.gas_meters import GasMeter
+
+    from crossmargin.fuzz.world import World
+
+    boa.env.set_gas_meter_class(GasMeter)
+    world = World.boa(_params(), n_traders=1 + 4 * len(CASES))
+    maker = world.traders[0]
+    world.deposit(maker, "USDC", world.units("USDC", 100_000_000))
+    reference = {s: world.prices[s][0] for s in ("ETH", "BTC", "SOL")}
+    rows = []
+    spare = iter(world.traders[1:])
+    for n, underlyings in CASES:
+        # two identical victims (no anchors: resetting boa's access sets breaks them), one per bidder
+        victims = [next(spare), next(spare)]
+        fresh, merchant = next(spare), next(spare)
+        book = _book(world, n, underlyings)
+        for keeper in (fresh, merchant):
+            world.deposit(keeper, "USDC", world.units("USDC", 10_000_000))
+        for victim in victims:
+            world.deposit(victim, "USDC", world.units("USDC", 4_000 * n))
+        for market, size, price in book:
+            for victim in victims:
+                world.trade(maker, victim, market, -size, price)
+            world.trade(maker, merchant, market, -(size // 10), price)    # the merchant's inventory
+        for sym, price in reference.items():
+            world.set_price(sym, price * 88 // 100)
+        starts = []
+        for victim in victims:
+            eq_im, eq_mm, im, mm, _ = world.margin(victim.account)
+            assert eq_mm < mm, f"{n} positions: not liquidatable ({eq_mm} >= {mm})"
+            boa.env.reset_gas_used()
+            world.liquidation.start_auction(victim.account, fresh.account, sender=fresh.address)
+            starts.append(boa.env.get_gas_used() + _intrinsic([victim.account, fresh.account]))
+        world.warp(300)
+        world.refresh()
+        measured = {}
+        for victim, (name, keeper) in zip(victims, (("fresh", fresh), ("merchant", merchant))):
+            payment, cap = world.liquidation.quote(victim.account, WAD)
+            boa.env.reset_gas_used()
+            world.liquidation.bid(victim.account, keeper.account, WAD, payment, sender=keeper.address)
+            measured[name] = (boa.env.get_gas_used() + _intrinsic([victim.account, keeper.account, WAD, payment]), cap)
+        for sym, price in reference.items():
+            world.set_price(sym, price)
+        rows.append({"positions": n, "underlyings": underlyings, "start_auction": max(starts),
+                     "bid, fresh keeper": measured["fresh"][0],
+                     "bid, keeper holding the instruments": measured["merchant"][0],
+                     "fraction": round(measured["fresh"][1] / WAD, 4)})
+    return rows
+
+
+def fuzz_rows(steps: int, seed: int = 1) -> list[dict]:
+    from crossmargin.fuzz.machine import LiquidationMachine
+    from crossmargin.fuzz.runner import run
+
+    out = []
+    for options, target in ((False, 1_000), (True, 100)):
+        machine = LiquidationMachine(options=options)
+        run(min(steps, 1_000), seed + 100, machine=machine)         # warm the signature cache and the code cache
+        t0 = time.perf_counter()
+        report = run(steps if not options else max(steps // 5, 500), seed, machine=machine)
+        took = time.perf_counter() - t0
+        if report.violation is not None:
+            raise SystemExit(f"fuzz violation: {report.violation}")
+        checks = sum(report.stats.checks.values())
+        out.append({"books": "linear + options" if options else "linear", "steps": report.steps,
+                    "seconds": round(took, 2), "steps_per_second": round(report.steps / took, 1),
+                    "invariant_checks": checks, "target": target, "ok": report.steps / took >= target})
+    return out
+
+
+def render(gas: list[dict], fuzz: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title=f"liquidation gas (titanoboa gas meter, cold; anchor {AAVE}; target <= {BID_TARGET:,} for a "
+                    "4-position bid)")
+    for col in ("positions", "underlyings", "start_auction", "bid, fresh keeper", "bid, keeper holding the instruments",
+                "fraction taken"):
+        t.add_column(col, justify="right")
+    for r in gas:
+        merged = r["bid, keeper holding the instruments"]
+        mark = "" if r["positions"] != 4 else (" [green]ok[/]" if merged <= BID_TARGET else " [red]over[/]")
+        t.add_row(str(r["positions"]), str(r["underlyings"]), f"{r['start_auction']:,}", f"{r['bid, fresh keeper']:,}",
+                  f"{merged:,}{mark}", f"{r['fraction']:.4f}")
+    console.print(t)
+    f = Table(title="crossmargin fuzz throughput (pyrevm, invariants after every step)")
+    for col in ("books", "steps", "seconds", "steps/s", "invariant checks", "target"):
+        f.add_column(col, justify="right")
+    for r in fuzz:
+        f.add_row(r["books"], f"{r['steps']:,}", f"{r['seconds']:.1f}", f"{r['steps_per_second']:,.0f}",
+                  f"{r['invariant_checks']:,}", f">= {r['target']:,} " + ("[green]ok[/]" if r["ok"] else "[red]under[/]"))
+    console.print(f)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--fuzz-steps", type=int, default=5_000)
+    parser.add_argument("--no-gas", action="store_true")
+    parser.add_argument("--no-fuzz", action="store_true")
+    args = parser.parse_args(argv)
+    gas = [] if args.no_gas else gas_rows()
+    fuzz = [] if args.no_fuzz else fuzz_rows(args.fuzz_steps)
+    if args.json:
+        print(json.dumps({"gas": gas, "fuzz": fuzz}, indent=2))
+    else:
+        render(gas, fuzz)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,819 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy on
+"""
+@title crossmargin Liquidation
+@custom:contract-name Liquidation
+@license MIT
+@notice Dutch auctions of under-margined portfolios (DESIGN.md §3 Liquidation,
+        TECH_SPEC "Liquidation").
+
+        Glossary
+        - portfolio: every position (Clearinghouse), every collateral balance
+          and the settlement cash (Vault) of an account.
+        - E_mm, E_im, MM, IM: the RiskEngine's `margin` (MM haircuts, IM
+          haircuts); health = E_mm - MM; liquidatable iff MM > E_mm.
+        - value V: mark value of the portfolio, no haircuts:
+          V = E_mm + Σ_k (bal_k·P_k - bal_k·P_k·(1 - h_mm,k)), i.e. the engine's
+          equity with the MM haircuts added back (positions, funding and
+          settled dated positions exactly as the engine values them).
+        - usable prices: status OK, or DEGRADED and the condition holding at
+          both the primary and the secondary prices; STALE blocks everything.
+          When DEGRADED, V is the larger of the two (the bidder pays more).
+        - auction: opened by `start_auction` on a liquidatable account (a flag
+          fee from the account's cash to the starter); open until the account
+          is back above IM (a bid restores it, or `close_auction`).
+        - discount d(t) = min(d_max, d_start + (d_max - d_start)·t / T), t the
+          seconds since the start.
+        - solvent bid (V > 0): the bidder takes the fraction f of the whole
+          portfolio and pays the account f·V·(1 - d); the account also pays the
+          insurance fund a fee f·V·r. f is capped at
+              f_max = (IM - E_im) / (IM - E_im + V·(1 - d - r)),
+          the fraction after which the account is back above IM if equity and
+          requirements scale with 1 - f (requirements shrink at least that
+          fast: scenario and basis terms are homogeneous, concentration is
+          quadratic, haircuts fall with the balance), or f <= 1 when the
+          account is small (MM <= min_partial_mm) or deep under water
+          (E_mm <= full_close_health·MM): Aave's close factor rule.
+        - insolvent bid (V <= 0): f = 1 only; the bidder takes everything and
+          is paid need = -V + MM·d: first by the insurance fund (account 1),
+          the rest (the uncovered shortfall) is socialised on positive cash
+          through the Vault's loss index; what even that cannot absorb is bad
+          debt, recorded (the bidder is then paid less: `_max_cost` guards it).
+
+@dev Entry points: checks -> accrue (oracle status, valuation) -> math ->
+     storage -> event -> transfers (Clearinghouse positions, Vault collateral
+     and cash) -> post-conditions (static margin calls: the account's health
+     did not fall, the bidder is above IM).
+     Rounding favours the protocol, then the liquidated account: the bidder's
+     payment and the fund fee round up, the fund's payment (MM·d) rounds down,
+     f_max rounds up (the cap restores IM), and every pro-rata transfer
+     (positions in the Clearinghouse, collateral, cash) rounds against the
+     liquidated account by at most 1 wei per item.
+     Keepers need no capital beyond their own margined account: the bidder's
+     payment is a cash debit that may make its cash negative, as long as it
+     stays above IM.
+"""
+
+from ethereum.ercs import IERC165
+
+from snekmate.auth import access_control
+
+from .interfaces import IClearinghouse
+from .lib import constants
+from .lib import errors
+from .lib import fixed_point
+from .lib import types
+
+implements: IERC165
+
+initializes: access_control
+
+exports: access_control.__interface__
+
+
+interface IVault:
+    def adjust_cash(_id: uint256, _delta: int256) -> int256: nonpayable
+    def move_collateral(_from: uint256, _to: uint256, _token: address, _amount_wad: uint256): nonpayable
+    def socialize_loss(_amount_wad: uint256) -> uint256: nonpayable
+    def cash_of(_id: uint256) -> int256: view
+    def total_positive_cash() -> uint256: view
+    def assets() -> DynArray[address, constants.MAX_ASSETS]: view
+    def balances_of(_id: uint256) -> DynArray[uint256, constants.MAX_ASSETS]: view
+    def is_authorized(_id: uint256, _caller: address) -> bool: view
+    def isolated_instrument(_id: uint256) -> uint256: view
+
+
+# @dev Haircut parameters of a collateral token (layout of `RiskEngine.collateral_risk`).
+struct CollateralRisk:
+    underlying: uint256
+    base_mm: uint256
+    base_im: uint256
+    slope: uint256
+    depth: uint256
+
+
+interface IEngine:
+    def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult: view
+    def collateral_risk(_token: address) -> CollateralRisk: view
+    def router() -> address: view
+
+
+interface IOracleRouter:
+    def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+
+
+# @dev An account's auction (what `auction()` returns; the Lens reads these three words).
+struct Auction:
+    start: uint256               # unix time the auction opened
+    insolvent: bool              # V <= 0 when it opened (bids re-evaluate)
+    active: bool                 # open until the account is back above IM
+
+
+# @dev Liquidation parameters (`Params.onchain()["liquidation"]`; WAD unless `_seconds`).
+struct LiquidationParams:
+    discount_start: uint256      # d(0)
+    discount_max: uint256        # d(T) and after
+    auction_seconds: uint256     # T
+    flag_fee_rate: uint256       # starter's fee, fraction of MM
+    flag_fee_cap: uint256        # cap of the flag fee (WAD USD)
+    fund_fee_rate: uint256       # r: fee to the insurance fund, fraction of the value sold
+    min_partial_mm: uint256      # accounts with MM at or below this may be taken whole (WAD USD)
+    full_close_health: uint256   # E_mm / MM at or below which the whole portfolio may be taken
+
+
+# @dev An account's valuation at usable prices (memory only).
+struct Valuation:
+    margin: types.MarginResult   # at the primary prices
+    value: int256                # V (the larger of the two prices when DEGRADED)
+    liquidatable: bool           # MM > E_mm (at both prices when DEGRADED)
+    below_im: bool               # IM > E_im (at both prices when DEGRADED)
+
+
+# @dev Role that sets the liquidation parameters inside the hard bounds below.
+RISK_MANAGER_ROLE: public(constant(bytes32)) = constants.RISK_MANAGER_ROLE
+# @dev Largest d_max + r: a solvent bid always pays the account something.
+MAX_DISCOUNT_PLUS_FEE: constant(uint256) = 9 * 10**17
+# @dev Largest flag fee rate (fraction of MM).
+MAX_FLAG_FEE_RATE: constant(uint256) = 10**17
+# @dev Shortest and longest auction ramp T.
+MIN_AUCTION_SECONDS: constant(uint256) = 60
+MAX_AUCTION_SECONDS: constant(uint256) = 86400
+# @dev Reasons in `AuctionClosed`.
+CLOSED_RESTORED: constant(uint8) = 1     # a bid brought the account back above IM
+CLOSED_EMPTIED: constant(uint8) = 2      # an insolvent bid took everything
+CLOSED_RECOVERED: constant(uint8) = 3    # `close_auction`: above IM without a bid
+# @dev WAD as a signed integer.
+SWAD: constant(int256) = 10**18
+# @dev Bits of a packed auction word.
+INSOLVENT_BIT: constant(uint256) = 1 << 64
+ACTIVE_BIT: constant(uint256) = 1 << 65
+
+# @dev Vault: cash, collateral, loss socialisation.
+vault: public(immutable(IVault))
+# @dev Clearinghouse: positions (`transfer_portfolio`).
+clearinghouse: public(immutable(IClearinghouse))
+# @dev RiskEngine: margin at primary and secondary prices, haircut parameters.
+risk_engine: public(immutable(IEngine))
+# @dev OracleRouter the engine prices with (collateral mark values).
+router: public(immutable(IOracleRouter))
+
+# @dev Auction per account, packed in one word: start (low 64 bits) | insolvent << 64 | active << 65.
+_auctions: HashMap[uint256, uint256]
+# @dev Current parameters.
+_params: LiquidationParams
+# @dev Σ paid by the insurance fund to bidders of insolvent portfolios (WAD).
+_fund_paid: uint256
+# @dev Σ uncovered shortfall sent to `Vault.socialize_loss` (WAD).
+_socialized: uint256
+# @dev Σ of it that no positive cash could absorb: unbacked bad debt (WAD).
+_bad_debt: uint256
+
+
+# @dev Emitted when an auction opens; `value` is V, `flag_fee` went to `starter_account`.
+event AuctionStarted:
+    account: indexed(uint256)
+    starter_account: indexed(uint256)
+    caller: address
+    flag_fee: uint256
+    equity_mm: int256
+    mm: uint256
+    value: int256
+    insolvent: bool
+
+
+# @dev Emitted on every bid; `payment` < 0 means the bidder was paid (insolvent).
+event Bid:
+    account: indexed(uint256)
+    bidder_account: indexed(uint256)
+    caller: address
+    fraction: uint256
+    value: int256
+    discount: uint256
+    payment: int256
+    fund_fee: uint256
+
+
+# @dev Emitted by an insolvent bid: `shortfall` = -V + MM·d, of which the insurance fund paid
+# `fund_paid`; `socialized` = shortfall - fund_paid went to the loss index, which absorbed `absorbed`.
+event BadDebt:
+    account: indexed(uint256)
+    bidder_account: indexed(uint256)
+    shortfall: uint256
+    fund_paid: uint256
+    socialized: uint256
+    absorbed: uint256
+
+
+# @dev Emitted when an auction closes (reason: 1 restored by a bid, 2 emptied, 3 recovered).
+event AuctionClosed:
+    account: indexed(uint256)
+    reason: uint8
+
+
+# @dev Emitted when the parameters change.
+event ParamsSet:
+    params: LiquidationParams
+
+
+@deploy
+def __init__(_vault: address, _clearinghouse: address, _risk_engine: address, _params: LiquidationParams):
+    """
+    @notice Deploy over the Vault, the Clearinghouse and the RiskEngine; the deployer becomes admin.
+    @dev Afterwards the Vault grants this contract CLEARING_ROLE and the
+         Clearinghouse LIQUIDATOR_ROLE. The router is the engine's.
+    @param _vault Vault.
+    @param _clearinghouse Clearinghouse.
+    @param _risk_engine RiskEngine.
+    @param _params Initial parameters (checked as in `set_params`).
+    """
+    assert _vault != empty(address), errors.EMPTY_ADDRESS
+    assert _clearinghouse != empty(address), errors.EMPTY_ADDRESS
+    assert _risk_engine != empty(address), errors.EMPTY_ADDRESS
+    access_control.__init__()
+    vault = IVault(_vault)
+    clearinghouse = IClearinghouse(_clearinghouse)
+    risk_engine = IEngine(_risk_engine)
+    router = IOracleRouter(staticcall IEngine(_risk_engine).router())
+    self._set_params(_params)
+
+
+# ---------------------------------------------------------------- auctions
+
+
+@external
+def start_auction(_account: uint256, _starter_account: uint256) -> bool:
+    """
+    @notice Open a Dutch auction on a liquidatable account; the starter's
+            account (owned or operated by the caller) earns the flag fee.
+    @dev Needs usable prices and MM > E_mm (at both prices when DEGRADED).
+         Flag fee = min(flag_fee_rate·MM, flag_fee_cap, max(V, 0)), moved from
+         the account's cash (which may go negative) to the starter's.
+    @param _account Account to liquidate.
+    @param _starter_account Account credited with the flag fee.
+    @return True.
+    """
+    # ---- checks
+    assert _account > constants.FEE_ACCOUNT, errors.RESERVED_ACCOUNT
+    assert _starter_account != _account, errors.SAME_ACCOUNT
+    assert staticcall vault.is_authorized(_starter_account, msg.sender), errors.NOT_AUTHORIZED
+    assert self._auctions[_account] & ACTIVE_BIT == 0, errors.AUCTION_ACTIVE
+
+    # ---- accrue: valuation at usable prices
+    v: Valuation = self._valuation(_account)
+    assert v.liquidatable, errors.NOT_LIQUIDATABLE
+
+    # ---- math
+    p: LiquidationParams = self._params
+    fee: uint256 = min(v.margin.mm * p.flag_fee_rate // constants.WAD, p.flag_fee_cap)
+    fee = min(fee, convert(max(v.value, 0), uint256))
+    insolvent: bool = v.value <= 0
+
+    # ---- storage, event
+    self._store(_account, Auction(start=block.timestamp, insolvent=insolvent, active=True))
+    log AuctionStarted(
+        account=_account,
+        starter_account=_starter_account,
+        caller=msg.sender,
+        flag_fee=fee,
+        equity_mm=v.margin.equity_mm,
+        mm=v.margin.mm,
+        value=v.value,
+        insolvent=insolvent,
+    )
+
+    # ---- transfer
+    if fee > 0:
+        extcall vault.adjust_cash(_account, -convert(fee, int256))
+        extcall vault.adjust_cash(_starter_account, convert(fee, int256))
+    return True
+
+
+@external
+def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_cost: int256) -> int256:
+    """
+    @notice Take the fraction `_fraction` (capped, see `quote`) of the portfolio
+            of an account in auction into `_bidder_account` (owned or operated
+            by the caller) at the current discount.
+    @dev Solvent (V > 0): pays the account ceil(f·V·(1 - d)); the account pays
+         the fund ceil(f·V·r); f = min(_fraction, cap). Insolvent (V <= 0):
+         `_fraction` must be >= 1 (WAD); the bidder takes everything and is
+         paid -V + MM·d by the fund, then by the loss index. Reverts unless the
+         payment is <= `_max_cost`, the account's health did not fall and the
+         bidder is above IM (at both prices when DEGRADED). Closes the auction
+         once the account is back above IM.
+    @param _account Account in auction.
+    @param _bidder_account Bidder's account (cross margin, not reserved).
+    @param _fraction Fraction wanted (WAD); more than the cap takes the cap.
+    @param _max_cost Largest payment accepted (WAD, signed: < 0 asks to be paid at least -_max_cost).
+    @return The payment: > 0 paid by the bidder, < 0 received by the bidder.
+    """
+    # ---- checks
+    auction: Auction = self._load(_account)
+    assert auction.active, errors.NO_AUCTION
+    assert _bidder_account != _account, errors.SAME_ACCOUNT
+    assert _bidder_account > constants.FEE_ACCOUNT, errors.RESERVED_ACCOUNT
+    assert _fraction > 0, errors.BAD_FRACTION
+    assert staticcall vault.is_authorized(_bidder_account, msg.sender), errors.NOT_AUTHORIZED
+    assert staticcall vault.isolated_instrument(_bidder_account) == 0, errors.ISOLATED_BIDDER
+
+    # ---- accrue: valuation at usable prices
+    v: Valuation = self._valuation(_account)
+    assert v.below_im, errors.ABOVE_INITIAL_MARGIN
+    d: uint256 = self._discount(auction.start)
+    p: LiquidationParams = self._params
+    pre: types.MarginResult = v.margin
+
+    payment: int256 = 0
+    if v.value > 0:
+        payment = self._solvent_bid(_account, _bidder_account, _fraction, v, d, p)
+    else:
+        assert _fraction >= constants.WAD, errors.FULL_BID_ONLY
+        payment = self._insolvent_bid(_account, _bidder_account, v, d)
+    assert payment <= _max_cost, errors.PRICE_ABOVE_MAX
+
+    # ---- post-conditions (static calls see the new state)
+    post: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
+    assert self._health(post) >= self._health(pre), errors.HEALTH_DECREASED
+    self._check_bidder(_bidder_account, pre.status)
+    if post.equity_im >= convert(post.im, int256):
+        auction.active = False
+        self._store(_account, auction)
+        reason: uint8 = CLOSED_RESTORED
+        if v.value <= 0:
+            reason = CLOSED_EMPTIED
+        log AuctionClosed(account=_account, reason=reason)
+    return payment
+
+
+@external
+def close_auction(_account: uint256):
+    """
+    @notice Close the auction of an account that is back above IM without a bid
+            (deposit, price move).
+    @dev Anyone. Needs usable prices and E_im >= IM (at either price when DEGRADED).
+         Owners should close a recovered account's auction: a later dip would
+         otherwise resume it at its accrued discount.
+    @param _account Account in auction.
+    """
+    auction: Auction = self._load(_account)
+    assert auction.active, errors.NO_AUCTION
+    v: Valuation = self._valuation(_account)
+    assert not v.below_im, errors.BELOW_INITIAL_MARGIN
+    auction.active = False
+    self._store(_account, auction)
+    log AuctionClosed(account=_account, reason=CLOSED_RECOVERED)
+
+
+# ---------------------------------------------------------------- admin
+
+
+@external
+def set_params(_params: LiquidationParams):
+    """
+    @notice Change the liquidation parameters.
+    @dev Risk manager only. Bounds: d_start <= d_max, d_max + r <= 0.9,
+         60 s <= T <= 1 day, flag fee rate <= 10 %, full_close_health <= 1.
+         Open auctions keep their start; their discount follows the new curve.
+    @param _params New parameters.
+    """
+    assert access_control.hasRole[constants.RISK_MANAGER_ROLE][msg.sender], errors.MISSING_ROLE
+    self._set_params(_params)
+
+
+# ---------------------------------------------------------------- views
+
+
+@external
+@view
+def auction(_account: uint256) -> Auction:
+    """
+    @notice The auction of an account.
+    @param _account Account id.
+    @return (start, insolvent, active); all zero if none ever opened.
+    """
+    return self._load(_account)
+
+
+@external
+@view
+def discount(_account: uint256) -> uint256:
+    """
+    @notice Current discount of an account's open auction.
+    @param _account Account id.
+    @return d(t) (WAD); 0 when no auction is open.
+    """
+    auction: Auction = self._load(_account)
+    if not auction.active:
+        return 0
+    return self._discount(auction.start)
+
+
+@external
+@view
+def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
+    """
+    @notice What a bid of `_fraction` would pay now, and the largest fraction.
+    @dev Uses d(now) of the open auction (d_start when none is open). Solvent:
+         (ceil(f·V·(1 - d)), cap) with f = min(_fraction, cap). Insolvent:
+         (-(fund payment + socialised), 1) where the shortfall -V + MM·d is
+         paid by the fund, then by the loss index up to the positive cash of
+         everyone else (an estimate only when that runs out: the account's
+         funding is settled in the bid). (0, 0) when the account is above IM.
+         Reverts on stale prices.
+    @param _account Account id.
+    @param _fraction Fraction wanted (WAD).
+    @return (payment, cap): payment > 0 is paid by the bidder; cap in WAD.
+    """
+    v: Valuation = self._valuation(_account)
+    if not v.below_im:
+        return 0, 0
+    auction: Auction = self._load(_account)
+    d: uint256 = self._params.discount_start
+    if auction.active:
+        d = self._discount(auction.start)
+    if v.value <= 0:
+        need: uint256 = self._shortfall(v, d)
+        fund: uint256 = convert(max(staticcall vault.cash_of(constants.INSURANCE_FUND), 0), uint256)
+        paid: uint256 = min(need, fund)
+        if need > paid:
+            # dev: the loss index absorbs at most the positive cash left once the fund and the account are emptied
+            own: uint256 = convert(max(staticcall vault.cash_of(_account), 0), uint256)
+            free: uint256 = staticcall vault.total_positive_cash()
+            free = free - min(free, fund + own)
+            paid += min(need - paid, free)
+        return -convert(paid, int256), constants.WAD
+    cap: uint256 = self._fraction_cap(v, d, self._params)
+    f: uint256 = min(_fraction, cap)
+    return convert(self._price_up(f, v.value, constants.WAD - d), int256), cap
+
+
+@external
+@view
+def mark_value(_account: uint256) -> int256:
+    """
+    @notice Mark value V of an account's portfolio at the primary prices (no haircuts).
+    @dev Whatever the oracle status; read `RiskEngine.margin().status` before acting on it.
+    @param _account Account id.
+    @return V (WAD USD, signed).
+    """
+    r: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
+    return r.equity_mm + self._haircuts(_account, False)
+
+
+@external
+@view
+def params() -> LiquidationParams:
+    """
+    @notice Current parameters.
+    @return The parameters.
+    """
+    return self._params
+
+
+@external
+@view
+def losses() -> (uint256, uint256, uint256):
+    """
+    @notice Running totals of insolvent auctions.
+    @return (paid by the insurance fund, sent to the loss index, not absorbed: bad debt), WAD.
+    """
+    return self._fund_paid, self._socialized, self._bad_debt
+
+
+# ---------------------------------------------------------------- internals: bids
+
+
+@internal
+def _solvent_bid(
+    _account: uint256, _bidder: uint256, _fraction: uint256, _v: Valuation, _d: uint256, _p: LiquidationParams
+) -> int256:
+    """
+    @dev Move f of the portfolio to the bidder; the bidder pays the account,
+         the account pays the fund fee. Cash moves after the Clearinghouse has
+         settled funding, so the pro-rata share is of the settled cash.
+    @param _account Liquidated account.
+    @param _bidder Bidder's account.
+    @param _fraction Fraction asked (WAD).
+    @param _v The account's valuation (V > 0).
+    @param _d Discount now.
+    @param _p Parameters.
+    @return The payment (> 0).
+    """
+    f: uint256 = min(_fraction, self._fraction_cap(_v, _d, _p))
+    pay: uint256 = self._price_up(f, _v.value, constants.WAD - _d)
+    fee: uint256 = self._price_up(f, _v.value, _p.fund_fee_rate)
+    log Bid(
+        account=_account,
+        bidder_account=_bidder,
+        caller=msg.sender,
+        fraction=f,
+        value=_v.value,
+        discount=_d,
+        payment=convert(pay, int256),
+        fund_fee=fee,
+    )
+
+    extcall clearinghouse.transfer_portfolio(_account, _bidder, f)
+    self._move_collateral(_account, _bidder, f)
+    # dev: moved cash rounds towards +infinity: less positive cash or more debt stays with the account
+    moved: int256 = self._sdiv_up(staticcall vault.cash_of(_account) * convert(f, int256), SWAD)
+    self._adjust(_account, convert(pay, int256) - convert(fee, int256) - moved)
+    self._adjust(_bidder, moved - convert(pay, int256))
+    self._adjust(constants.INSURANCE_FUND, convert(fee, int256))
+    return convert(pay, int256)
+
+
+@internal
+def _insolvent_bid(_account: uint256, _bidder: uint256, _v: Valuation, _d: uint256) -> int256:
+    """
+    @dev Move everything to the bidder and pay it need = -V + MM·d: the
+         account's cash goes to 0 (it travels with the credit), the fund pays
+         what it has, the loss index absorbs the rest (neither the emptied
+         account nor the drained fund shares that loss; the bidder's own
+         earlier cash does, like everyone's).
+    @param _account Liquidated account.
+    @param _bidder Bidder's account.
+    @param _v The account's valuation (V <= 0).
+    @param _d Discount now.
+    @return The payment (<= 0: -(fund paid + absorbed)).
+    """
+    need: uint256 = self._shortfall(_v, _d)
+    extcall clearinghouse.transfer_portfolio(_account, _bidder, constants.WAD)
+    self._move_collateral(_account, _bidder, constants.WAD)
+    cash: int256 = staticcall vault.cash_of(_account)
+    self._adjust(_account, -cash)
+    paid: uint256 = min(need, convert(max(staticcall vault.cash_of(constants.INSURANCE_FUND), 0), uint256))
+    self._adjust(constants.INSURANCE_FUND, -convert(paid, int256))
+    rest: uint256 = need - paid
+    absorbed: uint256 = 0
+    if rest > 0:
+        absorbed = extcall vault.socialize_loss(rest)
+    self._adjust(_bidder, cash + convert(paid + absorbed, int256))
+
+    self._fund_paid += paid
+    self._socialized += rest
+    self._bad_debt += rest - absorbed
+    payment: int256 = -convert(paid + absorbed, int256)
+    log Bid(
+        account=_account,
+        bidder_account=_bidder,
+        caller=msg.sender,
+        fraction=constants.WAD,
+        value=_v.value,
+        discount=_d,
+        payment=payment,
+        fund_fee=0,
+    )
+    log BadDebt(
+        account=_account, bidder_account=_bidder, shortfall=need, fund_paid=paid, socialized=rest, absorbed=absorbed
+    )
+    return payment
+
+
+@internal
+def _move_collateral(_from: uint256, _to: uint256, _fraction: uint256):
+    """
+    @dev Move ceil(bal·f) of every non-settlement collateral (<= bal: f <= 1).
+    @param _from Liquidated account.
+    @param _to Bidder's account.
+    @param _fraction f (WAD).
+    """
+    tokens: DynArray[address, constants.MAX_ASSETS] = staticcall vault.assets()
+    balances: DynArray[uint256, constants.MAX_ASSETS] = staticcall vault.balances_of(_from)
+    for i: uint256 in range(len(tokens), bound=constants.MAX_ASSETS):
+        if balances[i] == 0:
+            continue
+        amount: uint256 = fixed_point._mul_div_up(balances[i], _fraction, constants.WAD)
+        extcall vault.move_collateral(_from, _to, tokens[i], amount)
+
+
+@internal
+def _adjust(_id: uint256, _delta: int256):
+    """
+    @dev Send a non-zero cash change to the Vault.
+    @param _id Account id.
+    @param _delta Signed WAD change (skipped when 0).
+    """
+    if _delta != 0:
+        extcall vault.adjust_cash(_id, _delta)
+
+
+# ---------------------------------------------------------------- internals: valuation
+
+
+@internal
+@view
+def _valuation(_account: uint256) -> Valuation:
+    """
+    @dev Margin and value at usable prices: reverts when STALE; when DEGRADED
+         the conditions must hold at both prices and V is the larger one.
+    @param _account Account id.
+    @return The valuation.
+    """
+    r: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
+    assert r.status != constants.STALE, errors.STALE_ORACLE
+    v: Valuation = Valuation(
+        margin=r,
+        value=r.equity_mm + self._haircuts(_account, False),
+        liquidatable=convert(r.mm, int256) > r.equity_mm,
+        below_im=convert(r.im, int256) > r.equity_im,
+    )
+    if r.status == constants.DEGRADED:
+        s: types.MarginResult = staticcall risk_engine.margin_with(_account, True)
+        assert s.status != constants.STALE, errors.STALE_ORACLE
+        v.value = max(v.value, s.equity_mm + self._haircuts(_account, True))
+        v.liquidatable = v.liquidatable and convert(s.mm, int256) > s.equity_mm
+        v.below_im = v.below_im and convert(s.im, int256) > s.equity_im
+    return v
+
+
+@internal
+@view
+def _haircuts(_account: uint256, _use_secondary: bool) -> int256:
+    """
+    @dev Σ_k bal_k·P_k - value_mm,k over the account's collateral: the MM
+         haircuts the engine took off its equity, recomputed with the engine's
+         formula and rounding (`RiskEngine._collateral_value`) and its price
+         choice (`RiskEngine._spot`). Tokens without haircut parameters are
+         worth 0 to the engine and here.
+    @param _account Account id.
+    @param _use_secondary Price at the secondary feeds.
+    @return The haircut total (WAD USD, >= 0).
+    """
+    total: uint256 = 0
+    tokens: DynArray[address, constants.MAX_ASSETS] = staticcall vault.assets()
+    balances: DynArray[uint256, constants.MAX_ASSETS] = staticcall vault.balances_of(_account)
+    for i: uint256 in range(len(tokens), bound=constants.MAX_ASSETS):
+        balance: uint256 = balances[i]
+        if balance == 0:
+            continue
+        risk: CollateralRisk = staticcall risk_engine.collateral_risk(tokens[i])
+        if risk.underlying == 0:
+            continue
+        primary: uint256 = 0
+        secondary: uint256 = 0
+        status: uint8 = 0
+        primary, secondary, status = staticcall router.prices(risk.underlying)
+        price: uint256 = primary
+        if _use_secondary and secondary != 0:
+            price = secondary
+        value: uint256 = balance * price // constants.WAD
+        value_up: uint256 = fixed_point._mul_div_up(balance, price, constants.WAD)
+        slope: uint256 = fixed_point._mul_div_up(risk.slope, value_up, risk.depth)
+        h_mm: uint256 = min(constants.WAD, risk.base_mm + slope)
+        total += value - value * (constants.WAD - h_mm) // constants.WAD
+    return convert(total, int256)
+
+
+@internal
+@view
+def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
+    """
+    @dev Largest fraction of a solvent account a bid may take: 1 when small
+         (MM <= min_partial_mm) or deep under water (E_mm <= full_close_health·MM),
+         else f_max = (IM - E_im) / (IM - E_im + V·(1 - d - r)) rounded up
+         (the denominator's V term rounded down), at most 1.
+    @param _v Valuation (V > 0, below IM).
+    @param _d Discount now.
+    @param _p Parameters.
+    @return The cap (WAD), >= 1 wei.
+    """
+    r: types.MarginResult = _v.margin
+    if r.mm <= _p.min_partial_mm:
+        return constants.WAD
+    if r.equity_mm * SWAD <= convert(r.mm * _p.full_close_health, int256):
+        return constants.WAD
+    # dev: below IM, so gap > 0; d + r <= 0.9, so the V term is >= 0
+    gap: uint256 = convert(convert(r.im, int256) - r.equity_im, uint256)
+    net: uint256 = fixed_point._mul_div_down(
+        convert(_v.value, uint256), constants.WAD - _d - _p.fund_fee_rate, constants.WAD
+    )
+    return min(constants.WAD, fixed_point._mul_div_up(gap, constants.WAD, gap + net))
+
+
+@internal
+@view
+def _shortfall(_v: Valuation, _d: uint256) -> uint256:
+    """
+    @dev What an insolvent portfolio's bidder is owed: -V + MM·d (the MM·d part rounded down).
+    @param _v Valuation (V <= 0).
+    @param _d Discount now.
+    @return WAD USD.
+    """
+    return convert(-_v.value, uint256) + _v.margin.mm * _d // constants.WAD
+
+
+@internal
+@view
+def _discount(_start: uint256) -> uint256:
+    """
+    @dev d(t) = min(d_max, d_start + (d_max - d_start)·t / T), rounded down.
+    @param _start Auction start.
+    @return WAD.
+    """
+    p: LiquidationParams = self._params
+    t: uint256 = min(block.timestamp - _start, p.auction_seconds)
+    return p.discount_start + (p.discount_max - p.discount_start) * t // p.auction_seconds
+
+
+@internal
+@pure
+def _price_up(_fraction: uint256, _value: int256, _rate: uint256) -> uint256:
+    """
+    @dev ceil(f·V·rate) for V > 0 (all WAD).
+    @param _fraction f.
+    @param _value V (> 0).
+    @param _rate A WAD rate.
+    @return WAD USD.
+    """
+    return fixed_point._mul_div_up(
+        fixed_point._mul_div_up(_fraction, convert(_value, uint256), constants.WAD), _rate, constants.WAD
+    )
+
+
+@internal
+@pure
+def _health(_r: types.MarginResult) -> int256:
+    """
+    @dev Health E_mm - MM.
+    @param _r Margin result.
+    @return Signed WAD.
+    """
+    return _r.equity_mm - convert(_r.mm, int256)
+
+
+@internal
+@view
+def _check_bidder(_bidder: uint256, _status: uint8):
+    """
+    @dev The bidder must be above IM after the bid; at both prices when DEGRADED.
+    @param _bidder Bidder's account.
+    @param _status Oracle status of the liquidated account's prices.
+    """
+    r: types.MarginResult = staticcall risk_engine.margin_with(_bidder, False)
+    assert r.status != constants.STALE, errors.STALE_ORACLE
+    assert r.equity_im >= convert(r.im, int256), errors.BELOW_INITIAL_MARGIN
+    if r.status == constants.DEGRADED or _status == constants.DEGRADED:
+        s: types.MarginResult = staticcall risk_engine.margin_with(_bidder, True)
+        assert s.status != constants.STALE, errors.STALE_ORACLE
+        assert s.equity_im >= convert(s.im, int256), errors.BELOW_INITIAL_MARGIN
+
+
+@internal
+@pure
+def _sdiv_up(_x: int256, _d: int256) -> int256:
+    """
+    @dev Signed division rounded towards +infinity, `_d` > 0.
+    @param _x Numerator.
+    @param _d Denominator.
+    @return ceil(_x / _d).
+    """
+    q: int256 = _x // _d
+    if _x > 0 and q * _d != _x:
+        q += 1
+    return q
+
+
+@internal
+@view
+def _load(_account: uint256) -> Auction:
+    """
+    @dev Unpack an account's auction word.
+    @param _account Account id.
+    @return The auction.
+    """
+    word: uint256 = self._auctions[_account]
+    return Auction(
+        start=word & (INSOLVENT_BIT - 1), insolvent=word & INSOLVENT_BIT != 0, active=word & ACTIVE_BIT != 0
+    )
+
+
+@internal
+def _store(_account: uint256, _auction: Auction):
+    """
+    @dev Pack and store an account's auction (start < 2**64: a unix time).
+    @param _account Account id.
+    @param _auction The auction.
+    """
+    word: uint256 = _auction.start
+    if _auction.insolvent:
+        word |= INSOLVENT_BIT
+    if _auction.active:
+        word |= ACTIVE_BIT
+    self._auctions[_account] = word
+
+
+@internal
+def _set_params(_p: LiquidationParams):
+    """
+    @dev Check and store the parameters.
+    @param _p Parameters.
+    """
+    assert _p.discount_start <= _p.discount_max, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.discount_max + _p.fund_fee_rate <= MAX_DISCOUNT_PLUS_FEE, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.auction_seconds >= MIN_AUCTION_SECONDS, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.auction_seconds <= MAX_AUCTION_SECONDS, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.flag_fee_rate <= MAX_FLAG_FEE_RATE, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.full_close_health <= constants.WAD, errors.BAD_LIQUIDATION_PARAMS
+    self._params = _p
+    log ParamsSet(params=_p)

@@ -1,0 +1,438 @@
+"""Liquidation keeper (`crossmargin keeper run`, `ape run keeper`).
+
+Every new block:
+1. index: `eth_getLogs` from the last processed block adds every account an event touched (`AccountIndex`);
+   a head below the last processed block or a different hash there (node reset, reorg) rebuilds it;
+2. settle: outcomes of its transactions (a bid that reverted because another keeper was faster is counted as a
+   lost race and the account backs off; nothing is retried blindly);
+3. scan: health of its accounts through the Lens in batches, riskiest first;
+4. act, per account: STALE prices → wait; liquidatable and no auction → `start_auction`; auction open →
+   bid the largest fraction it may take if `value − payment − gas − unwind cost ≥ min_profit` (else wait: the
+   discount grows every block), simulated first, with `max_cost` as slippage guard;
+5. unwind: positions it received are closed against the market maker's quotes.
+
+Sharding (`--shard i/n`): account `a` belongs to shard `a mod n`. Each keeper scans its own accounts every
+block and the others every `takeover_blocks` blocks. For a foreign account, a keeper of rank
+`r = (i − a) mod n` acts only after the condition (liquidatable, or auction open) persisted `r · takeover_blocks`
+blocks: a live owner has acted long before, a dead one is replaced by exactly one successor at a time, so
+shards never double-bid and no account is left behind.
+
+State lives in one `KeeperState`; the loop (crossmargin.bots.core) handles node restarts, nonces and SIGINT.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crossmargin.bots.base import AccountBot, BotOptions
+from crossmargin.bots.core import BotError, GasCapped, Loop, Skipped, WouldRevert, guard
+from crossmargin.bots.liquidation import LiquidationAdapter
+from crossmargin.bots.reads import FAILED, STALE, AccountIndex, Health, HealthReader
+
+WAD = 10**18
+ETH = 1  # underlying id that prices gas (the chain's native coin on the dev chains and mainnet)
+
+
+@dataclass
+class KeeperConfig:
+    shard: int = 0
+    shards: int = 1
+    takeover_blocks: int = 3          # how long a foreign account waits per rank before this keeper steps in
+    batch: int = 250                  # accounts per Lens call
+    min_profit: float = 0.0           # USD, after gas and unwind cost
+    unwind_cost: float = 0.003        # cost of closing what a bid brings (fraction of notional) when the book is empty
+    unwind: bool = True               # close received positions against the maker
+    min_own_ratio: float = 1.05       # no new bid when the keeper's own equity/IM is below this
+    backoff_blocks: int = 2           # after a failure; doubles per consecutive failure (max 64)
+    state_file: Path | None = None    # resume the index after a keeper restart
+
+    def __post_init__(self) -> None:
+        if self.shards < 1 or not 0 <= self.shard < self.shards:
+            raise BotError(f"--shard must be i/n with 0 <= i < n, got {self.shard}/{self.shards}")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise BotError(f"--shard must look like 0/2, got {text!r}") from None
+    KeeperConfig(shard=i, shards=n)
+    return i, n
+
+
+@dataclass
+class KeeperState:
+    """Everything the keeper remembers between blocks."""
+
+    last_block: int | None = None
+    last_hash: str | None = None
+    health: dict[int, Health] = field(default_factory=dict)           # last row seen per account
+    since: dict[tuple[str, int], int] = field(default_factory=dict)   # (phase, account) -> first block seen
+    backoff: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)  # -> (until block, failures)
+    started: int = 0
+    bids: int = 0
+    liquidations: int = 0
+    lost_races: int = 0
+    profit_usd: float = 0.0
+    gas_usd: float = 0.0
+    unwinds: int = 0
+    resets: int = 0
+
+    def clear_chain_view(self) -> None:
+        self.health.clear()
+        self.since.clear()
+        self.backoff.clear()
+
+
+class Keeper(AccountBot):
+    name = "keeper"
+
+    def __init__(self, w3, signer, options: BotOptions, config: KeeperConfig):
+        super().__init__(w3, signer, options)
+        self.config = config
+        self.state = KeeperState()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def on_start(self, loop: Loop) -> None:
+        self.liq = LiquidationAdapter(self.dep)
+        self.reader = HealthReader(self.dep, batch=self.config.batch)
+        self.index = AccountIndex(self.dep)
+        self.taker_fee = int(guard(lambda: self.dep.clearinghouse.functions.taker_fee_rate().call())) / WAD
+        self._load_state()
+        if not self.liq.available:
+            loop.log({"event": "note", "note": "deployment has no Liquidation contract: watching only"})
+        if self.dep.lens is None:
+            loop.log({"event": "note", "note": "deployment has no Lens: one eth_call per account"})
+        loop.log({"event": "keeper", "shard": f"{self.config.shard}/{self.config.shards}",
+                  "liquidation": self.liq.address, "index_from": self.index.last_block + 1})
+
+    def on_reconnect(self, loop: Loop) -> None:
+        super().on_reconnect(loop)
+        self.state.backoff.clear()  # the world may have moved on while we were away
+
+    def stop(self, loop: Loop) -> dict:
+        self._save_state()
+        s = self.state
+        return {**super().stop(loop), "shard": f"{self.config.shard}/{self.config.shards}",
+                "accounts": len(self.index.accounts), "started": s.started, "bids": s.bids,
+                "liquidations": s.liquidations, "lost_races": s.lost_races, "profit_usd": round(s.profit_usd, 2),
+                "gas_usd": round(s.gas_usd, 4), "last_block": s.last_block}
+
+    # -- the loop body -------------------------------------------------------------------------------------
+    def on_block(self, loop: Loop, block) -> dict:
+        import time
+
+        head, now = int(block["number"]), int(block["timestamp"])
+        s = self.state
+        if self._chain_moved_back(loop, head):
+            self._reset(loop)
+        if not self.dep.alive():
+            return {"waiting": "deployment not on chain"}
+        self.index.sync(head)
+        self._settle(head)
+        t0 = time.monotonic()
+        accounts = self._plan(head)
+        rows = self.reader.scan(accounts)
+        scan_ms = (time.monotonic() - t0) * 1000
+        own = self.health()
+        counts = {"liquidatable": 0, "in_auction": 0, "stale": 0, "failed": 0, "deferred": 0}
+        starts, bids = [], []
+        for h in rows:
+            s.health[h.account] = h
+            if h.account == self.account:
+                continue
+            phase = _phase(h)
+            if h.status == FAILED:
+                counts["failed"] += 1
+                continue
+            if phase is None:
+                s.since.pop(("start", h.account), None)
+                s.since.pop(("bid", h.account), None)
+                continue
+            counts["in_auction" if phase == "bid" else "liquidatable"] += 1
+            if h.status == STALE:  # no liquidation on stale prices: wait for the oracle
+                counts["stale"] += 1
+                continue
+            if self._waiting((phase, h.account), head):
+                continue
+            if phase == "bid":  # its turn is decided once the bid is worth making (see `_bid`)
+                bids.append(h)
+                continue
+            first = s.since.setdefault((phase, h.account), head)
+            if not self._my_turn(h.account, first, head):
+                counts["deferred"] += 1
+                continue
+            starts.append(h)
+        sent = {"started": 0, "bids": 0, "unwinds": 0, "capped": False}
+        if self.liq.available:
+            sent["capped"] = self._start(sorted(starts, key=lambda h: -h.mm_shortfall), head, sent)
+            if not sent["capped"] and own.ratio >= self.config.min_own_ratio:
+                sent["capped"] = self._bid(sorted(bids, key=lambda h: -h.mm_shortfall), head, now, sent, counts)
+        elif starts or bids:
+            loop.log({"event": "would_liquidate", "accounts": [h.account for h in starts + bids][:50],
+                      "note": "no Liquidation contract"})
+        if self.config.unwind and not sent["capped"]:
+            sent["unwinds"] = self._unwind(head, now)
+        s.last_block, s.last_hash = head, _hex(block["hash"])
+        if head % 20 == 0:
+            self._save_state()
+        return {"shard": f"{self.config.shard}/{self.config.shards}", "accounts": len(self.index.accounts),
+                "scanned": len(rows), "scan_ms": round(scan_ms, 1), **counts,
+                "started": sent["started"], "bids": sent["bids"], "unwinds": sent["unwinds"],
+                "gas_capped": sent["capped"], "liquidations": s.liquidations, "lost_races": s.lost_races,
+                "profit_usd": round(s.profit_usd, 2), "own_ratio": round(min(own.ratio, 1e9), 4),
+                "pending": len(self.sender.pending)}
+
+    # -- scanning plan -------------------------------------------------------------------------------------
+    def _owner(self, account: int) -> int:
+        return account % self.config.shards
+
+    def _rank(self, account: int) -> int:
+        return (self.config.shard - self._owner(account)) % self.config.shards
+
+    def _my_turn(self, account: int, first_seen: int, head: int) -> bool:
+        rank = self._rank(account)
+        return rank == 0 or head - first_seen >= rank * self.config.takeover_blocks
+
+    def _plan(self, head: int) -> list[int]:
+        """Own accounts every block; foreign ones every `takeover_blocks` blocks, or every block while they are
+        liquidatable or in auction (to time a takeover). Riskiest (lowest MM ratio) first."""
+        s, every = self.state, max(1, self.config.takeover_blocks)
+        watched = {a for (_, a) in s.since}
+        out = [a for a in self.index.accounts
+               if self._rank(a) == 0 or head % every == 0 or a in watched]
+        if self.account not in out:
+            out.append(self.account)
+        return sorted(out, key=lambda a: s.health[a].mm_ratio if a in s.health else -1.0)
+
+    def _waiting(self, key: tuple[str, int], head: int) -> bool:
+        if self.sender.busy(key):
+            return True
+        until = self.state.backoff.get(key)
+        return until is not None and head < until[0]
+
+    def _fail(self, key: tuple[str, int], head: int) -> None:
+        failures = self.state.backoff.get(key, (0, 0))[1] + 1
+        self.state.backoff[key] = (head + min(64, self.config.backoff_blocks * 2 ** (failures - 1)), failures)
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def _start(self, rows: list[Health], head: int, sent: dict) -> bool:
+        for h in rows:
+            fn, args = self.liq.start_call(h.account, self.account)
+            try:
+                self.sender.send(self.liq.contract, fn, args, "start_auction", key=("start", h.account), head=head,
+                                 meta={"account": h.account, "mm_shortfall_usd": round(h.mm_shortfall / WAD, 2)})
+            except GasCapped as exc:
+                self.sender.log({"event": "gas_capped", "reason": str(exc)})
+                return True
+            except Skipped as exc:
+                self._fail(("start", h.account), head)
+                self.sender.log({"event": "skip", "purpose": "start_auction", "account": h.account,
+                                 "reason": str(exc)})
+                continue
+            sent["started"] += 1
+        return False
+
+    def _bid(self, rows: list[Health], head: int, now: int, sent: dict, counts: dict) -> bool:
+        """Bid on open auctions that are worth it now. A foreign shard's account counts its takeover delay from
+        the first block its bid was worth making (its owner runs the same rule, so it bid then if alive)."""
+        prices = self.dep.prices()
+        eth_usd = prices.get(ETH, (0, 0))[0] / WAD
+        try:
+            fee = self.options.gas.fees(self.sender.base_fee())["maxFeePerGas"]
+        except GasCapped as exc:
+            self.sender.log({"event": "gas_capped", "reason": str(exc)})
+            return True
+        for h in rows:
+            key = ("bid", h.account)
+            try:
+                plan = self._plan_bid(h, prices, eth_usd, fee, now)
+            except WouldRevert as exc:
+                self._fail(key, head)
+                self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": exc.reason})
+                continue
+            if plan is None:
+                self.state.since.pop(key, None)
+                continue
+            first = self.state.since.setdefault(key, head)
+            if not self._my_turn(h.account, first, head):
+                counts["deferred"] += 1
+                continue
+            quote, gas, profit = plan
+            fn, args = self.liq.bid_call(h.account, self.account, quote.fraction, _max_cost(quote.payment))
+            try:
+                self.sender.send(self.liq.contract, fn, args, "bid", key=key, head=head, gas=gas,
+                                 meta={"account": h.account, "fraction": round(quote.fraction / WAD, 4),
+                                       "payment_usd": round(quote.payment / WAD, 2),
+                                       "discount": round(quote.discount / WAD, 4),
+                                       "expected_profit_usd": round(profit, 2)})
+            except GasCapped as exc:
+                self.sender.log({"event": "gas_capped", "reason": str(exc)})
+                return True
+            except Skipped as exc:
+                self._fail(key, head)
+                self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": str(exc)})
+                continue
+            sent["bids"] += 1
+        return False
+
+    def _plan_bid(self, h: Health, prices: dict, eth_usd: float, fee: int, now: int):
+        """(quote, gas, expected profit USD) for the largest fraction this keeper can carry, or None to wait.
+
+        Profit = value received − payment − gas − unwind cost; the bid is simulated from the keeper's account
+        (its own IM may not carry the whole fraction: halve, up to three times)."""
+        fraction, last_reason = WAD, "bid does not simulate"
+        for _ in range(4):
+            quote = self.liq.quote(h.account, fraction)
+            if quote is None:
+                return None  # back above IM: nothing to bid on
+            fn, args = self.liq.bid_call(h.account, self.account, quote.fraction, _max_cost(quote.payment))
+            try:
+                gas = self.sender.simulate(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
+            except WouldRevert as exc:
+                last_reason = exc.reason
+                if quote.fraction < 2 * 10**12:
+                    break
+                fraction = quote.fraction // 2
+                continue
+            gas_usd = gas * fee / 1e18 * eth_usd
+            unwind_usd = self._unwind_usd(h.account, prices, now) * quote.fraction / WAD
+            profit = quote.gross_profit / WAD - gas_usd - unwind_usd
+            if profit < self.config.min_profit:
+                return None  # not yet: the discount grows with time
+            return quote, gas, profit
+        raise WouldRevert(last_reason)
+
+    def _unwind_usd(self, account: int, prices: dict, now: int) -> float:
+        """USD it would cost to close all of `account`'s positions against the maker now: per position, the
+        best quote's distance from the index plus the taker fee (`unwind_cost` where the book is empty)."""
+        rows = guard(lambda: self.dep.clearinghouse.functions.positions_of(account).call())
+        total = 0.0
+        for r in rows:
+            iid, size = int(r[0]), int(r[1])
+            if size == 0:
+                continue
+            spec = self.dep.listed.market(iid)
+            index = prices.get(self.dep.params.underlying(spec.underlying).id, (0, 0))[0]
+            if index == 0:
+                continue
+            rate = self.config.unwind_cost
+            quotes = self.book.quotes(iid, taker_buys=size < 0, now=now)  # a long lot is sold into the bids
+            if quotes:
+                rate = abs(quotes[0].price - index) / index + self.taker_fee
+            total += abs(size) / WAD * index / WAD * rate
+        return total
+
+    def _unwind(self, head: int, now: int) -> int:
+        sent = 0
+        positions = self.positions()
+        if not positions:
+            return 0
+        prices = self.dep.prices()
+        for iid, size in positions.items():
+            spec = self.dep.listed.market(iid)
+            price, status = prices[self.dep.params.underlying(spec.underlying).id]
+            if status == STALE or self.sender.busy(("unwind", iid)):
+                continue
+            done, pendings = self.taker.take(iid, -size, price, now, head, "unwind", meta={"instrument_name": spec.name})
+            if done:
+                sent += 1
+                self.state.unwinds += 1
+        return sent
+
+    # -- outcomes, resets, persistence --------------------------------------------------------------------
+    def _settle(self, head: int) -> None:
+        s = self.state
+        eth_usd = None
+        for o in self.settle(head):
+            p = o.pending
+            if o.gas_cost_wei:
+                if eth_usd is None:
+                    eth_usd = self.dep.prices().get(ETH, (0, 0))[0] / WAD
+                s.gas_usd += o.gas_cost_wei / 1e18 * eth_usd
+            if p.purpose == "start_auction":
+                if o.status == "ok":
+                    s.started += 1
+                else:
+                    s.lost_races += o.status == "reverted"
+                    self._fail(p.key, head)
+            elif p.purpose == "bid":
+                s.bids += 1
+                if o.status == "ok":
+                    s.liquidations += 1
+                    s.profit_usd += float(p.meta.get("expected_profit_usd", 0.0))
+                    s.backoff.pop(p.key, None)
+                else:
+                    s.lost_races += o.status == "reverted"
+                    self._fail(p.key, head)
+
+    def _chain_moved_back(self, loop: Loop, head: int) -> bool:
+        s = self.state
+        if s.last_block is None:
+            return False
+        if head < s.last_block:
+            return True
+        try:
+            known = guard(lambda: self.w3.eth.get_block(s.last_block))
+        except Exception:  # noqa: BLE001 - block not found: the chain was replaced
+            return True
+        return _hex(known["hash"]) != s.last_hash
+
+    def _reset(self, loop: Loop) -> None:
+        self.state.resets += 1
+        loop.log({"event": "chain_reset", "last_block": self.state.last_block})
+        self.index.reset()
+        self.state.clear_chain_view()
+        self.state.last_block = self.state.last_hash = None
+        self.sender.forget_pending()
+
+    def _load_state(self) -> None:
+        path = self.config.state_file
+        if path is None or not Path(path).exists():
+            return
+        try:
+            data = json.loads(Path(path).read_text())
+        except ValueError:
+            return
+        if data.get("vault") != self.dep.manifest.address("Vault"):
+            return
+        try:
+            known = guard(lambda: self.w3.eth.get_block(int(data["last_block"])))
+        except Exception:  # noqa: BLE001 - the chain does not have that block any more
+            return
+        if _hex(known["hash"]) != data.get("last_hash"):
+            return
+        self.index.accounts = {int(a): int(b) for a, b in data["accounts"].items()}
+        self.index.last_block = int(data["last_block"])
+        self.state.last_block, self.state.last_hash = int(data["last_block"]), data["last_hash"]
+
+    def _save_state(self) -> None:
+        path = self.config.state_file
+        if path is None or self.state.last_block is None:
+            return
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"vault": self.dep.manifest.address("Vault"), "last_block": self.state.last_block,
+                                   "last_hash": self.state.last_hash,
+                                   "accounts": {str(a): b for a, b in self.index.accounts.items()}}))
+        tmp.replace(path)
+
+
+def _phase(h: Health) -> str | None:
+    """What the keeper does with this row: `bid` on an open auction below IM, `start` one on a liquidatable
+    account, nothing otherwise (healthy accounts are never touched)."""
+    if h.in_auction:
+        return "bid" if h.im > h.equity_im else None
+    return "start" if h.liquidatable else None
+
+
+def _max_cost(payment: int) -> int:
+    """The bid's slippage guard: the quoted payment plus 0.5 % and 1 USD (prices may tick before inclusion)."""
+    return payment + abs(payment) // 200 + WAD
+
+
+def _hex(value) -> str:
+    return value.hex() if isinstance(value, (bytes, bytearray)) else str(value)

@@ -1,0 +1,95 @@
+"""The keeper's view of the Liquidation contract (TECH_SPEC "Liquidation"), in one small adapter.
+
+The keeper never calls the contract's methods by name itself: `start_call` / `bid_call` give what to send and
+`auction` / `discount` / `quote` read it. If the contract's surface changes, this file is the one to adapt.
+
+    start_auction(_account, _starter_account) -> bool
+    bid(_account, _bidder_account, _fraction, _max_cost: int256) -> int256
+    auction(_account) -> Auction {start, insolvent, active}
+    discount(_account) -> uint256            (WAD)
+    quote(_account, _fraction) -> (int256 payment, uint256 f_max)     ((0, 0): above IM, nothing to bid)
+    mark_value(_account) -> int256           (V: no haircuts, primary prices)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crossmargin.bots.core import guard
+
+WAD = 10**18
+
+
+@dataclass(frozen=True)
+class Auction:
+    start: int
+    insolvent: bool
+    active: bool
+
+
+@dataclass(frozen=True)
+class BidQuote:
+    """What a bid of `fraction` costs now and what it brings, in WAD USD."""
+
+    fraction: int
+    payment: int        # cash the bidder pays (negative: the insurance fund pays the bidder)
+    f_max: int          # largest fraction a bid may take now
+    discount: int       # d(t), WAD
+    value: int          # mark value of the fraction received (positions and collateral at index prices)
+
+    @property
+    def gross_profit(self) -> int:
+        return self.value - self.payment
+
+
+class LiquidationAdapter:
+    def __init__(self, dep):
+        self.dep = dep
+        self.contract = dep.liquidation  # None until the deployment has one
+
+    @property
+    def available(self) -> bool:
+        return self.contract is not None
+
+    @property
+    def address(self) -> str | None:
+        return self.contract.address if self.contract is not None else None
+
+    # -- what to send --------------------------------------------------------------------------------------
+    def start_call(self, account: int, starter_account: int) -> tuple[str, list]:
+        return "start_auction", [account, starter_account]
+
+    def bid_call(self, account: int, bidder_account: int, fraction: int, max_cost: int) -> tuple[str, list]:
+        return "bid", [account, bidder_account, fraction, max_cost]
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def auction(self, account: int) -> Auction:
+        start, insolvent, active = guard(lambda: self.contract.functions.auction(account).call())[:3]
+        return Auction(int(start), bool(insolvent), bool(active))
+
+    def discount(self, account: int) -> int:
+        return int(guard(lambda: self.contract.functions.discount(account).call()))
+
+    def mark_value(self, account: int) -> int:
+        return int(guard(lambda: self.contract.functions.mark_value(account).call()))
+
+    def quote(self, account: int, fraction: int) -> BidQuote | None:
+        """Price of taking `fraction` (WAD) now, or None when there is nothing to bid on (the account is above
+        IM). Solvent (V > 0): the fraction is capped at `f_max` and the bidder receives f·V for
+        ceil(f·V·(1 − d)); insolvent: all of it, and the bidder is paid −V + MM·d (payment < 0).
+        A revert (stale prices) raises `WouldRevert`."""
+        from web3.exceptions import ContractLogicError
+
+        from crossmargin.bots.core import WouldRevert, revert_reason
+
+        try:
+            payment, f_max = guard(lambda: self.contract.functions.quote(account, fraction).call())
+            value = self.mark_value(account)
+            d = self.discount(account)
+        except (ContractLogicError, ValueError) as exc:
+            raise WouldRevert(revert_reason(exc)) from None
+        payment, f_max = int(payment), int(f_max)
+        if f_max == 0:
+            return None
+        f = min(fraction, f_max) if value > 0 else WAD
+        return BidQuote(f, payment, f_max, d, value * f // WAD)

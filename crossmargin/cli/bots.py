@@ -1,0 +1,154 @@
+"""`crossmargin keeper run` and `crossmargin agent maker|band|hedge`: long-running bots.
+
+Each prints one JSON line per block (`--json`, or whenever stdout is not a terminal) or a live rich view (its
+JSON lines then go to `--log`, default `.cache/bots/<bot>-<chain_id>.jsonl`), and stops cleanly on Ctrl-C.
+Without a signer (`--account` / CROSSMARGIN_PRIVATE_KEY), or with `--dry-run`, a bot sends nothing and logs
+what it would have sent.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from crossmargin.cli.common import UserError, chain_options
+
+
+def bot_options(f):
+    """Options every bot takes, on top of --network / --account / --json."""
+
+    @chain_options
+    @click.option("--account-id", type=int, default=None, help="Vault account operated (default: the signer's first).")
+    @click.option("--dry-run", is_flag=True, help="Simulate and log what would be sent; send nothing.")
+    @click.option("--max-fee-gwei", type=float, default=100.0, show_default=True, help="Gas price cap: above it, wait.")
+    @click.option("--priority-gwei", type=float, default=1.0, show_default=True, help="Priority fee (tip).")
+    @click.option("--book", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="The maker's quotes file (default: .cache/book/<chain_id>.json).")
+    @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Also append the JSON lines here.")
+    @click.option("--poll", type=float, default=0.25, show_default=True, help="Seconds between head polls.")
+    @click.option("--max-blocks", type=int, default=None, help="Stop after this many blocks (default: run until Ctrl-C).")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def _run(make, kw: dict, name: str, columns: tuple[str, ...]) -> None:
+    from crossmargin.bots.base import BotOptions
+    from crossmargin.bots.core import BotError, GasPolicy
+    from crossmargin.bots.run import run_bot
+
+    options = BotOptions(account_id=kw["account_id"], dry_run=kw["dry_run"],
+                         gas=GasPolicy(kw["max_fee_gwei"], kw["priority_gwei"]), book=kw["book"])
+    try:
+        run_bot(lambda w3, signer: make(w3, signer, options), network=kw["network"], account=kw["account"],
+                as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"], max_blocks=kw["max_blocks"],
+                columns=columns, name=name)
+    except BotError as exc:
+        raise UserError(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# keeper
+# ---------------------------------------------------------------------------------------------------------
+
+@click.group("keeper")
+def keeper() -> None:
+    """Liquidation keeper."""
+
+
+@keeper.command("run")
+@bot_options
+@click.option("--shard", default="0/1", show_default=True, help="i/n: this keeper's share of the accounts.")
+@click.option("--takeover-blocks", type=int, default=3, show_default=True,
+              help="Blocks per rank before a keeper covers another shard's account.")
+@click.option("--batch", type=int, default=250, show_default=True, help="Accounts per Lens call (max 500).")
+@click.option("--min-profit", type=float, default=0.0, show_default=True, help="USD a bid must earn after gas and unwind.")
+@click.option("--unwind-cost", type=float, default=0.003, show_default=True, help="Expected unwind cost (fraction of notional).")
+@click.option("--no-unwind", is_flag=True, help="Keep received positions instead of closing them against the maker.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep the account index here across keeper restarts.")
+def keeper_run(**kw) -> None:
+    """Follow new blocks, scan account health through the Lens, start auctions and bid when profitable."""
+    from crossmargin.bots.core import BotError
+    from crossmargin.bots.keeper import Keeper, KeeperConfig, parse_shard
+
+    try:
+        shard, shards = parse_shard(kw["shard"])
+        config = KeeperConfig(shard=shard, shards=shards, takeover_blocks=kw["takeover_blocks"], batch=kw["batch"],
+                              min_profit=kw["min_profit"], unwind_cost=kw["unwind_cost"], unwind=not kw["no_unwind"],
+                              state_file=kw["state_file"])
+    except BotError as exc:
+        raise UserError(str(exc)) from None
+    _run(lambda w3, signer, options: Keeper(w3, signer, options, config), kw, "keeper",
+         ("block", "accounts", "scanned", "scan_ms", "liquidatable", "in_auction", "stale", "started", "bids",
+          "liquidations", "lost_races", "profit_usd", "own_ratio", "pending", "loop_ms"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# agents
+# ---------------------------------------------------------------------------------------------------------
+
+@click.group("agent")
+def agent() -> None:
+    """Account agents: market maker, collateral band, hedge orchestrator."""
+
+
+@agent.command("maker")
+@bot_options
+@click.option("--spread", type=float, default=0.002, show_default=True, help="Full bid-ask spread (fraction).")
+@click.option("--notional", type=float, default=50_000.0, show_default=True, help="USD per quote.")
+@click.option("--ttl", type=int, default=120, show_default=True, help="Seconds a round of quotes stays valid.")
+@click.option("--refresh", type=int, default=30, show_default=True, help="Seconds between rounds when nothing moves.")
+@click.option("--max-inventory", type=float, default=1_000_000.0, show_default=True,
+              help="USD inventory per market at which quotes are fully skewed.")
+def maker_cmd(**kw) -> None:
+    """Quote signed two-sided orders around the oracle on every linear market."""
+    from crossmargin.bots.maker import Maker, MakerConfig
+
+    config = MakerConfig(spread=kw["spread"], notional=kw["notional"], ttl=kw["ttl"], refresh=kw["refresh"],
+                         max_inventory=kw["max_inventory"])
+    _run(lambda w3, signer, options: Maker(w3, signer, options, config), kw, "maker",
+         ("block", "account", "ratio", "rounds", "quotes", "fills", "volume_usd", "cancels", "loop_ms"))
+
+
+@agent.command("band")
+@bot_options
+@click.option("--target", type=float, default=1.6, show_default=True, help="equity/IM aimed at after an action.")
+@click.option("--low", type=float, default=1.3, show_default=True, help="Below: deposit from the reserve or reduce risk.")
+@click.option("--high", type=float, default=2.2, show_default=True, help="Above: withdraw the surplus.")
+@click.option("--asset", default="USDC", show_default=True, help="Settlement asset moved.")
+def band_cmd(**kw) -> None:
+    """Keep the account's equity/IM inside [low, high] from a reserve wallet (the signer's)."""
+    from crossmargin.bots.band import BandAgent, BandConfig
+    from crossmargin.bots.core import BotError
+
+    try:
+        config = BandConfig(target=kw["target"], low=kw["low"], high=kw["high"], asset=kw["asset"])
+    except BotError as exc:
+        raise UserError(str(exc)) from None
+    _run(lambda w3, signer, options: BandAgent(w3, signer, options, config), kw, "band",
+         ("block", "account", "ratio", "status", "equity_im", "im", "deposited", "withdrawn", "reductions", "action"))
+
+
+@agent.command("hedge")
+@bot_options
+@click.option("--max-delta", type=float, required=True, help="USD delta per underlying before hedging.")
+@click.option("--target-delta", type=float, default=0.0, show_default=True, help="USD delta a hedge aims at.")
+@click.option("--max-vega", type=float, default=None, help="USD per vol point before warning (options).")
+def hedge_cmd(**kw) -> None:
+    """Offset aggregate delta with perp orders when it crosses --max-delta."""
+    from crossmargin.bots.hedge import HedgeConfig, Hedger
+
+    config = HedgeConfig(max_delta=kw["max_delta"], target_delta=kw["target_delta"], max_vega=kw["max_vega"])
+    _run(lambda w3, signer, options: Hedger(w3, signer, options, config), kw, "hedge",
+         ("block", "account", "max_abs_delta_usd", "hedges", "hedged_usd", "pending", "loop_ms"))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(keeper)
+    cli.add_command(agent)

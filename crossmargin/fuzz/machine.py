@@ -1,0 +1,638 @@
+"""The liquidation machine: rules and named invariants over the whole protocol on pyrevm, shared by the
+hypothesis state machine (`tests/property/test_liquidation_machine.py`) and `crossmargin fuzz` (`runner.py`).
+
+Rules take explicit, already valid arguments (the drivers build them; nothing is filtered): deposit, withdraw,
+trade (signed maker orders filled by a taker, sized by leverage), move an oracle price (small steps, ±50 % jumps),
+make a feed stale, make the secondary feed deviate (DEGRADED) or agree again, move a vol, advance time, start an
+auction, bid, close an auction, fund the insurance fund and socialise (drain the fund, so the next insolvent bid's
+shortfall goes to the loss index).
+
+Every rule predicts its outcome from independent reads first (margin at both prices, oracle status, auction
+state) and then checks the chain did exactly that; an unexpected revert, or a success where a revert was due,
+is a violation. Invariants (counted in `stats.checks` by name):
+
+collateral_conservation            every step: each token's vault balance == the Vault's total; collateral tokens:
+                                   Σ balances of every account (insurance fund and fee account included) == total;
+                                   settlement: W = Σ(cash - cost) + Σ size·funding_snapshot <= total (value only
+                                   moves or is lost to rounding), and total - W is rounding dust.
+zero_sum_positions                 every step: Σ size == 0 per instrument; open interest == Σ long sizes.
+healthy_accounts_cannot_be_liquidated   start_auction on an account that is not liquidatable at usable prices
+                                   reverts; a bid on an account back above IM reverts.
+bid_never_lowers_health            after a bid: E_mm - MM of the liquidated account did not fall.
+bidder_stays_above_im              after a bid: the bidder's E_im >= IM (at both prices when DEGRADED).
+no_liquidation_on_stale_price      start_auction / bid on an account whose prices are STALE reverts.
+bad_debt_only_when_equity_negative an insolvent bid (fund payment or socialised loss) happens only when the
+                                   portfolio's mark value, recomputed here from raw balances, positions, funding
+                                   and prices, is <= 0.
+socialised_loss_equals_uncovered_shortfall   on an insolvent bid: shortfall == -V + MM·d exactly, the fund pays
+                                   min(shortfall, its cash) exactly (its balance may show 1 wei more gone: the
+                                   Vault burns scaled units rounded up once a loss was socialised), the Vault is
+                                   asked to socialise exactly the rest, and absorbs all of it unless positive cash
+                                   ran out; the bidder is paid fund payment + absorbed.
+withdrawal_keeps_initial_margin    (extra) a successful withdrawal leaves the account above IM with OK prices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_abi import encode
+from eth_utils import keccak
+
+from crossmargin.chain.errors import reasons
+from crossmargin.chain.revm import RevmRevert
+from crossmargin.fuzz.world import WAD, World, _word
+from crossmargin.model.margin import option_price
+from crossmargin.model.params import Kind, Params
+
+PROBE = Path(__file__).with_name("InvariantProbe.vy")
+E = {name: text for name, text in reasons().items()}   # revert reasons by name
+
+INVARIANTS = (
+    "collateral_conservation",
+    "zero_sum_positions",
+    "healthy_accounts_cannot_be_liquidated",
+    "bid_never_lowers_health",
+    "bidder_stays_above_im",
+    "no_liquidation_on_stale_price",
+    "bad_debt_only_when_equity_negative",
+    "socialised_loss_equals_uncovered_shortfall",
+    "withdrawal_keeps_initial_margin",
+)
+OK, DEGRADED, STALE = 0, 1, 2
+GRID_STEP = 1.01          # oracle prices live on a 1 % multiplicative grid (signed orders are cached per price)
+GRID_MAX = 140            # ... within 1.01**±140 (×0.25 .. ×4) of the reference price
+PRICE_QUANTUM = 3         # fill prices are multiples of 3 grid steps
+JUMP_UP, JUMP_DOWN = 41, -70   # 1.01**41 ≈ 1.50, 1.01**-70 ≈ 0.50: the ±50 % jumps
+DUST_PER_TX = 10**4       # wei of rounding a transaction may lose from W (generous; a real leak is far larger)
+
+
+class InvariantViolation(AssertionError):
+    """A named invariant failed (`.name`), with what was seen."""
+
+    def __init__(self, name: str, detail: str):
+        super().__init__(f"{name}: {detail}")
+        self.name = name
+
+
+@dataclass
+class Stats:
+    checks: Counter = field(default_factory=Counter)     # invariant name -> times checked
+    outcomes: Counter = field(default_factory=Counter)   # what happened: "bid", "insolvent bid", "revert: ..."
+    steps: int = 0
+    txs: int = 0
+
+    def merge(self, other: Stats) -> None:
+        self.checks.update(other.checks)
+        self.outcomes.update(other.outcomes)
+        self.steps += other.steps
+        self.txs += other.txs
+
+
+@dataclass(frozen=True)
+class Val:
+    """A margin result as the contracts return it."""
+
+    equity_im: int
+    equity_mm: int
+    im: int
+    mm: int
+    status: int
+
+    @property
+    def health(self) -> int:
+        return self.equity_mm - self.mm
+
+    @property
+    def liquidatable(self) -> bool:
+        return self.mm > self.equity_mm
+
+    @property
+    def below_im(self) -> bool:
+        return self.im > self.equity_im
+
+
+def _selector(signature: str) -> bytes:
+    return keccak(text=signature)[:4]
+
+
+MARGIN_WITH = _selector("margin_with(uint256,bool)")
+CASH_OF = _selector("cash_of(uint256)")
+AUCTION = _selector("auction(uint256)")
+
+
+def _int(data: bytes, k: int) -> int:
+    """Word k of ABI data as an int256."""
+    return int.from_bytes(data[32 * k: 32 * k + 32], "big", signed=True)
+
+
+def _price(ref: float, k: int) -> int:
+    """Grid price k steps from `ref` (USD), in WAD with at most 2 decimals (exact in an 8-decimal feed)."""
+    return round(ref * 100 * GRID_STEP**k) * 10**16
+
+
+class LiquidationMachine:
+    """State, rules and invariants. `reset()` returns to the base snapshot (deployed, funded, no positions)."""
+
+    def __init__(self, params: Params | None = None, n_traders: int = 5, whale_usd: int = 5_000_000,
+                 trader_usd: int = 100_000, fund_usd: int = 50_000, options: bool = False):
+        self.world = w = World.revm(params, n_traders=n_traders)
+        self.params = w.params
+        self.chain = w.chain
+        self.traders = w.traders
+        self.symbols = self.params.symbols
+        self.options = options
+        self.markets_traded = [m.name for m in self.params.markets
+                               if m.kind in (Kind.PERP, Kind.FUTURE) or (options and m.is_option)]
+        for i, t in enumerate(self.traders):
+            w.deposit(t, "USDC", w.units("USDC", whale_usd if i == 0 else trader_usd))
+        w.deposit(self.traders[1], "WETH", w.units("WETH", 20))
+        w.deposit(self.traders[2 % n_traders], "WBTC", w.units("WBTC", 1))
+        w.seed_insurance_fund(fund_usd)
+        self.probe = self.chain.deploy(PROBE, sender=w.admin)
+        self.accounts = list(range(1, w.vault.account_count() + 1))
+        self._settle_index = [c.symbol for c in self.params.collaterals].index(w.settlement)
+        self.n_instruments = len(self.params.markets)
+        self.spec = {m.name: m for m in self.params.markets}
+        self.spec_by_id = {m.id: m for m in self.params.markets}
+        self.stats = Stats()
+        self._check_data = _selector("check(address,address,uint256[],uint256,uint256)") + encode(
+            ["address", "address", "uint256[]", "uint256", "uint256"],
+            [w.vault.address, w.clearing.address, self.accounts, self.n_instruments, self._settle_index])
+        self._base_prices = dict(w.prices)
+        self.base = self.chain.snapshot()
+        self._shadow_reset()
+
+    # -- episodes ----------------------------------------------------------------------------------------------
+    def _shadow_reset(self) -> None:
+        self.world.prices = dict(self._base_prices)
+        self.k = {s: 0 for s in self.symbols}            # grid step of each underlying's primary price
+        self.deviation = {s: 0 for s in self.symbols}    # secondary = grid(k + deviation)
+        self.stale = {s: False for s in self.symbols}
+        self.vol = {s: self.params.underlying(s).vol for s in self.symbols}
+        self.epochs = 0                                  # loss epochs started (upper dust bound of W)
+        self.in_auction: set[int] = set()                # trader indices with an open auction
+        self.dirty = True                                # a transaction succeeded since the last global check
+        self._last_global = None
+        self.txs = 0
+
+    def reset(self) -> None:
+        self.chain.revert(self.base)
+        self._shadow_reset()
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def _tx(self, fn, *args, sender) -> tuple[bool, str | None, object]:
+        """Send; returns (ok, revert reason or None, return value)."""
+        self.txs += 1
+        self.stats.txs += 1
+        try:
+            out = fn(*args, sender=sender)
+        except RevmRevert as exc:
+            return False, exc.reason, None
+        self.dirty = True
+        return True, None, out
+
+    def _view(self, contract, data: bytes) -> bytes:
+        return self.chain.call(contract.address, data, static=True)
+
+    def cash(self, account: int) -> int:
+        return _int(self._view(self.world.vault, CASH_OF + _word(account)), 0)
+
+    def auction_active(self, account: int) -> bool:
+        return _int(self._view(self.world.liquidation, AUCTION + _word(account)), 2) != 0
+
+    def _violation(self, name: str, detail: str) -> None:
+        raise InvariantViolation(name, detail)
+
+    def _check(self, name: str, ok: bool, detail: str = "") -> None:
+        self.stats.checks[name] += 1
+        if not ok:
+            self._violation(name, detail)
+
+    def _expect(self, ok: bool, reason: str | None, want: str | None, what: str, name: str | None = None) -> None:
+        """`want` None: the call must succeed; else it must revert with that reason name."""
+        if name is not None:
+            self.stats.checks[name] += 1
+        if want is None and not ok:
+            self._violation(name or "unexpected_revert", f"{what} reverted: {reason!r}")
+        if want is not None and (ok or reason != E[want]):
+            self._violation(name or "unexpected_outcome", f"{what}: expected revert {E[want]!r}, got "
+                                                          f"{'success' if ok else repr(reason)}")
+
+    def margin(self, account: int, secondary: bool = False) -> Val:
+        data = self._view(self.world.engine, MARGIN_WITH + _word(account) + _word(int(secondary)))
+        return Val(*(_int(data, k) for k in range(5)))
+
+    def _usable(self, account: int) -> tuple[Val, Val | None, bool]:
+        """(primary, secondary or None, stale) as Liquidation sees them."""
+        p = self.margin(account)
+        if p.status == STALE:
+            return p, None, True
+        if p.status == DEGRADED:
+            s = self.margin(account, True)
+            return p, s, s.status == STALE
+        return p, None, False
+
+    def price(self, symbol: str) -> int:
+        return _price(self.params.underlying(symbol).price, self.k[symbol])
+
+    def _set_feeds(self, symbol: str) -> None:
+        self.dirty = True
+        ref = self.params.underlying(symbol).price
+        primary = _price(ref, self.k[symbol])
+        secondary = _price(ref, self.k[symbol] + self.deviation[symbol])
+        self.world.set_price(symbol, primary, secondary)
+        self.txs += 2
+        if self.stale[symbol]:
+            self._make_stale(symbol)
+
+    def _make_stale(self, symbol: str) -> None:
+        heartbeat = self.params.underlying(symbol).heartbeat
+        feed = self.world.feeds[symbol]
+        rid, answer, started, _, _ = feed.latestRoundData()
+        feed.set_round_data(rid, answer, started, self.world.now - heartbeat - 1, rid, sender=self.world.admin)
+        self.txs += 1
+
+    # -- rules: accounts ---------------------------------------------------------------------------------------
+    def deposit(self, i: int, symbol: str, amount: int) -> None:
+        """Deposit `amount` token units (always succeeds)."""
+        t = self.traders[i]
+        self.world.deposit(t, symbol, amount)
+        self.dirty = True
+        self.txs += 3
+        self.stats.outcomes["deposit"] += 1
+
+    def fund_insurance(self, amount_usd: int) -> None:
+        self.world.seed_insurance_fund(amount_usd)
+        self.dirty = True
+        self.txs += 3
+        self.stats.outcomes["fund insurance"] += 1
+
+    def withdraw(self, i: int, symbol: str, fraction: float) -> None:
+        """Withdraw a fraction of a balance; may revert (below IM, stale prices, liquidity)."""
+        t, w = self.traders[i], self.world
+        token = w.tokens[symbol]
+        c = self.params.collateral(symbol)
+        have = w.vault.cash_of(t.account) if c.settlement else w.vault.balance_of(t.account, token.address)
+        amount = int(max(have, 0) * fraction) // 10 ** (18 - c.decimals)
+        if amount <= 0:
+            return
+        ok, reason, _ = self._tx(w.vault.withdraw, t.account, token.address, amount, t.address, sender=t.address)
+        self.stats.outcomes["withdraw" if ok else f"withdraw reverted: {reason}"] += 1
+        if ok:
+            after = self.margin(t.account)
+            self._check("withdrawal_keeps_initial_margin", after.status == OK and not after.below_im,
+                        f"account {t.account} after withdrawing {amount} {symbol}: {after}")
+
+    def socialise(self, fraction: float) -> None:
+        """Drain `fraction` of the insurance fund (its owner withdraws), so the next insolvent bid's
+        uncovered shortfall is socialised through the Vault's loss index."""
+        w = self.world
+        token = w.tokens[w.settlement]
+        cash = w.vault.cash_of(1)
+        liquidity = w.vault.asset_info(token.address)[3]
+        amount = min(int(cash * fraction), liquidity) // 10 ** (18 - self.params.settlement.decimals)
+        if amount <= 0:
+            return
+        ok, reason, _ = self._tx(w.vault.withdraw, 1, token.address, amount, w.admin, sender=w.admin)
+        self.stats.outcomes["drain fund" if ok else f"drain fund reverted: {reason}"] += 1
+
+    # -- rules: trading ----------------------------------------------------------------------------------------
+    def trade(self, maker: int, taker: int, market: str, leverage: float, buy: bool, offset: int) -> None:
+        """The taker buys (sells) `leverage` × its cash worth of `market` from the maker's standing order at
+        `offset` grid steps from the index. Reverts (margin, stale, band) are legitimate outcomes."""
+        if maker == taker:
+            return
+        w = self.world
+        m, t = self.traders[maker], self.traders[taker]
+        spec = self.spec[market]
+        ref = self.params.underlying(spec.underlying).price
+        if spec.is_option:
+            # premium: Black-76 at the index and vol, on a grid of 0.5 % of the reference price (± offset ticks)
+            spot = _price(ref, self.k[spec.underlying]) / WAD
+            premium = option_price(spec, spot, self.vol[spec.underlying], w.now)
+            tick = ref / 200
+            ticks = max(1, round(premium / tick) + offset)
+            price = round(ticks * tick * 100) * 10**16
+            if spec.is_call:
+                price = min(price, _price(ref, self.k[spec.underlying]))
+            scale_price = _price(ref, self.k[spec.underlying])  # size options by their underlying notional
+        else:
+            # fill prices on a coarser grid (PRICE_QUANTUM steps, within ±5 % of the index: inside the 10 %
+            # band), so standing orders are re-used and a run signs few of them
+            q = PRICE_QUANTUM * round((self.k[spec.underlying] + offset) / PRICE_QUANTUM)
+            price = scale_price = _price(ref, q)
+        scale = max(self.cash(t.account), 10_000 * WAD)
+        size = max(int(scale * leverage) * WAD // scale_price, 10**12)
+        maker_size = -size if buy else size
+        self.txs += 1
+        self.stats.txs += 1
+        try:
+            w.trade(m, t, market, maker_size, price)
+            self.dirty = True
+            self.stats.outcomes["trade"] += 1
+        except RevmRevert as exc:
+            self.stats.outcomes[f"trade reverted: {exc.reason}"] += 1
+
+    # -- rules: market -----------------------------------------------------------------------------------------
+    def move_price(self, symbol: str, steps: int) -> None:
+        """Move the index by `steps` grid steps (±1 % each; JUMP_UP / JUMP_DOWN are the ±50 % jumps)."""
+        self.k[symbol] = max(-GRID_MAX, min(GRID_MAX, self.k[symbol] + steps))
+        self._set_feeds(symbol)
+        self.stats.outcomes["price jump" if abs(steps) >= 20 else "price move"] += 1
+
+    def make_stale(self, symbol: str) -> None:
+        """The primary feed stops updating: its answer is older than the heartbeat (STALE)."""
+        self.stale[symbol] = True
+        self._make_stale(symbol)
+        self.stats.outcomes["stale feed"] += 1
+
+    def deviate(self, symbol: str, steps: int) -> None:
+        """The secondary feed disagrees by `steps` grid steps (DEGRADED beyond 2 %); 0 makes them agree."""
+        self.deviation[symbol] = steps
+        self._set_feeds(symbol)
+        self.stats.outcomes["deviating feed" if steps else "feeds agree"] += 1
+
+    def refresh(self, symbol: str) -> None:
+        """The primary feed updates again (no longer STALE)."""
+        self.stale[symbol] = False
+        self._set_feeds(symbol)
+        self.stats.outcomes["feed refreshed"] += 1
+
+    def move_vol(self, symbol: str, step: float) -> None:
+        """Relative vol move within the VolOracle's 25 % step and its bounds."""
+        o = self.params.oracle
+        vol = min(max(self.vol[symbol] * (1 + step), o.min_vol), o.max_vol)
+        self.world.set_vol(symbol, round(vol * 10**6) * 10**12)
+        self.dirty = True
+        self.vol[symbol] = round(vol * 10**6) / 10**6
+        self.txs += 1
+        self.stats.outcomes["vol move"] += 1
+
+    def advance_time(self, seconds: int) -> None:
+        """Warp, then new feed rounds (stale feeds stay stale) and vol updates."""
+        self.world.warp(seconds)
+        for s in self.symbols:
+            self._set_feeds(s)
+            self.world.set_vol(s, round(self.vol[s] * 10**6) * 10**12)
+        self.txs += len(self.symbols)
+        self.stats.outcomes["advance time"] += 1
+
+    # -- rules: liquidation ------------------------------------------------------------------------------------
+    def start_auction(self, target: int, starter: int) -> None:
+        if target == starter:
+            return
+        w = self.world
+        a, s = self.traders[target], self.traders[starter]
+        active = self.auction_active(a.account)
+        p, sec, stale = self._usable(a.account)
+        if active:
+            want, name = "AUCTION_ACTIVE", None
+        elif stale:
+            want, name = "STALE_ORACLE", "no_liquidation_on_stale_price"
+        elif not (p.liquidatable and (sec is None or sec.liquidatable)):
+            want, name = "NOT_LIQUIDATABLE", "healthy_accounts_cannot_be_liquidated"
+        else:
+            want, name = None, None
+        ok, reason, _ = self._tx(w.liquidation.start_auction, a.account, s.account, sender=s.address)
+        self._expect(ok, reason, want, f"start_auction({a.account}) primary={p} secondary={sec}", name)
+        if ok:
+            self.in_auction.add(target)
+        self.stats.outcomes["auction started" if ok else f"start reverted: {reason}"] += 1
+
+    def liquidatable(self) -> list[int]:
+        """Traders a keeper's scan would flag now (liquidatable at the primary prices, not STALE)."""
+        out = []
+        for i, t in enumerate(self.traders):
+            r = self.margin(t.account)
+            if r.status != STALE and r.liquidatable:
+                out.append(i)
+        return out
+
+    def close_auction(self, target: int) -> None:
+        w = self.world
+        a = self.traders[target]
+        if not self.auction_active(a.account):
+            return
+        p, sec, stale = self._usable(a.account)
+        if stale:
+            want = "STALE_ORACLE"
+        elif p.below_im and (sec is None or sec.below_im):
+            want = "BELOW_INITIAL_MARGIN"
+        else:
+            want = None
+        ok, reason, _ = self._tx(w.liquidation.close_auction, a.account, sender=a.address)
+        self._expect(ok, reason, want, f"close_auction({a.account})")
+        if ok:
+            self.in_auction.discard(target)
+        self.stats.outcomes["auction closed" if ok else f"close reverted: {reason}"] += 1
+
+    def bid(self, target: int, bidder: int, fraction: float, slack_bps: int) -> None:
+        """Bid `fraction` of the portfolio (the whole of it when insolvent) with `max_cost` = quote + slack
+        (a negative slack must revert with "price above max cost")."""
+        if target == bidder:
+            return
+        w, liq = self.world, self.world.liquidation
+        a, b = self.traders[target], self.traders[bidder]
+        active = self.auction_active(a.account)
+        if not active:
+            ok, reason, _ = self._tx(liq.bid, a.account, b.account, WAD, 2**200, sender=b.address)
+            self._expect(ok, reason, "NO_AUCTION", f"bid({a.account}) without auction")
+            return
+        p, sec, stale = self._usable(a.account)
+        if stale:
+            ok, reason, _ = self._tx(liq.bid, a.account, b.account, WAD, 2**200, sender=b.address)
+            self._expect(ok, reason, "STALE_ORACLE", f"bid({a.account}) on stale prices", "no_liquidation_on_stale_price")
+            return
+        if not (p.below_im and (sec is None or sec.below_im)):
+            ok, reason, _ = self._tx(liq.bid, a.account, b.account, WAD, 2**200, sender=b.address)
+            self._expect(ok, reason, "ABOVE_INITIAL_MARGIN", f"bid({a.account}) above IM",
+                         "healthy_accounts_cannot_be_liquidated")
+            return
+
+        value = liq.mark_value(a.account)
+        if sec is not None:
+            value = max(value, self._contract_value(a.account, True))
+        insolvent = value <= 0
+        f = WAD if insolvent else max(1, min(WAD, int(fraction * WAD)))
+        payment, cap = liq.quote(a.account, f)
+        slack = abs(payment) * slack_bps // 10_000 + (WAD if slack_bps >= 0 else -WAD)
+        max_cost = payment + slack
+        fund_before = w.vault.cash_of(1)
+        if insolvent and slack_bps >= 0:
+            # the quote's socialised part is an estimate once positive cash runs out: accept any payment to us
+            shortfall = -value + p.mm * liq.discount(a.account) // WAD
+            if shortfall - min(shortfall, max(fund_before, 0)) > 0:
+                max_cost = max(max_cost, 0)
+        d = liq.discount(a.account)
+        epoch_before = w.vault.loss_epoch()
+        bidder_pre = self.margin(b.account)
+        independent = self.independent_value(a.account, secondary=False) if insolvent else None
+        had_options = insolvent and self.holds_options(a.account)
+        if insolvent and sec is not None:
+            independent = max(independent, self.independent_value(a.account, secondary=True))
+
+        ok, reason, paid = self._tx(liq.bid, a.account, b.account, f, max_cost, sender=b.address)
+        events = self.chain.last_events if ok else []
+        if not ok:
+            legit = {E["BELOW_INITIAL_MARGIN"], E["TOO_MANY_POSITIONS"], E["STALE_ORACLE"]}
+            if slack_bps < 0 and reason == E["PRICE_ABOVE_MAX"]:
+                self.stats.outcomes["bid reverted: price above max cost (as asked)"] += 1
+                return
+            if reason == E["HEALTH_DECREASED"]:
+                self._check("bid_never_lowers_health", False, f"bid({a.account}, f={f}) reverted: {reason}")
+            if reason not in legit:
+                self._violation("unexpected_revert", f"bid({a.account}, f={f}, max_cost={max_cost}) "
+                                f"quote=({payment}, {cap}) value={value} primary={p}: {reason!r}")
+            self.stats.outcomes[f"bid reverted: {reason}"] += 1
+            return
+        if slack_bps < 0:
+            self._violation("unexpected_outcome", f"bid paid {paid} above max_cost {max_cost} (quote {payment})")
+
+        post = self.margin(a.account)
+        self._check("bid_never_lowers_health", post.health >= p.health,
+                    f"account {a.account}: health {p.health} -> {post.health} (f={f}, value={value})")
+        bp, bs, _ = self._usable(b.account)
+        self._check("bidder_stays_above_im", bp.status != STALE and not bp.below_im
+                    and (bs is None or not bs.below_im), f"bidder {b.account}: {bidder_pre} -> {bp} / {bs}")
+        if any(name == "AuctionClosed" for name, _ in events):
+            self.in_auction.discard(target)
+        bad = [args for name, args in events if name == "BadDebt"]
+        self.stats.outcomes["insolvent bid" if bad else "bid"] += 1
+        if not bad:
+            if insolvent:
+                self._violation("socialised_loss_equals_uncovered_shortfall", "insolvent bid without BadDebt event")
+            return
+
+        # ---- insolvent: bad debt, fund, socialisation
+        ev = bad[0]
+        # exact for linear books; option legs are priced by the numpy model here (1e-9 of the value apart)
+        tolerance = max(abs(value), WAD) // 10**9 if had_options else 0
+        self._check("bad_debt_only_when_equity_negative",
+                    insolvent and value <= 0 and abs(independent - value) <= tolerance,
+                    f"account {a.account}: contract value {value}, recomputed {independent}")
+        shortfall = -value + p.mm * d // WAD
+        fund_paid = min(shortfall, max(fund_before, 0))
+        fund_after = w.vault.cash_of(1)
+        social = [args for name, args in events if name == "LossSocialized"]
+        rest = shortfall - fund_paid
+        detail = (f"shortfall {ev['shortfall']} (expected {shortfall}), fund paid {ev['fund_paid']} "
+                  f"(expected {fund_paid}, fund {fund_before} -> {fund_after}), socialised {ev['socialized']} "
+                  f"(expected {rest}), vault asked {[s['amount_wad'] for s in social]}, absorbed {ev['absorbed']}")
+        epoch_after = w.vault.loss_epoch()
+        # absorbed < rest only when the loss wiped out everyone's positive cash: what is left is the bidder's credit
+        others = w.vault.total_positive_cash() - max(w.vault.cash_of(b.account), 0)
+        self._check("socialised_loss_equals_uncovered_shortfall",
+                    ev["shortfall"] == shortfall and ev["fund_paid"] == fund_paid
+                    and 0 <= fund_before - fund_after - fund_paid <= 1 and ev["socialized"] == rest
+                    and [s["amount_wad"] for s in social] == ([rest] if rest else [])
+                    and (ev["absorbed"] == rest or (ev["absorbed"] < rest and others <= 10**6))
+                    and paid == -(fund_paid + ev["absorbed"]), detail)
+        if rest:
+            self.stats.outcomes["socialised"] += 1
+        if epoch_after != epoch_before:
+            self.epochs += 1
+            self.stats.outcomes["loss epoch"] += 1
+
+    # -- valuation recomputed from raw state (for bad_debt_only_when_equity_negative) ------------------------
+    def _contract_value(self, account: int, secondary: bool) -> int:
+        """Liquidation's V at the secondary prices: margin_with(.., True).equity_mm + haircuts there."""
+        r = self.margin(account, secondary)
+        return r.equity_mm + self._haircuts(account, secondary)
+
+    def _prices(self, secondary: bool) -> dict[int, int]:
+        out = {}
+        for s in self.symbols:
+            primary, second, _ = self.world.router.prices(self.params.underlying(s).id)
+            out[self.params.underlying(s).id] = second if secondary and second else primary
+        return out
+
+    def _haircuts(self, account: int, secondary: bool) -> int:
+        w = self.world
+        prices = self._prices(secondary)
+        total = 0
+        for token, bal in zip(w.vault.assets(), w.vault.balances_of(account)):
+            if not bal:
+                continue
+            uid, base_mm, _, slope, depth = w.engine.collateral_risk(token)
+            if not uid:
+                continue
+            value = bal * prices[uid] // WAD
+            value_up = -(-bal * prices[uid] // WAD)
+            h = min(WAD, base_mm + -(-slope * value_up // depth))
+            total += value - value * (WAD - h) // WAD
+        return total
+
+    def independent_value(self, account: int, secondary: bool = False) -> int:
+        """Mark value from raw reads: cash + Σ bal·P + Σ_u (Σ size)·S_u - Σ cost - funding owed + options at
+        Black-76 (numpy model, so exact only for linear books; sizes summed per underlying before rounding
+        down, as the engine does)."""
+        w = self.world
+        prices = self._prices(secondary)
+        value = w.vault.cash_of(account)
+        for token, bal in zip(w.vault.assets(), w.vault.balances_of(account)):
+            if bal:
+                uid = w.vault.asset_info(token)[1]
+                value += bal * prices[uid] // WAD if uid else 0
+        sizes: dict[int, int] = {}
+        for inst, size, cost, snap in w.clearing.positions_of(account):
+            kind, uid, _, _, settlement, *_ = w.markets.instrument(inst)
+            if kind in (Kind.CALL, Kind.PUT):
+                spec = self.params.market(int(inst))
+                sym = self.params.underlying(uid).symbol
+                unit = option_price(spec, prices[uid] / WAD, self.vol[sym], w.now)
+                value += int(size * unit) - cost
+                continue
+            if kind == Kind.FUTURE and settlement:
+                value += size * settlement // WAD - cost
+                continue
+            sizes[uid] = sizes.get(uid, 0) + size
+            value -= cost
+            if kind == Kind.PERP:
+                value -= -(-size * (w.markets.funding_index(inst) - snap) // WAD)
+        return value + sum(size * prices[uid] // WAD for uid, size in sizes.items())
+
+    def holds_options(self, account: int) -> bool:
+        return any(self.spec_by_id[int(p[0])].is_option for p in self.world.clearing.positions_of(account))
+
+    # -- global invariants -------------------------------------------------------------------------------------
+    def _global(self) -> tuple[int, bool, bool]:
+        """(leak, tokens ok, zero sum ok) from one probe call, re-read only after a state change."""
+        if self.dirty or self._last_global is None:
+            w = self.world
+            out = self._view(self.probe, self._check_data)
+            self._last_global = (_int(out, 0), _int(out, 1) != 0, _int(out, 2) != 0)
+            self.dirty = False
+        return self._last_global
+
+    def _totals_detail(self) -> str:
+        w = self.world
+        value, positive, debt, net, longs, oi, balances, total_wad, held = self.probe.totals(
+            w.vault.address, w.clearing.address, self.accounts, self.n_instruments)
+        return (f"held {held}, totals {total_wad}, balances {balances}, W·WAD {value}, net sizes {net}, "
+                f"long sizes {longs}, open interest {oi}")
+
+    def check_collateral_conservation(self) -> None:
+        leak, tokens_ok, _ = self._global()
+        ok = tokens_ok and -(self.epochs * len(self.accounts) * WAD) <= leak <= DUST_PER_TX * WAD * max(self.txs, 1)
+        self._check("collateral_conservation", ok,
+                    "" if ok else f"leak {leak / WAD:.0f} wei over {self.txs} txs; {self._totals_detail()}")
+
+    def check_zero_sum_positions(self) -> None:
+        _, _, zero_ok = self._global()
+        self._check("zero_sum_positions", zero_ok, "" if zero_ok else self._totals_detail())
+
+    def check_global(self) -> None:
+        """Both global invariants (after every step; an unchanged state is not re-read)."""
+        self.check_collateral_conservation()
+        self.check_zero_sum_positions()
+
+    def step_done(self) -> None:
+        self.stats.steps += 1
+
+
+def steps_per_second(steps: int, seconds: float) -> float:
+    return steps / seconds if seconds > 0 else math.inf

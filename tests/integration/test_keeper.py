@@ -1,0 +1,307 @@
+"""The liquidation keeper as a real process on anvil (1 s blocks), against the real Liquidation contract.
+
+Population (ETH-PERP longs on 10,000 USDC each, bought from the maker at 3,000):
+- RISKY: 24 accounts liquidatable after a crash to 2,600 (some solvent, some under water);
+- TIER2: 4 accounts healthy at 2,600, liquidatable at 2,400;
+- HEALTHY: 4 accounts healthy at 2,400.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.integration.bots_world import BotWorld
+
+pytestmark = pytest.mark.integration
+
+WAD = 10**18
+RISKY = [16, 17, 18, 19, 20, 25, 26, 27] * 3
+TIER2 = [13, 14] * 2
+HEALTHY = [2, 5, 8, 10]
+CRASH, DEEPER = 2600, 2400
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    saved = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_CACHE")}
+    w = BotWorld(tmp_path_factory.mktemp("keeper")).start()
+    try:
+        sc = w.sc
+        [w.maker] = sc.open_accounts(w.maker_key, 1)
+        sc.deposit(w.maker_key, [w.maker], "USDC", 20_000_000)
+        w.keepers = [sc.open_accounts(k, 1)[0] for k in w.keeper_keys]
+        for key, acct in zip(w.keeper_keys, w.keepers):
+            sc.deposit(key, [acct], "USDC", 1_000_000)
+        sc.deposit(w.admin, [1], "USDC", 100_000)  # the insurance fund
+        sizes = RISKY + TIER2 + HEALTHY
+        ids = sc.open_accounts(w.trader, len(sizes))
+        sc.deposit(w.trader, ids, "USDC", 10_000)
+        sc.trade(w.maker_key, w.maker, w.trader, [(a, "ETH-PERP", s) for a, s in zip(ids, sizes)], price=3000)
+        w.risky, w.tier2, w.healthy = ids[:24], ids[24:28], ids[28:]
+        w.traders = ids
+        w.take_snapshot()
+        yield w
+    finally:
+        w.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def move_price(w: BotWorld, price: float, symbol: str = "ETH", resume: bool = True) -> int:
+    return w.move_price(price, symbol, resume)
+
+
+def liquidatable_at(w: BotWorld, block: int) -> set[int]:
+    rows = w.reader.scan(w.traders, block=block)
+    return {h.account for h in rows if h.liquidatable}
+
+
+def first_bids(w: BotWorld, since: int) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for log in w.logs(w.dep.liquidation, "Bid", since):
+        out.setdefault(int(log["args"]["account"]), []).append(log)
+    return out
+
+
+def wait_liquidated(w: BotWorld, accounts: set[int], since: int, timeout: float = 30.0) -> dict[int, list]:
+    deadline = time.monotonic() + timeout
+    while True:
+        bids = first_bids(w, since)
+        if accounts <= set(bids):
+            return bids
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not liquidated after {timeout:.0f}s: {sorted(accounts - set(bids))}")
+        time.sleep(0.2)
+
+
+def keeper(w: BotWorld, index: int = 0, *extra: str):
+    return w.bot("keeper", "run", "--account", f"TEST::{3 + index}", "--account-id", str(w.keepers[index]), *extra,
+                 name=f"keeper{index}")
+
+
+def maker(w: BotWorld):
+    return w.bot("agent", "maker", "--account", "TEST::1", "--account-id", str(w.maker), name="maker")
+
+
+def assert_no_errors(*bots) -> None:
+    for b in bots:
+        assert not b.events("error"), f"{b.name}: {b.events('error')[:3]}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_keeper_liquidates_every_liquidatable_account_within_3_blocks(world):
+    w = world
+    w.reset()
+    w.blocks()
+    m, k = maker(w), keeper(w)
+    m.started()
+    k.started()
+    crash = move_price(w, CRASH)
+    hit = liquidatable_at(w, crash)
+    assert hit == set(w.risky), "population: exactly the RISKY accounts are liquidatable at 2,600"
+
+    bids = wait_liquidated(w, hit, crash)
+    late = {a: int(b[0]["blockNumber"]) - crash for a, b in bids.items() if int(b[0]["blockNumber"]) - crash > 3}
+    assert not late, f"bid later than 3 blocks after the crash: {late}"
+    touched = {int(log["args"]["account"]) for log in w.logs(w.dep.liquidation, "AuctionStarted", crash)}
+    assert touched == hit, "no healthy account is touched"
+    assert all(int(b["args"]["bidder_account"]) == w.keepers[0] for rows in bids.values() for b in rows)
+
+    w.wait_blocks(2)
+    after = w.health(w.traders + [w.keepers[0]])
+    assert after[w.keepers[0]].equity_im >= after[w.keepers[0]].im, "the keeper stays above IM"
+    assert not any(after[a].liquidatable and not after[a].in_auction for a in w.traders)
+
+    summary = k.interrupt()
+    assert summary["liquidations"] >= len(hit) and summary["errors"] == 0
+    records = [r for r in k.events("loop") if r["liquidatable"] or r["in_auction"]]
+    assert records and all({"scanned", "scan_ms", "liquidations", "profit_usd", "loop_ms"} <= set(r) for r in records)
+    assert k.events("tx", purpose="unwind", status="ok"), "what it took is offered to the maker"
+    m.interrupt()
+    assert_no_errors(k, m)
+
+
+def test_two_keepers_compete_and_both_stay_healthy(world):
+    w = world
+    w.reset()
+    w.blocks()
+    m, k0, k1 = maker(w), keeper(w, 0), keeper(w, 1)
+    for b in (m, k0, k1):
+        b.started()
+    crash = move_price(w, CRASH)
+    hit = liquidatable_at(w, crash)
+    bids = wait_liquidated(w, hit, crash)
+    assert max(int(b[0]["blockNumber"]) for b in bids.values()) - crash <= 4
+    w.wait_blocks(3)
+    assert k0.alive() and k1.alive()
+    h = w.health(w.keepers)
+    for acct in w.keepers:
+        assert h[acct].equity_im >= h[acct].im, f"keeper account {acct} below IM"
+    bidders = {int(b["args"]["bidder_account"]) for rows in bids.values() for b in rows}
+    assert bidders <= set(w.keepers)
+    s0, s1 = k0.interrupt(), k1.interrupt()
+    assert s0["liquidations"] + s1["liquidations"] >= len(hit)
+    m.interrupt()
+    assert_no_errors(k0, k1, m)
+
+
+def test_reverted_bid_does_not_crash_the_keeper(world):
+    """Deterministic race: the test mines by hand and front-runs the keeper's bid with a higher tip."""
+    w = world
+    w.reset()
+    w.manual()
+    k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
+    w.mine()
+    k.started()
+    crash = move_price(w, CRASH, resume=False)
+    hit = liquidatable_at(w, crash)
+    k.wait_for(lambda: len(k.events("send", purpose="start_auction")) >= len(hit), 20, "its start_auction txs")
+    w.mine()
+    target = max(hit, key=lambda a: RISKY[w.risky.index(a)])  # the deepest: an insolvent portfolio, taken whole
+    k.wait_for(lambda: k.events("send", purpose="bid", account=target), 20, "its bid on the target")
+
+    rival = w.keeper_keys[1]
+    liq = w.dep.liquidation
+    tx = {"to": liq.address, "data": liq.encode_abi("bid", args=[target, w.keepers[1], WAD, 10**30]),
+          "gas": 3_000_000, "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 20 * 10**9,
+          "nonce": w.w3.eth.get_transaction_count(rival.address, "pending"), "chainId": w.w3.eth.chain_id, "type": 2}
+    rival_hash = w.w3.eth.send_raw_transaction(rival.sign_transaction(tx).raw_transaction)
+    w.mine()
+    assert w.sc.receipt(rival_hash)["status"] == 1
+    k.wait_for(lambda: k.events("tx", purpose="bid", status="reverted"), 20, "its reverted bid")
+    for _ in range(4):
+        w.mine()
+        time.sleep(0.4)
+    assert k.alive()
+    assert len(k.events("send", purpose="bid", account=target)) == 1, "no retry storm"
+    last = k.events("loop")[-1]
+    assert last["lost_races"] >= 1
+    summary = k.interrupt()
+    assert summary["reverted"] >= 1 and summary["errors"] == 0
+    assert_no_errors(k)
+
+
+def test_sharded_keepers_split_accounts_and_cover_a_lost_shard(world):
+    w = world
+    w.reset()
+    w.blocks()
+    m = maker(w)
+    ks = [keeper(w, i, "--shard", f"{i}/2", "--takeover-blocks", "2") for i in (0, 1)]
+    for b in (m, *ks):
+        b.started()
+    crash = move_price(w, CRASH)
+    hit = liquidatable_at(w, crash)
+    bids = wait_liquidated(w, hit, crash)
+    for acct, rows in bids.items():
+        assert {int(b["args"]["bidder_account"]) for b in rows} == {w.keepers[acct % 2]}, \
+            f"account {acct} bid by another shard"
+    starts = w.logs(w.dep.liquidation, "AuctionStarted", crash)
+    assert all(int(s["args"]["starter_account"]) == w.keepers[int(s["args"]["account"]) % 2] for s in starts)
+
+    ks[1].kill()  # shard 1 is lost
+    deeper = move_price(w, DEEPER)
+    hit2 = {a for a in liquidatable_at(w, deeper) if not w.health([a])[a].in_auction}
+    assert set(w.tier2) <= hit2 and any(a % 2 == 1 for a in hit2)
+    bids2 = wait_liquidated(w, hit2, deeper, timeout=40)
+    for acct in hit2:
+        assert {int(b["args"]["bidder_account"]) for b in bids2[acct] if int(b["blockNumber"]) > deeper} == \
+            {w.keepers[0]}
+    late = {a: int(bids2[a][0]["blockNumber"]) - deeper for a in hit2}
+    assert max(late.values()) <= 12, late
+    ks[0].interrupt()
+    m.interrupt()
+    assert_no_errors(ks[0], m)
+
+
+def test_stale_oracle_waits_gas_spike_caps_and_dry_run_sends_nothing(world):
+    w = world
+    w.reset()
+    w.blocks()
+    k = keeper(w, 0, "--max-fee-gwei", "5", "--no-unwind", "--unwind-cost", "0.001")
+    dry = w.bot("keeper", "run", "--account-id", str(w.keepers[1]), name="dry-run")  # no signer
+    k.started()
+    dry.started()
+
+    w.sc.break_feed("ETH")  # the oracle is down: ETH is STALE
+    w.sc.set_price("ETH", CRASH)
+    stale_from = w.head()
+    k.wait_for(lambda: [r for r in k.events("loop") if r["block"] > stale_from + 1 and r["stale"] > 0], 20,
+               "stale accounts")
+    w.wait_blocks(2)
+    assert not k.events("send"), "nothing is sent on stale prices"
+
+    # the feed comes back during a gas spike: base fee 50 gwei, cap 5 gwei
+    w.manual()
+    w.sc.gas_price = 100 * 10**9
+    w.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(50 * 10**9)])
+    hashes = w.sc.send_many(w.admin, [(w.sc.feed(f), "set_reverts", [False]) for f in ("feed:ETH", "feed2:ETH")],
+                            gas=100_000, wait=False)
+    w.mine()
+    fresh = w.sc.receipt(hashes[-1])["blockNumber"]
+    w.sc.gas_price = 3 * 10**9
+    w.blocks()
+    k.wait_for(lambda: k.events("gas_capped"), 20, "a gas cap")
+    w.wait_blocks(2)
+    assert not k.events("send"), "nothing is sent above the gas cap"
+    assert not w.logs(w.dep.liquidation, "AuctionStarted", fresh)
+
+    w.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(10**9)])
+    calm = w.wait_blocks(1)
+    hit = liquidatable_at(w, calm)
+    assert hit
+    bids = wait_liquidated(w, hit, calm)
+    assert max(int(b[0]["blockNumber"]) for b in bids.values()) - calm <= 4
+
+    assert dry.events("would_send"), "the dry run logs what it would send"
+    assert not dry.events("send")
+    assert all(int(s["args"]["starter_account"]) == w.keepers[0]
+               for s in w.logs(w.dep.liquidation, "AuctionStarted", stale_from))
+    k.interrupt()
+    dry.interrupt()
+    assert_no_errors(k, dry)
+
+
+def test_keeper_resumes_after_anvil_restart(world):
+    """Last in the module: the node restarts from its dumped state (snapshots do not survive that)."""
+    w = world
+    w.reset()
+    w.blocks()
+    k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
+    k.started()
+    crash = move_price(w, CRASH, resume=False)
+    hit = liquidatable_at(w, crash)
+    # the keeper's start_auction txs are in the mempool when the node goes down
+    k.wait_for(lambda: len(k.events("send", purpose="start_auction")) >= len(hit), 20, "its start_auction txs")
+    w.node.stop()
+    k.wait_for(lambda: k.events("node_down"), 10, "node_down")
+    time.sleep(1.0)
+    w.node.block_time = 1
+    w.node.start()
+    w.connect()
+    k.wait_for(lambda: k.events("resynced"), 20, "a resync")
+    resumed = w.head()
+    bids = wait_liquidated(w, hit, crash, timeout=30)
+    assert max(int(b[0]["blockNumber"]) for b in bids.values()) - resumed <= 5
+    w.wait_blocks(2)
+
+    address = w.keeper_keys[0].address
+    assert w.w3.eth.get_transaction_count(address, "pending") == w.w3.eth.get_transaction_count(address, "latest"), \
+        "no nonce gap: nothing stuck behind a lost nonce"
+    mined = [r for r in k.events("tx") if r["status"] == "ok"]
+    sends = k.events("send")
+    lost = k.events("resynced")[0]["lost_txs"]
+    print(f"\nnode restart: {lost} keeper transactions were lost with the mempool and re-sent")
+    assert len(mined) == len(sends) - lost, "every transaction sent after the restart was mined"
+    nonces = sorted(r["nonce"] for r in mined)
+    assert nonces == list(range(nonces[0], nonces[0] + len(nonces))), "no duplicate or skipped nonce"
+    summary = k.interrupt()
+    assert summary["reconnects"] >= 1 and summary["liquidations"] >= len(hit)
+    assert_no_errors(k)

@@ -16,18 +16,24 @@
                       (net and gross) and linked collateral. One `UnderlyingRisk`.
         - h_k         haircut of collateral k: min(1, base_k + slope_k·bal_k·P_k /
                       depth_k), with the IM or the MM base [haircut].
-        - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (size_i·S_u - cost_i)
-                      - pending perp funding [equity]. A dated position with a
-                      recorded settlement price counts as size·settlement - cost
-                      and carries no scenario risk. E_im and E_mm differ only in the
-                      haircut base.
+        - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i)
+                      - pending perp funding [equity]; linear value size·S_u, option
+                      value size·Black-76 (OptionPricer). A dated position with a
+                      recorded settlement price counts as size·settlement (options:
+                      size·intrinsic) - cost and carries no scenario risk. E_im and
+                      E_mm differ only in the haircut base.
         - s_u         shock size clamp(z·σ_u·sqrt(H), shock_min, shock_max) [shock_size].
         - grid        spot moves m = k/4·s_u, k = -4..4, × vol {down, flat, up}
                       [scenario_grid, vol_shocks].
         - D_u         delta notional: Σ size·S_u of open linear positions plus linked
                       collateral at its MM haircut value (a spot delta).
         - ΔV_u        scenario PnL of the book [scenario_pnl]. Linear value is affine
-                      in spot, so its PnL is D_u·m in every vol row.
+                      in spot, so its PnL is D_u·m in every vol row; options are
+                      revalued at each of the 27 points by the OptionPricer, each at
+                      its expiry's vol σ_T (VolOracle.vol_at: term point or ATM)
+                      scaled by the vol row, with shocks min(cap, sqrt(T_ref/T))
+                      times larger for short expiries; expired but unsettled
+                      options at their intrinsic value (no vol).
         - K_u, WS_u   worst loss max(0, -min ΔV_u) [worst_loss] and the PnL of the
                       +s_u move at flat vol [directional].
         - L_u, C_u    linear part clamp(WS_u, -K_u, K_u) and non-linear rest
@@ -38,23 +44,31 @@
                       option rate·short option notional, λ_u·N_u² / depth_u with
                       N_u = |net delta|·S_u [addons].
         - MM, IM      MM = R + Σ_u add-ons; IM = im_factor·MM [requirements].
-        - status      worst oracle status (price and vol) among the underlyings
-                      the account touches: OK, DEGRADED or STALE.
+        - status      worst oracle status (price, ATM vol and each live option's
+                      vol) among the underlyings the account touches: OK,
+                      DEGRADED or STALE.
 
 @dev Rounding favours the protocol: every requirement term (s_u, K_u, |L_u|,
      the quadratic form, its square root, add-ons, IM) rounds up, every equity
      term (position and collateral values) rounds down, funding owed rounds up.
-     Haircuts round up. Each rounding is at most a few wei.
+     Haircuts round up. Each rounding is at most a few wei, except option
+     prices: they carry black76's directed margin ((F + K)·1e-13 + 16 wei per
+     unit), long options valued down and short ones up in equity, and every
+     option scenario PnL below the exact one (OptionPricer header).
      Gas: one `positions_of`, one `instrument` per position, one
      `funding_index` per perp, two Vault reads, then per underlying one price
      and one vol read; positions are aggregated per underlying in one pass, so
      the scenario and add-on math runs once per underlying, not per position.
      Risk parameters are packed four to a word (64-bit fields, bounded by the
      admin's bounds) so a margin check reads two words of them.
-     Options: `_scenario_pnl` is where option legs plug in (each revalued at the
-     27 grid points by a `_value_in_scenario(leg, spot, vol)`); until then an
-     account holding an option reverts with "options not supported".
-     Configuration (deploy order): `set_positions`, `set_bounds` (once),
+     Options: Black-76 lives in the OptionPricer (the engine with it inlined
+     exceeds EIP-170). Per underlying with options, one `vol_at` per live option
+     and one `scenario_values` call returning the options' value (long legs
+     rounded down, short legs up), their 27 scenario PnLs (rounded down) and
+     Greeks; `_scenario_pnl` adds D_u·m to each point. ~130k gas per option
+     (26 re-prices + Greeks). Without a pricer (`set_option_pricer`), an account
+     holding an option reverts with "options not supported".
+     Configuration (deploy order): `set_positions`, `set_option_pricer`, `set_bounds` (once),
      `set_risk_params`, `set_underlying` per underlying, `set_correlation`,
      `set_collateral_risk` per non-settlement collateral. Views revert with
      "risk engine not configured" until the first two risk steps are done.
@@ -290,7 +304,7 @@ event CollateralRiskSet:
 def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: address):
     """
     @notice Deploy the engine over its data sources; the deployer becomes admin.
-    @dev Then (in this order): `set_positions`, `set_bounds`, grant
+    @dev Then (in this order): `set_positions`, `set_option_pricer`, `set_bounds`, grant
          RISK_MANAGER_ROLE, `set_risk_params`, `set_underlying` per underlying,
          `set_correlation`, `set_collateral_risk` per collateral, and
          `Vault.set_margin_checker(engine)`.
@@ -589,9 +603,11 @@ def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constan
 def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYINGS]:
     """
     @notice Aggregate Greeks per underlying the account touches.
-    @dev Delta counts positions and linked collateral at its full balance (the
-         hedger's view of exposure); linear instruments have no gamma, vega or
-         theta. delta_usd is rounded down.
+    @dev Delta counts positions (options at size·Black-76 delta) and linked
+         collateral at its full balance (the hedger's view of exposure); gamma,
+         vega and theta come from options only (OptionPricer units: per unit of
+         spot², per 1.00 of vol, per year), each truncated. delta_usd is rounded
+         down. Same evaluation as `margin` (the pricer returns the Greeks).
     @param _account Account id.
     @return One `Greeks` per underlying, in first-touch order.
     """
@@ -746,11 +762,12 @@ def _requirements(
 ) -> (types.MarginResult, DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]):
     """
     @dev [requirements] Equity, MM and IM of an account, and its books.
-         Pass 1 (no prices): positions -> books (open linear size), cash, costs,
-         funding and settled dated positions -> the price-free part of equity;
-         collateral balances -> legs. Pass 2, per book: price, vol, shock,
-         position and collateral values, scenario PnL, split, add-ons.
-         Then the correlated requirement across books.
+         Pass 1 (no prices): positions -> books (open linear size, short option
+         size) and option legs, cash, costs, funding and settled dated positions
+         -> the price-free part of equity; collateral balances -> legs. Pass 2,
+         per book: price, vol, shock, option vols and the OptionPricer, position
+         and collateral values, scenario PnL, split, add-ons. Then the correlated
+         requirement across books.
     @param _account Account id.
     @param _use_secondary Price books at the secondary feeds.
     @return The margin result and the books.

@@ -100,7 +100,10 @@ def revert_reason(exc: BaseException) -> str:
         if prefix in text:
             text = text.split(prefix, 1)[1]
             break
-    return (text.splitlines() or ["reverted"])[0].strip(" '\")(,") or "reverted"
+    text = (text.splitlines() or [""])[0]
+    for quote in ("'", '"'):  # str() of an exception with (message, data) args
+        text = text.split(quote)[0] if not text.startswith(quote) else text
+    return text.strip(" '\")(,") or "reverted"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -432,11 +435,16 @@ class Metrics:
         from rich.console import Group
         from rich.table import Table
 
-        t = Table(title=f"{self.bot}: block {self.last.get('block', '-')}", title_justify="left")
         cols = self.columns or tuple(k for k in self.last if k not in ("ts", "bot", "event"))
-        for c in cols:
-            t.add_column(c, justify="right")
-        t.add_row(*[_fmt(self.last.get(c, "-")) for c in cols])
+        t = Table(title=f"{self.bot}: block {self.last.get('block', '-')}", title_justify="left", show_header=False)
+        per_row = 3
+        for _ in range(per_row):
+            t.add_column(style="dim")
+            t.add_column(justify="right")
+        cells = [(c, _fmt(self.last.get(c, "-"))) for c in cols if c != "block"]
+        for i in range(0, len(cells), per_row):
+            row = [x for pair in cells[i:i + per_row] for x in pair]
+            t.add_row(*(row + [""] * (2 * per_row - len(row))))
         ev = Table(title="recent", title_justify="left", show_header=False)
         ev.add_column("event")
         for e in self.events:
@@ -444,9 +452,17 @@ class Metrics:
         return Group(t, ev)
 
 
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame of ours in a traceback (for an error line without the traceback)."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "crossmargin" in f.filename]
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
-        return f"{v:,.2f}"
+        return "inf" if v >= 1e9 else f"{v:,.2f}"
     return str(v)
 
 
@@ -535,7 +551,8 @@ class Loop:
                 raise
             except Exception as exc:  # noqa: BLE001 - one bad iteration must not end a keeper
                 self.errors += 1
-                self.log({"event": "error", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"})
+                self.log({"event": "error", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+                          "where": _where(exc)})
                 if os.environ.get("CROSSMARGIN_DEBUG"):
                     import traceback
 

@@ -79,8 +79,10 @@ class KeeperState:
     gas_usd: float = 0.0
     unwinds: int = 0
     resets: int = 0
+    alive_at: int | None = None                                       # head of the last deployment check
 
     def clear_chain_view(self) -> None:
+        self.alive_at = None
         self.health.clear()
         self.since.clear()
         self.backoff.clear()
@@ -100,6 +102,10 @@ class Keeper(AccountBot):
         self.reader = HealthReader(self.dep, batch=self.config.batch)
         self.index = AccountIndex(self.dep)
         self.taker_fee = int(guard(lambda: self.dep.clearinghouse.functions.taker_fee_rate().call())) / WAD
+        if getattr(self, "_pool", None) is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(4, thread_name_prefix="bid-plan")
         self._load_state()
         if not self.liq.available:
             loop.log({"event": "note", "note": "deployment has no Liquidation contract: watching only"})
@@ -128,8 +134,11 @@ class Keeper(AccountBot):
         s = self.state
         if self._chain_moved_back(loop, head):
             self._reset(loop)
-        if not self.dep.alive():
-            return {"waiting": "deployment not on chain"}
+        if s.alive_at is None or head - s.alive_at >= 20:  # re-checked after a reset and every 20 blocks
+            if not self.dep.alive() and not self._redeployed(loop):
+                return {"waiting": "deployment not on chain"}
+            s = self.state
+            s.alive_at = head
         self.index.sync(head)
         self._settle(head)
         t0 = time.monotonic()
@@ -245,13 +254,19 @@ class Keeper(AccountBot):
         except GasCapped as exc:
             self.sender.log({"event": "gas_capped", "reason": str(exc)})
             return True
-        for h in rows:
-            key = ("bid", h.account)
+        def plan_one(h: Health):
             try:
-                plan = self._plan_bid(h, prices, eth_usd, fee, now)
+                return h, self._plan_bid(h, prices, eth_usd, fee, now), None
             except WouldRevert as exc:
+                return h, None, exc
+
+        # quotes and simulations are read-only: plan concurrently, send in order from this thread (nonces)
+        planned = self._pool.map(plan_one, rows) if len(rows) > 1 else map(plan_one, rows)
+        for h, plan, error in planned:
+            key = ("bid", h.account)
+            if error is not None:
                 self._fail(key, head)
-                self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": exc.reason})
+                self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": error.reason})
                 continue
             if plan is None:
                 self.state.since.pop(key, None)
@@ -334,8 +349,9 @@ class Keeper(AccountBot):
         for iid, size in positions.items():
             spec = self.dep.listed.market(iid)
             price, status = prices[self.dep.params.underlying(spec.underlying).id]
-            if status == STALE or self.sender.busy(("unwind", iid)):
-                continue
+            if status == STALE or any(p.purpose == "unwind" and p.meta.get("instrument") == iid
+                                      for p in self.sender.pending.values()):
+                continue  # one unwind per instrument in flight: positions_of does not see pending fills
             done, pendings = self.taker.take(iid, -size, price, now, head, "unwind", meta={"instrument_name": spec.name})
             if done:
                 sent += 1
@@ -387,6 +403,23 @@ class Keeper(AccountBot):
         self.state.clear_chain_view()
         self.state.last_block = self.state.last_hash = None
         self.sender.forget_pending()
+
+    def _redeployed(self, loop: Loop) -> bool:
+        """The chain lost our deployment (a dev node restarted empty): pick up a new one from the manifest once
+        `crossmargin deploy` wrote it (a fork re-deploy), and start over on it."""
+        from crossmargin.bots.reads import Deployment
+
+        try:
+            fresh = Deployment.load(self.w3)
+        except BotError:
+            return False
+        if not fresh.alive():
+            return False
+        loop.log({"event": "redeployed", "vault": fresh.manifest.address("Vault")})
+        self.account = self.options.account_id
+        self.state = KeeperState()
+        self.start(loop)
+        return True
 
     def _load_state(self) -> None:
         path = self.config.state_file

@@ -56,8 +56,15 @@ class Deployment:
         return key in self.manifest.contracts
 
     def alive(self) -> bool:
-        """The Vault still has code (a dev chain reset to genesis has none)."""
-        return len(guard(lambda: self.w3.eth.get_code(self.manifest.address("Vault")))) > 0
+        """The deployment is on chain: every contract the bots call carries its compiled code (a dev chain reset
+        to genesis has none; one being redeployed may hold other contracts at these addresses for a while)."""
+        keys = [k for k in ("Vault", "Clearinghouse", "RiskEngine", "Liquidation", "Lens") if self.has(k)]
+        for key in keys:
+            code = bytes(guard(lambda key=key: self.w3.eth.get_code(self.manifest.address(key))))
+            runtime = artifact(key).runtime
+            if not code or code[:len(runtime) - 64] != runtime[:len(runtime) - 64]:  # immutables sit at the end
+                return False
+        return True
 
     @cached_property
     def vault(self):

@@ -14,7 +14,11 @@ is a violation. Invariants (counted in `stats.checks` by name):
 collateral_conservation            every step: each token's vault balance == the Vault's total; collateral tokens:
                                    Σ balances of every account (insurance fund and fee account included) == total;
                                    settlement: W = Σ(cash - cost) + Σ size·funding_snapshot <= total (value only
-                                   moves or is lost to rounding), and total - W is rounding dust.
+                                   moves or is lost to rounding; after a loss wiped out all positive cash, up to 1
+                                   wei per account the other way), and total - W is rounding dust: DUST_PER_TX per
+                                   transaction plus, per socialisation, the Vault's loss-index rounding (one index
+                                   unit of all positive cash: positive cash / loss index, coarse once the index
+                                   has fallen far below RAY).
 zero_sum_positions                 every step: Σ size == 0 per instrument; open interest == Σ long sizes.
 healthy_accounts_cannot_be_liquidated   start_auction on an account that is not liquidatable at usable prices
                                    reverts; a bid on an account back above IM reverts.
@@ -22,8 +26,9 @@ bid_never_lowers_health            after a bid: E_mm - MM of the liquidated acco
 bidder_stays_above_im              after a bid: the bidder's E_im >= IM (at both prices when DEGRADED).
 no_liquidation_on_stale_price      start_auction / bid on an account whose prices are STALE reverts.
 bad_debt_only_when_equity_negative an insolvent bid (fund payment or socialised loss) happens only when the
-                                   portfolio's mark value, recomputed here from raw balances, positions, funding
-                                   and prices, is <= 0.
+                                   portfolio's mark value is <= 0; the value is recomputed here from raw balances,
+                                   positions, funding and prices and must equal the contract's exactly (linear
+                                   books; option legs are priced by the numpy model, within 1e-9).
 socialised_loss_equals_uncovered_shortfall   on an insolvent bid: shortfall == -V + MM·d exactly, the fund pays
                                    min(shortfall, its cash) exactly (its balance may show 1 wei more gone: the
                                    Vault burns scaled units rounded up once a loss was socialised), the Vault is
@@ -49,7 +54,7 @@ from crossmargin.model.margin import option_price
 from crossmargin.model.params import Kind, Params
 
 PROBE = Path(__file__).with_name("InvariantProbe.vy")
-E = {name: text for name, text in reasons().items()}   # revert reasons by name
+E = reasons()   # revert reasons by name (contracts/lib/errors.vy)
 
 INVARIANTS = (
     "collateral_conservation",
@@ -174,6 +179,7 @@ class LiquidationMachine:
         self.stale = {s: False for s in self.symbols}
         self.vol = {s: self.params.underlying(s).vol for s in self.symbols}
         self.epochs = 0                                  # loss epochs started (upper dust bound of W)
+        self.index_dust = 0                              # wei the Vault's loss-index rounding may take (see bid)
         self.in_auction: set[int] = set()                # trader indices with an open auction
         self.dirty = True                                # a transaction succeeded since the last global check
         self._last_global = None
@@ -469,6 +475,8 @@ class LiquidationMachine:
                 max_cost = max(max_cost, 0)
         d = liq.discount(a.account)
         epoch_before = w.vault.loss_epoch()
+        index_before = w.vault.loss_index()
+        positive_before = w.vault.total_positive_cash()
         bidder_pre = self.margin(b.account)
         independent = self.independent_value(a.account, secondary=False) if insolvent else None
         had_options = insolvent and self.holds_options(a.account)
@@ -533,6 +541,13 @@ class LiquidationMachine:
                     and paid == -(fund_paid + ev["absorbed"]), detail)
         if rest:
             self.stats.outcomes["socialised"] += 1
+            # The Vault lowers its loss index by ceil(absorbed·RAY / Σscaled): the holders together lose up to one
+            # index unit more than `absorbed`, i.e. Σscaled/RAY = positive cash / index (+1 wei per account).
+            # Negligible at index ~ RAY; coarse once repeated socialisations have pushed the index down
+            # (a Vault limitation, counted below and reported by `crossmargin fuzz`).
+            self.index_dust += -(-positive_before // max(index_before, 1)) + len(self.accounts)
+            if ev["absorbed"] and w.vault.loss_index() < 10**18:
+                self.stats.outcomes["vault loss index below 1e-9 (coarse rounding)"] += 1
         if epoch_after != epoch_before:
             self.epochs += 1
             self.stats.outcomes["loss epoch"] += 1
@@ -617,7 +632,8 @@ class LiquidationMachine:
 
     def check_collateral_conservation(self) -> None:
         leak, tokens_ok, _ = self._global()
-        ok = tokens_ok and -(self.epochs * len(self.accounts) * WAD) <= leak <= DUST_PER_TX * WAD * max(self.txs, 1)
+        dust = DUST_PER_TX * max(self.txs, 1) + self.index_dust
+        ok = tokens_ok and -(self.epochs * len(self.accounts) * WAD) <= leak <= dust * WAD
         self._check("collateral_conservation", ok,
                     "" if ok else f"leak {leak / WAD:.0f} wei over {self.txs} txs; {self._totals_detail()}")
 

@@ -153,6 +153,33 @@ class BotWorld:
         self.agent_key = dev_key(5)
         return self
 
+    def redeploy_on_empty_node(self, params: str = "default") -> None:
+        """Crash the node (no state kept), start an empty one on the same port and deploy again (the manifest is
+        rewritten in place): what a bot sees when a dev chain is reset under it."""
+        from crossmargin.chain.deploy import deploy
+        from crossmargin.chain.session import connect
+        from crossmargin.model.params import load_params
+
+        from crossmargin.chain.node import port_open
+
+        port = self.node.port
+        self.node.kill()
+        for attempt in range(3):
+            deadline = time.monotonic() + 10
+            while port_open("127.0.0.1", port) and time.monotonic() < deadline:
+                time.sleep(0.1)  # the killed node's process lets go of the port
+            self.node = Anvil(port=port).start()
+            try:
+                with connect(self.node.uri) as session:
+                    deploy(session, load_params(params), fresh=True)
+                break
+            except Exception:  # noqa: BLE001 - see `start`
+                self.node.kill()
+                if attempt == 2:
+                    raise
+        self.connect()
+        self.snapshot = None
+
     def connect(self) -> None:
         self.w3 = web3_for(self.node.uri)
         self.dep = Deployment.load(self.w3)

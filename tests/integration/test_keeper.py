@@ -305,3 +305,32 @@ def test_keeper_resumes_after_anvil_restart(world):
     summary = k.interrupt()
     assert summary["reconnects"] >= 1 and summary["liquidations"] >= len(hit)
     assert_no_errors(k)
+
+
+def test_keeper_follows_a_redeploy_after_the_node_comes_back_empty(world):
+    """A dev chain reset under a running keeper: it waits, then works on the new deployment."""
+    w = world
+    w.blocks()
+    k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
+    k.started()
+    w.redeploy_on_empty_node()
+    sc = w.sc
+    [maker_acct] = sc.open_accounts(w.maker_key, 1)
+    sc.deposit(w.maker_key, [maker_acct], "USDC", 5_000_000)
+    keepers = [sc.open_accounts(key, 1)[0] for key in w.keeper_keys]
+    assert keepers[0] == w.keepers[0], "same opening order, same keeper account id"
+    sc.deposit(w.keeper_keys[0], [keepers[0]], "USDC", 1_000_000)
+    ids = sc.open_accounts(w.trader, 6)
+    sc.deposit(w.trader, ids, "USDC", 10_000)
+    sc.trade(w.maker_key, maker_acct, w.trader, [(a, "ETH-PERP", 18) for a in ids], price=3000)
+    w.blocks()
+    k.wait_for(lambda: [r for r in k.events("loop") if r.get("accounts", 0) >= len(ids)], 30,
+               "the keeper indexing the new deployment")
+    crash = move_price(w, CRASH)
+    hit = {h.account for h in w.reader.scan(ids, block=crash) if h.liquidatable}
+    assert hit == set(ids)
+    wait_liquidated(w, hit, crash, timeout=30)
+    summary = k.interrupt()
+    assert summary["reconnects"] >= 1
+    assert k.events("chain_reset")
+    assert_no_errors(k)

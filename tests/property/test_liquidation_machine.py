@@ -11,8 +11,8 @@ inside the VolOracle's bound, fractions, slippage) and checks the two global inv
     bad_debt_only_when_equity_negative,
     socialised_loss_equals_uncovered_shortfall                          (inside the rules, whenever they apply)
 
-Books are linear (perps and a dated future on ETH, BTC, SOL, with WETH/WBTC collateral): the RiskEngine does not
-margin options yet. CI profile: `CI_EXAMPLES` runs of `CI_STEPS` steps (well under 90 s); `--hypothesis-profile`
+Books: perps and a dated future on ETH, BTC, SOL, the listed ETH and BTC calls and puts (Black-76 on chain through
+the OptionPricer), WETH/WBTC collateral. CI profile: `CI_EXAMPLES` runs of `CI_STEPS` steps (well under 90 s); `--hypothesis-profile`
 is not needed: `CROSSMARGIN_MACHINE_EXAMPLES` / `_STEPS` scale it up.
 """
 
@@ -30,7 +30,7 @@ from crossmargin.fuzz.runner import DEPOSITS
 CI_EXAMPLES = int(os.environ.get("CROSSMARGIN_MACHINE_EXAMPLES", 150))
 CI_STEPS = int(os.environ.get("CROSSMARGIN_MACHINE_STEPS", 100))
 
-MACHINE = LiquidationMachine()          # deployed once; every example starts from its base snapshot
+MACHINE = LiquidationMachine(options=True)   # deployed once; every example starts from its base snapshot
 N = len(MACHINE.traders)
 TOTALS = Stats()                         # across examples, for the summary test below
 
@@ -80,7 +80,8 @@ class LiquidationStateMachine(RuleBasedStateMachine):
 
     # ---- trading
     @rule(pair=pairs, market=st.sampled_from(MACHINE.markets_traded),
-          leverage=st.sampled_from((0.3, 1.0, 2.5, 4.0, 6.0, 7.5)), buy=st.booleans(), offset=st.sampled_from((-3, 0, 3)))
+          leverage=st.sampled_from((0.1, 0.3, 1.0, 2.5, 4.0, 6.0, 7.5)), buy=st.booleans(),
+          offset=st.sampled_from((-3, 0, 3)))
     def trade(self, pair, market, leverage, buy, offset):
         self.m.trade(pair[0], pair[1], market, leverage, buy, offset)
 

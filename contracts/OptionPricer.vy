@@ -31,19 +31,21 @@
        - value (equity): long legs at V_down, short legs at V_up; size·V floored;
        - ΔV (requirement): long legs V_down(scenario) - V_up(now), short legs
          V_up(scenario) - V_down(now), so each leg's PnL is below the exact PnL
-         in every scenario; size·ΔV floored. A flat grid point therefore shows a
-         loss of 2·ERR·|size| at most (~2e-13 of the notional).
+         in every scenario; Σ size·V is summed exactly (WAD² units) and floored
+         once per scenario. The flat grid point at m = 0 therefore shows a loss
+         of at most 2·ERR·|size| (~2e-13 of the notional), never a gain.
      Input truncations (F_k = S·(1 + m_k) and ln(1 + m_k) floored, μ and
-     σ_row floored) move a price by a few wei per unit at most, inside the
-     margin's 16 wei + 1e-13·(F + K) (the 45x headroom).
+     σ_row floored) move a price by a few wei per unit at most (|delta| <= 1,
+     TV moves by at most max(F, K)·Δln), inside the 45x headroom of the margin.
      Sharing (DESIGN §4 gas bound): per call, F_k and ln(1 + m_k) once per move
      (shared by every leg); per leg one ln(S/K), one μ, three v = σ_row·sqrt(T);
      per scenario one `_d1` and one `_price_from_d` (one exp, two Mills ratios,
      no ln, no sqrt); the (flat, m = 0) point reuses the current value. Greeks
      (delta for the concentration add-on; gamma, vega, theta for the views) are
      black76 `_greeks`, truncated best estimates.
-     Gas (py-evm): ~115k per unexpired leg (26 re-prices + greeks), ~20k per
-     expired leg, ~25k per call (benchmarks/gas.py, "option pricer" rows).
+     Gas (py-evm): ~130k per live leg (26 re-prices at ~3.1k, the Greeks ~11k,
+     the current value up, d1 and bookkeeping), ~18k per expired leg, ~28k per
+     call (benchmarks/gas.py, "Black-76 (OptionPricer)" rows).
 """
 
 from .lib import black76

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossmargin.bots.base import AccountBot, BotOptions
-from crossmargin.bots.core import BotError, GasCapped, Loop, Skipped, WouldRevert, guard
+from crossmargin.bots.core import BotError, GasCapped, Loop, RawRPC, Skipped, WouldRevert, guard
 from crossmargin.bots.liquidation import LiquidationAdapter
 from crossmargin.bots.reads import FAILED, STALE, AccountIndex, Health, HealthReader
 
@@ -102,6 +102,7 @@ class Keeper(AccountBot):
         self.reader = HealthReader(self.dep, batch=self.config.batch)
         self.index = AccountIndex(self.dep)
         self.taker_fee = int(guard(lambda: self.dep.clearinghouse.functions.taker_fee_rate().call())) / WAD
+        self.rpc = RawRPC(self.w3.provider.endpoint_uri)
         if getattr(self, "_pool", None) is None:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -228,11 +229,17 @@ class Keeper(AccountBot):
 
     # -- actions -------------------------------------------------------------------------------------------
     def _start(self, rows: list[Health], head: int, sent: dict) -> bool:
-        for h in rows:
-            fn, args = self.liq.start_call(h.account, self.account)
+        """Open auctions: every start simulated in one batch, then sent (in order: nonces) with its estimate."""
+        calls = [self.liq.start_call(h.account, self.account) for h in rows]
+        sims = self.sender.simulate_many(self.rpc, [(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
+                                                    for fn, args in calls])
+        for h, (fn, args), gas in zip(rows, calls, sims):
             try:
+                if isinstance(gas, WouldRevert):
+                    raise gas
                 self.sender.send(self.liq.contract, fn, args, "start_auction", key=("start", h.account), head=head,
-                                 meta={"account": h.account, "mm_shortfall_usd": round(h.mm_shortfall / WAD, 2)})
+                                 gas=gas, meta={"account": h.account,
+                                                "mm_shortfall_usd": round(h.mm_shortfall / WAD, 2)})
             except GasCapped as exc:
                 self.sender.log({"event": "gas_capped", "reason": str(exc)})
                 return True
@@ -297,35 +304,31 @@ class Keeper(AccountBot):
         """(quote, gas, expected profit USD) for the largest fraction this keeper can carry, or None to wait.
 
         Profit = value received − payment − gas − unwind cost; the bid is simulated from the keeper's account
-        (its own IM may not carry the whole fraction: halve, up to three times)."""
+        (its own IM may not carry the whole fraction: halve, up to three times). One JSON-RPC batch per try."""
         fraction, last_reason = WAD, "bid does not simulate"
         for _ in range(4):
-            quote = self.liq.quote(h.account, fraction)
+            quote, positions, gas = self.liq.plan(self.rpc, h.account, self.account, fraction, self.sender.sim_from)
             if quote is None:
                 return None  # back above IM: nothing to bid on
-            fn, args = self.liq.bid_call(h.account, self.account, quote.fraction, _max_cost(quote.payment))
-            try:
-                gas = self.sender.simulate(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
-            except WouldRevert as exc:
-                last_reason = exc.reason
+            if isinstance(gas, WouldRevert):
+                last_reason = gas.reason
                 if quote.fraction < 2 * 10**12:
                     break
                 fraction = quote.fraction // 2
                 continue
             gas_usd = gas * fee / 1e18 * eth_usd
-            unwind_usd = self._unwind_usd(h.account, prices, now) * quote.fraction / WAD
+            unwind_usd = self._unwind_usd(positions, prices, now) * quote.fraction / WAD
             profit = quote.gross_profit / WAD - gas_usd - unwind_usd
             if profit < self.config.min_profit:
                 return None  # not yet: the discount grows with time
             return quote, gas, profit
         raise WouldRevert(last_reason)
 
-    def _unwind_usd(self, account: int, prices: dict, now: int) -> float:
-        """USD it would cost to close all of `account`'s positions against the maker now: per position, the
-        best quote's distance from the index plus the taker fee (`unwind_cost` where the book is empty)."""
-        rows = guard(lambda: self.dep.clearinghouse.functions.positions_of(account).call())
+    def _unwind_usd(self, positions, prices: dict, now: int) -> float:
+        """USD it would cost to close these positions against the maker now: per position, the best quote's
+        distance from the index plus the taker fee (`unwind_cost` where the book is empty)."""
         total = 0.0
-        for r in rows:
+        for r in positions:
             iid, size = int(r[0]), int(r[1])
             if size == 0:
                 continue

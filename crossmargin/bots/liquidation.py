@@ -70,6 +70,34 @@ class LiquidationAdapter:
     def discount(self, account: int) -> int:
         return int(guard(lambda: self.contract.functions.discount(account).call()))
 
+    def plan(self, rpc, account: int, bidder_account: int, fraction: int, sim_from: str | None):
+        """Everything a bid decision needs, in one JSON-RPC batch: `(quote or None, positions, gas or
+        WouldRevert)`. The bid is simulated (`eth_estimateGas`) for `fraction` without a price guard; positions
+        are the account's `(instrument, size, cost, funding_snapshot)` rows (for the unwind cost)."""
+        from crossmargin.bots.core import WouldRevert, call_params, decode_result
+
+        c, ch = self.contract, self.dep.clearinghouse
+        fn, args = self.bid_call(account, bidder_account, fraction, 2**255 - 1)
+        sim = {"to": c.address, "data": c.encode_abi(fn, args=args), **({"from": sim_from} if sim_from else {})}
+        (ok_q, q), (ok_v, v), (ok_d, d), (ok_p, p), (ok_g, g) = rpc.batch([
+            ("eth_call", call_params(c, "quote", [account, fraction])),
+            ("eth_call", call_params(c, "mark_value", [account])),
+            ("eth_call", call_params(c, "discount", [account])),
+            ("eth_call", call_params(ch, "positions_of", [account])),
+            ("eth_estimateGas", [sim]),
+        ])
+        for ok, value in ((ok_q, q), (ok_v, v), (ok_d, d), (ok_p, p)):
+            if not ok:
+                raise WouldRevert(value)
+        payment, f_max = decode_result(c, "quote", q)
+        value, d = int(decode_result(c, "mark_value", v)), int(decode_result(c, "discount", d))
+        positions = decode_result(ch, "positions_of", p)
+        if int(f_max) == 0:
+            return None, positions, None
+        f = min(fraction, int(f_max)) if value > 0 else WAD
+        quote = BidQuote(f, int(payment), int(f_max), d, value * f // WAD)
+        return quote, positions, (int(g, 16) if ok_g else WouldRevert(g))
+
     def mark_value(self, account: int) -> int:
         return int(guard(lambda: self.contract.functions.mark_value(account).call()))
 

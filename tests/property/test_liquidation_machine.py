@@ -27,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from crossmargin.fuzz.machine import INVARIANTS, JUMP_DOWN, JUMP_UP, LiquidationMachine, Stats
 from crossmargin.fuzz.runner import DEPOSITS
 
-CI_EXAMPLES = int(os.environ.get("CROSSMARGIN_MACHINE_EXAMPLES", 150))
+CI_EXAMPLES = int(os.environ.get("CROSSMARGIN_MACHINE_EXAMPLES", 100))
 CI_STEPS = int(os.environ.get("CROSSMARGIN_MACHINE_STEPS", 100))
 
 MACHINE = LiquidationMachine(options=True)   # deployed once; every example starts from its base snapshot

@@ -415,29 +415,19 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
         if self._expiry[id] == 0:
             index = extcall IMarkets(markets).accrue(id)
 
-        # ---- math and storage: `_from` gives up the lot (field by field: the `instrument` slot stays 0)
-        pos: types.Position = types.Position(
-            instrument=0,
-            size=self._positions[_from][id].size,
-            cost=self._positions[_from][id].cost,
-            funding_snapshot=self._positions[_from][id].funding_snapshot,
-        )
+        # ---- math and storage: `_from` gives up the lot
+        pos: types.Position = self._positions[_from][id]
         paid: int256 = self._funding_owed(pos, index)
         cash_from -= paid
-        moved: int256 = pos.size * f // SWAD  # dev: truncates towards zero
+        moved: int256 = pos.size * f // SWAD  # dev: truncates towards zero (f = 1: the whole size)
         lot_cost: int256 = pos.cost
         if full:
-            moved = pos.size
-            self._positions[_from][id].size = 0
-            self._positions[_from][id].cost = 0
-            if pos.funding_snapshot != 0:
-                self._positions[_from][id].funding_snapshot = 0
+            self._positions[_from][id] = empty(types.Position)
         else:
             lot_cost = self._div_down(pos.cost * abs(moved), abs(pos.size))
-            self._positions[_from][id].size = pos.size - moved
-            self._positions[_from][id].cost = pos.cost - lot_cost
-            if pos.funding_snapshot != index:
-                self._positions[_from][id].funding_snapshot = index
+            self._positions[_from][id] = types.Position(
+                instrument=0, size=pos.size - moved, cost=pos.cost - lot_cost, funding_snapshot=index
+            )
         log PositionChanged(
             account=_from, instrument=id, size=pos.size - moved, cost=pos.cost - lot_cost, cash_delta=-paid
         )

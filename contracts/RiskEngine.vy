@@ -781,9 +781,10 @@ def _requirements(
     # price-free part of equity: cash - Σ cost - funding owed + settled dated positions
     base: int256 = staticcall vault.cash_of(_account)
 
-    # option positions (vol filled in pass 2) and the index of their book
+    # option positions (vol and size filled in per book in pass 2), their book and size
     options: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
     option_books: DynArray[uint256, constants.MAX_POSITIONS] = []
+    option_sizes: DynArray[int256, constants.MAX_POSITIONS] = []
 
     # ---- pass 1: positions
     for pos: types.Position in staticcall IPositions(source).positions_of(_account):
@@ -809,10 +810,11 @@ def _requirements(
         if is_option:
             options.append(
                 OptionPricer.OptionLeg(
-                    is_call=inst.kind == constants.CALL, strike=inst.strike, expiry=inst.expiry, vol=0, size=pos.size
+                    is_call=inst.kind == constants.CALL, strike=inst.strike, expiry=inst.expiry, vol=0, size=0
                 )
             )
             option_books.append(b)
+            option_sizes.append(pos.size)
             if pos.size < 0:
                 books[b].short_options += margin_math._abs(pos.size)
         else:
@@ -858,18 +860,19 @@ def _requirements(
         book.shock = self._shock_size(book.vol, w0)
 
         # [option_price, scenario_pnl, net_delta] the book's options, each at its expiry's vol
-        # (VolOracle.vol_at; expired ones are worth their intrinsic value and need none)
-        batch: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
-        for i: uint256 in range(len(options), bound=constants.MAX_POSITIONS):
-            if option_books[i] != b:
-                continue
-            leg: OptionPricer.OptionLeg = options[i]
-            if leg.expiry > block.timestamp:
-                leg.vol, vol_status = staticcall vol_oracle.vol_at(book.underlying, leg.expiry)
-                book.status = max(book.status, vol_status)
-            batch.append(leg)
+        # (VolOracle.vol_at; expired ones are worth their intrinsic value and need none). The
+        # pricer gets every option leg, those of other books with size 0 (it skips them).
         opt: OptionPricer.BookValue = empty(OptionPricer.BookValue)
-        if len(batch) != 0:
+        has_options: bool = b in option_books
+        if has_options:
+            for i: uint256 in range(len(options), bound=constants.MAX_POSITIONS):
+                options[i].size = 0
+                if option_books[i] != b:
+                    continue
+                options[i].size = option_sizes[i]
+                if options[i].expiry > block.timestamp:
+                    options[i].vol, vol_status = staticcall vol_oracle.vol_at(book.underlying, options[i].expiry)
+                    book.status = max(book.status, vol_status)
             pricer: address = self._pricer
             assert pricer != empty(address), errors.OPTIONS_NOT_SUPPORTED
             w2: uint256 = self._risk[2]
@@ -884,7 +887,7 @@ def _requirements(
                     rate=margin_math._field(w1, 3),
                     now=block.timestamp,
                 ),
-                batch,
+                options,
             )
             book.option_value = opt.value
             book.gamma = opt.gamma
@@ -911,7 +914,18 @@ def _requirements(
         # [scenario_pnl, worst_loss, directional, split]
         book.net_delta = book.linear_size + opt.delta
         delta_notional: int256 = book.linear_size * spot + convert(book.collateral_mm, int256) * SWAD
-        book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock, opt.pnl, len(batch) != 0)
+        if has_options:
+            # dev: options: D_u·m added to each of the 27 points (floored), K_u = max(0, -min), WS_u at (+s_u, flat)
+            step: int256 = delta_notional * convert(book.shock, int256)
+            worst: int256 = 0
+            for i: uint256 in range(27):
+                pnl: int256 = opt.pnl[i] + margin_math._sdiv_down(step * (convert(i % 9, int256) - 4), 4 * WAD2_SIGNED)
+                worst = min(worst, pnl)
+                if i == 17:
+                    book.directional = pnl
+            book.worst_loss = convert(-worst, uint256)
+        else:
+            book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock)
         book.linear, book.nonlinear = self._split(book.worst_loss, book.directional)
         nonlinear += book.nonlinear
 
@@ -1039,38 +1053,25 @@ def _shock_size(_sigma: uint256, _w0: uint256) -> uint256:
 
 @internal
 @pure
-def _scenario_pnl(
-    _delta_notional: int256, _shock: uint256, _options: int256[27], _has_options: bool
-) -> (uint256, int256):
+def _scenario_pnl(_delta_notional: int256, _shock: uint256) -> (uint256, int256):
     """
     @dev [scenario_pnl, worst_loss, directional] Worst loss K_u and directional
-         PnL WS_u over the grid m = k/4·s_u, k = -4..4, × vol {down, flat, up}.
-         Linear positions and linked collateral are affine in spot: their PnL is
-         D_u·m in every vol row. Without options the worst loss is |D_u|·s_u
-         (at k = -4 for a long book, k = +4 for a short one) and WS_u = D_u·s_u,
-         both rounded away from zero (|WS_u| = K_u exactly, so L_u = WS_u,
-         C_u = 0). With options, each of the 27 points adds D_u·m (floored) to
-         the options' ΔV from the OptionPricer (rounded down), then K_u is
-         -min (or 0) and WS_u the (+s_u, flat) point.
+         PnL WS_u of a book without options over the grid m = k/4·s_u,
+         k = -4..4, × vol {down, flat, up}. Linear positions and linked
+         collateral are affine in spot: their PnL is D_u·m in every vol row, so
+         the worst loss is |D_u|·s_u (at k = -4 for a long book, k = +4 for a
+         short one) and WS_u = D_u·s_u. Both are rounded away from zero
+         (|WS_u| = K_u exactly, so L_u = WS_u, C_u = 0). A book with options
+         takes the full grid instead (`_requirements`): the OptionPricer's 27
+         PnLs plus D_u·m, floored, at each point.
     @param _delta_notional D_u scaled by WAD (WAD² units).
     @param _shock s_u (WAD).
-    @param _options The options' ΔV, pnl[9·row + k + 4] (WAD USD).
-    @param _has_options Whether the book holds options.
     @return (K_u, WS_u), WAD USD.
     """
-    if not _has_options:
-        loss: uint256 = fixed_point._mul_div_up(margin_math._abs(_delta_notional), _shock, WAD2)
-        if _delta_notional < 0:
-            return loss, -convert(loss, int256)
-        return loss, convert(loss, int256)
-    step: int256 = _delta_notional * convert(_shock, int256)
-    worst: int256 = 0
-    for i: uint256 in range(27):
-        # dev: k - 4 in [-4, 4]; the linear PnL D·(k - 4)/4·s, floored
-        pnl: int256 = _options[i] + margin_math._sdiv_down(step * (convert(i % 9, int256) - 4), 4 * WAD2_SIGNED)
-        _options[i] = pnl
-        worst = min(worst, pnl)
-    return convert(-worst, uint256), _options[17]
+    loss: uint256 = fixed_point._mul_div_up(margin_math._abs(_delta_notional), _shock, WAD2)
+    if _delta_notional < 0:
+        return loss, -convert(loss, int256)
+    return loss, convert(loss, int256)
 
 
 @internal

@@ -387,37 +387,37 @@ class Sender:
         raise AssertionError("unreachable")
 
     def poll(self, head: int) -> list[Outcome]:
-        """Settle what was mined; declare dropped what the node no longer knows after `drop_after` blocks."""
-        from web3.exceptions import TransactionNotFound
-
+        """Settle what was mined (one batch of receipts); declare dropped what the node no longer knows after
+        `drop_after` blocks (or after the chain went back below the block it was sent at)."""
+        if not self.pending:
+            return []
+        self.rpc = self.rpc or RawRPC(self.w3.provider.endpoint_uri)
+        items = list(self.pending.items())
+        receipts = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h, _ in items])
         done: list[Outcome] = []
-        for h, p in list(self.pending.items()):
-            try:
-                receipt = guard(lambda: self.w3.eth.get_transaction_receipt(h))
-            except TransactionNotFound:
-                receipt = None
-            if receipt is not None:
-                status = "ok" if receipt["status"] == 1 else "reverted"
-                gas_used = receipt["gasUsed"]
-                price = receipt.get("effectiveGasPrice", 0) or 0
-                out = Outcome(p, status, receipt["blockNumber"], gas_used, gas_used * price)
+        old = []
+        for (h, p), (ok, r) in zip(items, receipts):
+            if ok and r:
+                status = "ok" if int(r["status"], 16) == 1 else "reverted"
+                gas_used = int(r["gasUsed"], 16)
+                out = Outcome(p, status, int(r["blockNumber"], 16), gas_used,
+                              gas_used * int(r.get("effectiveGasPrice") or "0x0", 16))
                 if status == "reverted":
                     self.reverted += 1
-                    out.reason = self._why(p, receipt["blockNumber"])
+                    out.reason = self._why(p, out.block)
+                del self.pending[h]
+                done.append(out)
             elif head - p.sent_block >= self.drop_after or head < p.sent_block:
-                try:
-                    known = guard(lambda: self.w3.eth.get_transaction(h)) is not None
-                except TransactionNotFound:
-                    known = False
-                if known:
-                    continue
-                out = Outcome(p, "dropped")
+                old.append((h, p))
+        if old:
+            known = self.rpc.batch([("eth_getTransactionByHash", [h]) for h, _ in old])
+            for (h, p), (ok, tx) in zip(old, known):
+                if ok and tx:
+                    continue  # still in the pool
+                del self.pending[h]
+                done.append(Outcome(p, "dropped"))
                 self.dropped += 1
                 self.nonces.next = None
-            else:
-                continue
-            del self.pending[h]
-            done.append(out)
         return done
 
     def _why(self, p: Pending, block: int) -> str:
@@ -561,6 +561,7 @@ class Loop:
         self.blocks = 0
         self.errors = 0
         self.reconnects = 0
+        self.signal: str | None = None
 
     def log(self, record: dict) -> None:
         self.metrics.emit(record)
@@ -572,8 +573,8 @@ class Loop:
         if threading.current_thread() is not threading.main_thread():
             return
 
-        def handler(signum, frame):
-            self.log({"event": "signal", "signal": signal.Signals(signum).name})
+        def handler(signum, frame):  # only flags: writing a log line here could re-enter a write in progress
+            self.signal = signal.Signals(signum).name
             self.stop()
             signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
 
@@ -636,6 +637,8 @@ class Loop:
                 break
             if self.max_seconds is not None and time.monotonic() - started >= self.max_seconds:
                 break
+        if self.signal:
+            self.log({"event": "signal", "signal": self.signal})
         summary = {}
         if started_ok:
             try:

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crossmargin.bots.base import AccountBot, BotOptions, round_size
-from crossmargin.bots.core import Loop, guard
+from web3.exceptions import ContractLogicError
+
+from crossmargin.bots.core import Loop, guard, revert_reason
 from crossmargin.bots.reads import STALE
 
 WAD = 10**18
@@ -36,11 +38,20 @@ class Hedger(AccountBot):
         self.hedges = 0
         self.hedged_usd = 0.0
         self.warned_vega: set[int] = set()
+        self.unavailable: str | None = None
 
     def on_block(self, loop: Loop, block) -> dict:
         head, now = int(block["number"]), int(block["timestamp"])
         self.settle(head)
-        greeks = guard(lambda: self.dep.risk.functions.greeks(self.account).call())
+        try:
+            greeks = guard(lambda: self.dep.risk.functions.greeks(self.account).call())
+        except (ContractLogicError, ValueError) as exc:  # e.g. an instrument the engine cannot price yet
+            reason = revert_reason(exc)
+            if reason != self.unavailable:
+                self.unavailable = reason
+                loop.log({"event": "greeks_unavailable", "reason": reason})
+            return {"account": self.account, "greeks": "unavailable"}
+        self.unavailable = None
         prices = self.dep.prices()
         deltas = {}
         worst = 0.0

@@ -23,6 +23,7 @@ State lives in one `KeeperState`; the loop (crossmargin.bots.core) handles node 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,8 +130,6 @@ class Keeper(AccountBot):
 
     # -- the loop body -------------------------------------------------------------------------------------
     def on_block(self, loop: Loop, block) -> dict:
-        import time
-
         head, now = int(block["number"]), int(block["timestamp"])
         s = self.state
         if self._chain_moved_back(loop, head):
@@ -146,7 +145,7 @@ class Keeper(AccountBot):
         accounts = self._plan(head)
         rows = self.reader.scan(accounts)
         scan_ms = (time.monotonic() - t0) * 1000
-        own = self.health()
+        own = next((h for h in rows if h.account == self.account), None) or self.health()
         counts = {"liquidatable": 0, "in_auction": 0, "stale": 0, "failed": 0, "deferred": 0}
         starts, bids = [], []
         for h in rows:
@@ -192,7 +191,8 @@ class Keeper(AccountBot):
                 "scanned": len(rows), "scan_ms": round(scan_ms, 1), **counts,
                 "started": sent["started"], "bids": sent["bids"], "unwinds": sent["unwinds"],
                 "gas_capped": sent["capped"], "liquidations": s.liquidations, "lost_races": s.lost_races,
-                "profit_usd": round(s.profit_usd, 2), "own_ratio": round(min(own.ratio, 1e9), 4),
+                "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4),
+                "own_ratio": round(min(own.ratio, 1e9), 4),
                 "pending": len(self.sender.pending)}
 
     # -- scanning plan -------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -56,13 +55,24 @@ class Deployment:
         return key in self.manifest.contracts
 
     def alive(self) -> bool:
-        """The deployment is on chain: every contract the bots call carries its compiled code (a dev chain reset
-        to genesis has none; one being redeployed may hold other contracts at these addresses for a while)."""
-        keys = [k for k in ("Vault", "Clearinghouse", "RiskEngine", "Liquidation", "Lens") if self.has(k)]
-        for key in keys:
-            code = bytes(guard(lambda key=key: self.w3.eth.get_code(self.manifest.address(key))))
-            runtime = artifact(key).runtime
-            if not code or code[:len(runtime) - 64] != runtime[:len(runtime) - 64]:  # immutables sit at the end
+        """The deployment is on chain and wired: each contract the bots call answers with the address of its
+        neighbour (a dev chain reset to genesis has no code there; one being redeployed may hold other contracts
+        at these addresses for a while, or not be wired yet)."""
+        from crossmargin.bots.core import NodeDown
+
+        links = (("Vault", "margin_checker", "RiskEngine"), ("Clearinghouse", "risk_engine", "RiskEngine"),
+                 ("RiskEngine", "positions", "Clearinghouse"), ("Liquidation", "risk_engine", "RiskEngine"),
+                 ("Lens", "risk_engine", "RiskEngine"))
+        for name, fn, other in links:
+            if not (self.has(name) and self.has(other)):
+                continue
+            try:
+                value = guard(lambda name=name, fn=fn: getattr(self.contract(name).functions, fn)().call())
+            except NodeDown:
+                raise
+            except Exception:  # noqa: BLE001 - no code, other code, or not wired yet
+                return False
+            if str(value).lower() != self.manifest.address(other).lower():
                 return False
         return True
 
@@ -173,62 +183,55 @@ class Health:
 
 
 class HealthReader:
-    """`scan(accounts)`: health rows through the Lens in batches of `batch` accounts, `workers` batches at a time
-    (the node runs concurrent calls in parallel; the EVM work of the margin math is the floor), a batch halved
-    when the node refuses it (its eth_call gas cap); or one `RiskEngine.margin` call per account when the
-    deployment has no Lens."""
+    """`scan(accounts)`: health rows through the Lens, `batch` accounts per `Lens.health` call and all the calls
+    of a scan in one JSON-RPC batch (the node runs them in parallel; the margin math's EVM work is the floor).
+    A call the node refuses (its eth_call gas cap) is split in two, and later scans use the smaller batch.
+    Without a Lens in the deployment: one `RiskEngine.margin` call per account."""
 
-    def __init__(self, dep: Deployment, batch: int = 250, use_lens: bool = True, workers: int = 2):
+    HEALTH = "(uint256,int256,uint256,int256,uint256,uint8,bool)[]"
+
+    def __init__(self, dep: Deployment, batch: int = 250, use_lens: bool = True, calls_per_request: int = 16):
         self.dep, self.batch = dep, max(1, min(batch, 500))
         self.lens = dep.lens if use_lens else None
-        self.workers = max(1, workers)
+        self.calls_per_request = calls_per_request
         self.calls = 0
-        self._local = threading.local()
-        self._pool = None
+        self._rpc = None
 
     def scan(self, accounts: Iterable[int], block="latest") -> list[Health]:
         ids = list(accounts)
         if self.lens is None:
             return [self.one(a, block) for a in ids]
+        if self._rpc is None:
+            from crossmargin.bots.core import RawRPC
+
+            self._rpc = RawRPC(self.dep.w3.provider.endpoint_uri, timeout=60)
+        tag = block if isinstance(block, str) else hex(block)
+        out: list[Health] = []
         chunks = [ids[i:i + self.batch] for i in range(0, len(ids), self.batch)]
-        if self.workers > 1 and len(chunks) > 1:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
+        for i in range(0, len(chunks), self.calls_per_request):
+            out.extend(self._request(chunks[i:i + self.calls_per_request], tag))
+        return out
 
-                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lens")
-            parts = list(self._pool.map(lambda c: self._chunk(c, block), chunks))
-        else:
-            parts = [self._chunk(c, block) for c in chunks]
-        return [h for part in parts for h in part]
+    def _request(self, chunks: list[list[int]], tag: str) -> list[Health]:
+        from eth_abi import decode
 
-    def _lens(self):
-        """A web3 client per thread (one HTTP session each)."""
-        if threading.current_thread() is threading.main_thread():
-            return self.lens
-        lens = getattr(self._local, "lens", None)
-        if lens is None:
-            from crossmargin.bots.core import web3_for
-
-            w3 = web3_for(self.dep.w3.provider.endpoint_uri)
-            lens = self._local.lens = w3.eth.contract(address=self.lens.address, abi=self.lens.abi)
-        return lens
-
-    def _chunk(self, chunk: list[int], block) -> list[Health]:
-        from crossmargin.bots.core import NodeDown
-
-        lens = self._lens()
-        try:
-            rows = guard(lambda: lens.functions.health(chunk).call(block_identifier=block))
-        except NodeDown:
-            raise
-        except Exception:  # noqa: BLE001 - too much gas for one call: smaller batches from now on
-            if len(chunk) == 1:
-                raise
-            half = len(chunk) // 2
-            self.batch = max(1, min(self.batch, half))
-            return self._chunk(chunk[:half], block) + self._chunk(chunk[half:], block)
-        self.calls += 1
-        return [Health(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), bool(r[6])) for r in rows]
+        results = self._rpc.batch([("eth_call", [{"to": self.lens.address,
+                                                  "data": self.lens.encode_abi("health", args=[c])}, tag])
+                                   for c in chunks])
+        out: list[Health] = []
+        for chunk, (ok, data) in zip(chunks, results):
+            if not ok:  # too much gas for one call: halve (and remember it)
+                if len(chunk) == 1:
+                    raise BotError(f"Lens.health failed for account {chunk[0]}: {data}")
+                half = len(chunk) // 2
+                self.batch = max(1, min(self.batch, half))
+                out.extend(self._request([chunk[:half], chunk[half:]], tag))
+                continue
+            self.calls += 1
+            (rows,) = decode([self.HEALTH], bytes.fromhex(data.removeprefix("0x")))
+            out.extend(Health(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), bool(r[6]))
+                       for r in rows)
+        return out
 
     def one(self, account: int, block="latest") -> Health:
         """The slow path (and the benchmark's baseline): one `RiskEngine.margin` eth_call."""

@@ -28,6 +28,7 @@ RISK_BOUNDS_ORDER = RISK_PARAMS_ORDER + ("haircut_base_mm", "haircut_base_im", "
 WAD = 10**18
 # Markets' funding bounds (periods and EMA tau in seconds, rates as WAD): the risk manager's playground.
 MARKET_BOUNDS = (60, 8 * 3600, WAD // 100, 30, 86400, WAD // 4)
+DEV_CHAIN_GAS = 8_000_000
 NETWORKS_FILE = Path(__file__).resolve().parents[1] / "params" / "networks.toml"
 ROLES = {name: keccak(text=name) for name in
          ("RISK_MANAGER_ROLE", "GUARDIAN_ROLE", "FEEDER_ROLE", "CLEARING_ROLE", "LIQUIDATOR_ROLE")}
@@ -86,6 +87,10 @@ class Deployer:
         onchain = self.params.onchain()
         live = {} if self.session.dev_chain else live_addresses(self.session.chain_id)
         tx = self.session.tx_kwargs()
+        if self.session.dev_chain:
+            # Fixed gas on dev chains: estimates for calls that read `block.timestamp` (funding accrual) can come
+            # out short when the transaction is mined a block later. Live chains keep Ape's estimates.
+            tx["gas"] = DEV_CHAIN_GAS
         self._tokens(onchain, live)
         self._feeds(onchain, live)
         router = self.at_deploy("OracleRouter")

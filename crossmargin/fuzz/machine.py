@@ -474,12 +474,11 @@ class LiquidationMachine:
             if shortfall - min(shortfall, max(fund_before, 0)) > 0:
                 max_cost = max(max_cost, 0)
         d = liq.discount(a.account)
-        epoch_before = w.vault.loss_epoch()
-        index_before = w.vault.loss_index()
-        positive_before = w.vault.total_positive_cash()
-        bidder_pre = self.margin(b.account)
+        epoch_before = w.vault.loss_epoch() if insolvent else 0
+        index_before = w.vault.loss_index() if insolvent else 0
+        positive_before = w.vault.total_positive_cash() if insolvent else 0
         independent = self.independent_value(a.account, secondary=False) if insolvent else None
-        had_options = insolvent and self.holds_options(a.account)
+        had_options = self.options and self.holds_options(a.account)
         if insolvent and sec is not None:
             independent = max(independent, self.independent_value(a.account, secondary=True))
 
@@ -505,11 +504,13 @@ class LiquidationMachine:
                     f"account {a.account}: health {p.health} -> {post.health} (f={f}, value={value})")
         bp, bs, _ = self._usable(b.account)
         self._check("bidder_stays_above_im", bp.status != STALE and not bp.below_im
-                    and (bs is None or not bs.below_im), f"bidder {b.account}: {bidder_pre} -> {bp} / {bs}")
+                    and (bs is None or not bs.below_im), f"bidder {b.account} after the bid: {bp} / {bs}")
         if any(name == "AuctionClosed" for name, _ in events):
             self.in_auction.discard(target)
         bad = [args for name, args in events if name == "BadDebt"]
         self.stats.outcomes["insolvent bid" if bad else "bid"] += 1
+        if had_options:
+            self.stats.outcomes["bid on a book with options"] += 1
         if not bad:
             if insolvent:
                 self._violation("socialised_loss_equals_uncovered_shortfall", "insolvent bid without BadDebt event")

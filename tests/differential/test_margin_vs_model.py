@@ -47,7 +47,7 @@ from tests.differential.strategies_chain import (
 )
 
 REL = 1e-9
-EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "1500"))
+EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "500"))  # CI profile; 10k+ on demand
 WORST = {"rel": 0.0, "rel_plain": 0.0, "n": 0}   # vs max(|model|, scale); vs |model| alone (|model| >= 1 USD)
 WORST_OPTIONS = {"rel": 0.0, "rel_plain": 0.0, "n": 0}   # the same, over portfolios holding options
 
@@ -150,15 +150,16 @@ def test_option_margin_equals_model_large_books(world, portfolio, state):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 def test_option_greeks_equal_model(world, portfolio, state):
     """`greeks(account)` per underlying equals the model's `greeks`: delta within 1e-12 per unit held (plus
-    1e-9 relative), gamma, vega and theta within 1e-9 relative of Σ |size·greek| (black76: 1e-10 per unit)."""
+    1e-9 relative), gamma, vega and theta within 1e-9 relative of Σ |size·greek| (black76: 1e-10 per unit) plus
+    1e-15·(S + 1) per unit held: deep out of the money φ(d1) underflows the WAD (< 1e-18) and the chain's
+    Greeks are 0 where the model's are ~1e-15·S (as in tests/unit/lib/test_black76.py)."""
     params = WIDE
     account = portfolio.model_account(params).resolved(params)
     expected = model_greeks(account, state, params)
     with world.chain.anchor():
         aid = world.load(portfolio, state)
         got = world.engine.greeks(aid)
-    assert [params.underlying(g[0]).symbol for g in got] == [u for u in expected] or \
-        sorted(params.underlying(g[0]).symbol for g in got) == sorted(expected)
+    assert sorted(params.underlying(g[0]).symbol for g in got) == sorted(expected)
     for uid, delta, delta_usd, gamma, vega, theta in got:
         u = params.underlying(uid).symbol
         e = expected[u]
@@ -170,7 +171,8 @@ def test_option_greeks_equal_model(world, portfolio, state):
         for name, value in (("gamma", gamma), ("vega", vega), ("theta", theta)):
             want = getattr(e, name)
             gross = sum(abs(p.size * g) for p, g in _unit_greeks(on_u, state, params, name))
-            assert abs(from_wad(value) - want) <= 1e-9 * gross + 1e-15 * units + 1e-15, f"{u} {name}"
+            floor = 1e-15 * units * (state.spot[u] + 1.0) + 1e-15
+            assert abs(from_wad(value) - want) <= 1e-9 * gross + floor, f"{u} {name}"
 
 
 def _unit_greeks(positions, state, params, name):

@@ -109,9 +109,6 @@ def test_keeper_liquidates_every_liquidatable_account_within_3_blocks(world):
     assert hit == set(w.risky), "population: exactly the RISKY accounts are liquidatable at 2,600"
 
     bids = wait_liquidated(w, hit, crash)
-    for r in k.events("loop"):
-        if r["block"] >= crash:
-            print({x: r[x] for x in ("block", "loop_ms", "lag_s", "scan_ms", "started", "bids", "liquidatable", "in_auction", "pending")})
     late = {a: int(b[0]["blockNumber"]) - crash for a, b in bids.items() if int(b[0]["blockNumber"]) - crash > 3}
     assert not late, f"bid later than 3 blocks after the crash: {late}"
     touched = {int(log["args"]["account"]) for log in w.logs(w.dep.liquidation, "AuctionStarted", crash)}

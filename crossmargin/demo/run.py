@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal as D
 
@@ -55,8 +56,7 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
 
     started = time.monotonic()
     quiet = as_json
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["CROSSMARGIN_DEPLOYMENTS"] = tmp  # a throwaway chain keeps a throwaway manifest
+    with tempfile.TemporaryDirectory() as tmp, _deployments_in(tmp):
         with Anvil(extra_args=["--base-fee", "0"]) as node, connect(node.uri) as session, _progress(quiet) as progress:
             task = progress.add_task("deploying", total=None)
             params = load_params(params_name)
@@ -88,6 +88,20 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
             progress.update(task, description="report")
             result = report_mod.build(state, params, time.monotonic() - started)
     return report_mod.publish(result, as_json=as_json, out_dir=out_dir)
+
+
+@contextmanager
+def _deployments_in(folder: str):
+    """A throwaway chain keeps a throwaway manifest; the caller's setting comes back afterwards."""
+    saved = os.environ.get("CROSSMARGIN_DEPLOYMENTS")
+    os.environ["CROSSMARGIN_DEPLOYMENTS"] = folder
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("CROSSMARGIN_DEPLOYMENTS", None)
+        else:
+            os.environ["CROSSMARGIN_DEPLOYMENTS"] = saved
 
 
 def _progress(quiet: bool) -> Progress:

@@ -124,6 +124,16 @@ class Trading:
                 "margin_ratio": (str(round(Decimal(eq_im) / Decimal(im), 4)) if im else None),
                 "positions": positions}
 
+    def greeks(self, account_id: int) -> list[dict]:
+        """Aggregate Greeks per underlying (delta in units and USD, gamma, vega per 1.00 vol, theta per year)."""
+        rows = []
+        for g in self.risk.greeks(account_id):
+            uid, delta, delta_usd, gamma, vega, theta = (int(x) for x in list(g)[:6])
+            rows.append({"underlying": self.params.underlying(uid).symbol, "delta": str(from_wad(delta)),
+                         "delta_usd": str(from_wad(delta_usd)), "gamma": str(from_wad(gamma)),
+                         "vega": str(from_wad(vega)), "theta": str(from_wad(theta))})
+        return rows
+
     def risk_breakdown(self, account_id: int) -> list[dict]:
         rows = []
         for u in self.risk.requirement_breakdown(account_id):

@@ -93,6 +93,7 @@ def show_cmd(network, account, confirmations, as_json, account_id) -> None:
         if "RiskEngine" in p.manifest.contracts:
             data["margin"] = p.margin(account_id)
             data["risk"] = p.risk_breakdown(account_id)
+            data["greeks"] = p.greeks(account_id)
     emit(data, as_json, _balances_table(account_id, data["balances"]), message=f"owner {data['owner']}")
     if not as_json and "margin" in data:
         _print_margin(data)
@@ -114,6 +115,10 @@ def _print_margin(data: dict) -> None:
                                                     "directional WS", "status"],
                             [[r["underlying"], r["spot"], r["shock"], r["net_delta"], r["worst_loss"],
                               r["directional"], r["status"]] for r in data["risk"]]))
+    if data.get("greeks"):
+        console.print(table("greeks per underlying", ["underlying", "delta", "delta USD", "gamma", "vega", "theta/yr"],
+                            [[g["underlying"], g["delta"], g["delta_usd"], g["gamma"], g["vega"], g["theta"]]
+                             for g in data["greeks"]]))
 
 
 def _balances_table(account_id: int, balances: dict):

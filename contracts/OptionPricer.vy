@@ -137,12 +137,12 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
         if leg.expiry > _grid.now:
             # dev: expiry > now checked
             t = unsafe_sub(leg.expiry, _grid.now)
-        v_down: uint256 = 0
+        value_down: uint256 = 0
         d: int256 = 0
         g: int256 = 0
         vg: int256 = 0
         th: int256 = 0
-        v_down, d, g, vg, th = self._leg_greeks(leg, _grid.spot, t, rate)
+        value_down, d, g, vg, th = self._leg_greeks(leg, _grid.spot, t, rate)
         out.delta += d
         out.gamma += g
         out.vega += vg
@@ -150,20 +150,20 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
         disc: uint256 = black76._discount(rate, t)
         long: bool = size > 0
 
-        # current value both ways (v_down from the Greeks); long legs: scenarios down, now up
+        # current value both ways (value_down comes with the Greeks); long legs: scenarios down, now up
         v_flat: uint256 = black76._sigma_sqrt_t(leg.vol, t)
         ell: int256 = 0
         if t != 0:
             ell = black76._log_moneyness(_grid.spot, leg.strike)
-        v_up: uint256 = black76._price_from_d(
+        value_up: uint256 = black76._price_from_d(
             leg.is_call, _grid.spot, leg.strike, self._d1_or_zero(ell, v_flat), v_flat, disc, True
         )
         if long:
-            now_sum += size * convert(v_up, int256)
-            out.value += margin_math._sdiv_down(size * convert(v_down, int256), SWAD)
+            now_sum += size * convert(value_up, int256)
+            out.value += margin_math._sdiv_down(size * convert(value_down, int256), SWAD)
         else:
-            now_sum += size * convert(v_down, int256)
-            out.value += margin_math._sdiv_down(size * convert(v_up, int256), SWAD)
+            now_sum += size * convert(value_down, int256)
+            out.value += margin_math._sdiv_down(size * convert(value_up, int256), SWAD)
 
         if t == 0:
             # expired, unsettled: intrinsic at every grid spot (exact), the same in every vol row
@@ -186,7 +186,7 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
                 p: uint256 = 0
                 if i == FLAT_ZERO:
                     # the current value, in the scenario direction
-                    p = v_down if long else v_up
+                    p = value_down if long else value_up
                 else:
                     d1: int256 = 0
                     if live:

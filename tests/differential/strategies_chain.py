@@ -1,5 +1,6 @@
 """Chain-side helpers for the RiskEngine tests: a deployed margin stack, and strategies for portfolios that
-carry the chain-only state the model folds into plain numbers (perp funding indices, settled futures).
+carry the chain-only state the model folds into plain numbers (perp funding indices, settled futures and
+options).
 
     world = RiskWorld.revm(WIDE)                       # or RiskWorld.boa(params) for titanoboa
     with world.chain.anchor():
@@ -11,9 +12,12 @@ Everything is built from one `Params` object through `Params.onchain()` (the sam
 MockMarkets and positions in MockPositions (stand-ins for Markets and the Clearinghouse, same structs).
 
 A `ChainPortfolio` is a model `Account` plus, per perp, a funding index move since the position's snapshot,
-and, per dated future, an optional recorded settlement price. `model_account()` is what the model sees:
-funding owed folded into `Account.funding` (size · Δindex is paid), settled futures folded into cash
-(size · settlement - cost, no scenario risk), exactly as the contract treats them.
+and, per dated instrument, an optional recorded settlement price. `model_account()` is what the model sees:
+funding owed folded into `Account.funding` (size · Δindex is paid), settled futures and options folded into
+cash (size · settlement, options size · intrinsic, minus cost; no scenario risk), exactly as the contract
+treats them. Dated specs without an absolute `expiry` are listed at `world.listed_at` (GENESIS on revm, the
+chain's time on titanoboa), so the model's T = expiry_days / 365 holds at that time; WIDE's expired options
+carry an absolute expiry before GENESIS.
 """
 
 from __future__ import annotations
@@ -218,7 +222,8 @@ def states(params: Params = WIDE, **kw) -> st.SearchStrategy[MarketState]:
 
 @dataclass
 class RiskWorld:
-    """Vault + OracleRouter + VolOracle + MockMarkets + MockPositions + RiskEngine, configured from `params`.
+    """Vault + OracleRouter + VolOracle + MockMarkets + MockPositions + RiskEngine (with its OptionPricer),
+    configured from `params`.
 
     Engine-agnostic: `deploy(name, *args)` deploys contract `name` (path under contracts/, no suffix) and
     contracts are called as `c.fn(*args, sender=...)`, which both RevmContract and titanoboa accept.

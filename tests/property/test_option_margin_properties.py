@@ -34,10 +34,11 @@ from hypothesis import strategies as st
 from crossmargin.model.params import to_wad
 from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import WIDE, ChainPortfolio, RiskWorld, chain_option_portfolios, states
-from tests.strategies import decimals, sizes
+from tests.strategies import sizes
 
 WAD = 10**18
-SETTINGS = dict(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = dict(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 LIVE_OPTIONS = [m for m in WIDE.markets if m.is_option and m.expiry is None]
 OPTIONS = [m for m in WIDE.markets if m.is_option]
 
@@ -123,14 +124,14 @@ STRADDLES = sorted({(m.underlying, m.strike, m.expiry_days) for m in LIVE_OPTION
 def test_short_straddle_needs_more_than_either_leg(world, key, data, state):
     """A short straddle (call and put, same strike and expiry, same size) needs at least the worst loss of
     either leg alone: its legs' deltas offset but their vol and gamma losses do not (σ <= 120 %, see above)."""
-    u, strike, days = key
-    call = next(m for m in LIVE_OPTIONS if (m.underlying, m.strike, m.expiry_days, m.is_call) == (u, strike, days, True))
-    put = next(m for m in LIVE_OPTIONS if (m.underlying, m.strike, m.expiry_days, m.is_call) == (u, strike, days, False))
+    u = key[0]
+    call, put = (next(m for m in LIVE_OPTIONS if (m.underlying, m.strike, m.expiry_days) == key and m.is_call == c)
+                 for c in (True, False))
     size = -data.draw(sizes(call, 0.1, sign=1))
     legs = [Account(positions=(Position(m, size, 0.0),)) for m in (call, put)]
     worst = [evaluate(world, leg, state)[1][0].worst_loss for leg in legs]
-    (_, _, _, mm, _), books, _ = evaluate(world, Account(positions=(Position(call, size, 0.0), Position(put, size, 0.0))),
-                                         state)
+    straddle = Account(positions=(Position(call, size, 0.0), Position(put, size, 0.0)))
+    (_, _, _, mm, _), books, _ = evaluate(world, straddle, state)
     assert mm >= max(worst), (mm, worst)
     spot = to_wad(state.spot[u])
     assert books[0].short_options == 2 * to_wad(-size)                # both legs pay the short-option add-on

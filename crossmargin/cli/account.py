@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crossmargin.cli.common import UserError, chain_options, emit, parse_amount, table
-
-
-def _protocol(session):
-    from crossmargin.chain.protocol import Protocol
-
-    return Protocol.load(session)
-
-
-def _guard(fn):
-    from crossmargin.chain.manifest import ManifestError
-    from crossmargin.chain.protocol import ProtocolError
-
-    try:
-        return fn()
-    except (ProtocolError, ManifestError) as exc:
-        raise UserError(str(exc)) from None
+from crossmargin.cli.common import UserError, chain_options, emit, guard, load_protocol, parse_amount, table
 
 
 @click.group("account")
@@ -36,7 +20,7 @@ def open_cmd(network, account, confirmations, as_json, isolated) -> None:
     from crossmargin.chain.session import connect
 
     with connect(network, account, confirmations) as session:
-        p = _guard(lambda: _protocol(session))
+        p = load_protocol(session)
         new_id = p.open_account(isolated_instrument=isolated)
         data = {"account": new_id, "owner": session.signer.address, "isolated_instrument": isolated}
     emit(data, as_json, message=f"opened account {new_id} for {data['owner']}"
@@ -54,8 +38,8 @@ def deposit_cmd(network, account, confirmations, as_json, account_id, asset, amo
 
     value = parse_amount(amount)
     with connect(network, account, confirmations) as session:
-        p = _guard(lambda: _protocol(session))
-        data = _guard(lambda: p.deposit(account_id, asset, value))
+        p = load_protocol(session)
+        data = guard(lambda: p.deposit(account_id, asset, value))
         data["balances"] = p.account(account_id)["balances"]
     emit(data, as_json, _balances_table(account_id, data["balances"]),
          message=f"deposited {amount} {asset.upper()} into account {account_id}")
@@ -73,8 +57,8 @@ def withdraw_cmd(network, account, confirmations, as_json, account_id, asset, am
 
     value = parse_amount(amount)
     with connect(network, account, confirmations) as session:
-        p = _guard(lambda: _protocol(session))
-        data = _guard(lambda: p.withdraw(account_id, asset, value, receiver))
+        p = load_protocol(session)
+        data = guard(lambda: p.withdraw(account_id, asset, value, receiver))
         data["balances"] = p.account(account_id)["balances"]
     emit(data, as_json, _balances_table(account_id, data["balances"]),
          message=f"withdrew {amount} {asset.upper()} from account {account_id}")
@@ -88,8 +72,8 @@ def show_cmd(network, account, confirmations, as_json, account_id) -> None:
     from crossmargin.chain.session import connect
 
     with connect(network, account, confirmations) as session:
-        p = _guard(lambda: _protocol(session))
-        data = _guard(lambda: p.account(account_id))
+        p = load_protocol(session)
+        data = guard(lambda: p.account(account_id))
         if "RiskEngine" in p.manifest.contracts:
             data["margin"] = p.margin(account_id)
             data["risk"] = p.risk_breakdown(account_id)

@@ -87,6 +87,24 @@ def fail(exc: BaseException) -> "UserError":
     return UserError(explain(exc))
 
 
+def guard(fn):
+    """Run `fn`; the protocol's own input errors (unknown asset, no deployment, ...) become one-line UserErrors."""
+    from crossmargin.chain.manifest import ManifestError
+    from crossmargin.chain.protocol import ProtocolError
+
+    try:
+        return fn()
+    except (ProtocolError, ManifestError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def load_protocol(session):
+    """The deployment on the session's chain, or a one-line error."""
+    from crossmargin.chain.protocol import Protocol
+
+    return guard(lambda: Protocol.load(session))
+
+
 def debug() -> bool:
     return bool(os.environ.get("CROSSMARGIN_DEBUG"))
 

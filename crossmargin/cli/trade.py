@@ -7,26 +7,7 @@ import sys
 
 import click
 
-from crossmargin.cli.common import UserError, chain_options, emit, parse_amount, table
-
-
-def _protocol(session):
-    from crossmargin.chain.manifest import ManifestError
-    from crossmargin.chain.protocol import Protocol
-
-    try:
-        return Protocol.load(session)
-    except ManifestError as exc:
-        raise UserError(str(exc)) from None
-
-
-def _guard(fn):
-    from crossmargin.chain.protocol import ProtocolError
-
-    try:
-        return fn()
-    except ProtocolError as exc:
-        raise UserError(str(exc)) from None
+from crossmargin.cli.common import UserError, chain_options, emit, guard, load_protocol, parse_amount, table
 
 
 @click.group("trade")
@@ -54,8 +35,8 @@ def order_cmd(network, account, confirmations, as_json, account_id, instrument, 
 
     qty, px = parse_amount(size, "size"), parse_amount(price, "price")
     with connect(network, account, confirmations) as session:
-        p = _protocol(session)
-        signed = _guard(lambda: p.make_order(account_id, instrument, side, qty, px, nonce=nonce, ttl=ttl,
+        p = load_protocol(session)
+        signed = guard(lambda: p.make_order(account_id, instrument, side, qty, px, nonce=nonce, ttl=ttl,
                                              fee_rate=Decimal(fee_rate)))
     if out:
         with open(out, "w") as f:
@@ -83,8 +64,8 @@ def fill_cmd(network, account, confirmations, as_json, order_file, taker_account
         raise UserError("not a signed order (expected the JSON that `crossmargin trade order` prints)") from None
     qty = parse_amount(size, "size") if size else None
     with connect(network, account, confirmations) as session:
-        p = _protocol(session)
-        data = _guard(lambda: p.fill(signed, taker_account, qty))
+        p = load_protocol(session)
+        data = guard(lambda: p.fill(signed, taker_account, qty))
         data["taker_margin"] = p.margin(taker_account)
     m = data["taker_margin"]
     emit(data, as_json, table(f"fill {data['hash'][:10]}...", ["filled", "price", "maker", "taker", "taker health", "gas"],

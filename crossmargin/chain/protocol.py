@@ -107,6 +107,21 @@ class Trading:
         signed = self.make_order(maker_account, instrument, side, abs(size), price, signer=maker)
         return self.fill(signed, taker_account, signer=taker)
 
+    # -- settlement ------------------------------------------------------------------------------------
+    def settle_expiry(self, instrument: str | int, signer=None) -> dict:
+        """Fix an expired future/option's settlement price from the oracle (anyone may call, once)."""
+        spec = self.instrument(instrument)
+        if self.markets.instrument(spec.id)[4] == 0:
+            self.send(self.markets.settle, spec.id, signer=signer)
+        return {"instrument": spec.name, "settlement_price": str(from_wad(int(self.markets.instrument(spec.id)[4])))}
+
+    def settle_account(self, account_id: int, signer=None) -> dict:
+        """Realise funding and close settled expiries of an account to cash (anyone may call)."""
+        self._check_account(account_id)
+        before = self.vault.cash_of(account_id)
+        self.send(self.clearinghouse.settle_account, account_id, signer=signer)
+        return {"account": account_id, "cash_change": str(from_wad(self.vault.cash_of(account_id) - before))}
+
     # -- margin ----------------------------------------------------------------------------------------
     def margin(self, account_id: int) -> dict:
         self._check_account(account_id)

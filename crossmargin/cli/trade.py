@@ -1,4 +1,4 @@
-"""`crossmargin trade order|fill`: EIP-712 signed maker orders, filled by a taker."""
+"""`crossmargin trade order|fill|settle`: EIP-712 signed maker orders, filled by a taker; settlement to cash."""
 
 from __future__ import annotations
 
@@ -70,6 +70,22 @@ def fill_cmd(network, account, confirmations, as_json, order_file, taker_account
     m = data["taker_margin"]
     emit(data, as_json, table(f"fill {data['hash'][:10]}...", ["filled", "price", "maker", "taker", "taker health", "gas"],
                               [[data["filled"], data["price"], data["maker"], data["taker"], m["health"], data["gas_used"]]]))
+
+
+@trade.command("settle")
+@chain_options
+@click.argument("account_ids", type=int, nargs=-1, required=True)
+@click.option("--expired", "expired", multiple=True, help="First fix this expired instrument's settlement price.")
+def settle_cmd(network, account, confirmations, as_json, account_ids, expired) -> None:
+    """Realise funding and close settled expiries of ACCOUNT_IDS to cash (anyone may call)."""
+    from crossmargin.chain.session import connect
+
+    with connect(network, account, confirmations) as session:
+        p = load_protocol(session)
+        fixed = [guard(lambda name=name: p.settle_expiry(name)) for name in expired]
+        rows = [guard(lambda a=a: p.settle_account(a)) for a in account_ids]
+    emit({"expiries": fixed, "accounts": rows}, as_json,
+         table("settled", ["account", "cash change (USD)"], [[r["account"], r["cash_change"]] for r in rows]))
 
 
 def register(cli: click.Group) -> None:

@@ -53,6 +53,8 @@ def test_deposit_withdraw_roundtrip(deployed, cli, anvil, asset, amount, decimal
     (("account", "withdraw", "1", "USDC", "1000000"), "insufficient balance"),
     (("account", "show", "999"), "account 999 does not exist"),
     (("oracle", "set", "DOGE", "--price", "1"), "unknown underlying 'DOGE'"),
+    (("trade", "settle", "999"), "account 999 does not exist"),
+    (("trade", "settle", "1", "--expired", "ETH-9000D"), "unknown instrument 'ETH-9000D'"),
 ])
 def test_bad_input_is_one_line_and_nonzero(deployed, cli, args, expected):
     proc = cli.run(*args, check=False)
@@ -82,3 +84,9 @@ def test_no_deployment_for_this_chain(cli, cli_env, tmp_path):
     proc = empty.run("account", "show", "1", check=False)
     assert proc.returncode != 0 and "no deployment for chain 31337" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_settle_flat_account_changes_nothing(deployed, cli):
+    acct = cli.json("account", "open")["account"]
+    out = cli.json("trade", "settle", str(acct))
+    assert out["accounts"] == [{"account": acct, "cash_change": "0"}] and out["expiries"] == []

@@ -50,8 +50,8 @@ def test_perp_funding_and_future_settlement(deployed, anvil, chain_snapshot):
         assert index1 > index0, "funding accrues while mark > index"
         owed = 5 * (index1 - index0) // 1  # USD WAD owed by the long (5 units)
         cash_before = {a: p.vault.cash_of(a) for a in (a_long, a_short)}
-        p.clearinghouse.settle_account(a_long, sender=session.signer)
-        p.clearinghouse.settle_account(a_short, sender=session.signer)
+        p.settle_account(a_long)
+        p.settle_account(a_short)
         paid = cash_before[a_long] - p.vault.cash_of(a_long)
         received = p.vault.cash_of(a_short) - cash_before[a_short]
         assert abs(paid - owed) <= 5 * WAD // 10**12 and paid > 0
@@ -65,11 +65,11 @@ def test_perp_funding_and_future_settlement(deployed, anvil, chain_snapshot):
         now = session.web3.eth.get_block("latest")["timestamp"]
         _warp(anvil.uri, future.expiry - now + 60)
         p.set_price("ETH", Decimal(3300))
-        p.markets.settle(future.id, sender=session.signer)
+        p.settle_expiry(future.name)
         assert p.markets.instrument(future.id)[4] == 3300 * WAD
         cash_before = {a: p.vault.cash_of(a) for a in (a_long, a_short)}
         for acct in (a_long, a_short):
-            p.clearinghouse.settle_account(acct, sender=session.signer)
+            p.settle_account(acct)
             assert future.id not in [int(pos[0]) for pos in p.clearinghouse.positions_of(acct)]
         pnl = 5 * (3300 - 3000) * WAD
         gained = p.vault.cash_of(a_long) - cash_before[a_long]

@@ -67,10 +67,10 @@ def test_option_trade_expire_settle(deployed, anvil, chain_snapshot):
         assert p.risk.margin(taker_acct)[1] == p.vault.cash_of(taker_acct) + intrinsic
 
         # settle: the settlement price, then each account's position closes to cash
-        p.markets.settle(spec.id, sender=session.signer)
+        p.settle_expiry(spec.name)
         assert p.markets.instrument(spec.id)[4] == int(SETTLE * WAD)
         for acct in (taker_acct, maker_acct):
-            p.clearinghouse.settle_account(acct, sender=session.signer)
+            p.settle_account(acct)
             assert list(p.clearinghouse.positions_of(acct)) == []
         assert p.vault.cash_of(taker_acct) - cash[taker_acct] == intrinsic - premium     # 2·400 - 300 = +500
         assert p.vault.cash_of(maker_acct) - cash[maker_acct] == premium - intrinsic     # -500

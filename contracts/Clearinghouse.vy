@@ -59,6 +59,7 @@ from .interfaces import IMarkets
 from .interfaces import IRiskEngine
 from .lib import constants
 from .lib import errors
+from .lib import packing
 from .lib import types
 
 implements: IERC165
@@ -108,6 +109,11 @@ SWAD: constant(int256) = 10**18
 MAX_FEE_RATE_CAP: constant(uint256) = 10**17
 # @dev Initial `max_fee_rate` (WAD): 1 % of notional.
 DEFAULT_MAX_FEE_RATE: constant(uint256) = 10**16
+# @dev Width of a position's size and cost fields (two's complement) and their mask.
+FIELD_BITS: constant(uint256) = 127
+FIELD_MASK: constant(uint256) = 2**127 - 1
+# @dev Bit of a position word set while its funding snapshot slot is non-zero.
+SNAPSHOT_FLAG: constant(uint256) = 2**255
 # @dev Largest `s` of a canonical (low-s) secp256k1 signature (EIP-2).
 MAX_S: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 
@@ -119,9 +125,12 @@ _markets: address
 _risk_engine: address
 # @dev Instrument ids of each account's open positions (insertion order, swap-removed).
 _position_ids: HashMap[uint256, DynArray[uint256, constants.MAX_POSITIONS]]
-# @dev Position per account per instrument (all zero when flat); the stored `instrument`
-# field stays 0 (it is the key; views fill it in), saving a storage slot per open.
-_positions: HashMap[uint256, HashMap[uint256, types.Position]]
+# @dev Position per account per instrument in one word (0 when flat; the margin engine reads every
+#      position on every check): size (bits 0-126) and cost (127-253), two's complement, and at bit 255
+#      whether a funding snapshot is stored (dated positions never read or write that second slot).
+_positions: HashMap[uint256, HashMap[uint256, uint256]]
+# @dev Perp funding index per account per instrument when last settled (read only if flagged).
+_snapshots: HashMap[uint256, HashMap[uint256, int256]]
 # @dev Sum of long sizes per instrument (WAD units).
 _open_interest: HashMap[uint256, uint256]
 # @dev Cached expiry of dated instruments seen in a fill (0 = perp or never traded).
@@ -363,9 +372,10 @@ def settle_account(_account: uint256) -> int256:
         if self._expiry[id] != 0:
             continue
         index: int256 = extcall IMarkets(markets).accrue(id)
-        pos: types.Position = self._positions[_account][id]
+        pos: types.Position = self._load_position(_account, id)
         paid: int256 = self._funding_owed(pos, index)
-        self._positions[_account][id].funding_snapshot = index
+        pos.funding_snapshot = index
+        self._store_position(_account, id, pos)
         cash -= paid
         log FundingSettled(account=_account, instrument=id, paid=paid, funding_index=index)
     self._adjust_cash(self._vault, _account, cash)
@@ -416,17 +426,17 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
             index = extcall IMarkets(markets).accrue(id)
 
         # ---- math and storage: `_from` gives up the lot
-        pos: types.Position = self._positions[_from][id]
+        pos: types.Position = self._load_position(_from, id)
         paid: int256 = self._funding_owed(pos, index)
         cash_from -= paid
         moved: int256 = pos.size * f // SWAD  # dev: truncates towards zero (f = 1: the whole size)
         lot_cost: int256 = pos.cost
         if full:
-            self._positions[_from][id] = empty(types.Position)
+            self._clear_position(_from, id)
         else:
             lot_cost = self._div_down(pos.cost * abs(moved), abs(pos.size))
-            self._positions[_from][id] = types.Position(
-                instrument=0, size=pos.size - moved, cost=pos.cost - lot_cost, funding_snapshot=index
+            self._store_position(
+                _from, id, types.Position(instrument=id, size=pos.size - moved, cost=pos.cost - lot_cost, funding_snapshot=index)
             )
         log PositionChanged(
             account=_from, instrument=id, size=pos.size - moved, cost=pos.cost - lot_cost, cash_delta=-paid
@@ -552,9 +562,7 @@ def positions_of(_account: uint256) -> DynArray[types.Position, constants.MAX_PO
     """
     out: DynArray[types.Position, constants.MAX_POSITIONS] = []
     for id: uint256 in self._position_ids[_account]:
-        pos: types.Position = self._positions[_account][id]
-        pos.instrument = id
-        out.append(pos)
+        out.append(self._load_position(_account, id))
     return out
 
 
@@ -568,9 +576,9 @@ def position(_account: uint256, _instrument: uint256) -> types.Position:
     @param _instrument Instrument id.
     @return (instrument, size, cost, funding_snapshot); all zero when flat.
     """
-    pos: types.Position = self._positions[_account][_instrument]
-    if pos.size != 0:
-        pos.instrument = _instrument
+    pos: types.Position = self._load_position(_account, _instrument)
+    if pos.size == 0:
+        pos.instrument = 0
     return pos
 
 
@@ -760,7 +768,7 @@ def _side(_account: uint256, _instrument: uint256, _delta: int256) -> Side:
     @param _delta Signed size traded.
     @return The side (fee and cash 0, `pre` empty).
     """
-    old: int256 = self._positions[_account][_instrument].size
+    old: int256 = packing._int_of(self._positions[_account][_instrument] & FIELD_MASK, FIELD_BITS)
     reducing: bool = old != 0 and (old > 0) != (_delta > 0) and abs(_delta) <= abs(old)
     return Side(account=_account, delta=_delta, reducing=reducing, pre=empty(types.MarginResult), fee=0, cash=0)
 
@@ -842,7 +850,7 @@ def _trade(
     @return The account's cash change from this position (WAD) and the change
             of its long size (max(new, 0) - max(old, 0)), for open interest.
     """
-    pos: types.Position = self._positions[_account][_id]
+    pos: types.Position = self._load_position(_account, _id)
     old: int256 = pos.size
     new: int256 = old + _delta
     cash: int256 = -self._funding_owed(pos, _funding_index)
@@ -865,14 +873,14 @@ def _trade(
         assert convert(abs(new), uint256) <= _inst.max_position, errors.POSITION_CAP
 
     if new == 0:
-        self._positions[_account][_id] = empty(types.Position)
+        self._clear_position(_account, _id)
         self._remove_id(_account, _id)
     else:
         if old == 0:
             assert len(self._position_ids[_account]) < constants.MAX_POSITIONS, errors.TOO_MANY_POSITIONS
             self._position_ids[_account].append(_id)
         pos.size = new
-        self._positions[_account][_id] = pos
+        self._store_position(_account, _id, pos)
     log PositionChanged(account=_account, instrument=_id, size=new, cost=pos.cost, cash_delta=cash)
     return cash, max(new, 0) - max(old, 0)
 
@@ -894,7 +902,7 @@ def _settle_expired(_account: uint256) -> int256:
         inst: types.Instrument = staticcall IMarkets(self._markets).instrument(id)
         if inst.settlement_price == 0:
             continue
-        pos: types.Position = self._positions[_account][id]
+        pos: types.Position = self._load_position(_account, id)
         pnl: int256 = 0
         if inst.kind == constants.FUTURE:
             pnl = self._div_down(pos.size * convert(inst.settlement_price, int256), SWAD) - pos.cost
@@ -907,13 +915,64 @@ def _settle_expired(_account: uint256) -> int256:
             pnl = self._div_down(pos.size * convert(intrinsic, int256), SWAD)
         if pos.size > 0:
             self._open_interest[id] -= convert(pos.size, uint256)
-        self._positions[_account][id] = empty(types.Position)
+        self._clear_position(_account, id)
         self._remove_id(_account, id)
         cash += pnl
         log PositionSettled(
             account=_account, instrument=id, size=pos.size, settlement_price=inst.settlement_price, pnl=pnl
         )
     return cash
+
+
+@internal
+@view
+def _load_position(_account: uint256, _id: uint256) -> types.Position:
+    """
+    @dev A position unpacked (instrument = `_id`; all else zero when flat).
+    @param _account Account id.
+    @param _id Instrument id.
+    @return The position.
+    """
+    word: uint256 = self._positions[_account][_id]
+    snapshot: int256 = 0
+    if word >> 255 != 0:
+        snapshot = self._snapshots[_account][_id]
+    return types.Position(
+        instrument=_id,
+        size=packing._int_of(word & FIELD_MASK, FIELD_BITS),
+        cost=packing._int_of((word >> FIELD_BITS) & FIELD_MASK, FIELD_BITS),
+        funding_snapshot=snapshot,
+    )
+
+
+@internal
+def _store_position(_account: uint256, _id: uint256, _pos: types.Position):
+    """
+    @dev Pack and write a position (size and cost must fit in 127 bits); the
+         snapshot slot is written only when it holds or held a non-zero index.
+    @param _account Account id.
+    @param _id Instrument id.
+    @param _pos The position.
+    """
+    word: uint256 = packing._int_bits(_pos.size, FIELD_BITS) | (packing._int_bits(_pos.cost, FIELD_BITS) << FIELD_BITS)
+    if _pos.funding_snapshot != 0:
+        self._snapshots[_account][_id] = _pos.funding_snapshot
+        word |= SNAPSHOT_FLAG
+    elif self._positions[_account][_id] >> 255 != 0:
+        self._snapshots[_account][_id] = 0
+    self._positions[_account][_id] = word
+
+
+@internal
+def _clear_position(_account: uint256, _id: uint256):
+    """
+    @dev Flatten a position (its words to zero: gas refund).
+    @param _account Account id.
+    @param _id Instrument id.
+    """
+    if self._positions[_account][_id] >> 255 != 0:
+        self._snapshots[_account][_id] = 0
+    self._positions[_account][_id] = 0
 
 
 @internal

@@ -45,6 +45,7 @@ from snekmate.auth import access_control
 from .interfaces import IMarkets
 from .lib import constants
 from .lib import errors
+from .lib import packing
 from .lib import types
 
 implements: IERC165
@@ -80,8 +81,13 @@ WEEK: constant(uint256) = 7 * 86400
 _router: address
 # @dev Number of instruments listed; valid ids are 1..instrument_count.
 _instrument_count: uint256
-# @dev Instrument data per id (kind 0 = not listed).
-_instruments: HashMap[uint256, types.Instrument]
+# @dev Instrument terms per id, one word (read on every margin check): kind (bits 0-7, 0 = not listed),
+#      active (8), underlying (16-47), expiry (48-111), strike (112-239).
+_terms: HashMap[uint256, uint256]
+# @dev Caps per id: max open interest (bits 0-127), max position (128-255); 2**128 - 1 = no cap.
+_caps: HashMap[uint256, uint256]
+# @dev Settlement price per dated id (WAD; 0 = not yet).
+_settlement: HashMap[uint256, uint256]
 # @dev Funding parameters per perp id.
 _funding_params: HashMap[uint256, IMarkets.FundingParams]
 # @dev Funding state per perp id.
@@ -248,8 +254,7 @@ def set_caps(_id: uint256, _max_oi: uint256, _max_pos: uint256):
     """
     self._check_role(access_control.DEFAULT_ADMIN_ROLE)
     self._listed(_id)
-    self._instruments[_id].max_open_interest = _max_oi
-    self._instruments[_id].max_position = _max_pos
+    self._caps[_id] = self._pack_caps(_max_oi, _max_pos)
     log CapsSet(id=_id, max_open_interest=_max_oi, max_position=_max_pos)
 
 
@@ -264,7 +269,10 @@ def set_active(_id: uint256, _active: bool):
     """
     self._check_role(access_control.DEFAULT_ADMIN_ROLE)
     self._listed(_id)
-    self._instruments[_id].active = _active
+    word: uint256 = self._terms[_id] & ~convert(0xff00, uint256)
+    if _active:
+        word |= 1 << 8
+    self._terms[_id] = word
     log ActiveSet(id=_id, active=_active)
 
 
@@ -317,7 +325,7 @@ def set_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_
     assert _period >= b.min_period and _period <= b.max_period, errors.BAD_FUNDING_PARAMS
     assert _max_rate <= b.max_rate, errors.BAD_FUNDING_PARAMS
     assert _ema_tau >= b.min_tau and _ema_tau <= b.max_tau, errors.BAD_FUNDING_PARAMS
-    self._accrue(_id, self._instruments[_id].underlying)
+    self._accrue(_id, packing._get(self._terms[_id], 16, 32))
     self._funding_params[_id] = IMarkets.FundingParams(period=_period, max_rate=_max_rate, ema_tau=_ema_tau)
     log FundingParamsSet(id=_id, period=_period, max_rate=_max_rate, ema_tau=_ema_tau)
 
@@ -409,7 +417,7 @@ def settle(_id: uint256) -> uint256:
     ok: bool = False
     index, ok = self._index(inst.underlying)
     assert ok, errors.ORACLE_NOT_OK
-    self._instruments[_id].settlement_price = index
+    self._settlement[_id] = index
     log InstrumentSettled(id=_id, settlement_price=index)
     return index
 
@@ -449,7 +457,31 @@ def instrument(_id: uint256) -> types.Instrument:
     @return (kind, underlying, strike, expiry, settlement_price,
             max_open_interest, max_position, active); all zero if not listed.
     """
-    return self._instruments[_id]
+    return self._load(_id)
+
+
+@external
+@view
+@reentrant
+def margin_terms(_id: uint256) -> (types.Instrument, int256):
+    """
+    @notice What the margin engine needs of an instrument, in one call and
+            from as few storage slots as possible.
+    @dev Caps and `active` are left 0 (not read); the settlement price is
+         read only once a dated instrument has expired.
+    @param _id Instrument id.
+    @return The instrument and, for a perp, its cumulative funding index
+            including the pending accrual (else 0).
+    """
+    inst: types.Instrument = self._unpack_terms(self._terms[_id])
+    if inst.kind == constants.PERP:
+        index: uint256 = 0
+        ok: bool = False
+        index, ok = self._index(inst.underlying)
+        return inst, self._accrued(_id, index, ok).cumulative
+    if inst.kind != 0 and inst.expiry <= block.timestamp:
+        inst.settlement_price = self._settlement[_id]
+    return inst, 0
 
 
 @external
@@ -461,12 +493,12 @@ def funding_index(_id: uint256) -> int256:
     @param _id Instrument id.
     @return WAD USD per unit (0 for non-perps).
     """
-    inst: types.Instrument = self._instruments[_id]
-    if inst.kind != constants.PERP:
+    word: uint256 = self._terms[_id]
+    if packing._get(word, 0, 8) != convert(constants.PERP, uint256):
         return 0
     index: uint256 = 0
     ok: bool = False
-    index, ok = self._index(inst.underlying)
+    index, ok = self._index(packing._get(word, 16, 32))
     return self._accrued(_id, index, ok).cumulative
 
 
@@ -480,12 +512,12 @@ def funding_rate(_id: uint256) -> int256:
     @return clamp((mark - index) / index, +-max_rate) (WAD); 0 before the first
             fill, for non-perps and while the oracle is not OK.
     """
-    inst: types.Instrument = self._instruments[_id]
-    if inst.kind != constants.PERP:
+    word: uint256 = self._terms[_id]
+    if packing._get(word, 0, 8) != convert(constants.PERP, uint256):
         return 0
     index: uint256 = 0
     ok: bool = False
-    index, ok = self._index(inst.underlying)
+    index, ok = self._index(packing._get(word, 16, 32))
     mark: uint256 = self._funding[_id].mark
     if not ok or mark == 0:
         return 0
@@ -572,9 +604,70 @@ def _listed(_id: uint256) -> types.Instrument:
     @param _id Instrument id.
     @return Its data.
     """
-    inst: types.Instrument = self._instruments[_id]
+    inst: types.Instrument = self._load(_id)
     assert inst.kind != 0, errors.UNKNOWN_INSTRUMENT
     return inst
+
+
+@internal
+@view
+def _load(_id: uint256) -> types.Instrument:
+    """
+    @dev The instrument `_id` unpacked from its three words (all zero if not listed).
+    @param _id Instrument id.
+    @return Its data.
+    """
+    inst: types.Instrument = self._unpack_terms(self._terms[_id])
+    caps: uint256 = self._caps[_id]
+    inst.settlement_price = self._settlement[_id]
+    inst.max_open_interest = self._cap(packing._get(caps, 0, 128))
+    inst.max_position = self._cap(packing._get(caps, 128, 128))
+    return inst
+
+
+@internal
+@pure
+def _unpack_terms(_terms: uint256) -> types.Instrument:
+    """
+    @dev The fields of a terms word (settlement price and caps left 0).
+    @param _terms The word.
+    @return The partial instrument.
+    """
+    return types.Instrument(
+        kind=convert(packing._get(_terms, 0, 8), uint8),
+        underlying=packing._get(_terms, 16, 32),
+        strike=packing._get(_terms, 112, 128),
+        expiry=packing._get(_terms, 48, 64),
+        settlement_price=0,
+        max_open_interest=0,
+        max_position=0,
+        active=packing._get(_terms, 8, 8) != 0,
+    )
+
+
+@internal
+@pure
+def _pack_caps(_max_oi: uint256, _max_pos: uint256) -> uint256:
+    """
+    @dev Both caps in one word; a cap of 2**128 - 1 or more means no cap.
+    @param _max_oi Open-interest cap.
+    @param _max_pos Position cap.
+    @return The word.
+    """
+    return min(_max_oi, packing.U128_MAX) | (min(_max_pos, packing.U128_MAX) << 128)
+
+
+@internal
+@pure
+def _cap(_field: uint256) -> uint256:
+    """
+    @dev A stored cap as the views show it (no cap: max uint256).
+    @param _field 128-bit field.
+    @return The cap.
+    """
+    if _field == packing.U128_MAX:
+        return max_value(uint256)
+    return _field
 
 
 @internal
@@ -597,16 +690,14 @@ def _list(
     self._index(_uid)  # dev: reverts "unknown underlying" if the router has no feed for it
     id: uint256 = self._instrument_count + 1
     self._instrument_count = id
-    self._instruments[id] = types.Instrument(
-        kind=_kind,
-        underlying=_uid,
-        strike=_strike,
-        expiry=_expiry,
-        settlement_price=0,
-        max_open_interest=_max_oi,
-        max_position=_max_pos,
-        active=True,
+    self._terms[id] = (
+        convert(_kind, uint256)
+        | (1 << 8)
+        | (packing._fit(_uid, 32) << 16)
+        | (packing._fit(_expiry, 64) << 48)
+        | (packing._fit(_strike, 128) << 112)
     )
+    self._caps[id] = self._pack_caps(_max_oi, _max_pos)
     log InstrumentListed(
         id=id,
         kind=_kind,

@@ -790,14 +790,16 @@ def _requirements(
     for pos: types.Position in staticcall IPositions(source).positions_of(_account):
         if pos.size == 0:
             continue
-        inst: types.Instrument = staticcall markets.instrument(pos.instrument)
+        inst: types.Instrument = empty(types.Instrument)
+        index: int256 = 0
+        inst, index = staticcall markets.margin_terms(pos.instrument)
         is_option: bool = inst.kind == constants.CALL or inst.kind == constants.PUT
         if inst.settlement_price != 0 and (is_option or inst.kind == constants.FUTURE):
             # dev: settled: a cash claim size·settlement (options: size·intrinsic) - cost, no scenario risk
             base += self._position_value(pos.size, self._settlement_value(inst)) - pos.cost
             continue
         if inst.kind == constants.PERP:
-            base -= self._funding_owed(pos, staticcall markets.funding_index(pos.instrument))
+            base -= self._funding_owed(pos, index)
         elif not is_option and inst.kind != constants.FUTURE:
             raise errors.UNKNOWN_KIND
         base -= pos.cost

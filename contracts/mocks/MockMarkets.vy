@@ -2,12 +2,13 @@
 """
 @title MockMarkets
 @notice Stand-in for Markets with the surface the RiskEngine reads:
-        `instrument(id) -> types.Instrument` and `funding_index(id) -> int256`.
-        Instruments are stored as the real contract stores them (one struct per
-        id), so gas measured against this mock reads the same slots.
+        `margin_terms(id) -> (types.Instrument, int256)`, plus `instrument(id)` and
+        `funding_index(id)`. Instruments are stored unpacked (one struct per id):
+        measure gas against the real Markets, not this mock.
 @dev Never deploy to production. Anyone may set anything.
 """
 
+from ..lib import constants
 from ..lib import types
 
 
@@ -56,6 +57,21 @@ def instrument(_id: uint256) -> types.Instrument:
     @return The instrument.
     """
     return self._instruments[_id]
+
+
+@external
+@view
+def margin_terms(_id: uint256) -> (types.Instrument, int256):
+    """
+    @notice Instrument `_id` and, for a perp, its funding index (as Markets.margin_terms;
+            here a settlement price counts as soon as it is set).
+    @param _id Instrument id.
+    @return The instrument and the funding index (0 for non-perps).
+    """
+    inst: types.Instrument = self._instruments[_id]
+    if inst.kind == constants.PERP:
+        return inst, self._funding[_id]
+    return inst, 0
 
 
 @external

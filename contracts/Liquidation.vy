@@ -77,8 +77,7 @@ interface IVault:
     def socialize_loss(_amount_wad: uint256) -> uint256: nonpayable
     def cash_of(_id: uint256) -> int256: view
     def total_positive_cash() -> uint256: view
-    def assets() -> DynArray[address, constants.MAX_ASSETS]: view
-    def balances_of(_id: uint256) -> DynArray[uint256, constants.MAX_ASSETS]: view
+    def collateral_of(_id: uint256) -> (DynArray[address, constants.MAX_ASSETS], DynArray[uint256, constants.MAX_ASSETS]): view
     def is_authorized(_id: uint256, _caller: address) -> bool: view
     def isolated_instrument(_id: uint256) -> uint256: view
 
@@ -578,8 +577,9 @@ def _move_collateral(_from: uint256, _to: uint256, _fraction: uint256):
     @param _to Bidder's account.
     @param _fraction f (WAD).
     """
-    tokens: DynArray[address, constants.MAX_ASSETS] = staticcall vault.assets()
-    balances: DynArray[uint256, constants.MAX_ASSETS] = staticcall vault.balances_of(_from)
+    tokens: DynArray[address, constants.MAX_ASSETS] = []
+    balances: DynArray[uint256, constants.MAX_ASSETS] = []
+    tokens, balances = staticcall vault.collateral_of(_from)
     for i: uint256 in range(len(tokens), bound=constants.MAX_ASSETS):
         if balances[i] == 0:
             continue
@@ -641,8 +641,9 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> int256:
     @return The haircut total (WAD USD, >= 0).
     """
     total: uint256 = 0
-    tokens: DynArray[address, constants.MAX_ASSETS] = staticcall vault.assets()
-    balances: DynArray[uint256, constants.MAX_ASSETS] = staticcall vault.balances_of(_account)
+    tokens: DynArray[address, constants.MAX_ASSETS] = []
+    balances: DynArray[uint256, constants.MAX_ASSETS] = []
+    tokens, balances = staticcall vault.collateral_of(_account)
     for i: uint256 in range(len(tokens), bound=constants.MAX_ASSETS):
         balance: uint256 = balances[i]
         if balance == 0:

@@ -109,8 +109,7 @@ struct AssetInfo:
 
 interface IVault:
     def cash_of(_id: uint256) -> int256: view
-    def assets() -> DynArray[address, constants.MAX_ASSETS]: view
-    def balances_of(_id: uint256) -> DynArray[uint256, constants.MAX_ASSETS]: view
+    def collateral_of(_id: uint256) -> (DynArray[address, constants.MAX_ASSETS], DynArray[uint256, constants.MAX_ASSETS]): view
     def asset_info(_token: address) -> AssetInfo: view
 
 
@@ -825,8 +824,9 @@ def _requirements(
 
     # ---- pass 1: linked collateral (a listed token without haircut parameters is worth nothing)
     legs: DynArray[Leg, constants.MAX_ASSETS] = []
-    tokens: DynArray[address, constants.MAX_ASSETS] = staticcall vault.assets()
-    balances: DynArray[uint256, constants.MAX_ASSETS] = staticcall vault.balances_of(_account)
+    tokens: DynArray[address, constants.MAX_ASSETS] = []
+    balances: DynArray[uint256, constants.MAX_ASSETS] = []
+    tokens, balances = staticcall vault.collateral_of(_account)
     for i: uint256 in range(len(tokens), bound=constants.MAX_ASSETS):
         balance: uint256 = balances[i]
         if balance == 0:

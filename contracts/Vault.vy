@@ -106,6 +106,11 @@ _scale: HashMap[address, uint256]
 _settlement_asset: address
 # @dev Non-settlement collateral per account per token (WAD).
 _balances: HashMap[uint256, HashMap[address, uint256]]
+# @dev Per account, bit i set while it holds a non-zero balance of the i-th listed asset: the margin
+#      engine reads one slot for a cash-only account instead of the asset list and every balance.
+_held: HashMap[uint256, uint256]
+# @dev 1 << (listing index) per listed token.
+_asset_bit: HashMap[address, uint256]
 # @dev Settlement cash per account (see CashState).
 _cash: HashMap[uint256, CashState]
 # @dev Cash per scaled unit of positive cash (RAY); starts at RAY and only falls.
@@ -222,6 +227,7 @@ def list_asset(_token: address, _underlying_id: uint256, _cap_wad: uint256, _is_
     decimals: uint8 = staticcall IERC20Detailed(_token).decimals()
     assert decimals <= constants.MAX_DECIMALS, errors.BAD_DECIMALS
 
+    self._asset_bit[_token] = 1 << len(self._asset_list)
     self._asset_list.append(_token)
     self._asset_info[_token] = AssetInfo(
         decimals=decimals,
@@ -325,7 +331,7 @@ def deposit(_id: uint256, _token: address, _amount: uint256):
     if info.is_settlement:
         self._change_cash(_id, convert(wad, int256))
     else:
-        self._balances[_id][_token] += wad
+        self._set_balance(_id, _token, self._balances[_id][_token] + wad)
     log Deposit(id=_id, token=_token, sender=msg.sender, amount=received, wad=wad)
 
 
@@ -360,7 +366,7 @@ def withdraw(_id: uint256, _token: address, _amount: uint256, _receiver: address
     else:
         balance: uint256 = self._balances[_id][_token]
         assert balance >= wad, errors.INSUFFICIENT_BALANCE
-        self._balances[_id][_token] = unsafe_sub(balance, wad)  # dev: checked just above
+        self._set_balance(_id, _token, unsafe_sub(balance, wad))  # dev: checked just above
     # dev: collateral total_wad is the sum of balances; cash checked for liquidity above
     self._asset_info[_token].total_wad = unsafe_sub(info.total_wad, wad)
 
@@ -420,8 +426,8 @@ def move_collateral(_from: uint256, _to: uint256, _token: address, _amount_wad: 
     else:
         balance: uint256 = self._balances[_from][_token]
         assert balance >= _amount_wad, errors.INSUFFICIENT_BALANCE
-        self._balances[_from][_token] = unsafe_sub(balance, _amount_wad)  # dev: checked just above
-        self._balances[_to][_token] += _amount_wad
+        self._set_balance(_from, _token, unsafe_sub(balance, _amount_wad))  # dev: checked just above
+        self._set_balance(_to, _token, self._balances[_to][_token] + _amount_wad)
     log CollateralMoved(from_id=_from, to_id=_to, token=_token, amount_wad=_amount_wad)
 
 
@@ -533,6 +539,28 @@ def balances_of(_id: uint256) -> DynArray[uint256, constants.MAX_ASSETS]:
 @external
 @view
 @reentrant
+def collateral_of(_id: uint256) -> (DynArray[address, constants.MAX_ASSETS], DynArray[uint256, constants.MAX_ASSETS]):
+    """
+    @notice The non-settlement collateral an account holds: only non-zero balances.
+    @dev One storage read for an account without collateral (the margin engine's path).
+    @param _id Account id.
+    @return (tokens, WAD balances), in listing order.
+    """
+    tokens: DynArray[address, constants.MAX_ASSETS] = []
+    balances: DynArray[uint256, constants.MAX_ASSETS] = []
+    held: uint256 = self._held[_id]
+    if held == 0:
+        return tokens, balances
+    for token: address in self._asset_list:
+        if held & self._asset_bit[token] != 0:
+            tokens.append(token)
+            balances.append(self._balances[_id][token])
+    return tokens, balances
+
+
+@external
+@view
+@reentrant
 def cash_of(_id: uint256) -> int256:
     """
     @notice Settlement cash of an account, pending socialised losses applied.
@@ -638,6 +666,24 @@ def _cash_value(_state: CashState) -> int256:
     if _state.debt > 0:
         return -convert(_state.debt, int256)
     return convert(_state.scaled * self._loss_index // constants.RAY, int256)
+
+
+@internal
+def _set_balance(_id: uint256, _token: address, _balance: uint256):
+    """
+    @dev Write a collateral balance and keep the account's `_held` bit in step.
+    @param _id Account id.
+    @param _token Listed non-settlement token.
+    @param _balance New WAD balance.
+    """
+    self._balances[_id][_token] = _balance
+    held: uint256 = self._held[_id]
+    bit: uint256 = self._asset_bit[_token]
+    if _balance == 0:
+        held &= ~bit
+    else:
+        held |= bit
+    self._held[_id] = held
 
 
 @internal

@@ -27,6 +27,7 @@ from snekmate.auth import access_control
 from .interfaces import IAggregatorV3
 from .lib import constants
 from .lib import errors
+from .lib import packing
 
 implements: IERC165
 
@@ -54,11 +55,15 @@ struct Reading:
 
 # @dev Largest feed decimals accepted (answers are scaled to WAD).
 MAX_FEED_DECIMALS: constant(uint8) = 36
+# @dev Low 160 bits of a feed word (the address).
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
 # @dev Byte length of an ABI-encoded `latestRoundData` answer (five words).
 ROUND_DATA_SIZE: constant(uint256) = 160
 
-# @dev Feed configuration per underlying id (primary empty = unknown id).
-_feeds: HashMap[uint256, Feed]
+# @dev Feed configuration per underlying id in three words (primary empty = unknown id), read on every
+#      price: [primary | heartbeat_primary << 160 | decimals_primary << 224, the same for the secondary,
+#      max_deviation_wad] (the last two only when a secondary is set).
+_feeds: HashMap[uint256, uint256[3]]
 # @dev L2 sequencer uptime feed (empty = L1, no check).
 _sequencer: address
 # @dev Seconds after the sequencer comes back up during which prices stay STALE.
@@ -137,7 +142,11 @@ def set_feed(
         feed.max_deviation_wad = _max_deviation_wad
         feed.decimals_secondary = decimals_secondary
 
-    self._feeds[_uid] = feed
+    self._feeds[_uid] = [
+        self._pack_feed(feed.primary, feed.heartbeat_primary, feed.decimals_primary),
+        self._pack_feed(feed.secondary, feed.heartbeat_secondary, feed.decimals_secondary),
+        feed.max_deviation_wad,
+    ]
     log FeedSet(
         uid=_uid,
         primary=_primary,
@@ -203,7 +212,7 @@ def feed_of(_uid: uint256) -> Feed:
     @return (primary, secondary, heartbeat_primary, heartbeat_secondary,
             max_deviation_wad, decimals_primary, decimals_secondary); all zero if unknown.
     """
-    return self._feeds[_uid]
+    return self._load_feed(_uid)
 
 
 @external
@@ -244,7 +253,7 @@ def _prices(_uid: uint256) -> (uint256, uint256, uint8):
     @param _uid Underlying id.
     @return (primary WAD, secondary WAD or 0, status).
     """
-    feed: Feed = self._feeds[_uid]
+    feed: Feed = self._load_feed(_uid)
     assert feed.primary != empty(address), errors.UNKNOWN_UNDERLYING
 
     primary: Reading = self._read(feed.primary, feed.decimals_primary, feed.heartbeat_primary)
@@ -265,6 +274,44 @@ def _prices(_uid: uint256) -> (uint256, uint256, uint8):
     if diff * constants.WAD > feed.max_deviation_wad * primary.price:
         return primary.price, secondary.price, constants.DEGRADED
     return primary.price, secondary.price, constants.OK
+
+
+@internal
+@view
+def _load_feed(_uid: uint256) -> Feed:
+    """
+    @dev The feed configuration unpacked; one slot when there is no secondary.
+    @param _uid Underlying id.
+    @return The configuration (all zero if unknown).
+    """
+    word: uint256 = self._feeds[_uid][0]
+    feed: Feed = empty(Feed)
+    feed.primary = convert(convert(word & ADDRESS_MASK, uint160), address)
+    feed.heartbeat_primary = packing._get(word, 160, 64)
+    feed.decimals_primary = convert(word >> 224, uint8)
+    if feed.primary == empty(address):
+        return feed
+    word = self._feeds[_uid][1]
+    if word == 0:
+        return feed
+    feed.secondary = convert(convert(word & ADDRESS_MASK, uint160), address)
+    feed.heartbeat_secondary = packing._get(word, 160, 64)
+    feed.decimals_secondary = convert(word >> 224, uint8)
+    feed.max_deviation_wad = self._feeds[_uid][2]
+    return feed
+
+
+@internal
+@pure
+def _pack_feed(_feed: address, _heartbeat: uint256, _decimals: uint8) -> uint256:
+    """
+    @dev One feed's word: address | heartbeat << 160 | decimals << 224.
+    @param _feed Feed address.
+    @param _heartbeat Heartbeat (s, < 2**64).
+    @param _decimals Feed decimals.
+    @return The word.
+    """
+    return convert(_feed, uint256) | (packing._fit(_heartbeat, 64) << 160) | (convert(_decimals, uint256) << 224)
 
 
 @internal

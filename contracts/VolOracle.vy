@@ -23,6 +23,7 @@ from snekmate.auth import access_control
 
 from .lib import constants
 from .lib import errors
+from .lib import packing
 
 implements: IERC165
 
@@ -48,12 +49,13 @@ struct VolPoint:
 # @dev Role that may push vols.
 FEEDER_ROLE: public(constant(bytes32)) = constants.FEEDER_ROLE
 
-# @dev Bounds per underlying id (max_vol == 0 = unknown id).
-_params: HashMap[uint256, VolParams]
-# @dev ATM vol per underlying id.
-_atm: HashMap[uint256, VolPoint]
-# @dev Term vol per underlying id per expiry timestamp.
-_term: HashMap[uint256, HashMap[uint256, VolPoint]]
+# @dev Bounds per underlying id in one word of 64-bit fields (max_vol == 0 = unknown id):
+#      min_vol | max_vol << 64 | max_step_wad << 128 | heartbeat << 192.
+_params: HashMap[uint256, uint256]
+# @dev ATM vol per underlying id, one word: vol (bits 0-127) | updated_at << 128.
+_atm: HashMap[uint256, uint256]
+# @dev Term vol per underlying id per expiry timestamp (same packing as `_atm`).
+_term: HashMap[uint256, HashMap[uint256, uint256]]
 
 
 # @dev Emitted when an underlying's bounds are set.
@@ -104,8 +106,11 @@ def set_params(_uid: uint256, _min_vol: uint256, _max_vol: uint256, _max_step_wa
     assert _min_vol > 0 and _min_vol <= _max_vol, errors.BAD_VOL_BOUNDS
     assert _max_step_wad > 0 and _max_step_wad <= constants.WAD, errors.BAD_STEP
     assert _heartbeat > 0, errors.BAD_HEARTBEAT
-    self._params[_uid] = VolParams(
-        min_vol=_min_vol, max_vol=_max_vol, max_step_wad=_max_step_wad, heartbeat=_heartbeat
+    self._params[_uid] = (
+        packing._fit(_min_vol, 64)
+        | (packing._fit(_max_vol, 64) << 64)
+        | (_max_step_wad << 128)
+        | (packing._fit(_heartbeat, 64) << 192)
     )
     log ParamsSet(uid=_uid, min_vol=_min_vol, max_vol=_max_vol, max_step_wad=_max_step_wad, heartbeat=_heartbeat)
 
@@ -120,8 +125,8 @@ def set_vol(_uid: uint256, _vol_wad: uint256):
     @param _vol_wad Annualised vol (WAD).
     """
     params: VolParams = self._checked_params(_uid, _vol_wad)
-    self._check_step(self._atm[_uid].vol, _vol_wad, params)
-    self._atm[_uid] = VolPoint(vol=_vol_wad, updated_at=block.timestamp)
+    self._check_step(self._unpack_point(self._atm[_uid]).vol, _vol_wad, params)
+    self._atm[_uid] = _vol_wad | (block.timestamp << 128)
     log VolSet(uid=_uid, vol=_vol_wad, feeder=msg.sender)
 
 
@@ -137,8 +142,8 @@ def set_term_vol(_uid: uint256, _expiry: uint256, _vol_wad: uint256):
     """
     params: VolParams = self._checked_params(_uid, _vol_wad)
     assert _expiry > block.timestamp, errors.EXPIRY_PASSED
-    self._check_step(self._term[_uid][_expiry].vol, _vol_wad, params)
-    self._term[_uid][_expiry] = VolPoint(vol=_vol_wad, updated_at=block.timestamp)
+    self._check_step(self._unpack_point(self._term[_uid][_expiry]).vol, _vol_wad, params)
+    self._term[_uid][_expiry] = _vol_wad | (block.timestamp << 128)
     log TermVolSet(uid=_uid, expiry=_expiry, vol=_vol_wad, feeder=msg.sender)
 
 
@@ -151,9 +156,9 @@ def vol(_uid: uint256) -> (uint256, uint8):
     @return vol_wad Annualised vol (WAD; 0 if never set).
     @return status OK (0), or STALE (2) if never set or older than the heartbeat.
     """
-    params: VolParams = self._params[_uid]
+    params: VolParams = self._load_params(_uid)
     assert params.max_vol > 0, errors.UNKNOWN_UNDERLYING
-    return self._point(self._atm[_uid], params.heartbeat)
+    return self._point(self._unpack_point(self._atm[_uid]), params.heartbeat)
 
 
 @external
@@ -167,11 +172,11 @@ def vol_at(_uid: uint256, _expiry: uint256) -> (uint256, uint8):
     @return vol_wad Annualised vol (WAD).
     @return status OK (0) or STALE (2) for the value returned.
     """
-    params: VolParams = self._params[_uid]
+    params: VolParams = self._load_params(_uid)
     assert params.max_vol > 0, errors.UNKNOWN_UNDERLYING
-    point: VolPoint = self._term[_uid][_expiry]
+    point: VolPoint = self._unpack_point(self._term[_uid][_expiry])
     if point.vol == 0 or _expiry <= block.timestamp:
-        point = self._atm[_uid]
+        point = self._unpack_point(self._atm[_uid])
     return self._point(point, params.heartbeat)
 
 
@@ -183,7 +188,7 @@ def params_of(_uid: uint256) -> VolParams:
     @param _uid Underlying id.
     @return (min_vol, max_vol, max_step_wad, heartbeat); all zero if unknown.
     """
-    return self._params[_uid]
+    return self._load_params(_uid)
 
 
 @external
@@ -194,7 +199,7 @@ def last_update(_uid: uint256) -> uint256:
     @param _uid Underlying id.
     @return Timestamp (0 if never).
     """
-    return self._atm[_uid].updated_at
+    return self._atm[_uid] >> 128
 
 
 @internal
@@ -207,7 +212,7 @@ def _checked_params(_uid: uint256, _vol_wad: uint256) -> VolParams:
     @return The underlying's bounds.
     """
     assert access_control.hasRole[constants.FEEDER_ROLE][msg.sender], errors.MISSING_ROLE
-    params: VolParams = self._params[_uid]
+    params: VolParams = self._load_params(_uid)
     assert params.max_vol > 0, errors.UNKNOWN_UNDERLYING
     assert _vol_wad >= params.min_vol and _vol_wad <= params.max_vol, errors.VOL_OUT_OF_BOUNDS
     return params
@@ -228,6 +233,34 @@ def _check_step(_current: uint256, _next: uint256, _params: VolParams):
     diff: uint256 = max(_current, _next) - min(_current, _next)
     # dev: rounding: compare products, no division
     assert diff * constants.WAD <= _params.max_step_wad * _current, errors.VOL_STEP_TOO_LARGE
+
+
+@internal
+@view
+def _load_params(_uid: uint256) -> VolParams:
+    """
+    @dev An underlying's bounds unpacked (all zero if unknown).
+    @param _uid Underlying id.
+    @return The bounds.
+    """
+    word: uint256 = self._params[_uid]
+    return VolParams(
+        min_vol=packing._get(word, 0, 64),
+        max_vol=packing._get(word, 64, 64),
+        max_step_wad=packing._get(word, 128, 64),
+        heartbeat=word >> 192,
+    )
+
+
+@internal
+@pure
+def _unpack_point(_word: uint256) -> VolPoint:
+    """
+    @dev A stored vol point (vol < 2**128: bounded by max_vol).
+    @param _word The word.
+    @return The point.
+    """
+    return VolPoint(vol=packing._get(_word, 0, 128), updated_at=_word >> 128)
 
 
 @internal

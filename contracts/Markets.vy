@@ -463,25 +463,36 @@ def instrument(_id: uint256) -> types.Instrument:
 @external
 @view
 @reentrant
-def margin_terms(_id: uint256) -> (types.Instrument, int256):
+def margin_terms(_id: uint256) -> types.Instrument:
     """
-    @notice What the margin engine needs of an instrument, in one call and
-            from as few storage slots as possible.
+    @notice What the margin engine needs of an instrument, from as few storage
+            slots as possible.
     @dev Caps and `active` are left 0 (not read); the settlement price is
          read only once a dated instrument has expired.
     @param _id Instrument id.
-    @return The instrument and, for a perp, its cumulative funding index
-            including the pending accrual (else 0).
+    @return The instrument.
     """
     inst: types.Instrument = self._unpack_terms(self._terms[_id])
-    if inst.kind == constants.PERP:
-        index: uint256 = 0
-        ok: bool = False
-        index, ok = self._index(inst.underlying)
-        return inst, self._accrued(_id, index, ok).cumulative
-    if inst.kind != 0 and inst.expiry <= block.timestamp:
+    if inst.kind != 0 and inst.kind != constants.PERP and inst.expiry <= block.timestamp:
         inst.settlement_price = self._settlement[_id]
-    return inst, 0
+    return inst
+
+
+@external
+@view
+@reentrant
+def funding_index_at(_id: uint256, _index: uint256, _ok: bool) -> int256:
+    """
+    @notice `funding_index` at an index price the caller read from this
+            contract's router: the margin engine prices a perp's funding from
+            the oracle read it makes anyway, not a second one.
+    @dev A view: a caller passing another price only misleads itself.
+    @param _id Perp id.
+    @param _index Index price (WAD).
+    @param _ok Whether that price is usable (status OK, > 0).
+    @return WAD USD per unit (0 for non-perps).
+    """
+    return self._accrued(_id, _index, _ok).cumulative
 
 
 @external

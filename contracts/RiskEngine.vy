@@ -205,6 +205,13 @@ struct UnderlyingRisk:
     theta: int256                # Σ size·theta
 
 
+# @dev An open perp position of the account being evaluated, whose funding is priced per book (memory only).
+struct PerpLeg:
+    instrument: uint256          # perp id
+    book: uint256                # index of its underlying's book
+    position: types.Position     # size and funding snapshot
+
+
 # @dev A linked collateral holding of the account being evaluated (memory only).
 struct Leg:
     book: uint256                # index of its underlying's book
@@ -784,22 +791,19 @@ def _requirements(
     options: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
     option_books: DynArray[uint256, constants.MAX_POSITIONS] = []
     option_sizes: DynArray[int256, constants.MAX_POSITIONS] = []
+    perps: DynArray[PerpLeg, constants.MAX_POSITIONS] = []
 
     # ---- pass 1: positions
     for pos: types.Position in staticcall IPositions(source).positions_of(_account):
         if pos.size == 0:
             continue
-        inst: types.Instrument = empty(types.Instrument)
-        index: int256 = 0
-        inst, index = staticcall markets.margin_terms(pos.instrument)
+        inst: types.Instrument = staticcall markets.margin_terms(pos.instrument)
         is_option: bool = inst.kind == constants.CALL or inst.kind == constants.PUT
         if inst.settlement_price != 0 and (is_option or inst.kind == constants.FUTURE):
             # dev: settled: a cash claim size·settlement (options: size·intrinsic) - cost, no scenario risk
             base += self._position_value(pos.size, self._settlement_value(inst)) - pos.cost
             continue
-        if inst.kind == constants.PERP:
-            base -= self._funding_owed(pos, index)
-        elif not is_option and inst.kind != constants.FUTURE:
+        if not is_option and inst.kind != constants.PERP and inst.kind != constants.FUTURE:
             raise errors.UNKNOWN_KIND
         base -= pos.cost
         b: uint256 = self._book_index(uids, inst.underlying)
@@ -808,6 +812,9 @@ def _requirements(
             uids.append(inst.underlying)
             books.append(empty(UnderlyingRisk))
             books[b].underlying = inst.underlying
+        if inst.kind == constants.PERP:
+            # dev: funding owed is priced in pass 2 from the book's own oracle read
+            perps.append(PerpLeg(instrument=pos.instrument, book=b, position=pos))
         if is_option:
             options.append(
                 OptionPricer.OptionLeg(
@@ -856,7 +863,17 @@ def _requirements(
         und: uint256 = self._underlying[book.underlying]
         assert und != 0, errors.UNKNOWN_UNDERLYING
         vol_status: uint8 = 0
-        book.spot, book.status = self._spot(book.underlying, _use_secondary)
+        primary: uint256 = 0
+        primary_ok: bool = False
+        book.spot, book.status, primary, primary_ok = self._spot(book.underlying, _use_secondary)
+        # [equity] perp funding owed at the primary price (Markets' accrual rule), rounded up
+        for leg: PerpLeg in perps:
+            if leg.book == b:
+                owed: int256 = self._funding_owed(
+                    leg.position, staticcall markets.funding_index_at(leg.instrument, primary, primary_ok)
+                )
+                equity_im -= owed
+                equity_mm -= owed
         book.vol, vol_status = staticcall vol_oracle.vol(book.underlying)
         book.status = max(book.status, vol_status)
         book.shock = self._shock_size(book.vol, w0)
@@ -944,26 +961,29 @@ def _requirements(
 
 @internal
 @view
-def _spot(_uid: uint256, _use_secondary: bool) -> (uint256, uint8):
+def _spot(_uid: uint256, _use_secondary: bool) -> (uint256, uint8, uint256, bool):
     """
     @dev S_u and its status from the OracleRouter (a price of 0 comes with STALE).
          Secondary: used when present; a configured but unusable secondary
          (router says DEGRADED, secondary 0) cannot be checked against: STALE.
+         Also the primary price and whether Markets would accrue funding at it
+         (status OK, price > 0), so funding needs no second oracle read.
     @param _uid Underlying id.
     @param _use_secondary Use the secondary feed.
-    @return (price WAD, status).
+    @return (price WAD, status, primary WAD, primary usable for funding).
     """
     primary: uint256 = 0
     secondary: uint256 = 0
     status: uint8 = 0
     primary, secondary, status = staticcall router.prices(_uid)
+    funding_ok: bool = status == constants.OK and primary > 0
     if not _use_secondary:
-        return primary, status
+        return primary, status, primary, funding_ok
     if secondary != 0:
-        return secondary, status
+        return secondary, status, primary, funding_ok
     if status == constants.DEGRADED:
-        return primary, constants.STALE
-    return primary, status
+        return primary, constants.STALE, primary, funding_ok
+    return primary, status, primary, funding_ok
 
 
 @internal

@@ -2,13 +2,12 @@
 """
 @title MockMarkets
 @notice Stand-in for Markets with the surface the RiskEngine reads:
-        `margin_terms(id) -> (types.Instrument, int256)`, plus `instrument(id)` and
-        `funding_index(id)`. Instruments are stored unpacked (one struct per id):
+        `margin_terms(id)` and `funding_index_at(id, price, ok)`, plus `instrument(id)`
+        and `funding_index(id)`. Instruments are stored unpacked (one struct per id):
         measure gas against the real Markets, not this mock.
 @dev Never deploy to production. Anyone may set anything.
 """
 
-from ..lib import constants
 from ..lib import types
 
 
@@ -61,17 +60,26 @@ def instrument(_id: uint256) -> types.Instrument:
 
 @external
 @view
-def margin_terms(_id: uint256) -> (types.Instrument, int256):
+def margin_terms(_id: uint256) -> types.Instrument:
     """
-    @notice Instrument `_id` and, for a perp, its funding index (as Markets.margin_terms;
-            here a settlement price counts as soon as it is set).
+    @notice Instrument `_id` (as Markets.margin_terms; here a settlement price counts as soon as it is set).
     @param _id Instrument id.
-    @return The instrument and the funding index (0 for non-perps).
+    @return The instrument.
     """
-    inst: types.Instrument = self._instruments[_id]
-    if inst.kind == constants.PERP:
-        return inst, self._funding[_id]
-    return inst, 0
+    return self._instruments[_id]
+
+
+@external
+@view
+def funding_index_at(_id: uint256, _index: uint256, _ok: bool) -> int256:
+    """
+    @notice Cumulative funding index of perp `_id` (the price is ignored: the mock's index is set directly).
+    @param _id Instrument id.
+    @param _index Ignored.
+    @param _ok Ignored.
+    @return WAD USD per unit.
+    """
+    return self._funding[_id]
 
 
 @external

@@ -112,6 +112,11 @@ DEFAULT_MAX_FEE_RATE: constant(uint256) = 10**16
 # @dev Width of a position's size and cost fields (two's complement) and their mask.
 FIELD_BITS: constant(uint256) = 127
 FIELD_MASK: constant(uint256) = 2**127 - 1
+# @dev Position id lists: 16-bit fields, 16 per word, 1 + MAX_POSITIONS fields.
+ID_BITS: constant(uint256) = 16
+ID_MASK: constant(uint256) = 2**16 - 1
+IDS_PER_WORD: constant(uint256) = 16
+ID_WORDS: constant(uint256) = 3
 # @dev Bit of a position word set while its funding snapshot slot is non-zero.
 SNAPSHOT_FLAG: constant(uint256) = 2**255
 # @dev Largest `s` of a canonical (low-s) secp256k1 signature (EIP-2).
@@ -123,8 +128,9 @@ _vault: address
 _markets: address
 # @dev RiskEngine asked for margin around each fill.
 _risk_engine: address
-# @dev Instrument ids of each account's open positions (insertion order, swap-removed).
-_position_ids: HashMap[uint256, DynArray[uint256, constants.MAX_POSITIONS]]
+# @dev Instrument ids of each account's open positions (insertion order, swap-removed), 16-bit fields:
+#      field 0 the count, field k + 1 the k-th id; one slot holds the count and the first 15 ids.
+_position_ids: HashMap[uint256, uint256[ID_WORDS]]
 # @dev Position per account per instrument in one word (0 when flat; the margin engine reads every
 #      position on every check): size (bits 0-126) and cost (127-253), two's complement, and at bit 255
 #      whether a funding snapshot is stored (dated positions never read or write that second slot).
@@ -367,7 +373,7 @@ def settle_account(_account: uint256) -> int256:
     """
     cash: int256 = self._settle_expired(_account)
     markets: address = self._markets
-    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._position_ids[_account]
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._ids_of(_account)
     for id: uint256 in ids:
         if self._expiry[id] != 0:
             continue
@@ -418,7 +424,7 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
     lot_inst: types.Instrument = empty(types.Instrument)
     lot_inst.kind = constants.PERP
     lot_inst.max_position = max_value(uint256)
-    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._position_ids[_from]
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._ids_of(_from)
     for id: uint256 in ids:
         assert bound == 0 or bound == id, errors.WRONG_INSTRUMENT
         index: int256 = 0
@@ -454,7 +460,7 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
             # dev: change <= 0 (longs only move or net); the sum of long sizes stays >= 0
             self._open_interest[id] = convert(convert(self._open_interest[id], int256) + change, uint256)
     if full:
-        self._position_ids[_from] = []
+        self._clear_ids(_from, len(ids))
     self._adjust_cash(vault, _from, cash_from)
     self._adjust_cash(vault, _to, cash_to)
     log PortfolioTransferred(from_account=_from, to_account=_to, fraction=_fraction, positions=len(ids))
@@ -561,7 +567,8 @@ def positions_of(_account: uint256) -> DynArray[types.Position, constants.MAX_PO
     @return (instrument, size, cost, funding_snapshot) per position.
     """
     out: DynArray[types.Position, constants.MAX_POSITIONS] = []
-    for id: uint256 in self._position_ids[_account]:
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._ids_of(_account)
+    for id: uint256 in ids:
         out.append(self._load_position(_account, id))
     return out
 
@@ -877,8 +884,7 @@ def _trade(
         self._remove_id(_account, _id)
     else:
         if old == 0:
-            assert len(self._position_ids[_account]) < constants.MAX_POSITIONS, errors.TOO_MANY_POSITIONS
-            self._position_ids[_account].append(_id)
+            self._append_id(_account, _id)
         pos.size = new
         self._store_position(_account, _id, pos)
     log PositionChanged(account=_account, instrument=_id, size=new, cost=pos.cost, cash_delta=cash)
@@ -894,7 +900,7 @@ def _settle_expired(_account: uint256) -> int256:
     @return The cash change (WAD; not yet sent to the Vault).
     """
     cash: int256 = 0
-    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._position_ids[_account]
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._ids_of(_account)
     for id: uint256 in ids:
         expiry: uint256 = self._expiry[id]
         if expiry == 0 or block.timestamp < expiry:
@@ -976,21 +982,84 @@ def _clear_position(_account: uint256, _id: uint256):
 
 
 @internal
+@view
+def _ids_of(_account: uint256) -> DynArray[uint256, constants.MAX_POSITIONS]:
+    """
+    @dev The account's open position ids, reading only the words in use.
+    @param _account Account id.
+    @return Instrument ids.
+    """
+    word: uint256 = self._position_ids[_account][0]
+    n: uint256 = word & ID_MASK
+    out: DynArray[uint256, constants.MAX_POSITIONS] = []
+    for k: uint256 in range(constants.MAX_POSITIONS):
+        if k >= n:
+            break
+        f: uint256 = k + 1
+        if f % IDS_PER_WORD == 0:
+            word = self._position_ids[_account][f // IDS_PER_WORD]
+        out.append((word >> (f % IDS_PER_WORD * ID_BITS)) & ID_MASK)
+    return out
+
+
+@internal
+def _set_id_field(_account: uint256, _field: uint256, _value: uint256):
+    """
+    @dev Write one 16-bit field of the account's id list.
+    @param _account Account id.
+    @param _field Field index (0 = count).
+    @param _value Value (< 2**16).
+    """
+    w: uint256 = _field // IDS_PER_WORD
+    at: uint256 = _field % IDS_PER_WORD * ID_BITS
+    word: uint256 = self._position_ids[_account][w]
+    self._position_ids[_account][w] = (word & ~(ID_MASK << at)) | (_value << at)
+
+
+@internal
+def _append_id(_account: uint256, _id: uint256):
+    """
+    @dev Append `_id` to the account's list (MAX_POSITIONS; ids < 2**16, see Markets).
+    @param _account Account id.
+    @param _id Instrument id.
+    """
+    n: uint256 = self._position_ids[_account][0] & ID_MASK
+    assert n < constants.MAX_POSITIONS, errors.TOO_MANY_POSITIONS
+    self._set_id_field(_account, n + 1, packing._fit(_id, ID_BITS))
+    self._set_id_field(_account, 0, n + 1)
+
+
+@internal
 def _remove_id(_account: uint256, _id: uint256):
     """
     @dev Swap-and-pop `_id` out of the account's position list.
     @param _account Account id.
     @param _id Instrument id (present in the list).
     """
-    n: uint256 = len(self._position_ids[_account])
+    ids: DynArray[uint256, constants.MAX_POSITIONS] = self._ids_of(_account)
+    n: uint256 = len(ids)
     for i: uint256 in range(constants.MAX_POSITIONS):
         if i >= n:
             break
-        if self._position_ids[_account][i] == _id:
+        if ids[i] == _id:
             # dev: n >= 1 because `_id` is in the list
-            self._position_ids[_account][i] = self._position_ids[_account][unsafe_sub(n, 1)]
-            self._position_ids[_account].pop()
+            self._set_id_field(_account, i + 1, ids[unsafe_sub(n, 1)])
+            self._set_id_field(_account, n, 0)
+            self._set_id_field(_account, 0, unsafe_sub(n, 1))
             return
+
+
+@internal
+def _clear_ids(_account: uint256, _n: uint256):
+    """
+    @dev Empty the account's list of `_n` ids (only the words in use are written).
+    @param _account Account id.
+    @param _n Its length.
+    """
+    for w: uint256 in range(ID_WORDS):
+        if w > _n // IDS_PER_WORD:
+            break
+        self._position_ids[_account][w] = 0
 
 
 @internal

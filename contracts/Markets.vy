@@ -699,7 +699,8 @@ def _list(
     self._check_role(access_control.DEFAULT_ADMIN_ROLE)
     assert _uid != 0, errors.ZERO_ID
     self._index(_uid)  # dev: reverts "unknown underlying" if the router has no feed for it
-    id: uint256 = self._instrument_count + 1
+    # dev: ids fit the Clearinghouse's 16-bit position lists
+    id: uint256 = packing._fit(self._instrument_count + 1, 16)
     self._instrument_count = id
     self._terms[id] = (
         convert(_kind, uint256)

@@ -205,13 +205,6 @@ struct UnderlyingRisk:
     theta: int256                # Σ size·theta
 
 
-# @dev An open perp position of the account being evaluated, whose funding is priced per book (memory only).
-struct PerpLeg:
-    instrument: uint256          # perp id
-    book: uint256                # index of its underlying's book
-    position: types.Position     # size and funding snapshot
-
-
 # @dev A linked collateral holding of the account being evaluated (memory only).
 struct Leg:
     book: uint256                # index of its underlying's book
@@ -768,11 +761,12 @@ def _requirements(
 ) -> (types.MarginResult, DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]):
     """
     @dev [requirements] Equity, MM and IM of an account, and its books.
-         Pass 1 (no prices): positions -> books (open linear size, short option
-         size) and option legs, cash, costs, funding and settled dated positions
-         -> the price-free part of equity; collateral balances -> legs. Pass 2,
-         per book: price, vol, shock, option vols and the OptionPricer, position
-         and collateral values, scenario PnL, split, add-ons. Then the correlated
+         Pass 1: positions -> books (open linear size, short option size; one
+         oracle read when a book opens: spot, status, funding price) and option
+         legs; cash, costs, funding and settled dated positions -> the
+         position-value-free part of equity; collateral balances -> legs. Pass 2,
+         per book: vol, shock, option vols and the OptionPricer, position and
+         collateral values, scenario PnL, split, add-ons. Then the correlated
          requirement across books.
     @param _account Account id.
     @param _use_secondary Price books at the secondary feeds.
@@ -791,7 +785,8 @@ def _requirements(
     options: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
     option_books: DynArray[uint256, constants.MAX_POSITIONS] = []
     option_sizes: DynArray[int256, constants.MAX_POSITIONS] = []
-    perps: DynArray[PerpLeg, constants.MAX_POSITIONS] = []
+    # per book: the primary price when Markets would accrue funding at it (status OK), else 0
+    funding_prices: DynArray[uint256, constants.MAX_UNDERLYINGS] = []
 
     # ---- pass 1: positions
     for pos: types.Position in staticcall IPositions(source).positions_of(_account):
@@ -812,9 +807,13 @@ def _requirements(
             uids.append(inst.underlying)
             books.append(empty(UnderlyingRisk))
             books[b].underlying = inst.underlying
+            fp: uint256 = 0
+            books[b].spot, books[b].status, fp = self._spot(inst.underlying, _use_secondary)
+            funding_prices.append(fp)
         if inst.kind == constants.PERP:
-            # dev: funding owed is priced in pass 2 from the book's own oracle read
-            perps.append(PerpLeg(instrument=pos.instrument, book=b, position=pos))
+            # dev: the funding index at the book's own oracle read (no second one)
+            fp: uint256 = funding_prices[b]
+            base -= self._funding_owed(pos, staticcall markets.funding_index_at(pos.instrument, fp, fp != 0))
         if is_option:
             options.append(
                 OptionPricer.OptionLeg(
@@ -848,6 +847,9 @@ def _requirements(
             uids.append(uid)
             books.append(empty(UnderlyingRisk))
             books[b].underlying = uid
+            fp: uint256 = 0
+            books[b].spot, books[b].status, fp = self._spot(uid, _use_secondary)
+            funding_prices.append(fp)
         books[b].collateral += balance
         legs.append(Leg(book=b, balance=balance, packed=packed, depth=self._collateral_depth[tokens[i]]))
 
@@ -863,17 +865,6 @@ def _requirements(
         und: uint256 = self._underlying[book.underlying]
         assert und != 0, errors.UNKNOWN_UNDERLYING
         vol_status: uint8 = 0
-        primary: uint256 = 0
-        primary_ok: bool = False
-        book.spot, book.status, primary, primary_ok = self._spot(book.underlying, _use_secondary)
-        # [equity] perp funding owed at the primary price (Markets' accrual rule), rounded up
-        for leg: PerpLeg in perps:
-            if leg.book == b:
-                owed: int256 = self._funding_owed(
-                    leg.position, staticcall markets.funding_index_at(leg.instrument, primary, primary_ok)
-                )
-                equity_im -= owed
-                equity_mm -= owed
         book.vol, vol_status = staticcall vol_oracle.vol(book.underlying)
         book.status = max(book.status, vol_status)
         book.shock = self._shock_size(book.vol, w0)
@@ -961,29 +952,31 @@ def _requirements(
 
 @internal
 @view
-def _spot(_uid: uint256, _use_secondary: bool) -> (uint256, uint8, uint256, bool):
+def _spot(_uid: uint256, _use_secondary: bool) -> (uint256, uint8, uint256):
     """
     @dev S_u and its status from the OracleRouter (a price of 0 comes with STALE).
          Secondary: used when present; a configured but unusable secondary
          (router says DEGRADED, secondary 0) cannot be checked against: STALE.
-         Also the primary price and whether Markets would accrue funding at it
-         (status OK, price > 0), so funding needs no second oracle read.
+         Also the price Markets accrues funding at (the primary when OK, else
+         0: frozen), so funding needs no second oracle read.
     @param _uid Underlying id.
     @param _use_secondary Use the secondary feed.
-    @return (price WAD, status, primary WAD, primary usable for funding).
+    @return (price WAD, status, funding price WAD or 0).
     """
     primary: uint256 = 0
     secondary: uint256 = 0
     status: uint8 = 0
     primary, secondary, status = staticcall router.prices(_uid)
-    funding_ok: bool = status == constants.OK and primary > 0
+    funding: uint256 = 0
+    if status == constants.OK:
+        funding = primary
     if not _use_secondary:
-        return primary, status, primary, funding_ok
+        return primary, status, funding
     if secondary != 0:
-        return secondary, status, primary, funding_ok
+        return secondary, status, funding
     if status == constants.DEGRADED:
-        return primary, constants.STALE, primary, funding_ok
-    return primary, status, primary, funding_ok
+        return primary, constants.STALE, funding
+    return primary, status, funding
 
 
 @internal

@@ -9,7 +9,7 @@ import pytest
 from crossmargin.model.margin import requirements
 from crossmargin.model.portfolio import Account
 from tests.differential.strategies_chain import ChainPortfolio
-from tests.unit.risk_engine.conftest import GENESIS, P, pos, wad
+from tests.unit.risk_engine.conftest import GENESIS, ZERO, P, pos, wad
 
 WAD = 10**18
 OK, DEGRADED, STALE = 0, 1, 2
@@ -164,7 +164,14 @@ def test_unknown_underlying(world, engine, errors):
         engine.margin(aid)
 
 
+def _priced_only(world, uids) -> None:
+    """Give the router a feed for `uids` (books open with one oracle read) but leave the engine unconfigured."""
+    for uid in uids:
+        world.router.set_feed(uid, world.feeds["ETH"].address, ZERO, 10**9, 0, 0, sender=world.admin)
+
+
 def test_too_many_underlyings(world, engine, errors):
+    _priced_only(world, range(10, 19))
     rows = []
     for k in range(9):
         world.markets.set_instrument(60 + k, (1, 10 + k, 0, 0, 0, WAD, WAD, True), sender=world.admin)
@@ -180,6 +187,7 @@ def test_too_many_underlyings(world, engine, errors):
 
 def test_too_many_underlyings_with_collateral(world, engine, load, errors):
     """Eight position books plus linked collateral on a ninth underlying."""
+    _priced_only(world, range(10, 18))
     rows = []
     for k in range(8):
         world.markets.set_instrument(60 + k, (1, 10 + k, 0, 0, 0, WAD, WAD, True), sender=world.admin)

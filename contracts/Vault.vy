@@ -50,6 +50,7 @@ from .interfaces import IMarginChecker
 from .lib import accounts
 from .lib import constants
 from .lib import errors
+from .lib import packing
 
 implements: IERC165
 
@@ -93,6 +94,9 @@ CLEARING_ROLE: public(constant(bytes32)) = constants.CLEARING_ROLE
 GUARDIAN_ROLE: public(constant(bytes32)) = constants.GUARDIAN_ROLE
 # @dev Insurance fund account id.
 INSURANCE_FUND: public(constant(uint256)) = constants.INSURANCE_FUND
+# @dev Cash word layout (see `_cash`): the amount field and the debt flag.
+CASH_MASK: constant(uint256) = 2**192 - 1
+DEBT_BIT: constant(uint256) = 2**192
 # @dev Fee account id.
 FEE_ACCOUNT: public(constant(uint256)) = constants.FEE_ACCOUNT
 
@@ -111,8 +115,9 @@ _balances: HashMap[uint256, HashMap[address, uint256]]
 _held: HashMap[uint256, uint256]
 # @dev 1 << (listing index) per listed token.
 _asset_bit: HashMap[address, uint256]
-# @dev Settlement cash per account (see CashState).
-_cash: HashMap[uint256, CashState]
+# @dev Settlement cash per account (see CashState) in one word: scaled or debt (bits 0-191; an account
+#      has one or the other, never both), bit 192 set for debt, the epoch in bits 193-255.
+_cash: HashMap[uint256, uint256]
 # @dev Cash per scaled unit of positive cash (RAY); starts at RAY and only falls.
 _loss_index: uint256
 # @dev Current loss epoch; scaled units of older epochs are worth 0.
@@ -647,7 +652,10 @@ def _load_cash(_id: uint256) -> CashState:
     @param _id Account id.
     @return The settled cash state (not written).
     """
-    state: CashState = self._cash[_id]
+    word: uint256 = self._cash[_id]
+    state: CashState = CashState(scaled=word & CASH_MASK, debt=0, epoch=word >> 193)
+    if word & DEBT_BIT != 0:
+        state = CashState(scaled=0, debt=word & CASH_MASK, epoch=word >> 193)
     epoch: uint256 = self._loss_epoch
     if state.epoch != epoch:
         state.scaled = 0
@@ -724,8 +732,26 @@ def _change_cash(_id: uint256, _delta: int256) -> int256:
             shortfall: uint256 = unsafe_sub(debit, positive)  # dev: debit > positive
             state.debt += shortfall
             self._total_debt += shortfall
-    self._cash[_id] = state
+    self._store_cash(_id, state)
     return self._cash_value(state)
+
+
+@internal
+def _store_cash(_id: uint256, _state: CashState):
+    """
+    @dev Pack and write a cash state (scaled and debt are never both non-zero:
+         a credit repays debt before it adds scaled units, a debit burns every
+         scaled unit before it adds debt).
+    @param _id Account id.
+    @param _state The state.
+    """
+    word: uint256 = packing._fit(_state.epoch, 63) << 193
+    if _state.debt > 0:
+        assert _state.scaled == 0  # dev: scaled and debt are exclusive
+        word |= packing._fit(_state.debt, 192) | DEBT_BIT
+    else:
+        word |= packing._fit(_state.scaled, 192)
+    self._cash[_id] = word
 
 
 @internal

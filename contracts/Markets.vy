@@ -88,10 +88,12 @@ _terms: HashMap[uint256, uint256]
 _caps: HashMap[uint256, uint256]
 # @dev Settlement price per dated id (WAD; 0 = not yet).
 _settlement: HashMap[uint256, uint256]
-# @dev Funding parameters per perp id.
-_funding_params: HashMap[uint256, IMarkets.FundingParams]
-# @dev Funding state per perp id.
-_funding: HashMap[uint256, IMarkets.FundingState]
+# @dev Funding parameters per perp id, one word: period | max_rate << 64 | ema_tau << 128.
+_funding_params: HashMap[uint256, uint256]
+# @dev Cumulative funding index per perp id (FundingState.cumulative).
+_cumulative: HashMap[uint256, int256]
+# @dev The rest of the funding state per perp id, one word: last_update | mark_time << 64 | mark << 128.
+_funding_clock: HashMap[uint256, uint256]
 # @dev Bounds for the risk manager's settings.
 _bounds: IMarkets.Bounds
 # @dev Largest |fill - index| / index of a linear fill (WAD).
@@ -198,10 +200,8 @@ def list_perp(_uid: uint256, _max_oi: uint256, _max_pos: uint256) -> uint256:
     @return The new instrument id.
     """
     id: uint256 = self._list(constants.PERP, _uid, 0, 0, _max_oi, _max_pos)
-    self._funding_params[id] = IMarkets.FundingParams(
-        period=DEFAULT_FUNDING_PERIOD, max_rate=DEFAULT_MAX_RATE, ema_tau=DEFAULT_EMA_TAU
-    )
-    self._funding[id].last_update = block.timestamp
+    self._store_funding_params(id, DEFAULT_FUNDING_PERIOD, DEFAULT_MAX_RATE, DEFAULT_EMA_TAU)
+    self._funding_clock[id] = block.timestamp
     return id
 
 
@@ -326,7 +326,7 @@ def set_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_
     assert _max_rate <= b.max_rate, errors.BAD_FUNDING_PARAMS
     assert _ema_tau >= b.min_tau and _ema_tau <= b.max_tau, errors.BAD_FUNDING_PARAMS
     self._accrue(_id, packing._get(self._terms[_id], 16, 32))
-    self._funding_params[_id] = IMarkets.FundingParams(period=_period, max_rate=_max_rate, ema_tau=_ema_tau)
+    self._store_funding_params(_id, _period, _max_rate, _ema_tau)
     log FundingParamsSet(id=_id, period=_period, max_rate=_max_rate, ema_tau=_ema_tau)
 
 
@@ -376,9 +376,9 @@ def record_fill(_id: uint256, _price: uint256) -> (types.Instrument, int256):
 
     state: IMarkets.FundingState = self._accrued(_id, index, ok)
     if ok:
-        state.mark = self._ema(state, _price, self._funding_params[_id].ema_tau)
+        state.mark = self._ema(state, _price, self._load_funding_params(_id).ema_tau)
         state.mark_time = block.timestamp
-    self._funding[_id] = state
+    self._store_funding(_id, state)
     return inst, state.cumulative
 
 
@@ -529,10 +529,10 @@ def funding_rate(_id: uint256) -> int256:
     index: uint256 = 0
     ok: bool = False
     index, ok = self._index(packing._get(word, 16, 32))
-    mark: uint256 = self._funding[_id].mark
+    mark: uint256 = self._funding_clock[_id] >> 128
     if not ok or mark == 0:
         return 0
-    premium: int256 = self._premium(mark, index, self._funding_params[_id].max_rate)
+    premium: int256 = self._premium(mark, index, self._load_funding_params(_id).max_rate)
     return premium * convert(constants.WAD, int256) // convert(index, int256)
 
 
@@ -545,7 +545,7 @@ def mark_price(_id: uint256) -> uint256:
     @param _id Instrument id.
     @return WAD USD (0 before the first fill or for non-perps).
     """
-    return self._funding[_id].mark
+    return self._funding_clock[_id] >> 128
 
 
 @external
@@ -557,7 +557,7 @@ def funding_params(_id: uint256) -> IMarkets.FundingParams:
     @param _id Instrument id.
     @return (period, max_rate, ema_tau).
     """
-    return self._funding_params[_id]
+    return self._load_funding_params(_id)
 
 
 @external
@@ -569,7 +569,7 @@ def funding_state(_id: uint256) -> IMarkets.FundingState:
     @param _id Instrument id.
     @return (cumulative, last_update, mark, mark_time).
     """
-    return self._funding[_id]
+    return self._load_funding(_id)
 
 
 @external
@@ -768,7 +768,7 @@ def _accrue(_id: uint256, _uid: uint256) -> IMarkets.FundingState:
     ok: bool = False
     index, ok = self._index(_uid)
     state: IMarkets.FundingState = self._accrued(_id, index, ok)
-    self._funding[_id] = state
+    self._store_funding(_id, state)
     return state
 
 
@@ -783,19 +783,73 @@ def _accrued(_id: uint256, _index: uint256, _ok: bool) -> IMarkets.FundingState:
     @param _ok Whether the index is usable.
     @return The advanced state.
     """
-    state: IMarkets.FundingState = self._funding[_id]
+    state: IMarkets.FundingState = self._load_funding(_id)
     if not _ok:
         return state
     dt: uint256 = block.timestamp - state.last_update
     if dt == 0:
         return state
     if state.mark != 0:
-        params: IMarkets.FundingParams = self._funding_params[_id]
+        params: IMarkets.FundingParams = self._load_funding_params(_id)
         premium: int256 = self._premium(state.mark, _index, params.max_rate)
         # dev: |premium| <= max_rate * index / WAD, dt <= 2**64 in practice: no overflow
         state.cumulative += premium * convert(dt, int256) // convert(params.period, int256)
     state.last_update = block.timestamp
     return state
+
+
+@internal
+@view
+def _load_funding(_id: uint256) -> IMarkets.FundingState:
+    """
+    @dev A perp's stored funding state unpacked.
+    @param _id Perp id.
+    @return The state.
+    """
+    clock: uint256 = self._funding_clock[_id]
+    return IMarkets.FundingState(
+        cumulative=self._cumulative[_id],
+        last_update=packing._get(clock, 0, 64),
+        mark=clock >> 128,
+        mark_time=packing._get(clock, 64, 64),
+    )
+
+
+@internal
+def _store_funding(_id: uint256, _state: IMarkets.FundingState):
+    """
+    @dev Pack and write a perp's funding state (times < 2**64, mark < 2**128).
+    @param _id Perp id.
+    @param _state The state.
+    """
+    self._cumulative[_id] = _state.cumulative
+    self._funding_clock[_id] = (
+        packing._fit(_state.last_update, 64) | (packing._fit(_state.mark_time, 64) << 64) | (packing._fit(_state.mark, 128) << 128)
+    )
+
+
+@internal
+@view
+def _load_funding_params(_id: uint256) -> IMarkets.FundingParams:
+    """
+    @dev A perp's funding parameters unpacked.
+    @param _id Perp id.
+    @return The parameters.
+    """
+    word: uint256 = self._funding_params[_id]
+    return IMarkets.FundingParams(period=packing._get(word, 0, 64), max_rate=packing._get(word, 64, 64), ema_tau=word >> 128)
+
+
+@internal
+def _store_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_tau: uint256):
+    """
+    @dev Pack and write a perp's funding parameters (each < 2**64).
+    @param _id Perp id.
+    @param _period Seconds per funding period.
+    @param _max_rate Rate cap per period (WAD).
+    @param _ema_tau Mark EMA time constant (s).
+    """
+    self._funding_params[_id] = packing._fit(_period, 64) | (packing._fit(_max_rate, 64) << 64) | (packing._fit(_ema_tau, 64) << 128)
 
 
 @internal

@@ -429,7 +429,8 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
         assert bound == 0 or bound == id, errors.WRONG_INSTRUMENT
         index: int256 = 0
         if self._expiry[id] == 0:
-            index = extcall IMarkets(markets).accrue(id)
+            # dev: the accrued index, not written: a transfer moves funding exposure, it adds none
+            index = staticcall IMarkets(markets).funding_index(id)
 
         # ---- math and storage: `_from` gives up the lot
         pos: types.Position = self._load_position(_from, id)

@@ -1,11 +1,14 @@
-"""`make bench` / `python -m benchmarks`: run every benchmark script and collect their tables in reports/bench.md.
+"""`make bench` / `python -m benchmarks [name ...]`: run every benchmark script and collect their tables in
+reports/bench.md.
 
 Each script prints its own rich tables (figures compared as ratios within one run, never timed assertions);
-this runner only executes them one after another and files what they printed.
+this runner only executes them one after another, with a progress bar, and files what they printed under the
+first paragraph of the script's docstring.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -16,30 +19,52 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
+def title(script: Path) -> str:
+    """The first paragraph of the script's docstring, on one line."""
+    doc = ast.get_docstring(ast.parse(script.read_text())) or script.stem
+    return " ".join(doc.split("\n\n")[0].split()).rstrip(".")
+
+
 def main(argv: list[str]) -> int:
-    only = set(argv)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     scripts = [p for p in sorted(HERE.glob("*.py")) if not p.name.startswith("_")]
-    if only:
-        scripts = [p for p in scripts if p.stem in only]
-    out = [f"# crossmargin benchmarks\n\nRun on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-           f"{os.cpu_count()} cores. Each section is one script's output.\n"]
-    failed = 0
-    for script in scripts:
-        print(f"==> {script.name}", flush=True)
-        started = time.monotonic()
-        env = dict(os.environ, COLUMNS="120")
-        proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True)
-        took = time.monotonic() - started
-        print(proc.stdout, end="")
-        if proc.returncode != 0:
-            failed += 1
-            print(proc.stderr[-2000:], file=sys.stderr)
-        out.append(f"## {script.stem} ({took:.1f} s{', FAILED' if proc.returncode else ''})\n\n```\n"
-                   f"{proc.stdout.rstrip()}\n```\n")
+    unknown = set(argv) - {p.stem for p in scripts}
+    if unknown:
+        print(f"error: no benchmark {', '.join(sorted(unknown))} (have: {', '.join(p.stem for p in scripts)})",
+              file=sys.stderr)
+        return 2
+    if argv:
+        scripts = [p for p in scripts if p.stem in argv]
+    console = Console()
+    began = time.monotonic()
+    sections, failed = [], 0
+    columns = (TextColumn("[bold]bench[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("", total=len(scripts))
+        for script in scripts:
+            progress.update(task, description=script.stem)
+            started = time.monotonic()
+            env = dict(os.environ, COLUMNS="120")
+            proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True)
+            took = time.monotonic() - started
+            progress.console.print(f"==> {script.name} ({took:.1f} s)")
+            progress.console.out(proc.stdout, end="", highlight=False)
+            if proc.returncode != 0:
+                failed += 1
+                progress.console.print(f"[red]{script.name} failed ({proc.returncode})[/red]")
+                progress.console.out(proc.stderr[-2000:], highlight=False)
+            sections.append(f"## {title(script)}\n\n`benchmarks/{script.name}`, {took:.1f} s"
+                            f"{', FAILED' if proc.returncode else ''}\n\n```\n{proc.stdout.rstrip()}\n```\n")
+            progress.advance(task)
+    total = time.monotonic() - began
+    head = (f"# crossmargin benchmarks\n\nRun on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"{os.cpu_count()} cores, {total:.0f} s in all. Each section is one script's output.\n")
     report = ROOT / "reports" / "bench.md"
     report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("\n".join(out))
-    print(f"wrote {report.relative_to(ROOT)}")
+    report.write_text("\n".join([head, *sections]))
+    console.print(f"wrote {report.relative_to(ROOT)} ({total:.0f} s)")
     return 1 if failed else 0
 
 

@@ -462,11 +462,12 @@ def _jsonable(value):
 # ---------------------------------------------------------------------------------------------------------
 
 class Metrics:
-    """Every loop's metrics and every event as one JSON line (`stream` and/or `path`), and a live rich view."""
+    """Every loop's metrics and every event as one JSON line (`stream` and/or `path`), and a live rich view;
+    `sink` also receives every record (an in-process driver such as the demo reads them there)."""
 
     def __init__(self, bot: str, stream: TextIO | None = None, path: Path | None = None, live: bool = False,
-                 columns: tuple[str, ...] = ()):
-        self.bot, self.stream, self.live_on, self.columns = bot, stream, live, columns
+                 columns: tuple[str, ...] = (), sink: Callable[[dict], None] | None = None):
+        self.bot, self.stream, self.live_on, self.columns, self.sink = bot, stream, live, columns, sink
         self.file = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -498,6 +499,8 @@ class Metrics:
             self.stream.flush()
         if self.file is not None:
             self.file.write(line + "\n")
+        if self.sink is not None:
+            self.sink(record)
         if record.get("event") == "loop":
             self.last = record
         else:
@@ -550,6 +553,9 @@ class Loop:
     `max_blocks` / `max_seconds` end the run on their own (tests, benchmarks); `poll` is the head-polling period.
     Only the newest head is handled when several arrived at once (bots cover the skipped range themselves, e.g.
     `eth_getLogs` from their last processed block).
+
+    `run()` is `step()` repeated until stopped, then `finish()`. An in-process driver (the demo) calls `step()`
+    itself whenever it wants the bot to look at the chain, and `finish()` at the end.
     """
 
     def __init__(self, bot, w3, metrics: Metrics, *, poll: float = 0.25, max_blocks: int | None = None,
@@ -558,10 +564,12 @@ class Loop:
         self.max_blocks, self.max_seconds = max_blocks, max_seconds
         self.stop_event = threading.Event()
         self.last_head: int | None = None
+        self.started = False
         self.blocks = 0
         self.errors = 0
         self.reconnects = 0
         self.signal: str | None = None
+        self.began = time.monotonic()
 
     def log(self, record: dict) -> None:
         self.metrics.emit(record)
@@ -595,57 +603,79 @@ class Loop:
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 2.0)
 
+    def _error(self, exc: BaseException) -> None:
+        self.errors += 1
+        first = str(exc).splitlines()[0][:300] if str(exc) else ""
+        self.log({"event": "error", "error": f"{type(exc).__name__}: {first}", "where": _where(exc)})
+        if os.environ.get("CROSSMARGIN_DEBUG"):
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+
+    def step(self) -> dict | None:
+        """Start the bot on first use, then handle the newest head if it is new: returns the loop record, or
+        None when the head was handled already. A failing `on_block` is logged as an `error` record and counted
+        (one bad iteration must not end a keeper); `NodeDown` and `BotError` propagate."""
+        if not self.started:
+            self.bot.start(self)
+            self.started = True
+        head = guard(lambda: self.w3.eth.block_number)
+        if head == self.last_head:
+            return None
+        block = guard(lambda: self.w3.eth.get_block(head))
+        t0 = time.monotonic()
+        try:
+            record = self.bot.on_block(self, block) or {}
+        except (NodeDown, BotError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            self._error(exc)
+            return {"event": "error", "block": head}
+        self.last_head = head
+        self.blocks += 1
+        loop_record = {"event": "loop", "block": head, "loop_ms": round((time.monotonic() - t0) * 1000, 1),
+                       "lag_s": round(max(0.0, time.time() - block["timestamp"]), 2), **record}
+        self.log(loop_record)
+        return loop_record
+
     def run(self) -> dict:
         self._signals()
-        started = time.monotonic()
-        started_ok = False
         while not self.stop_event.is_set():
             try:
-                if not started_ok:
-                    self.bot.start(self)
-                    started_ok = True
-                head = guard(lambda: self.w3.eth.block_number)
-                if head == self.last_head:
+                record = self.step()
+                if record is None:
                     self.stop_event.wait(self.poll)
-                else:
-                    block = guard(lambda: self.w3.eth.get_block(head))
-                    t0 = time.monotonic()
-                    record = self.bot.on_block(self, block) or {}
-                    self.last_head = head
-                    self.blocks += 1
-                    self.log({"event": "loop", "block": head, "loop_ms": round((time.monotonic() - t0) * 1000, 1),
-                              "lag_s": round(max(0.0, time.time() - block["timestamp"]), 2), **record})
+                elif record["event"] == "error":
+                    self.stop_event.wait(min(2.0, 0.25 * self.errors))
             except NodeDown:
                 self._wait_for_node()
-                if started_ok and not self.stop_event.is_set():
+                if self.started and not self.stop_event.is_set():
                     try:
                         self.bot.on_reconnect(self)
                     except NodeDown:
                         continue
             except BotError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - one bad iteration must not end a keeper
-                self.errors += 1
-                self.log({"event": "error", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
-                          "where": _where(exc)})
-                if os.environ.get("CROSSMARGIN_DEBUG"):
-                    import traceback
-
-                    traceback.print_exc(file=sys.stderr)
+            except Exception as exc:  # noqa: BLE001 - e.g. a failing start on a node still coming up
+                self._error(exc)
                 self.stop_event.wait(min(2.0, 0.25 * self.errors))
             if self.max_blocks is not None and self.blocks >= self.max_blocks:
                 break
-            if self.max_seconds is not None and time.monotonic() - started >= self.max_seconds:
+            if self.max_seconds is not None and time.monotonic() - self.began >= self.max_seconds:
                 break
         if self.signal:
             self.log({"event": "signal", "signal": self.signal})
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Stop the bot (its `stop` handler, e.g. the maker withdraws its quotes) and log the final summary."""
         summary = {}
-        if started_ok:
+        if self.started:
             try:
                 summary = self.bot.stop(self) or {}
             except Exception as exc:  # noqa: BLE001 - stopping must not fail on a dead node
                 summary = {"stop_error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}
         summary = {"event": "stopped", "blocks": self.blocks, "errors": self.errors, "reconnects": self.reconnects,
-                   "seconds": round(time.monotonic() - started, 2), **summary}
+                   "seconds": round(time.monotonic() - self.began, 2), **summary}
         self.log(summary)
         return summary

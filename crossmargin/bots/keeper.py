@@ -46,6 +46,7 @@ class KeeperConfig:
     unwind_cost: float = 0.003        # cost of closing what a bid brings (fraction of notional) when the book is empty
     unwind: bool = True               # close received positions against the maker
     min_own_ratio: float = 1.05       # no new bid when the keeper's own equity/IM is below this
+    bid_gas_step: int = 250_000       # extra gas per earlier bid of the same block (see `_bid`)
     backoff_blocks: int = 2           # after a failure; doubles per consecutive failure (max 64)
     state_file: Path | None = None    # resume the index after a keeper restart
 
@@ -125,8 +126,8 @@ class Keeper(AccountBot):
         s = self.state
         return {**super().stop(loop), "shard": f"{self.config.shard}/{self.config.shards}",
                 "accounts": len(self.index.accounts), "started": s.started, "bids": s.bids,
-                "liquidations": s.liquidations, "lost_races": s.lost_races, "profit_usd": round(s.profit_usd, 2),
-                "gas_usd": round(s.gas_usd, 4), "last_block": s.last_block}
+                "liquidations": s.liquidations, "lost_races": s.lost_races, "unwinds": s.unwinds,
+                "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4), "last_block": s.last_block}
 
     # -- the loop body -------------------------------------------------------------------------------------
     def on_block(self, loop: Loop, block) -> dict:
@@ -284,6 +285,9 @@ class Keeper(AccountBot):
                 continue
             quote, gas, profit = plan
             fn, args = self.liq.bid_call(h.account, self.account, quote.fraction, _max_cost(quote.payment))
+            # every bid re-checks the bidder's margin, and one mined after this block's earlier bids values the
+            # larger book they brought: its simulation (against the head) ran short of that
+            gas += sent["bids"] * self.config.bid_gas_step
             try:
                 self.sender.send(self.liq.contract, fn, args, "bid", key=key, head=head, gas=gas,
                                  meta={"account": h.account, "fraction": round(quote.fraction / WAD, 4),

@@ -144,4 +144,5 @@ class Maker(AccountBot):
                 self._cancel(self.last_block)  # and nobody can fill them from an old copy either
             self.book.publish([], {"chain_id": self.dep.manifest.chain_id, "maker_account": self.account,
                                    "stopped": True})  # takers stop seeing our quotes at once
-        return {**super().stop(loop), "rounds": self.rounds, "fills": self.fills, "volume_usd": round(self.volume, 2)}
+        return {**super().stop(loop), "rounds": self.rounds, "fills": self.fills, "volume_usd": round(self.volume, 2),
+                "cancels": self.cancels}

@@ -1,77 +1,66 @@
-"""The bots as the demo ticks them after every price move: liquidation keeper and collateral-band agent.
+"""The demo's bots: the real market maker, liquidation keeper and collateral-band agent of `crossmargin.bots`,
+driven in process, block by block, through `Loop.step()` (the loop `crossmargin keeper run` runs forever).
 
-They act through the same contracts and calls as the long-running bots (`crossmargin keeper run`,
-`crossmargin agent band`), stepped in process so the demo is deterministic and fast.
+After every price move the demo calls `settle()`: rounds in which each bot handles the newest head once (maker
+first: the others fill its quotes), until a round in which no bot saw a new block. The demo's anvil mines one
+block per transaction, so a quiet round means nobody sent anything: auctions started, bids placed, unwinds
+filled, quotes refreshed. Every record the bots log is kept (with the crash minute) for the report.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal as D
+from pathlib import Path
 
-from crossmargin.demo.books import BAND_RESERVE
+from crossmargin.bots.band import BandAgent, BandConfig
+from crossmargin.bots.base import BotOptions
+from crossmargin.bots.core import Loop, Metrics, dev_key, web3_for
+from crossmargin.bots.keeper import Keeper, KeeperConfig
+from crossmargin.bots.maker import Maker, MakerConfig
 
-BAND = {"target": D("1.6"), "low": D("1.3"), "high": D("2.2")}
-
-
-def demo_bots(state) -> list:
-    bots = []
-    if hasattr(state, "band"):
-        bots.append(lambda step: band_tick(state, step))
-    if "Liquidation" in state.protocol.manifest.contracts:
-        bots.append(lambda step: keeper_tick(state, step))
-    return bots
+BAND = BandConfig(target=1.6, low=1.3, high=2.2)
+MAX_ROUNDS = 12  # per price move; a move typically needs 3-5 (start, bid, unwind, requote, quiet)
 
 
-def band_tick(state, step) -> None:
-    """Keep equity/IM of the band account inside [low, high] by topping up from the reserve wallet."""
-    p = state.protocol
-    signer, acct = state.band
-    m = p.margin(acct)
-    im, eq = D(m["im"]), D(m["equity_im"])
-    if im <= 0:
-        return
-    ratio = eq / im
-    spent = sum(D(a["amount"]) for a in state.band_actions)
-    if ratio < BAND["low"]:
-        need = (BAND["target"] * im - eq).quantize(D("0.000001"))
-        need = min(need, BAND_RESERVE["USDC"] - spent)
-        if need > 0:
-            p.deposit(acct, "USDC", need, signer=signer)
-            state.band_actions.append({"t": step.seconds, "action": "deposit", "amount": str(need),
-                                       "ratio_before": float(ratio), "ratio_after": float(_ratio(p, acct))})
+class DemoBots:
+    """`keys`: bot name -> (dev-chain key index, Vault account it operates); all share one quotes file."""
 
+    def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]]):
+        self.w3 = web3_for(uri, timeout=60)
+        self.records: list[dict] = []
+        self.t = 0  # crash seconds the records are filed under
 
-def _ratio(p, acct: int) -> D:
-    m = p.margin(acct)
-    return D(m["equity_im"]) / D(m["im"]) if D(m["im"]) > 0 else D(0)
+        def options(name: str) -> tuple:
+            index, account = keys[name]
+            return self.w3, dev_key(index), BotOptions(account_id=account, book=book)
 
+        bots = [Maker(*options("maker"), MakerConfig()), Keeper(*options("keeper"), KeeperConfig()),
+                BandAgent(*options("band"), BAND)]
+        self.bots = {b.name: b for b in bots}
+        self.loops = {b.name: Loop(b, self.w3, Metrics(b.name, sink=self._keep)) for b in bots}
 
-def keeper_tick(state, step) -> None:
-    """Start auctions on liquidatable accounts and bid the largest allowed fraction once profitable."""
-    from crossmargin.chain.errors import explain
+    def _keep(self, record: dict) -> None:
+        self.records.append({"t": self.t, **record})
 
-    p = state.protocol
-    keeper, keeper_acct = state.keeper
-    liq = p.liquidation
-    for t in state.tracked:
-        try:
-            auction = liq.auction(t.account)
-            active = bool(auction[-1]) if isinstance(auction, (tuple, list)) else bool(auction.active)
-            m = p.margin(t.account)
-            if not active and m["health"] == "liquidatable" and m["status"] == "OK":
-                p.send(liq.start_auction, t.account, keeper_acct, signer=keeper)
-                state.events.append({"t": step.seconds, "event": "auction started", "account": t.account,
-                                     "book": t.label, "mm_shortfall": m["mm_shortfall"]})
-                active = True
-            if active:
-                payment, f_max = liq.quote(t.account, 10**18)
-                if f_max == 0:
-                    continue
-                receipt = p.send(liq.bid, t.account, keeper_acct, f_max, 2**255 - 1, signer=keeper)
-                state.events.append({"t": step.seconds, "event": "bid", "account": t.account, "book": t.label,
-                                     "fraction": float(D(f_max) / 10**18), "payment": float(D(payment) / 10**18),
-                                     "discount": float(D(liq.discount(t.account)) / 10**18),
-                                     "gas": receipt.gas_used})
-        except Exception as exc:  # noqa: BLE001 - a lost race or a revert is logged, the keeper moves on
-            state.events.append({"t": step.seconds, "event": "keeper skipped", "account": t.account,
-                                 "reason": explain(exc)})
+    def settle(self, t: int) -> int:
+        """Let the bots act on the chain as it is now until they are done; returns the rounds it took."""
+        self.t = t
+        for rounds in range(1, MAX_ROUNDS + 1):
+            handled = [loop.step() for loop in self.loops.values()]  # every bot, each round (no short cut)
+            if all(record is None for record in handled):
+                return rounds
+        return MAX_ROUNDS
+
+    def finish(self) -> dict[str, dict]:
+        """Each bot's final summary (the maker cancels its last round of quotes)."""
+        return {name: loop.finish() for name, loop in self.loops.items()}
+
+    def log(self, bot: str, event: str | None = None) -> list[dict]:
+        return [r for r in self.records if r["bot"] == bot and (event is None or r.get("event") == event)]
+
+    @property
+    def keeper(self) -> Keeper:
+        return self.bots["keeper"]
+
+    @property
+    def band(self) -> BandAgent:
+        return self.bots["band"]

@@ -1,4 +1,5 @@
-"""Orchestration of the demo: deploy → fund → open books → crash step by step (bots act every step) → report."""
+"""Orchestration of the demo: deploy → fund → open books → start the bots → crash step by step (the bots act
+after every price move until they are done) → report."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal as D
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -39,10 +41,12 @@ class DemoState:
     node: Anvil
     maker: tuple[object, int] = None
     keeper: tuple[object, int] = None
+    band: tuple[object, int] = None
     tracked: list[Tracked] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
     prices: list[dict] = field(default_factory=list)
-    band_actions: list[dict] = field(default_factory=list)
+    bots: object = None                       # demo.bots.DemoBots
+    step_blocks: list[tuple[int, int]] = field(default_factory=list)  # (first block, crash seconds) per step
+    insurance_start: float = 0.0
 
 
 def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None = None,
@@ -68,25 +72,29 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
             progress.update(task, description="opening books")
             for book in BOOKS:
                 _open_book(state, book)
+            progress.update(task, description="starting the market maker, keeper and band agent")
+            state.bots = _start_bots(state, Path(tmp) / "book.json")
+            _mark_step(state, 0)
+            state.bots.settle(0)
+            state.insurance_start = float(D(p.vault.cash_of(1)) / 10**18)
             _snapshot(state, 0, {u.symbol: u.price for u in params.underlyings})
             path = crash_path({u.symbol: u.price for u in params.underlyings},
                               {u.symbol: u.vol for u in params.underlyings}, params.oracle.vol_max_step)
             path = path[:steps] if steps else path
             progress.update(task, description="crash", total=len(path), completed=0)
-            bots = _bots(state)
             for step in path:
+                _mark_step(state, step.seconds)
                 _advance(state, STEP_SECONDS)
                 for sym, price in step.prices.items():
                     p.set_price(sym, D(str(price)))
                 for sym, vol in step.vols.items():
                     p.set_vol(sym, D(str(vol)))
-                for bot in bots:
-                    bot(step)
+                state.bots.settle(step.seconds)
                 _snapshot(state, step.seconds, step.prices)
-                progress.update(task, advance=1, description=f"crash: t+{step.seconds // 60} min, "
-                                f"ETH {step.prices['ETH']:,.0f}")
-            progress.update(task, description="report")
-            result = report_mod.build(state, params, time.monotonic() - started)
+                progress.update(task, advance=1, description=_step_line(state, step))
+            progress.update(task, description="stopping the bots, report")
+            summaries = state.bots.finish()
+            result = report_mod.build(state, params, summaries, time.monotonic() - started)
     return report_mod.publish(result, as_json=as_json, out_dir=out_dir)
 
 
@@ -107,6 +115,28 @@ def _deployments_in(folder: str):
 def _progress(quiet: bool) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeElapsedColumn(), console=console, disable=quiet, transient=True)
+
+
+def _start_bots(state: DemoState, book: Path):
+    """The real bots on the demo's accounts, signing with the keys that own them (Ape's test accounts are the
+    dev chain's: the same mnemonic)."""
+    from crossmargin.bots.core import dev_key
+    from crossmargin.demo.bots import DemoBots
+
+    index = {dev_key(i).address: i for i in range(3 + len(BOOKS))}
+    keys = {name: (index[signer.address], acct)
+            for name, (signer, acct) in (("maker", state.maker), ("keeper", state.keeper), ("band", state.band))}
+    return DemoBots(state.node.uri, book, keys)
+
+
+def _mark_step(state: DemoState, seconds: int) -> None:
+    state.step_blocks.append((state.bots.w3.eth.block_number + 1, seconds))
+
+
+def _step_line(state: DemoState, step) -> str:
+    k, band = state.bots.keeper.state, state.bots.band
+    return (f"crash: t+{step.seconds // 60} min, ETH {step.prices['ETH']:,.0f} · keeper: {k.started} auctions, "
+            f"{k.liquidations} bids, {k.unwinds} unwinds · band agent: {band.deposited:,.0f} USD deposited")
 
 
 def _advance(state: DemoState, seconds: int) -> None:
@@ -149,8 +179,10 @@ def _open_book(state: DemoState, book: Book) -> None:
         _try(t, lambda: p.trade(maker_acct, maker, acct, trader, instrument, size, _mid(p, instrument)))
     for sym, amount in book.withdraw_after.items():
         _try(t, lambda: p.withdraw(acct, sym, amount, signer=trader))
-    if book.band:
+    if book.band:  # the agent's reserve: cash in its owner's wallet, deposited when the ratio falls
         state.band = (trader, acct)
+        units = int(BAND_RESERVE["USDC"] * 10 ** p.collateral("USDC").decimals)
+        p.token("USDC").mint(trader.address, units, **s.tx_kwargs(trader))
 
 
 def _try(t: Tracked, fn) -> None:
@@ -186,9 +218,3 @@ def _snapshot(state: DemoState, seconds: int, prices: dict) -> None:
                           "equity_im": float(m["equity_im"]), "im": float(m["im"]), "health": m["health"],
                           "positions": len(m["positions"])})
 
-
-def _bots(state: DemoState) -> list:
-    """The bots ticked after every price move (market maker quotes are the trades above)."""
-    from crossmargin.demo import bots
-
-    return bots.demo_bots(state)

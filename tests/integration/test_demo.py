@@ -1,11 +1,12 @@
-"""The demo on a shortened crash path: deploys, opens every book, the keeper liquidates, the report is written."""
+"""The demo on a shortened crash path: deploys, opens every book, the real bots act (the keeper liquidates and
+unwinds against the maker's quotes, the band agent tops up), the report is written."""
 
 from __future__ import annotations
 
 import json
 
 
-def test_demo_short_path(tmp_path, monkeypatch, capsys):
+def test_demo_short_path(tmp_path):
     from crossmargin.demo import run_demo
 
     report = run_demo(as_json=True, steps=4, out_dir=str(tmp_path))
@@ -15,6 +16,19 @@ def test_demo_short_path(tmp_path, monkeypatch, capsys):
     assert books["cash and carry"]["outcome"] == "survived"
     assert report["liquidations"]["bids"] >= 1 and report["liquidations"]["partial_bids"] >= 1
     assert report["saved_by_netting"] is True
-    assert report["bad_debt"]["socialised"] <= report["insurance_fund"]["start"]
+    assert report["bad_debt"]["not_absorbed"] == 0
+
+    # the bots' own counters: every bid on chain is one the keeper sent, none reverted
+    keeper, maker, band = (report["bots"][name] for name in ("keeper", "maker", "band"))
+    assert keeper["liquidations"] == report["liquidations"]["bids"] and keeper["started"] >= 1
+    assert keeper["reverted"] == 0 and keeper["errors"] == 0, [r for r in report["bot_log"] if r["bot"] == "keeper"
+                                                               and r["event"] in ("tx", "error", "skip")]
+    bids = [e for e in report["events"] if e["event"] == "bid"]
+    assert {e["bidder"] for e in bids} == {keeper["account"]}
+    assert all(0.05 <= e["discount"] <= 0.30 and e["discount_usd"] > 0 for e in bids)
+    assert keeper["unwinds"] >= 1 and maker["fills"] >= keeper["unwinds"]  # unwound into the maker's quotes
+    assert band["deposited"] > 0 and [a["action"] for a in report["band_actions"]].count("deposit") >= 1
+    assert all(a["ratio_after"] > a["ratio_before"] for a in report["band_actions"] if a["action"] == "deposit")
+
     saved = json.loads((tmp_path / "demo.json").read_text())
     assert saved["crash"]["minutes"] == 20 and (tmp_path / "demo_crash.png").stat().st_size > 10_000

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from crossmargin.bots.core import (GWEI, BotError, GasCapped, GasPolicy, Metrics, NonceManager, dev_key, load_signer,
-                                   revert_reason)
+from crossmargin.bots.core import (GWEI, BotError, GasCapped, GasPolicy, Loop, Metrics, NonceManager, dev_key,
+                                   load_signer, revert_reason)
 
 
 class _Eth:
@@ -23,6 +23,36 @@ class _Eth:
 class _W3:
     def __init__(self, count: int):
         self.eth = _Eth(count)
+
+
+class _Chain:
+    """Heads for `Loop`: `block_number` and `get_block`."""
+
+    def __init__(self):
+        self.block_number = 10
+
+    def get_block(self, number):
+        return {"number": number, "timestamp": 1_700_000_000 + number}
+
+
+class _Bot:
+    name = "probe"
+
+    def __init__(self, fail_at: int | None = None):
+        self.fail_at, self.starts, self.seen = fail_at, 0, []
+
+    def start(self, loop):
+        self.starts += 1
+
+    def on_block(self, loop, block):
+        if block["number"] == self.fail_at:
+            self.fail_at = None  # fails once, then the same head is handled again
+            raise ValueError("boom")
+        self.seen.append(block["number"])
+        return {"seen": len(self.seen)}
+
+    def stop(self, loop):
+        return {"seen": self.seen}
 
 
 def test_nonces_are_consecutive_and_resync_from_pending():
@@ -76,3 +106,17 @@ def test_metrics_are_json_lines(tmp_path):
     assert [r["event"] for r in lines] == ["loop", "send"] and lines[0]["bot"] == "keeper"
     assert path.read_text().splitlines() == out.getvalue().splitlines()
     assert m.last["block"] == 3 and list(m.events)[-1]["purpose"] == "bid"
+
+
+def test_loop_step_handles_each_new_head_once_and_retries_a_failed_one():
+    w3, bot, records = type("W3", (), {"eth": _Chain()})(), _Bot(fail_at=11), []
+    loop = Loop(bot, w3, Metrics("probe", sink=records.append))
+    assert loop.step()["seen"] == 1 and loop.step() is None  # head 10, then nothing new
+    w3.eth.block_number = 11
+    assert loop.step()["event"] == "error" and loop.errors == 1  # logged and counted, not raised
+    assert loop.step()["block"] == 11 and loop.step() is None  # the failed head is handled on the next step
+    summary = loop.finish()
+    assert bot.starts == 1 and bot.seen == [10, 11]
+    assert summary["blocks"] == 2 and summary["errors"] == 1 and summary["seen"] == [10, 11]
+    assert [r["event"] for r in records] == ["loop", "error", "loop", "stopped"]
+    assert records[1]["error"] == "ValueError: boom" and all(r["bot"] == "probe" for r in records)

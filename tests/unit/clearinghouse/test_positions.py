@@ -78,3 +78,26 @@ def test_max_positions(ch, markets, admin, trade, maker_acct, taker_acct, errors
     trade(maker_acct, taker_acct, ids[0], -WAD, ETH_PRICE)  # closing one frees a slot
     trade(maker_acct, taker_acct, 4, WAD, 100 * WAD)
     assert len(ch.positions_of(maker_acct)) == 32
+
+
+def test_id_list_order_across_storage_words(ch, markets, admin, trade, maker_acct, taker_acct):
+    """The packed id list (count + 15 ids in the first slot, 16 per slot after) keeps insertion order with
+    swap-and-pop removal, exactly as a Python list would, across the slot boundaries."""
+    with boa.env.prank(admin):
+        ids = [markets.list_perp(1, BIG_CAP, BIG_CAP) for _ in range(20)]
+    model: list[int] = []
+    for i in ids:
+        trade(maker_acct, taker_acct, i, WAD, ETH_PRICE)
+        model.append(i)
+    assert [p.instrument for p in ch.positions_of(maker_acct)] == model
+    for k in (3, 15, 0, -1, 14):                                    # first slot, boundary, head, tail
+        k %= len(model)
+        gone = model[k]
+        trade(maker_acct, taker_acct, gone, -WAD, ETH_PRICE)
+        model[k] = model[-1]
+        model.pop()
+        assert [p.instrument for p in ch.positions_of(maker_acct)] == model
+        assert [p.instrument for p in ch.positions_of(taker_acct)] == model
+        assert all(p.size == WAD for p in ch.positions_of(maker_acct))
+    trade(maker_acct, taker_acct, ids[3], 2 * WAD, ETH_PRICE)       # re-opened: appended at the end
+    assert [p.instrument for p in ch.positions_of(maker_acct)][-1] == ids[3]

@@ -10,7 +10,7 @@
     reads.py        deployment contracts, Lens health scans, the account index from events
     book.py         the maker's quotes file and the taker that fills them
     liquidation.py  the keeper's adapter over the Liquidation contract
-    scenario.py     fast dev-chain population (tests, benchmark, demo)
+    scenario.py     fast dev-chain population (tests, keeper benchmark)
     run.py          network resolution and `run_bot`
 
 State lives in one object per bot; every loop returns metrics (one JSON line); without a signer, or with

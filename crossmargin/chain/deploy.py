@@ -29,6 +29,8 @@ WAD = 10**18
 # Markets' funding bounds (periods and EMA tau in seconds, rates as WAD): the risk manager's playground.
 MARKET_BOUNDS = (60, 8 * 3600, WAD // 100, 30, 86400, WAD // 4)
 DEV_CHAIN_GAS = 8_000_000
+# Gas of a contract creation on dev chains (the largest runtime, ~22 KB, costs ~5.5M to deploy).
+DEV_DEPLOY_GAS = 12_000_000
 NETWORKS_FILE = Path(__file__).resolve().parents[1] / "params" / "networks.toml"
 ROLES = {name: keccak(text=name) for name in
          ("RISK_MANAGER_ROLE", "GUARDIAN_ROLE", "FEEDER_ROLE", "CLEARING_ROLE", "LIQUIDATOR_ROLE")}
@@ -61,7 +63,10 @@ class Deployer:
         if known and self._has_code(known):
             self.on_step(key, "kept")
             return known
-        instance = container(name).deploy(*args, **self.session.tx_kwargs())
+        kwargs = self.session.tx_kwargs()
+        if self.session.dev_chain:
+            kwargs["gas"] = DEV_DEPLOY_GAS  # Ape's creation estimates occasionally run short on anvil
+        instance = container(name).deploy(*args, **kwargs)
         self.manifest.contracts[key] = instance.address
         self.manifest.save()
         self.sent.append(key)

@@ -117,6 +117,12 @@ class BotProc:
             self.proc.wait()
 
 
+def assert_no_errors(*bots) -> None:
+    """No bot logged an error (the first three shown otherwise)."""
+    for b in bots:
+        assert not b.events("error"), f"{b.name}: {b.events('error')[:3]}"
+
+
 @dataclass
 class BotWorld:
     folder: Path

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from crossmargin.bots.core import dev_key
-from tests.integration.bots_world import BotWorld
+from tests.integration.bots_world import BotWorld, assert_no_errors
 
 pytestmark = pytest.mark.integration
 
@@ -61,11 +61,6 @@ def wait_until(predicate, timeout: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def assert_no_errors(*bots) -> None:
-    for b in bots:
-        assert not b.events("error"), f"{b.name}: {b.events('error')[:3]}"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.integration.bots_world import BotWorld
+from tests.integration.bots_world import BotWorld, assert_no_errors
 
 pytestmark = pytest.mark.integration
 
@@ -87,11 +87,6 @@ def keeper(w: BotWorld, index: int = 0, *extra: str):
 
 def maker(w: BotWorld):
     return w.bot("agent", "maker", "--account", "TEST::1", "--account-id", str(w.maker), name="maker")
-
-
-def assert_no_errors(*bots) -> None:
-    for b in bots:
-        assert not b.events("error"), f"{b.name}: {b.events('error')[:3]}"
 
 
 # ---------------------------------------------------------------------------------------------------------

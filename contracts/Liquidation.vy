@@ -127,8 +127,12 @@ struct Valuation:
     value: int256                # V (the larger of the two prices when DEGRADED)
     liquidatable: bool           # MM > E_mm (at both prices when DEGRADED)
     below_im: bool               # IM > E_im (at both prices when DEGRADED)
+    collateral_free: bool        # holds no collateral token (cash and positions only)
 
 
+# @dev Rounding margin of the bid proof (`_slack`): absolute part (WAD USD: 1e-4 USD) and relative part of MM.
+PROOF_SLACK: constant(uint256) = 10**14
+PROOF_SLACK_PARTS: constant(uint256) = 10**6
 # @dev Role that sets the liquidation parameters inside the hard bounds below.
 RISK_MANAGER_ROLE: public(constant(bytes32)) = constants.RISK_MANAGER_ROLE
 # @dev Largest d_max + r: a solvent bid always pays the account something.
@@ -321,23 +325,28 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     # ---- accrue: valuation at usable prices
     v: Valuation = self._valuation(_account)
     assert v.below_im, errors.ABOVE_INITIAL_MARGIN
-    p: LiquidationParams = self._load_params()
+    p: LiquidationParams = self._bid_params()
     d: uint256 = self._discount(auction.start, p)
     pre: types.MarginResult = v.margin
 
     payment: int256 = 0
+    f: uint256 = constants.WAD
     if v.value > 0:
-        payment = self._solvent_bid(_account, _bidder_account, _fraction, v, d, p)
+        payment, f = self._solvent_bid(_account, _bidder_account, _fraction, v, d, p)
     else:
         assert _fraction >= constants.WAD, errors.FULL_BID_ONLY
         payment = self._insolvent_bid(_account, _bidder_account, v, d)
     assert payment <= _max_cost, errors.PRICE_ABOVE_MAX
 
-    # ---- post-conditions (static calls see the new state)
-    post: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
-    assert self._health(post) >= self._health(pre), errors.HEALTH_DECREASED
+    # ---- post-conditions (static calls see the new state): the account's health did not fall and whether it is
+    # back above IM, proven from `pre` when the proof applies (see `_restored_by_proof`), else re-evaluated
+    restored: bool = self._restored_by_proof(v, f, d, p)
+    if not restored:
+        post: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
+        assert self._health(post) >= self._health(pre), errors.HEALTH_DECREASED
+        restored = post.equity_im >= convert(post.im, int256)
     self._check_bidder(_bidder_account, pre.status)
-    if post.equity_im >= convert(post.im, int256):
+    if restored:
         auction.active = False
         self._store(_account, auction)
         reason: uint8 = CLOSED_RESTORED
@@ -460,7 +469,10 @@ def mark_value(_account: uint256) -> int256:
     @return V (WAD USD, signed).
     """
     r: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
-    return r.equity_mm + self._haircuts(_account, False)
+    haircuts: int256 = 0
+    collateral_free: bool = False
+    haircuts, collateral_free = self._haircuts(_account, False)
+    return r.equity_mm + haircuts
 
 
 @external
@@ -489,7 +501,7 @@ def losses() -> (uint256, uint256, uint256):
 @internal
 def _solvent_bid(
     _account: uint256, _bidder: uint256, _fraction: uint256, _v: Valuation, _d: uint256, _p: LiquidationParams
-) -> int256:
+) -> (int256, uint256):
     """
     @dev Move f of the portfolio to the bidder; the bidder pays the account,
          the account pays the fund fee. Cash moves after the Clearinghouse has
@@ -500,7 +512,7 @@ def _solvent_bid(
     @param _v The account's valuation (V > 0).
     @param _d Discount now.
     @param _p Parameters.
-    @return The payment (> 0).
+    @return The payment (> 0) and the fraction taken.
     """
     f: uint256 = min(_fraction, self._fraction_cap(_v, _d, _p))
     pay: uint256 = self._price_up(f, _v.value, constants.WAD - _d)
@@ -523,7 +535,7 @@ def _solvent_bid(
     self._adjust(_account, convert(pay, int256) - convert(fee, int256) - moved)
     self._adjust(_bidder, moved - convert(pay, int256))
     self._adjust(constants.INSURANCE_FUND, convert(fee, int256))
-    return convert(pay, int256)
+    return convert(pay, int256), f
 
 
 @internal
@@ -616,16 +628,21 @@ def _valuation(_account: uint256) -> Valuation:
     """
     r: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
     assert r.status != constants.STALE, errors.STALE_ORACLE
+    haircuts: int256 = 0
+    collateral_free: bool = False
+    haircuts, collateral_free = self._haircuts(_account, False)
     v: Valuation = Valuation(
         margin=r,
-        value=r.equity_mm + self._haircuts(_account, False),
+        value=r.equity_mm + haircuts,
         liquidatable=convert(r.mm, int256) > r.equity_mm,
         below_im=convert(r.im, int256) > r.equity_im,
+        collateral_free=collateral_free,
     )
     if r.status == constants.DEGRADED:
         s: types.MarginResult = staticcall risk_engine.margin_with(_account, True)
         assert s.status != constants.STALE, errors.STALE_ORACLE
-        v.value = max(v.value, s.equity_mm + self._haircuts(_account, True))
+        haircuts, collateral_free = self._haircuts(_account, True)
+        v.value = max(v.value, s.equity_mm + haircuts)
         v.liquidatable = v.liquidatable and convert(s.mm, int256) > s.equity_mm
         v.below_im = v.below_im and convert(s.im, int256) > s.equity_im
     return v
@@ -633,7 +650,7 @@ def _valuation(_account: uint256) -> Valuation:
 
 @internal
 @view
-def _haircuts(_account: uint256, _use_secondary: bool) -> int256:
+def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
     """
     @dev Σ_k bal_k·P_k - value_mm,k over the account's collateral: the MM
          haircuts the engine took off its equity, recomputed with the engine's
@@ -642,7 +659,7 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> int256:
          worth 0 to the engine and here.
     @param _account Account id.
     @param _use_secondary Price at the secondary feeds.
-    @return The haircut total (WAD USD, >= 0).
+    @return The haircut total (WAD USD, >= 0) and whether the account holds no collateral token.
     """
     total: uint256 = 0
     tokens: DynArray[address, constants.MAX_ASSETS] = []
@@ -667,7 +684,7 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> int256:
         slope: uint256 = fixed_point._mul_div_up(risk.slope, value_up, risk.depth)
         h_mm: uint256 = min(constants.WAD, risk.base_mm + slope)
         total += value - value * (constants.WAD - h_mm) // constants.WAD
-    return convert(total, int256)
+    return convert(total, int256), len(tokens) == 0
 
 
 @internal
@@ -693,7 +710,58 @@ def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
     net: uint256 = fixed_point._mul_div_down(
         convert(_v.value, uint256), constants.WAD - _d - _p.fund_fee_rate, constants.WAD
     )
-    return min(constants.WAD, fixed_point._mul_div_up(gap, constants.WAD, gap + net))
+    # dev: aim 3 slacks above IM, so a capped bid on a collateral-free account closes by proof
+    return min(constants.WAD, fixed_point._mul_div_up(gap + 3 * self._slack(r.mm), constants.WAD, gap + net))
+
+
+@internal
+@view
+def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationParams) -> bool:
+    """
+    @dev True when it is proven, without re-evaluating the account, that the
+         bid raised its health and left it above IM. Applies to a solvent,
+         collateral-free account priced at OK prices (then V = E_mm = E_im).
+         Taking f of every position and f of the cash for f·V·(1 - d) minus
+         the fee f·V·r leaves E' = E - f·V·(d + r); every requirement term is
+         positively homogeneous or convex in the positions (scenario losses,
+         the correlated norm, basis, short-option and concentration add-ons),
+         so MM' <= (1 - f)·MM and IM' <= (1 - f)·IM. Rounding (sizes move
+         truncated, costs and cash rounded against the account, every term
+         rounded up) costs far less than one `_slack`. Proven when
+         f·(MM - V·(d + r)) >= slack (health rose) and
+         E_im - IM + f·(IM - V·(d + r)) >= 2·slack (above IM).
+         Linked collateral breaks the scaling (its haircut grows with the held
+         amount): such accounts are re-evaluated, as are partial bids the
+         bound cannot place above IM.
+    @param _v The account's valuation before the bid.
+    @param _f Fraction taken (WAD).
+    @param _d Discount.
+    @param _p Parameters.
+    @return Whether health and restoration are proven.
+    """
+    r: types.MarginResult = _v.margin
+    if r.status != constants.OK or _v.value <= 0 or not _v.collateral_free:
+        return False
+    slack: uint256 = self._slack(r.mm)
+    given: uint256 = fixed_point._mul_div_up(convert(_v.value, uint256), _d + _p.fund_fee_rate, constants.WAD)
+    if r.mm <= given or fixed_point._mul_div_down(_f, r.mm - given, constants.WAD) < slack:
+        return False
+    gain: int256 = convert(fixed_point._mul_div_down(_f, r.im - given, constants.WAD), int256)
+    return r.equity_im + gain - convert(r.im, int256) >= convert(2 * slack, int256)
+
+
+@internal
+@pure
+def _slack(_mm: uint256) -> uint256:
+    """
+    @dev Margin of the bid proof over rounding: 1e-4 USD plus 1e-6 of MM
+         (orders of magnitude above the rounding of a 32-position book; the
+         relative part also bounds the correlated norm's response to the wei
+         each moved position leaves behind).
+    @param _mm The account's MM before the bid.
+    @return WAD USD.
+    """
+    return PROOF_SLACK + _mm // PROOF_SLACK_PARTS
 
 
 @internal
@@ -830,19 +898,32 @@ def _set_params(_p: LiquidationParams):
 
 @internal
 @view
+def _bid_params() -> LiquidationParams:
+    """
+    @dev The parameters a bid uses: the first two words (flag_fee_cap left 0, not read).
+    @return Parameters.
+    """
+    w0: uint256 = self._params[0]
+    w1: uint256 = self._params[1]
+    return LiquidationParams(
+        discount_start=packing._get(w0, 0, 64),
+        discount_max=packing._get(w0, 64, 64),
+        auction_seconds=packing._get(w0, 128, 64),
+        flag_fee_rate=w0 >> 192,
+        flag_fee_cap=0,
+        fund_fee_rate=packing._get(w1, 0, 64),
+        min_partial_mm=w1 >> 128,
+        full_close_health=packing._get(w1, 64, 64),
+    )
+
+
+@internal
+@view
 def _load_params() -> LiquidationParams:
     """
     @dev The parameters unpacked (every 64-bit field is bounded by `_set_params`).
     @return Parameters.
     """
-    w: uint256[3] = self._params
-    return LiquidationParams(
-        discount_start=packing._get(w[0], 0, 64),
-        discount_max=packing._get(w[0], 64, 64),
-        auction_seconds=packing._get(w[0], 128, 64),
-        flag_fee_rate=w[0] >> 192,
-        flag_fee_cap=w[2],
-        fund_fee_rate=packing._get(w[1], 0, 64),
-        min_partial_mm=w[1] >> 128,
-        full_close_health=packing._get(w[1], 64, 64),
-    )
+    p: LiquidationParams = self._bid_params()
+    p.flag_fee_cap = self._params[2]
+    return p

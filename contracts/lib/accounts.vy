@@ -19,10 +19,9 @@ from . import errors
 
 # @dev Number of accounts opened so far; valid ids are 1..account_count.
 _account_count: uint256
-# @dev Owner of each account id (empty address = not opened).
-_owners: HashMap[uint256, address]
-# @dev Instrument an isolated subaccount is bound to (0 = cross account).
-_isolated: HashMap[uint256, uint256]
+# @dev Per account id, one word (read together by every bid and fill): the owner (bits 0-159; empty = not
+#      opened) and the instrument an isolated subaccount is bound to (bits 160-255; 0 = cross account).
+_accounts: HashMap[uint256, uint256]
 # @dev owner -> operator -> approved to act on all of the owner's accounts.
 _operators: HashMap[address, HashMap[address, bool]]
 
@@ -94,7 +93,7 @@ def owner_of(_id: uint256) -> address:
     @param _id Account id.
     @return The owner, or the empty address if `_id` is not open.
     """
-    return self._owners[_id]
+    return self._owner(self._accounts[_id])
 
 
 @external
@@ -106,7 +105,7 @@ def isolated_instrument(_id: uint256) -> uint256:
     @param _id Account id.
     @return The instrument id, 0 for a cross account.
     """
-    return self._isolated[_id]
+    return self._accounts[_id] >> 160
 
 
 @external
@@ -146,8 +145,8 @@ def _open_account(_owner: address, _isolated_instrument: uint256) -> uint256:
     """
     id: uint256 = self._account_count + 1
     self._account_count = id
-    self._owners[id] = _owner
-    self._isolated[id] = _isolated_instrument
+    assert _isolated_instrument < 2**96, errors.OUT_OF_RANGE
+    self._accounts[id] = convert(_owner, uint256) | (_isolated_instrument << 160)
     log AccountOpened(id=id, owner=_owner, isolated_instrument=_isolated_instrument)
     return id
 
@@ -161,7 +160,7 @@ def _is_authorized(_id: uint256, _caller: address) -> bool:
     @param _caller Address to check.
     @return True if authorized.
     """
-    owner: address = self._owners[_id]
+    owner: address = self._owner(self._accounts[_id])
     if owner == empty(address):
         return False
     return owner == _caller or self._operators[owner][_caller]
@@ -175,7 +174,7 @@ def _check_open(_id: uint256):
     @param _id Account id.
     """
     # dev: ids are assigned sequentially, an empty owner means never opened
-    assert self._owners[_id] != empty(address), errors.UNKNOWN_ACCOUNT
+    assert self._accounts[_id] != 0, errors.UNKNOWN_ACCOUNT
 
 
 @internal
@@ -188,3 +187,14 @@ def _check_authorized(_id: uint256, _caller: address):
     """
     self._check_open(_id)
     assert self._is_authorized(_id, _caller), errors.NOT_AUTHORIZED
+
+
+@internal
+@pure
+def _owner(_word: uint256) -> address:
+    """
+    @dev The owner field of an account word.
+    @param _word The account's word.
+    @return The owner (empty if not opened).
+    """
+    return convert(convert(_word & (2**160 - 1), uint160), address)

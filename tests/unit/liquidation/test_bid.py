@@ -17,13 +17,15 @@ def _ceil(x: int, d: int) -> int:
 
 
 def f_max(world, account: int) -> int:
-    """(IM - E_im) / (IM - E_im + V·(1 - d - r)), rounded up (the V term down), at most 1: TECH_SPEC."""
-    eq_im, _, im, _, _ = world.margin(account)
+    """(IM - E_im + 3·slack) / (IM - E_im + V·(1 - d - r)), rounded up (the V term down), at most 1, with
+    slack = 1e-4 USD + MM / 1e6 (the bid proof's rounding margin): TECH_SPEC."""
+    eq_im, _, im, mm, _ = world.margin(account)
     v = world.liquidation.mark_value(account)
     d = world.liquidation.discount(account)
     r = world.liquidation.params()[5]
     gap = im - eq_im
-    return min(WAD, _ceil(gap * WAD, gap + v * (WAD - d - r) // WAD))
+    slack = 10**14 + mm // 10**6
+    return min(WAD, _ceil((gap + 3 * slack) * WAD, gap + v * (WAD - d - r) // WAD))
 
 
 def test_the_cap_is_the_closed_form_and_restores_initial_margin(world, cast, underwater, start, health):
@@ -186,3 +188,30 @@ def test_the_bid_uses_the_higher_value_when_prices_disagree(world, cast, underwa
     payment, cap = world.liquidation.quote(account, WAD)
     d = world.liquidation.discount(account)
     assert payment == _ceil(_ceil(cap * v_high, WAD) * (WAD - d), WAD), "priced at the secondary: the bidder pays more"
+
+
+def test_a_capped_bid_on_a_collateral_free_account_closes_by_proof(world, cast, underwater, start, health):
+    """Cash and positions only, OK prices: the bid proves from the valuation before it that health rose and the
+    account is back above IM (TECH_SPEC, Liquidation: the bid proof) and skips re-evaluating it. The promises
+    hold on the exact evaluation afterwards, with the cap's aim of three slacks above IM."""
+    account = underwater()
+    start(account)
+    mm_before = world.margin(account)[3]
+    before = health(account)
+    world.liquidation.bid(account, cast.keeper.account, WAD, 2**200, sender=cast.keeper.address)
+    proven_gas = world.chain.last_gas_used
+    eq_im, _, im, _, _ = world.margin(account)
+    slack = 10**14 + mm_before // 10**6
+    assert eq_im - im >= 2 * slack and health(account) > before
+    assert world.liquidation.auction(account)[2] is False
+    # the same book with a sliver of WETH is re-evaluated after its bid (the proof does not apply): more gas
+    other = cast.other
+    world.deposit(other, "USDC", world.units("USDC", 100_000))
+    world.deposit(other, "WETH", world.units("WETH", 0.001))
+    world.set_price("ETH", 3000 * WAD)
+    world.trade(cast.maker, other, "ETH-PERP", -200 * WAD, 3000 * WAD)
+    world.set_price("ETH", 2750 * WAD)
+    start(other.account)
+    world.liquidation.bid(other.account, cast.keeper.account, WAD, 2**200, sender=cast.keeper.address)
+    assert world.chain.last_gas_used > proven_gas + 20_000
+    assert world.liquidation.auction(other.account)[2] is False

@@ -173,7 +173,8 @@ def test_single_loss_rounds_up_per_account(vault, clearing, open_account, alice,
             reduction = c - after
             ideal_num = c * absorbed  # ideal share = c * absorbed / total
             assert reduction * total >= ideal_num  # rounds up
-            assert reduction <= c * absorbed // total + 1 + total // 10**27
+            # the loss per scaled unit rounds up (+1 wei per RAY of cash) and so does the account's share: <= 2 wei
+            assert reduction <= c * absorbed // total + 2 + total // 10**27
             reductions.append(reduction)
         assert sum(reductions) >= absorbed
         assert sum(vault.cash_of(i) for i in ids) <= vault.total_positive_cash() <= total - absorbed

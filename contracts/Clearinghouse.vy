@@ -439,7 +439,7 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
         moved: int256 = pos.size * f // SWAD  # dev: truncates towards zero (f = 1: the whole size)
         lot_cost: int256 = pos.cost
         if full:
-            self._clear_position(_from, id)
+            self._store_position(_from, id, empty(types.Position))
         else:
             lot_cost = self._div_down(pos.cost * abs(moved), abs(pos.size))
             self._store_position(
@@ -881,7 +881,7 @@ def _trade(
         assert convert(abs(new), uint256) <= _inst.max_position, errors.POSITION_CAP
 
     if new == 0:
-        self._clear_position(_account, _id)
+        self._store_position(_account, _id, empty(types.Position))
         self._remove_id(_account, _id)
     else:
         if old == 0:
@@ -922,7 +922,7 @@ def _settle_expired(_account: uint256) -> int256:
             pnl = self._div_down(pos.size * convert(intrinsic, int256), SWAD)
         if pos.size > 0:
             self._open_interest[id] -= convert(pos.size, uint256)
-        self._clear_position(_account, id)
+        self._store_position(_account, id, empty(types.Position))
         self._remove_id(_account, id)
         cash += pnl
         log PositionSettled(
@@ -942,7 +942,7 @@ def _load_position(_account: uint256, _id: uint256) -> types.Position:
     """
     word: uint256 = self._positions[_account][_id]
     snapshot: int256 = 0
-    if word >> 255 != 0:
+    if word & SNAPSHOT_FLAG != 0:
         snapshot = self._snapshots[_account][_id]
     return types.Position(
         instrument=_id,
@@ -955,8 +955,9 @@ def _load_position(_account: uint256, _id: uint256) -> types.Position:
 @internal
 def _store_position(_account: uint256, _id: uint256, _pos: types.Position):
     """
-    @dev Pack and write a position (size and cost must fit in 127 bits); the
-         snapshot slot is written only when it holds or held a non-zero index.
+    @dev Pack and write a position (size and cost must fit in 127 bits; an
+         empty one flattens it, for the gas refund); the snapshot slot is
+         written only when it holds or held a non-zero index.
     @param _account Account id.
     @param _id Instrument id.
     @param _pos The position.
@@ -965,21 +966,9 @@ def _store_position(_account: uint256, _id: uint256, _pos: types.Position):
     if _pos.funding_snapshot != 0:
         self._snapshots[_account][_id] = _pos.funding_snapshot
         word |= SNAPSHOT_FLAG
-    elif self._positions[_account][_id] >> 255 != 0:
+    elif self._positions[_account][_id] & SNAPSHOT_FLAG != 0:
         self._snapshots[_account][_id] = 0
     self._positions[_account][_id] = word
-
-
-@internal
-def _clear_position(_account: uint256, _id: uint256):
-    """
-    @dev Flatten a position (its words to zero: gas refund).
-    @param _account Account id.
-    @param _id Instrument id.
-    """
-    if self._positions[_account][_id] >> 255 != 0:
-        self._snapshots[_account][_id] = 0
-    self._positions[_account][_id] = 0
 
 
 @internal

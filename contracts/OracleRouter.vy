@@ -55,8 +55,6 @@ struct Reading:
 
 # @dev Largest feed decimals accepted (answers are scaled to WAD).
 MAX_FEED_DECIMALS: constant(uint8) = 36
-# @dev Low 160 bits of a feed word (the address).
-ADDRESS_MASK: constant(uint256) = 2**160 - 1
 # @dev Byte length of an ABI-encoded `latestRoundData` answer (five words).
 ROUND_DATA_SIZE: constant(uint256) = 160
 
@@ -286,7 +284,7 @@ def _load_feed(_uid: uint256) -> Feed:
     """
     word: uint256 = self._feeds[_uid][0]
     feed: Feed = empty(Feed)
-    feed.primary = convert(convert(word & ADDRESS_MASK, uint160), address)
+    feed.primary = packing._address_of(word)
     feed.heartbeat_primary = packing._get(word, 160, 64)
     feed.decimals_primary = convert(word >> 224, uint8)
     if feed.primary == empty(address):
@@ -294,7 +292,7 @@ def _load_feed(_uid: uint256) -> Feed:
     word = self._feeds[_uid][1]
     if word == 0:
         return feed
-    feed.secondary = convert(convert(word & ADDRESS_MASK, uint160), address)
+    feed.secondary = packing._address_of(word)
     feed.heartbeat_secondary = packing._get(word, 160, 64)
     feed.decimals_secondary = convert(word >> 224, uint8)
     feed.max_deviation_wad = self._feeds[_uid][2]

@@ -126,7 +126,7 @@ def set_vol(_uid: uint256, _vol_wad: uint256):
     """
     params: VolParams = self._checked_params(_uid, _vol_wad)
     self._check_step(self._unpack_point(self._atm[_uid]).vol, _vol_wad, params)
-    self._atm[_uid] = _vol_wad | (block.timestamp << 128)
+    self._atm[_uid] = self._pack_point(_vol_wad)
     log VolSet(uid=_uid, vol=_vol_wad, feeder=msg.sender)
 
 
@@ -143,7 +143,7 @@ def set_term_vol(_uid: uint256, _expiry: uint256, _vol_wad: uint256):
     params: VolParams = self._checked_params(_uid, _vol_wad)
     assert _expiry > block.timestamp, errors.EXPIRY_PASSED
     self._check_step(self._unpack_point(self._term[_uid][_expiry]).vol, _vol_wad, params)
-    self._term[_uid][_expiry] = _vol_wad | (block.timestamp << 128)
+    self._term[_uid][_expiry] = self._pack_point(_vol_wad)
     log TermVolSet(uid=_uid, expiry=_expiry, vol=_vol_wad, feeder=msg.sender)
 
 
@@ -250,6 +250,17 @@ def _load_params(_uid: uint256) -> VolParams:
         max_step_wad=packing._get(word, 128, 64),
         heartbeat=word >> 192,
     )
+
+
+@internal
+@view
+def _pack_point(_vol_wad: uint256) -> uint256:
+    """
+    @dev A vol point set now (vol <= max_vol < 2**64).
+    @param _vol_wad The vol.
+    @return The word.
+    """
+    return _vol_wad | (block.timestamp << 128)
 
 
 @internal

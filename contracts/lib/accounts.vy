@@ -15,6 +15,7 @@
 """
 
 from . import errors
+from . import packing
 
 
 # @dev Number of accounts opened so far; valid ids are 1..account_count.
@@ -93,7 +94,7 @@ def owner_of(_id: uint256) -> address:
     @param _id Account id.
     @return The owner, or the empty address if `_id` is not open.
     """
-    return self._owner(self._accounts[_id])
+    return packing._address_of(self._accounts[_id])
 
 
 @external
@@ -145,8 +146,7 @@ def _open_account(_owner: address, _isolated_instrument: uint256) -> uint256:
     """
     id: uint256 = self._account_count + 1
     self._account_count = id
-    assert _isolated_instrument < 2**96, errors.OUT_OF_RANGE
-    self._accounts[id] = convert(_owner, uint256) | (_isolated_instrument << 160)
+    self._accounts[id] = convert(_owner, uint256) | (packing._fit(_isolated_instrument, 96) << 160)
     log AccountOpened(id=id, owner=_owner, isolated_instrument=_isolated_instrument)
     return id
 
@@ -160,7 +160,7 @@ def _is_authorized(_id: uint256, _caller: address) -> bool:
     @param _caller Address to check.
     @return True if authorized.
     """
-    owner: address = self._owner(self._accounts[_id])
+    owner: address = packing._address_of(self._accounts[_id])
     if owner == empty(address):
         return False
     return owner == _caller or self._operators[owner][_caller]
@@ -187,14 +187,3 @@ def _check_authorized(_id: uint256, _caller: address):
     """
     self._check_open(_id)
     assert self._is_authorized(_id, _caller), errors.NOT_AUTHORIZED
-
-
-@internal
-@pure
-def _owner(_word: uint256) -> address:
-    """
-    @dev The owner field of an account word.
-    @param _word The account's word.
-    @return The owner (empty if not opened).
-    """
-    return convert(convert(_word & (2**160 - 1), uint160), address)

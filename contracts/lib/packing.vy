@@ -35,6 +35,17 @@ def _get(_word: uint256, _shift: uint256, _bits: uint256) -> uint256:
 
 @internal
 @pure
+def _address_of(_word: uint256) -> address:
+    """
+    @notice The address in the low 160 bits of `_word`.
+    @param _word Packed word.
+    @return address The address.
+    """
+    return convert(convert(_word & (2**160 - 1), uint160), address)
+
+
+@internal
+@pure
 def _fit(_value: uint256, _bits: uint256) -> uint256:
     """
     @notice `_value`, reverting unless it fits in `_bits` bits.

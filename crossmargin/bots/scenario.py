@@ -146,8 +146,10 @@ class Scenario:
         token = self.dep.token(symbol)
         self.send_many(self.admin, [(token, "mint", [to, self.units(symbol, amount)])], gas=100_000)
 
-    def deposit(self, payer: LocalAccount, accounts: list[int], symbol: str, amount_each, mint: bool = True) -> None:
-        """`amount_each` token units of `symbol` into each account, paid (and on dev chains minted) by `payer`."""
+    def deposit(self, payer: LocalAccount, accounts: list[int], symbol: str, amount_each, mint: bool = True,
+                wait: bool = True) -> None:
+        """`amount_each` token units of `symbol` into each account, paid (and on dev chains minted) by `payer`;
+        `wait=False` only sends (to land in a block mined by hand with other transactions)."""
         token = self.dep.token(symbol)
         units = self.units(symbol, amount_each)
         calls = []
@@ -156,7 +158,7 @@ class Scenario:
         if token.functions.allowance(payer.address, self.dep.vault.address).call() < units * len(accounts):
             calls.append((token, "approve", [self.dep.vault.address, MAX_UINT]))
         calls += [(self.dep.vault, "deposit", [a, token.address, units]) for a in accounts]
-        self.send_many(payer, calls, gas=250_000)
+        self.send_many(payer, calls, gas=250_000, wait=wait)
 
     # -- trades ------------------------------------------------------------------------------------------
     def order(self, maker: LocalAccount, maker_account: int, instrument: int, is_buy: bool, size_wad: int,

@@ -162,15 +162,17 @@ def test_hedge_orchestrator_brings_delta_under_its_limit_after_a_shock(world):
     m.started()
     hedge.started()
 
-    def delta_usd() -> float:
-        return sum(int(g[2]) for g in w.dep.risk.functions.greeks(w.hedged).call()) / WAD
+    def delta_usd(block="latest") -> float:
+        return sum(int(g[2]) for g in w.dep.risk.functions.greeks(w.hedged).call(block_identifier=block)) / WAD
 
     wait_until(lambda: abs(delta_usd()) <= 10_000, 15, "the initial 30k delta hedged")
 
-    # the shock: 20 WETH land in the account (a spot delta) and ETH jumps 5 %
-    w.sc.deposit(w.admin, [w.hedged], "WETH", 20)
+    # the shock, in one block mined by hand (the agent must not hedge the deposit before the price moves):
+    # 20 WETH land in the account (a spot delta) and ETH jumps 5 %
+    w.manual()
+    w.sc.deposit(w.admin, [w.hedged], "WETH", 20, wait=False)
     shock = w.move_price(3150)
-    assert delta_usd() > 50_000
+    assert delta_usd(shock) > 50_000
     wait_until(lambda: abs(delta_usd()) <= 10_000, 15, "delta back under 10k")
     hedged_at = w.head()
     assert hedged_at - shock <= 5

@@ -3,8 +3,9 @@
 Every new block:
 1. index: `eth_getLogs` from the last processed block adds every account an event touched (`AccountIndex`);
    a head below the last processed block or a different hash there (node reset, reorg) rebuilds it;
-2. settle: outcomes of its transactions (a bid that reverted because another keeper was faster is counted as a
-   lost race and the account backs off; nothing is retried blindly);
+2. settle: outcomes of its transactions (a revert because another keeper was faster — `auction active` on a
+   start, `no auction` on a bid — is a lost race; any other revert is counted under its reason; either way the
+   account backs off; nothing is retried blindly);
 3. scan: health of its accounts through the Lens in batches, riskiest first;
 4. act, per account: STALE prices → wait; liquidatable and no auction → `start_auction`; auction open →
    bid the largest fraction it may take if `value − payment − gas − unwind cost ≥ min_profit` (else wait: the
@@ -31,6 +32,10 @@ from crossmargin.bots.base import AccountBot, BotOptions
 from crossmargin.bots.core import BotError, GasCapped, Loop, RawRPC, Skipped, WouldRevert, guard
 from crossmargin.bots.liquidation import LiquidationAdapter
 from crossmargin.bots.reads import FAILED, STALE, AccountIndex, Health, HealthReader
+from crossmargin.chain.errors import reasons
+
+LOST_START = reasons()["AUCTION_ACTIVE"]   # another keeper started the auction first
+LOST_BID = reasons()["NO_AUCTION"]         # another bid closed the auction first
 
 WAD = 10**18
 ETH = 1  # underlying id that prices gas (the chain's native coin on the dev chains and mainnet)
@@ -77,6 +82,7 @@ class KeeperState:
     bids: int = 0
     liquidations: int = 0
     lost_races: int = 0
+    failures: dict[str, int] = field(default_factory=dict)            # other reverts, by reason
     profit_usd: float = 0.0
     gas_usd: float = 0.0
     unwinds: int = 0
@@ -126,7 +132,8 @@ class Keeper(AccountBot):
         s = self.state
         return {**super().stop(loop), "shard": f"{self.config.shard}/{self.config.shards}",
                 "accounts": len(self.index.accounts), "started": s.started, "bids": s.bids,
-                "liquidations": s.liquidations, "lost_races": s.lost_races, "unwinds": s.unwinds,
+                "liquidations": s.liquidations, "lost_races": s.lost_races, "failures": dict(s.failures),
+                "unwinds": s.unwinds,
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4), "last_block": s.last_block}
 
     # -- the loop body -------------------------------------------------------------------------------------
@@ -192,6 +199,7 @@ class Keeper(AccountBot):
                 "scanned": len(rows), "scan_ms": round(scan_ms, 1), **counts,
                 "started": sent["started"], "bids": sent["bids"], "unwinds": sent["unwinds"],
                 "gas_capped": sent["capped"], "liquidations": s.liquidations, "lost_races": s.lost_races,
+                "failures": sum(s.failures.values()),
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4),
                 "own_ratio": round(min(own.ratio, 1e9), 4),
                 "pending": len(self.sender.pending)}
@@ -379,7 +387,7 @@ class Keeper(AccountBot):
                 if o.status == "ok":
                     s.started += 1
                 else:
-                    s.lost_races += o.status == "reverted"
+                    self._count_revert(o, LOST_START)
                     self._fail(p.key, head)
             elif p.purpose == "bid":
                 s.bids += 1
@@ -388,8 +396,18 @@ class Keeper(AccountBot):
                     s.profit_usd += float(p.meta.get("expected_profit_usd", 0.0))
                     s.backoff.pop(p.key, None)
                 else:
-                    s.lost_races += o.status == "reverted"
+                    self._count_revert(o, LOST_BID)
                     self._fail(p.key, head)
+
+    def _count_revert(self, o, lost: str) -> None:
+        """A revert with `lost` as reason is a race another keeper won; others are failures, by reason."""
+        if o.status != "reverted":
+            return
+        if o.reason == lost:
+            self.state.lost_races += 1
+        else:
+            reason = o.reason or "unknown"
+            self.state.failures[reason] = self.state.failures.get(reason, 0) + 1
 
     def _chain_moved_back(self, loop: Loop, head: int) -> bool:
         s = self.state

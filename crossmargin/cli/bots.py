@@ -86,7 +86,7 @@ def keeper_run(**kw) -> None:
         raise UserError(str(exc)) from None
     _run(lambda w3, signer, options: Keeper(w3, signer, options, config), kw, "keeper",
          ("block", "accounts", "scanned", "scan_ms", "liquidatable", "in_auction", "stale", "started", "bids",
-          "liquidations", "lost_races", "profit_usd", "own_ratio", "pending", "loop_ms"))
+          "liquidations", "lost_races", "failures", "profit_usd", "own_ratio", "pending", "loop_ms"))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -153,7 +153,7 @@ def _ratio(x: float | None) -> str:
 # each bot's `stop()` summary, in words
 FIGURES = {
     "maker": "quote rounds {rounds}, fills {fills}, volume {volume_usd:,.0f} USD, round cancels {cancels}",
-    "keeper": "auctions started {started}, bids {liquidations} (reverted: {lost_races}), unwinds {unwinds}, "
+    "keeper": "auctions started {started}, bids {liquidations} (races lost: {lost_races}), unwinds {unwinds}, "
               "expected profit {profit_usd:,.0f} USD",
     "band": "deposited {deposited:,.0f} USD, withdrawn {withdrawn:,.0f} USD, reductions {reductions}, "
             "equity/IM {min_ratio:.2f}–{max_ratio:.2f}",

@@ -75,3 +75,16 @@ def test_max_cost_guard_and_size_rounding():
     assert _max_cost(1000 * WAD) == 1006 * WAD          # +0.5 % +1 USD
     assert _max_cost(-1000 * WAD) == -994 * WAD         # paid by the fund: accept a little less
     assert round_size(123456789 * 10**10) == 12345 * 10**14 and round_size(-123456789 * 10**10) == -12345 * 10**14
+
+
+def test_a_revert_is_a_lost_race_only_when_another_keeper_got_there_first():
+    from crossmargin.bots.core import Outcome
+    from crossmargin.bots.keeper import LOST_BID, LOST_START
+
+    k = _keeper(0, 1)
+    for status, reason, lost in [("reverted", "auction active", LOST_START), ("reverted", "no auction", LOST_BID),
+                                 ("reverted", "price above max cost", LOST_BID), ("reverted", None, LOST_BID),
+                                 ("ok", None, LOST_BID), ("dropped", None, LOST_START)]:
+        k._count_revert(Outcome(None, status, reason=reason), lost)
+    assert k.state.lost_races == 2
+    assert k.state.failures == {"price above max cost": 1, "unknown": 1}

@@ -724,7 +724,9 @@ def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationP
          Taking f of every position and f of the cash for f·V·(1 - d) minus
          the fee f·V·r leaves E' = E - f·V·(d + r); every requirement term is
          positively homogeneous or convex in the positions (scenario losses,
-         the correlated norm, basis, short-option and concentration add-ons),
+         the correlated norm, basis, short-option and concentration add-ons;
+         the norm is one because `RiskEngine.set_correlation` only stores a
+         positive semi-definite ρ, smallest eigenvalue >= -1e-11),
          so MM' <= (1 - f)·MM and IM' <= (1 - f)·IM. Rounding (sizes move
          truncated, costs and cash rounded against the account, every term
          rounded up) costs far less than one `_slack`. Proven when

@@ -86,6 +86,7 @@ from .lib import constants
 from .lib import errors
 from .lib import fixed_point
 from .lib import margin_math
+from .lib import psd
 from .lib import types
 
 implements: IERC165
@@ -249,6 +250,8 @@ _bounds_set: bool
 _risk: uint256[4]
 # @dev Per underlying id: depth (low 128 bits, WAD USD, > 0 once set) | λ (high 128 bits, WAD).
 _underlying: HashMap[uint256, uint256]
+# @dev Number of listed underlyings (ids with a non-zero `_underlying` word); `set_correlation` takes them all.
+underlying_count: public(uint256)
 # @dev Correlation per pair of underlying ids, lower id first (signed WAD; unset pairs 0).
 _rho: HashMap[uint256, HashMap[uint256, int256]]
 # @dev Per collateral token: 64-bit fields [base_mm, base_im, slope, underlying id]; 0 = not collateral (h = 1).
@@ -434,6 +437,9 @@ def set_underlying(_uid: uint256, _depth: uint256, _concentration: uint256):
     @notice List (or retune) an underlying for margining.
     @dev Admin only. Its price and vol feeds must exist in the OracleRouter and
          the VolOracle before an account touches it (their views revert otherwise).
+         At most MAX_UNDERLYINGS are listed (`set_correlation` takes them all).
+         A new one is uncorrelated with the others until `set_correlation`
+         (ρ extended block-diagonally by 1 stays positive semi-definite).
     @param _uid Underlying id (0 < id < 2**64: collateral parameters pack it in 64 bits).
     @param _depth Market depth, the concentration add-on's denominator (WAD USD, 0 < depth < 2**128).
     @param _concentration λ_u (WAD), inside its bound.
@@ -444,6 +450,9 @@ def set_underlying(_uid: uint256, _depth: uint256, _concentration: uint256):
     assert _depth > 0 and _depth <= LOW_128, errors.BAD_DEPTH
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     self._check_in(_concentration, self._bounds.concentration)
+    if self._underlying[_uid] == 0:
+        assert self.underlying_count < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
+        self.underlying_count += 1
     self._underlying[_uid] = _depth | (_concentration << 128)
     log UnderlyingSet(uid=_uid, depth=_depth, concentration=_concentration)
 
@@ -454,17 +463,24 @@ def set_correlation(
     _rho: DynArray[DynArray[int256, constants.MAX_UNDERLYINGS], constants.MAX_UNDERLYINGS],
 ):
     """
-    @notice Set the correlations among a set of listed underlyings.
-    @dev Admin or RISK_MANAGER_ROLE. Checked here: square, distinct listed ids,
-         unit diagonal, symmetric, |ρ| <= 1. Positive semi-definiteness is
-         checked off chain before sending (`crossmargin.model.params.validate_correlation`);
-         the regimes are convex blends with J and I, so they stay valid.
-         Pairs not in `_uids` keep their value (0 if never set).
-    @param _uids Underlying ids, in the order of the matrix rows.
+    @notice Set the correlation matrix of every listed underlying.
+    @dev Admin or RISK_MANAGER_ROLE. `_uids` lists every listed underlying
+         (`underlying_count` of them, any order; "partial correlation matrix"
+         otherwise: a partial update could make the whole matrix indefinite
+         even when its block is not). Checked: square, distinct listed ids,
+         unit diagonal, symmetric, |ρ| <= 1 ("bad correlation"), then positive
+         semi-definite ("correlation not semi-definite"): with λ its smallest
+         eigenvalue, accepted when λ >= -9e-12 and rejected when λ <= -1e-11
+         (`psd._is_psd`; `validate_correlation` requires λ >= -1e-12, so it
+         passes). The convexity of the correlated norm, which the liquidation
+         bid proof relies on, needs it. The regimes are convex blends with J
+         and I, so they stay valid.
+    @param _uids Every listed underlying id, in the order of the matrix rows.
     @param _rho Correlation matrix (signed WAD).
     """
     self._only_admin_or_risk_manager()
     n: uint256 = len(_uids)
+    assert n == self.underlying_count, errors.PARTIAL_CORRELATION
     assert len(_rho) == n, errors.BAD_CORRELATION
     for i: uint256 in range(n, bound=constants.MAX_UNDERLYINGS):
         assert self._underlying[_uids[i]] != 0, errors.UNKNOWN_UNDERLYING
@@ -474,6 +490,8 @@ def set_correlation(
             assert _uids[i] != _uids[j], errors.BAD_CORRELATION
             assert r == _rho[j][i] and r <= SWAD and r >= -SWAD, errors.BAD_CORRELATION
             self._rho[min(_uids[i], _uids[j])][max(_uids[i], _uids[j])] = r
+    # dev: after the shape checks it relies on; a failure reverts the writes above
+    assert psd._is_psd(_rho), errors.NOT_PSD
     log CorrelationSet(uids=_uids)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,12 +36,29 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from crossmargin.paths import CONTRACTS
+
 WAD = 10**18
 SECONDS_PER_DAY = 86_400
 DAYS_PER_YEAR = 365
 SECONDS_PER_YEAR = DAYS_PER_YEAR * SECONDS_PER_DAY
 PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
-PSD_TOLERANCE = 1e-12  # smallest eigenvalue allowed for a correlation matrix is -PSD_TOLERANCE
+# Smallest eigenvalue allowed for a correlation matrix is -PSD_TOLERANCE. The chain (RiskEngine.set_correlation,
+# contracts/lib/psd.vy) accepts every matrix with smallest eigenvalue >= -9e-12 and rejects those <= -1e-11, so
+# whatever passes here passes there (TECH_SPEC, RiskEngine).
+PSD_TOLERANCE = 1e-12
+
+
+def _vyper_constant(name: str) -> int:
+    """An integer constant of contracts/lib/constants.vy, the one place it is written."""
+    m = re.search(rf"^{name}\s*:\s*constant\(\w+\)\s*=\s*(\d+)\s*$", (CONTRACTS / "lib" / "constants.vy").read_text(),
+                  re.M)
+    if m is None:
+        raise LookupError(f"{name} is not an integer constant of contracts/lib/constants.vy")
+    return int(m.group(1))
+
+
+MAX_UNDERLYINGS = _vyper_constant("MAX_UNDERLYINGS")  # the RiskEngine lists at most this many
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -473,7 +491,8 @@ class Params:
     # -- validation ------------------------------------------------------------------------------------------
     def _validate(self) -> None:
         syms = self.symbols
-        _check(len(syms) >= 1, "params: at least one underlying")
+        _check(1 <= len(syms) <= MAX_UNDERLYINGS,
+               f"params: 1 to {MAX_UNDERLYINGS} underlyings (the RiskEngine lists at most that many), got {len(syms)}")
         _check(len(set(syms)) == len(syms), f"params: duplicate underlying symbols {list(syms)}")
         ids = [u.id for u in self.underlyings]
         _check(len(set(ids)) == len(ids), f"params: duplicate underlying ids {ids}")
@@ -568,7 +587,8 @@ class Params:
 
 def validate_correlation(rho: np.ndarray, symbols: tuple[str, ...] | None = None) -> None:
     """Raise ValueError unless ρ is a valid correlation matrix: square of the right size, symmetric,
-    unit diagonal, entries in [-1, 1], positive semi-definite (smallest eigenvalue >= -1e-12)."""
+    unit diagonal, entries in [-1, 1], positive semi-definite (smallest eigenvalue >= -1e-12; the chain's own
+    check, looser by design, accepts down to -9e-12)."""
     n = len(symbols) if symbols is not None else rho.shape[0]
     names = symbols or tuple(str(i) for i in range(n))
     _check(rho.shape == (n, n), f"correlation matrix must be {n}x{n} (one row per underlying, in order), got shape {rho.shape}")

@@ -227,3 +227,13 @@ def test_toml_errors_name_the_key(tmp_path):
 @given(st.floats(-1.0, 1.0))
 def test_every_2x2_correlation_is_accepted(r):
     validate_correlation(np.array([[1.0, r], [r, 1.0]]))
+
+
+def test_at_most_eight_underlyings():
+    """The RiskEngine lists at most MAX_UNDERLYINGS = 8 (set_correlation takes them all in one matrix)."""
+    eth = DEFAULT.underlying("ETH")
+    nine = [dataclasses.replace(eth, symbol=f"U{i}", id=10 + i) for i in range(9)]
+    with pytest.raises(ValueError, match="1 to 8 underlyings"):
+        DEFAULT.replace(underlyings=[*DEFAULT.underlyings, *nine[:6]], correlation=np.eye(9).tolist())
+    eight = DEFAULT.replace(underlyings=[*DEFAULT.underlyings, *nine[:5]], correlation=np.eye(8).tolist())
+    assert len(eight.underlyings) == 8

@@ -1,4 +1,5 @@
-"""RiskEngine.set_underlying: admin only, depth > 0 and packable, concentration inside its bound."""
+"""RiskEngine.set_underlying: admin only, depth > 0 and packable, concentration inside its bound; at most 8
+listed."""
 
 import boa
 
@@ -48,3 +49,18 @@ def test_rejects_id_beyond_64_bits(world, engine, errors):
     with boa.reverts(errors.ID_TOO_LARGE):
         engine.set_underlying(2**64, 10**6 * WAD, WAD // 10, sender=world.admin)
     engine.set_underlying(2**64 - 1, 10**6 * WAD, WAD // 10, sender=world.admin)
+
+
+def test_counts_listed_underlyings(world, engine, errors):
+    """The first listing of an id counts, a retune does not; at most MAX_UNDERLYINGS = 8 (set_correlation takes
+    them all in one matrix)."""
+    assert engine.underlying_count() == 3   # DEFAULT: ETH, BTC, SOL
+    engine.set_underlying(1, 10**6 * WAD, WAD // 10, sender=world.admin)
+    assert engine.underlying_count() == 3
+    for uid in range(4, 9):
+        engine.set_underlying(uid, 10**6 * WAD, WAD // 10, sender=world.admin)
+    assert engine.underlying_count() == 8
+    with boa.reverts(errors.TOO_MANY_UNDERLYINGS):
+        engine.set_underlying(9, 10**6 * WAD, WAD // 10, sender=world.admin)
+    engine.set_underlying(8, 2 * 10**6 * WAD, WAD // 10, sender=world.admin)   # retuning the eighth is fine
+    assert engine.underlying_count() == 8

@@ -2,19 +2,32 @@
 
     python -m benchmarks.gas [--json]
 
-Each row is a small function registered with `@row(group, name, target=...)`: it gets a `Bench` (a configured
-margin stack shared by the rows; each row uses its own accounts) and returns a `Measure` (or a dict of named gas figures). Add
+Each row is a small function registered with `@row(group, name, target=...)`: it gets a `Bench` (the protocol
+shared by the rows; each row uses its own accounts) and returns a `Measure` (or a dict of named gas figures). Add
 deposit / withdraw / fill rows the same way; the table, targets and JSON output come for free.
 
 Engine: titanoboa (py-evm) with a real gas meter, warm/cold access sets reset before each measurement
 (`Bench.cold()`). Not revm: pyrevm 0.3.7 keeps storage slots and accounts warm across message calls (its
 journal is never flushed), so a slot written while loading a portfolio would read as warm (100 gas instead of
-2,100) and cold figures would be understated. Speed is irrelevant for a few rows.
+2,100) and cold figures would be understated.
 
-Option rows: the same margin check for books of 4, 16 and 32 options (calls and puts, strikes 0.7-1.4x spot,
-expiries 1-180 days, long and short) on 1 or 2 underlyings, full 27-point grid per underlying; target: 16
-options on 2 underlyings <= 4M gas. The "Black-76" rows call the OptionPricer directly from a probe contract
-(`staticcall`, execution only): one price, one price + Greeks, and the 27-point grid of 1 and 8 options.
+Contracts: the real ones, as `crossmargin.fuzz.world.World` deploys them (the liquidation benchmark's stack):
+Vault, OracleRouter with a primary and a secondary Chainlink feed per underlying (as the dev deploy; each cold
+price read is two feed calls), VolOracle, Markets (packed terms), Clearinghouse (a position is one word, a perp's
+funding snapshot a second; id lists in 16-bit fields), RiskEngine + OptionPricer. Underlyings: ETH, BTC, SOL
+and five synthetic ones (U4..U8, so 32 positions can spread over 8), only the instruments the rows trade
+(`gas_params`). The perps have traded for an hour before any book opens (`benchmarks.liquidation._live_markets`),
+so funding indexes and snapshots are non-zero. Each row opens a new account and fills its book from a fresh
+maker with signed orders at the index price (options at the Black-76 premium); the Clearinghouse asks a
+permissive MockRiskEngine while the book is filled (a RiskEngine only reads: same state, minutes less on py-evm)
+and the real RiskEngine must find the result above IM before it is measured.
+
+Linear books: N positions round-robin over K underlyings (the perp, then dated futures; every second leg short,
+half size; ~1,000 USD a leg), 1M USD cash. Option books: 4, 16 and 32 options (calls and puts, strikes 0.7-1.4x
+spot, expiries 1-180 days, alternately long and short, 10 % of the position cap each) on 1 or 2 underlyings,
+10M USD cash, full 27-point grid per underlying; target: 16 options on 2 underlyings <= 4M gas. The "Black-76"
+rows call the OptionPricer directly from a probe contract (`staticcall`, execution only): one price, one price
++ Greeks, and the 27-point grid of 1 and 8 options.
 
 Margin-check columns
     as tx        `RiskEngine.is_above_im(account)` as its own transaction / eth_call: 21,000 intrinsic +
@@ -29,18 +42,24 @@ Margin-check columns
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from crossmargin.model.params import Kind, MarketSpec, Params, Underlying  # noqa: E402
-from crossmargin.model.portfolio import Account, MarketState, Position  # noqa: E402
+from crossmargin.model.margin import option_price  # noqa: E402
+from crossmargin.model.params import Kind, MarketSpec, Params, Underlying, to_wad  # noqa: E402
+
+WAD = 10**18
+REAL = ("margin-check rows: the real Vault, OracleRouter (2 feeds per underlying), VolOracle, Markets, Clearinghouse "
+        "and RiskEngine + OptionPricer; books opened by signed fills")
 
 PROBE_SOURCE = '''# pragma version ~=0.4.3
 interface IChecker:
@@ -118,28 +137,39 @@ def measure_grid(_pricer: address, _grid: Grid, _legs: DynArray[OptionLeg, 32]) 
 
 
 # ---------------------------------------------------------------------------------------------------------
-# parameters: DEFAULT's three underlyings plus five synthetic ones, a perp and futures on each
+# parameters: WIDE's ETH, BTC and SOL plus five synthetic underlyings, with the instruments the rows trade
 # ---------------------------------------------------------------------------------------------------------
 
+SYNTHETIC = tuple(f"U{i}" for i in range(4, 9))
+# Linear instruments per underlying (positions are one per instrument): 32 positions on 1 underlying need 32 on
+# ETH; on 3 underlyings 11 each (WIDE's perp + 10 futures on BTC and SOL); on 8 underlyings 4 each.
+LINEAR = {"ETH": 32, "BTC": 11, "SOL": 11, **{u: 4 for u in SYNTHETIC}}
+OPTION_UNDERLYINGS = ("ETH", "BTC")  # option rows use at most 2 underlyings
+OPTION_STRIDE = 17                   # option books walk the chain in steps of 17: distinct instruments, mixed
+                                     # strikes, kinds and expiries (coprime with the chains' 42 and 40 options)
+
+
 def gas_params() -> Params:
-    """WIDE (DEFAULT + futures) with five more underlyings (U4..U8, ρ = 0.5 to everything else) and dated
-    futures added until every underlying has 32 linear instruments (positions are one per instrument)."""
+    """WIDE's three underlyings (ETH, BTC, SOL) and five synthetic ones (U4..U8, ρ = 0.5 to everything else) with
+    only what the rows trade: `LINEAR[u]` linear instruments per underlying (the perp, WIDE's futures, then
+    futures of 400, 401, ... days) and the live option chains of ETH and BTC. Ids renumbered in listing order
+    (the Markets contract numbers instruments as they are listed)."""
     from tests.differential.strategies_chain import WIDE
 
-    extra_u = [Underlying(symbol=f"U{i}", id=i, price=100.0 * i, vol=0.8, depth_usd=10_000_000.0, concentration=0.1)
-               for i in range(4, 9)]
-    markets, next_id = list(WIDE.markets), max(m.id for m in WIDE.markets) + 1
-    for u in extra_u:
-        markets.append(MarketSpec(name=f"{u.symbol}-PERP", kind=Kind.PERP, underlying=u.symbol, max_open_interest=1e6,
-                                  max_position=1e5, funding_period=3600, funding_max_rate=0.0005,
-                                  funding_half_life=900, id=next_id))
-        next_id += 1
-    for u in list(WIDE.underlyings) + extra_u:
-        days = 400
-        while sum(1 for m in markets if m.underlying == u.symbol and m.is_linear) < 32:
-            markets.append(MarketSpec(name=f"{u.symbol}-{days}D", kind=Kind.FUTURE, underlying=u.symbol,
-                                      expiry_days=days, max_open_interest=1e6, max_position=1e5, id=next_id))
-            next_id, days = next_id + 1, days + 1
+    extra_u = [Underlying(symbol=u, id=int(u[1:]), price=100.0 * int(u[1:]), vol=0.8, depth_usd=10_000_000.0,
+                          concentration=0.1) for u in SYNTHETIC]
+    markets = [m for m in WIDE.markets if m.is_linear and m.underlying in LINEAR]
+    markets += [MarketSpec(name=f"{u.symbol}-PERP", kind=Kind.PERP, underlying=u.symbol, max_open_interest=1e6,
+                           max_position=1e5, funding_period=3600, funding_max_rate=0.0005, funding_half_life=900)
+                for u in extra_u]
+    for symbol, want in LINEAR.items():
+        linear = [m for m in markets if m.underlying == symbol]
+        markets = [m for m in markets if m not in linear[want:]]
+        for days in range(400, 400 + want - len(linear)):
+            markets.append(MarketSpec(name=f"{symbol}-{days}D", kind=Kind.FUTURE, underlying=symbol, expiry_days=days,
+                                      max_open_interest=1e6, max_position=1e5))
+    markets += [m for m in WIDE.markets if m.is_option and m.expiry is None and m.underlying in OPTION_UNDERLYINGS]
+    markets = [dataclasses.replace(m, id=i) for i, m in enumerate(markets, start=1)]
     n = 3 + len(extra_u)
     rho = [[1.0 if i == j else (WIDE.correlation[i][j] if i < 3 and j < 3 else 0.5) for j in range(n)] for i in range(n)]
     return WIDE.replace(underlyings=WIDE.underlyings + tuple(extra_u), markets=tuple(markets), correlation=rho, name="gas")
@@ -179,27 +209,38 @@ def row(group: str, name: str, target: int | None = None, target_column: str = "
     return wrap
 
 
+Leg = tuple  # (MarketSpec as listed, size WAD (signed, the holder's side), price WAD)
+
+
 @dataclass
 class Bench:
-    """A configured margin stack on titanoboa (`tests.differential.strategies_chain.RiskWorld`) and helpers."""
+    """The protocol on titanoboa (`crossmargin.fuzz.world.World`: the real Vault, OracleRouter with two feeds
+    per underlying, VolOracle, Markets, RiskEngine + OptionPricer, Clearinghouse) and helpers that open books
+    on it with signed fills."""
 
     world: object
-    params: Params
-    probe: object = None
-    state: MarketState = field(default=None)
+    params: Params                     # as listed: dated markets carry their absolute expiry
+    probe: object
+    permissive: object                 # MockRiskEngine, the Clearinghouse's engine while a book is filled
+    spare: Iterator = None             # unused World traders (each row takes a maker and a holder)
 
     @classmethod
-    def create(cls, params: Params) -> Bench:
+    def create(cls, params: Params, traders: int) -> Bench:
         import boa
         from boa.vm.gas_meters import GasMeter
 
-        from tests.differential.strategies_chain import GENESIS, RiskWorld
+        from benchmarks.liquidation import _live_markets
+        from crossmargin.fuzz.world import World
 
         boa.env.set_gas_meter_class(GasMeter)
-        world = RiskWorld.boa(params)
-        probe = boa.loads(PROBE_SOURCE)
-        bench = cls(world, params, probe, MarketState.from_params(params, now=GENESIS))
-        world.set_market(bench.state)
+        world = World.boa(params, n_traders=2 + traders)
+        assert int(world.markets.instrument_count()) == len(params.markets), "listing order != params ids"
+        bench = cls(world, world.params, boa.loads(PROBE_SOURCE), world.backend.deploy("mocks/MockRiskEngine"),
+                    iter(world.traders))
+        house, seed = next(bench.spare), next(bench.spare)
+        world.deposit(house, world.settlement, world.units(world.settlement, MAKER_CASH))
+        with bench.unchecked():
+            _live_markets(world, house, seed, {s: world.prices[s][0] for s in params.symbols})
         return bench
 
     @staticmethod
@@ -209,54 +250,89 @@ class Bench:
 
         boa.env.reset_gas_used()   # also resets the warm/cold access sets
 
-    def book(self, underlyings: int, positions: int, collateral: tuple[str, ...] = ()) -> Account:
-        """`positions` linear positions spread round-robin over the first `underlyings` underlyings (perp first,
-        then futures; every second leg short, half size), plus 1 unit of each collateral."""
+    @contextmanager
+    def unchecked(self):
+        """Fills without the post-trade margin checks: the Clearinghouse asks the permissive MockRiskEngine.
+        A RiskEngine only reads, so the state is what checked fills would leave (`margin_check` asserts the
+        real engine finds the result above IM); filling the option books with the real checks (each up to
+        4M gas, twice per fill) would take minutes on py-evm."""
+        w = self.world
+        w.clearing.set_risk_engine(self.permissive.address, sender=w.admin)
+        try:
+            yield
+        finally:
+            w.clearing.set_risk_engine(w.engine.address, sender=w.admin)
+
+    def linear_legs(self, underlyings: int, positions: int) -> list[Leg]:
+        """`positions` linear positions spread round-robin over the first `underlyings` underlyings (perp
+        first, then futures; every second leg short, half size; ~1,000 USD a leg), at the index price."""
         symbols = self.params.symbols[:underlyings]
         per = {u: [m for m in self.params.markets if m.underlying == u and m.is_linear] for u in symbols}
         out = []
         for k in range(positions):
-            u = symbols[k % len(symbols)]
-            spec = per[u][k // len(symbols)]
-            size = (1.0 if (k // len(symbols)) % 2 == 0 else -0.5) * (1000.0 / self.params.underlying(u).price)
-            out.append(Position.open(spec, round(size, 4), self.params.underlying(u).price))
-        return Account(cash=1_000_000.0, collateral={c: 1.0 for c in collateral}, positions=tuple(out))
+            u, j = symbols[k % len(symbols)], k // len(symbols)
+            price = self.world.prices[u][0]
+            size = (1.0 if j % 2 == 0 else -0.5) * 1000.0 / (price / WAD)
+            out.append((per[u][j], round(size * 10**4) * 10**14, price))
+        return out
 
-    def option_book(self, underlyings: int, options: int) -> Account:
-        """`options` option positions spread round-robin over the first `underlyings` underlyings: calls and puts
-        over strikes and expiries (the WIDE option chain, live ones only), alternately long and short, 10 % of
-        the position cap each, plus cash."""
+    def option_legs(self, underlyings: int, options: int) -> list[Leg]:
+        """`options` option positions spread round-robin over the first `underlyings` underlyings: calls and
+        puts over strikes and expiries (the WIDE chain, stride OPTION_STRIDE), alternately long and short, 10 %
+        of the position cap each, at the Black-76 premium (index price and vol now; at least 1 cent)."""
         symbols = self.params.symbols[:underlyings]
-        per = {u: [m for m in self.params.markets if m.underlying == u and m.is_option and m.expiry is None]
-               for u in symbols}
+        per = {u: [m for m in self.params.markets if m.underlying == u and m.is_option] for u in symbols}
         out = []
         for k in range(options):
-            u = symbols[k % len(symbols)]
+            u, j = symbols[k % len(symbols)], k // len(symbols)
             chain = per[u]
-            spec = chain[(7 * (k // len(symbols))) % len(chain)]   # stride 7: mixes strikes, kinds and expiries
-            size = round((1 if (k // len(symbols)) % 2 == 0 else -1) * 0.1 * spec.max_position, 4)
-            out.append(Position(spec, size, 0.0))
-        return Account(cash=10_000_000.0, positions=tuple(out))
+            spec = chain[(OPTION_STRIDE * j) % len(chain)]
+            size = round((1 if j % 2 == 0 else -1) * 0.1 * spec.max_position, 4)
+            premium = option_price(spec, self.world.prices[u][0] / WAD, self.params.underlying(u).vol, self.world.now)
+            out.append((spec, round(size * 10**4) * 10**14, max(int(premium * 10**6), 10**4) * 10**12))
+        return out
 
-    def margin_check(self, account: Account) -> Measure:
+    def open(self, legs: list[Leg], cash: float, collateral: tuple[str, ...] = ()) -> int:
+        """A new account with `cash` USD of the settlement asset, 1 unit of each collateral and `legs`, each
+        bought or sold by signed fill from a fresh maker; returns its id (a new account per row: resetting
+        the access sets breaks boa's anchors)."""
+        w = self.world
+        maker, holder = next(self.spare), next(self.spare)
+        assert len({spec.id for spec, _, _ in legs}) == len(legs), "one leg per instrument (fills would merge)"
+        w.deposit(maker, w.settlement, w.units(w.settlement, MAKER_CASH))
+        w.deposit(holder, w.settlement, w.units(w.settlement, cash))
+        for symbol in collateral:
+            w.deposit(holder, symbol, w.units(symbol, 1))
+        with self.unchecked():
+            for spec, size, price in legs:
+                w.trade(maker, holder, spec.name, -size, price)
+        held = w.clearing.positions_of(holder.account)
+        assert len(held) == len(legs), f"{len(held)} positions on chain, {len(legs)} legs"
+        return holder.account
+
+    def margin_check(self, aid: int) -> Measure:
+        """The three columns for account `aid`, which the real engine must find above IM with usable prices
+        (its book was filled unchecked: the real post-trade check would have required as much)."""
         import boa
 
         engine = self.world.engine
-        aid = self.world.load(account)   # a new account per row (resetting access sets breaks boa's anchors)
         self.cold()
-        engine.is_above_im(aid)
+        assert engine.is_above_im(aid), f"account {aid} below IM: {self.world.margin(aid)}"
         # intrinsic: 21,000 + calldata (4 selector bytes as non-zero, 16 gas; the id word 4 per zero byte)
         intrinsic = 21_000 + 4 * 16 + sum(16 if b else 4 for b in aid.to_bytes(32, "big"))
         as_tx = boa.env.get_gas_used() + intrinsic
         self.cold()
         cold, warm = self.probe.measure(engine.address, aid)
-        return Measure({"as tx": as_tx, "in tx, cold": cold, "in tx, warm": warm})
+        return Measure({"as tx": as_tx, "in tx, cold": cold, "in tx, warm": warm}, "real contracts")
+
+
+MAKER_CASH = 100_000_000           # USD per maker: they hold the other side of every book
 
 
 def _margin_row(name: str, underlyings: int, positions: int, collateral: tuple[str, ...] = (), target: int | None = None):
     @row("margin check", name, target=target)
     def _(bench: Bench) -> Measure:
-        return bench.margin_check(bench.book(underlyings, positions, collateral))
+        return bench.margin_check(bench.open(bench.linear_legs(underlyings, positions), 1_000_000, collateral))
 
 
 _margin_row("empty account (cash only)", 1, 0)
@@ -274,7 +350,7 @@ _margin_row("32 positions, 8 underlyings + WETH, WBTC", 8, 32, ("WETH", "WBTC"))
 def _option_row(name: str, underlyings: int, options: int, target: int | None = None):
     @row("margin check, options", name, target=target)
     def _(bench: Bench) -> Measure:
-        return bench.margin_check(bench.option_book(underlyings, options))
+        return bench.margin_check(bench.open(bench.option_legs(underlyings, options), 10_000_000))
 
 
 _option_row("4 options, 1 underlying", 1, 4)
@@ -287,8 +363,7 @@ _option_row("32 options, 2 underlyings", 2, 32)
 
 @row("margin check, options", "16 options + 16 linear, 2 underlyings")
 def _mixed(bench: Bench) -> Measure:
-    options, linear = bench.option_book(2, 16), bench.book(2, 16)
-    return bench.margin_check(Account(cash=10_000_000.0, positions=options.positions + linear.positions))
+    return bench.margin_check(bench.open(bench.option_legs(2, 16) + bench.linear_legs(2, 16), 10_000_000))
 
 
 def _pricer_probe(bench: Bench):
@@ -300,27 +375,21 @@ def _pricer_probe(bench: Bench):
 
 
 def _legs(bench: Bench, n: int) -> list[tuple]:
-    from crossmargin.model.params import to_wad
-
-    book = bench.option_book(1, n)
-    now = bench.state.now
-    return [(p.spec.is_call, to_wad(p.spec.strike), now + p.spec.expiry_seconds, to_wad(bench.state.vol["ETH"]),
-             to_wad(p.size)) for p in book.positions]
+    """The pricer's legs of an `n`-option ETH book (`Bench.option_legs`), expiries counted from now."""
+    now, vol = bench.world.now, to_wad(bench.params.underlying("ETH").vol)
+    return [(spec.is_call, to_wad(spec.strike), now + spec.expiry_seconds, vol, size)
+            for spec, size, _ in bench.option_legs(1, n)]
 
 
 def _grid(bench: Bench) -> tuple:
-    from crossmargin.model.params import to_wad
-
-    r, spot = bench.params.onchain()["risk"], to_wad(bench.state.spot["ETH"])
-    shock = bench.world.engine.shock_size(to_wad(bench.state.vol["ETH"]))
+    r, spot = bench.params.onchain()["risk"], bench.world.prices["ETH"][0]
+    shock = bench.world.engine.shock_size(to_wad(bench.params.underlying("ETH").vol))
     return (spot, shock, r["vol_up"], r["vol_down"], r["vol_shock_cap"], r["vol_t_ref_seconds"], r["rate"],
-            bench.state.now)
+            bench.world.now)
 
 
 @row("Black-76 (OptionPricer)", "price, 1 option (ATM call, 30 days)", target_column="in tx")
 def _b76_price(bench: Bench) -> Measure:
-    from crossmargin.model.params import to_wad
-
     probe, pricer = _pricer_probe(bench), bench.world.pricer
     gas = probe.measure_price(pricer.address, True, to_wad(3000), to_wad(3000), 30 * 86_400, to_wad(0.6))
     return Measure({"in tx": gas}, "staticcall incl. call overhead")
@@ -330,7 +399,7 @@ def _b76_price(bench: Bench) -> Measure:
 def _b76_greeks(bench: Bench) -> Measure:
     probe, pricer = _pricer_probe(bench), bench.world.pricer
     legs = _legs(bench, 1)
-    return Measure({"in tx": probe.measure_greeks(pricer.address, _grid(bench)[0], bench.state.now, legs)},
+    return Measure({"in tx": probe.measure_greeks(pricer.address, _grid(bench)[0], bench.world.now, legs)},
                    "`greeks`: value + delta, gamma, vega, theta")
 
 
@@ -367,9 +436,10 @@ def _pricer_size(bench: Bench) -> Measure:
 # ---------------------------------------------------------------------------------------------------------
 
 def run(rows: list[Row] | None = None) -> list[dict]:
-    bench = Bench.create(gas_params())
+    rows = rows or ROWS
+    bench = Bench.create(gas_params(), traders=2 * sum(r.group.startswith("margin check") for r in rows))
     out = []
-    for r in rows or ROWS:
+    for r in rows:
         m = r.fn(bench)
         m = m if isinstance(m, Measure) else Measure(dict(m))
         value = m.gas.get(r.target_column)
@@ -386,7 +456,7 @@ def render(results: list[dict]) -> None:
     columns = []
     for r in results:
         columns += [c for c in r["gas"] if c not in columns]
-    table = Table(title="crossmargin gas (titanoboa gas meter, cold access sets per measurement)")
+    table = Table(title="crossmargin gas (titanoboa gas meter, cold access sets per measurement)", caption=REAL)
     table.add_column("group")
     table.add_column("operation")
     for c in columns:

@@ -18,9 +18,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from crossmargin.cli import account, bots, demo, deploy, liquidation, node, oracle, sim, trade
+    from crossmargin.cli import account, bots, demo, deploy, liquidation, node, oracle, risk, sim, trade
 
-    for module in (deploy, node, account, oracle, trade, liquidation, bots, sim, demo):
+    for module in (deploy, node, account, oracle, risk, trade, liquidation, bots, sim, demo):
         module.register(cli)
 
 

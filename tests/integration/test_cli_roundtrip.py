@@ -90,3 +90,42 @@ def test_settle_flat_account_changes_nothing(deployed, cli):
     acct = cli.json("account", "open")["account"]
     out = cli.json("trade", "settle", str(acct))
     assert out["accounts"] == [{"account": acct, "cash_change": "0"}] and out["expiries"] == []
+
+
+def test_risk_manager_sets_params_and_correlation_inside_the_checks(deployed, cli):
+    shown = cli.json("risk", "show")
+    params = {r["name"]: r for r in shown["params"]}
+    assert shown["underlyings"] == ["ETH", "BTC", "SOL"] and shown["correlation"][0][1] == 0.8
+    assert params["im_factor"]["value"] == "1.25" and params["im_factor"]["max"] == "3"
+    try:
+        out = cli.json("risk", "set", "im_factor=1.4", "horizon_seconds=43200")
+        params = {r["name"]: r["value"] for r in out["params"]}
+        assert params["im_factor"] == "1.4" and params["horizon_seconds"] == "43200"
+        out = cli.json("risk", "correlation", "ETH:BTC=0.9", "sol:eth=0.5")
+        assert out["correlation"][0][1] == out["correlation"][1][0] == 0.9
+        assert out["correlation"][0][2] == 0.5 and out["correlation"][1][2] == 0.65  # the others kept exactly
+    finally:
+        cli.json("risk", "set", "im_factor=1.25", "horizon_seconds=86400")
+        cli.json("risk", "correlation", "ETH:BTC=0.8", "ETH:SOL=0.7")
+    assert cli.json("risk", "show") == shown
+
+
+@pytest.mark.parametrize("args,expected", [
+    (("risk", "set", "im_factor=5"), "im_factor = 5 is outside its on-chain bound [1, 3]"),
+    (("risk", "set", "gamma=1"), "unknown risk parameter 'gamma'"),
+    (("risk", "set", "horizon_seconds=1.5"), "horizon_seconds is whole seconds"),
+    (("risk", "set", "im_factor"), "a change looks like im_factor=1.3"),
+    (("risk", "set", "im_factor=1.3", "--account", "TEST::2"), "may not set_risk_params: only the risk manager"),
+    (("risk", "correlation", "ETH:BTC=0.99", "ETH:SOL=-0.9"), "not positive semi-definite"),
+    (("risk", "correlation", "ETH:BTC=1.5"), "must be in [-1, 1]"),
+    (("risk", "correlation", "ETH:DOGE=0.5"), "unknown underlying 'DOGE'"),
+    (("risk", "correlation", "ETH:ETH=0.5"), "is the diagonal"),
+    (("risk", "correlation", "ETH-BTC=0.5"), "a pair looks like ETH:BTC=0.8"),
+    (("risk", "correlation", "ETH:BTC=0.5", "--account", "TEST::2"), "only the risk manager or the admin"),
+])
+def test_risk_bad_input_is_one_line_and_changes_nothing(deployed, cli, args, expected):
+    before = cli.json("risk", "show")
+    proc = cli.run(*args, check=False)
+    assert proc.returncode != 0 and expected in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and len(proc.stderr.strip().splitlines()) == 1
+    assert cli.json("risk", "show") == before

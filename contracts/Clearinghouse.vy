@@ -112,6 +112,8 @@ DEFAULT_MAX_FEE_RATE: constant(uint256) = 10**16
 # @dev Width of a position's size and cost fields (two's complement) and their mask.
 FIELD_BITS: constant(uint256) = 127
 FIELD_MASK: constant(uint256) = 2**127 - 1
+# @dev Left shift that puts a position's size field (bits 0-126) at the top of a word (the cost field: one field less).
+TOP_SHIFT: constant(uint256) = 256 - FIELD_BITS
 # @dev Position id lists: 16-bit fields, 16 per word, 1 + MAX_POSITIONS fields.
 ID_BITS: constant(uint256) = 16
 ID_MASK: constant(uint256) = 2**16 - 1
@@ -944,10 +946,12 @@ def _load_position(_account: uint256, _id: uint256) -> types.Position:
     snapshot: int256 = 0
     if word & SNAPSHOT_FLAG != 0:
         snapshot = self._snapshots[_account][_id]
+    # dev: `packing._int_of` of each field, inline (every margin check loads every position): the field is
+    # shifted to the top of the word (dropping the bits above it), then shifted back arithmetically (sign-extended)
     return types.Position(
         instrument=_id,
-        size=packing._int_of(word & FIELD_MASK, FIELD_BITS),
-        cost=packing._int_of((word >> FIELD_BITS) & FIELD_MASK, FIELD_BITS),
+        size=convert(convert(word << TOP_SHIFT, bytes32), int256) >> TOP_SHIFT,
+        cost=convert(convert(word << (TOP_SHIFT - FIELD_BITS), bytes32), int256) >> TOP_SHIFT,
         funding_snapshot=snapshot,
     )
 

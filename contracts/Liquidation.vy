@@ -529,7 +529,10 @@ def _solvent_bid(
     )
 
     extcall clearinghouse.transfer_portfolio(_account, _bidder, f)
-    self._move_collateral(_account, _bidder, f)
+    # dev: a collateral-free account still holds no collateral token: `_valuation` read that, and only
+    # `transfer_portfolio` ran since, which moves positions and cash (never collateral balances)
+    if not _v.collateral_free:
+        self._move_collateral(_account, _bidder, f)
     # dev: moved cash rounds towards +infinity: less positive cash or more debt stays with the account
     moved: int256 = self._sdiv_up(staticcall vault.cash_of(_account) * convert(f, int256), SWAD)
     self._adjust(_account, convert(pay, int256) - convert(fee, int256) - moved)
@@ -554,7 +557,9 @@ def _insolvent_bid(_account: uint256, _bidder: uint256, _v: Valuation, _d: uint2
     """
     need: uint256 = self._shortfall(_v, _d)
     extcall clearinghouse.transfer_portfolio(_account, _bidder, constants.WAD)
-    self._move_collateral(_account, _bidder, constants.WAD)
+    # dev: skipped for a collateral-free account, as in `_solvent_bid`
+    if not _v.collateral_free:
+        self._move_collateral(_account, _bidder, constants.WAD)
     cash: int256 = staticcall vault.cash_of(_account)
     self._adjust(_account, -cash)
     paid: uint256 = min(need, convert(max(staticcall vault.cash_of(constants.INSURANCE_FUND), 0), uint256))
@@ -907,15 +912,16 @@ def _bid_params() -> LiquidationParams:
     """
     w0: uint256 = self._params[0]
     w1: uint256 = self._params[1]
+    # dev: 64-bit masks inline (an internal `packing._get` call per field costs ~120 gas on every bid)
     return LiquidationParams(
-        discount_start=packing._get(w0, 0, 64),
-        discount_max=packing._get(w0, 64, 64),
-        auction_seconds=packing._get(w0, 128, 64),
+        discount_start=w0 & packing.U64_MAX,
+        discount_max=(w0 >> 64) & packing.U64_MAX,
+        auction_seconds=(w0 >> 128) & packing.U64_MAX,
         flag_fee_rate=w0 >> 192,
         flag_fee_cap=0,
-        fund_fee_rate=packing._get(w1, 0, 64),
+        fund_fee_rate=w1 & packing.U64_MAX,
         min_partial_mm=w1 >> 128,
-        full_close_health=packing._get(w1, 64, 64),
+        full_close_health=(w1 >> 64) & packing.U64_MAX,
     )
 
 

@@ -325,7 +325,7 @@ def set_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_
     assert _period >= b.min_period and _period <= b.max_period, errors.BAD_FUNDING_PARAMS
     assert _max_rate <= b.max_rate, errors.BAD_FUNDING_PARAMS
     assert _ema_tau >= b.min_tau and _ema_tau <= b.max_tau, errors.BAD_FUNDING_PARAMS
-    self._accrue(_id, packing._get(self._terms[_id], 16, 32))
+    self._accrue(_id, self._unpack_terms(self._terms[_id]).underlying)
     self._store_funding_params(_id, _period, _max_rate, _ema_tau)
     log FundingParamsSet(id=_id, period=_period, max_rate=_max_rate, ema_tau=_ema_tau)
 
@@ -504,12 +504,12 @@ def funding_index(_id: uint256) -> int256:
     @param _id Instrument id.
     @return WAD USD per unit (0 for non-perps).
     """
-    word: uint256 = self._terms[_id]
-    if packing._get(word, 0, 8) != convert(constants.PERP, uint256):
+    inst: types.Instrument = self._unpack_terms(self._terms[_id])
+    if inst.kind != constants.PERP:
         return 0
     index: uint256 = 0
     ok: bool = False
-    index, ok = self._index(packing._get(word, 16, 32))
+    index, ok = self._index(inst.underlying)
     return self._accrued(_id, index, ok).cumulative
 
 
@@ -523,12 +523,12 @@ def funding_rate(_id: uint256) -> int256:
     @return clamp((mark - index) / index, +-max_rate) (WAD); 0 before the first
             fill, for non-perps and while the oracle is not OK.
     """
-    word: uint256 = self._terms[_id]
-    if packing._get(word, 0, 8) != convert(constants.PERP, uint256):
+    inst: types.Instrument = self._unpack_terms(self._terms[_id])
+    if inst.kind != constants.PERP:
         return 0
     index: uint256 = 0
     ok: bool = False
-    index, ok = self._index(packing._get(word, 16, 32))
+    index, ok = self._index(inst.underlying)
     mark: uint256 = self._funding_clock[_id] >> 128
     if not ok or mark == 0:
         return 0
@@ -640,19 +640,22 @@ def _load(_id: uint256) -> types.Instrument:
 @pure
 def _unpack_terms(_terms: uint256) -> types.Instrument:
     """
-    @dev The fields of a terms word (settlement price and caps left 0).
+    @dev The fields of a terms word (settlement price and caps left 0): the one
+         reader of the layout `_list` writes (kind bits 0-7, active 8-15,
+         underlying 16-47, expiry 48-111, strike 112-239). Masks inline rather
+         than `packing._get` calls: every margin check unpacks one word per position.
     @param _terms The word.
     @return The partial instrument.
     """
     return types.Instrument(
-        kind=convert(packing._get(_terms, 0, 8), uint8),
-        underlying=packing._get(_terms, 16, 32),
-        strike=packing._get(_terms, 112, 128),
-        expiry=packing._get(_terms, 48, 64),
+        kind=convert(_terms & packing.U8_MAX, uint8),
+        underlying=(_terms >> 16) & packing.U32_MAX,
+        strike=(_terms >> 112) & packing.U128_MAX,
+        expiry=(_terms >> 48) & packing.U64_MAX,
         settlement_price=0,
         max_open_interest=0,
         max_position=0,
-        active=packing._get(_terms, 8, 8) != 0,
+        active=(_terms >> 8) & packing.U8_MAX != 0,
     )
 
 
@@ -807,11 +810,12 @@ def _load_funding(_id: uint256) -> IMarkets.FundingState:
     @return The state.
     """
     clock: uint256 = self._funding_clock[_id]
+    # dev: masks inline (not `packing._get`): every margin check reads each perp's funding state
     return IMarkets.FundingState(
         cumulative=self._cumulative[_id],
-        last_update=packing._get(clock, 0, 64),
+        last_update=clock & packing.U64_MAX,
         mark=clock >> 128,
-        mark_time=packing._get(clock, 64, 64),
+        mark_time=(clock >> 64) & packing.U64_MAX,
     )
 
 
@@ -837,7 +841,7 @@ def _load_funding_params(_id: uint256) -> IMarkets.FundingParams:
     @return The parameters.
     """
     word: uint256 = self._funding_params[_id]
-    return IMarkets.FundingParams(period=packing._get(word, 0, 64), max_rate=packing._get(word, 64, 64), ema_tau=word >> 128)
+    return IMarkets.FundingParams(period=word & packing.U64_MAX, max_rate=(word >> 64) & packing.U64_MAX, ema_tau=word >> 128)
 
 
 @internal

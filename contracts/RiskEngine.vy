@@ -206,6 +206,14 @@ struct UnderlyingRisk:
     theta: int256                # Σ size·theta
 
 
+# @dev What `_requirements` returns (memory only): a struct, not a tuple, so a view that needs one member reads
+#      it from the call's return buffer (a tuple assignment copies the whole return through a second buffer:
+#      ~6 kB more memory on every margin check).
+struct Evaluation:
+    result: types.MarginResult   # equity, requirements, status
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]   # one per underlying, in first-touch order
+
+
 # @dev A linked collateral holding of the account being evaluated (memory only).
 struct Leg:
     book: uint256                # index of its underlying's book
@@ -540,10 +548,7 @@ def margin(_account: uint256) -> types.MarginResult:
     @return (equity_im, equity_mm, im, mm, status): WAD USD; status is the worst
             oracle status (price or vol) among the underlyings the account touches.
     """
-    result: types.MarginResult = empty(types.MarginResult)
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
-    result, books = self._requirements(_account, False)
-    return result
+    return self._requirements(_account, False).result
 
 
 @external
@@ -559,10 +564,7 @@ def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult:
     @param _use_secondary True for the secondary feeds.
     @return (equity_im, equity_mm, im, mm, status), as in `margin`.
     """
-    result: types.MarginResult = empty(types.MarginResult)
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
-    result, books = self._requirements(_account, _use_secondary)
-    return result
+    return self._requirements(_account, _use_secondary).result
 
 
 @external
@@ -575,9 +577,7 @@ def is_above_im(_account: uint256) -> bool:
     @param _account Account id.
     @return True if above initial margin with usable prices.
     """
-    result: types.MarginResult = empty(types.MarginResult)
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
-    result, books = self._requirements(_account, False)
+    result: types.MarginResult = self._requirements(_account, False).result
     return result.status == constants.OK and result.equity_im >= convert(result.im, int256)
 
 
@@ -593,9 +593,7 @@ def mm_shortfall(_account: uint256) -> int256:
     @param _account Account id.
     @return Signed WAD shortfall (negative = surplus).
     """
-    result: types.MarginResult = empty(types.MarginResult)
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
-    result, books = self._requirements(_account, False)
+    result: types.MarginResult = self._requirements(_account, False).result
     return convert(result.mm, int256) - result.equity_mm
 
 
@@ -608,10 +606,7 @@ def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constan
     @param _account Account id.
     @return One `UnderlyingRisk` per underlying the account touches, in first-touch order.
     """
-    result: types.MarginResult = empty(types.MarginResult)
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
-    result, books = self._requirements(_account, False)
-    return books
+    return self._requirements(_account, False).books
 
 
 @external
@@ -628,9 +623,7 @@ def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYING
     @param _account Account id.
     @return One `Greeks` per underlying, in first-touch order.
     """
-    result: types.MarginResult = empty(types.MarginResult)
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = []
-    result, books = self._requirements(_account, False)
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = self._requirements(_account, False).books
     out: DynArray[types.Greeks, constants.MAX_UNDERLYINGS] = []
     for book: UnderlyingRisk in books:
         delta: int256 = book.net_delta + convert(book.collateral, int256)
@@ -776,7 +769,7 @@ def collateral_risk(_token: address) -> CollateralRisk:
 @view
 def _requirements(
     _account: uint256, _use_secondary: bool
-) -> (types.MarginResult, DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]):
+) -> Evaluation:
     """
     @dev [requirements] Equity, MM and IM of an account, and its books.
          Pass 1: positions -> books (open linear size, short option size; one
@@ -821,12 +814,11 @@ def _requirements(
         base -= pos.cost
         b: uint256 = self._book_index(uids, inst.underlying)
         if b == len(uids):
-            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
-            uids.append(inst.underlying)
-            books.append(empty(UnderlyingRisk))
-            books[b].underlying = inst.underlying
+            opened: UnderlyingRisk = empty(UnderlyingRisk)
             fp: uint256 = 0
-            books[b].spot, books[b].status, fp = self._spot(inst.underlying, _use_secondary)
+            opened, fp = self._open_book(b, inst.underlying, _use_secondary)
+            uids.append(inst.underlying)
+            books.append(opened)
             funding_prices.append(fp)
         if inst.kind == constants.PERP:
             # dev: the funding index at the book's own oracle read (no second one)
@@ -861,12 +853,11 @@ def _requirements(
         uid: uint256 = margin_math._field(packed, 3)
         b: uint256 = self._book_index(uids, uid)
         if b == len(uids):
-            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
-            uids.append(uid)
-            books.append(empty(UnderlyingRisk))
-            books[b].underlying = uid
+            opened: UnderlyingRisk = empty(UnderlyingRisk)
             fp: uint256 = 0
-            books[b].spot, books[b].status, fp = self._spot(uid, _use_secondary)
+            opened, fp = self._open_book(b, uid, _use_secondary)
+            uids.append(uid)
+            books.append(opened)
             funding_prices.append(fp)
         books[b].collateral += balance
         legs.append(Leg(book=b, balance=balance, packed=packed, depth=self._collateral_depth[tokens[i]]))
@@ -878,6 +869,8 @@ def _requirements(
     equity_mm: int256 = base
     addons: uint256 = 0
     nonlinear: uint256 = 0
+    # L_u per book, in book order (`uids` holds their ids in the same order)
+    linear: DynArray[int256, constants.MAX_UNDERLYINGS] = []
     for b: uint256 in range(len(books), bound=constants.MAX_UNDERLYINGS):
         book: UnderlyingRisk = books[b]
         und: uint256 = self._underlying[book.underlying]
@@ -961,11 +954,33 @@ def _requirements(
         book.basis, book.short_option, book.concentration = self._addons(book, und, w1)
         addons += book.basis + book.short_option + book.concentration
         books[b] = book
+        linear.append(book.linear)
 
     # ---- across underlyings
-    mm: uint256 = self._correlated_requirement(books, margin_math._field(w1, 1)) + nonlinear + addons
+    mm: uint256 = self._correlated_requirement(uids, linear, margin_math._field(w1, 1)) + nonlinear + addons
     im: uint256 = fixed_point._mul_div_up(mm, margin_math._field(w0, 3), constants.WAD)
-    return types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status), books
+    return Evaluation(
+        result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status), books=books
+    )
+
+
+@internal
+@view
+def _open_book(_b: uint256, _uid: uint256, _use_secondary: bool) -> (UnderlyingRisk, uint256):
+    """
+    @dev [underlyings_of] A new book: the account's `_b`-th underlying (at most
+         MAX_UNDERLYINGS), priced by the one oracle read it gets (`_spot`).
+    @param _b Its index (the number of books so far).
+    @param _uid Underlying id.
+    @param _use_secondary Price at the secondary feed.
+    @return The book (id, spot and status set) and the price Markets accrues its perps' funding at (0: frozen).
+    """
+    assert _b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
+    book: UnderlyingRisk = empty(UnderlyingRisk)
+    book.underlying = _uid
+    funding: uint256 = 0
+    book.spot, book.status, funding = self._spot(_uid, _use_secondary)
+    return book, funding
 
 
 @internal
@@ -1146,7 +1161,9 @@ def _addons(_book: UnderlyingRisk, _und: uint256, _w1: uint256) -> (uint256, uin
 @internal
 @view
 def _correlated_requirement(
-    _books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS], _kappa: uint256
+    _uids: DynArray[uint256, constants.MAX_UNDERLYINGS],
+    _linear: DynArray[int256, constants.MAX_UNDERLYINGS],
+    _kappa: uint256,
 ) -> uint256:
     """
     @dev [correlated_requirement, correlation_regimes] The linear part
@@ -1155,25 +1172,29 @@ def _correlated_requirement(
          Lᵀ((1-κ)ρ + κJ)L = Q + κ(S1 - Q) and Lᵀ((1-κ)ρ + κI)L = Q + κ(S2 - Q).
          Every product with ρ or κ is rounded up, so each quadratic form is an
          upper bound of the exact one; with one underlying, R = |L_u| exactly.
-    @param _books The books (linear parts and ids filled in).
+         Takes the ids and L_u, not the books: internal arguments are copied
+         into the callee's frame, and a smaller frame is cheaper memory on
+         every margin check.
+    @param _uids Underlying id of each book.
+    @param _linear L_u of each book, aligned with `_uids`.
     @param _kappa κ (WAD).
     @return The linear part of R, WAD USD.
     """
-    n: uint256 = len(_books)
+    n: uint256 = len(_linear)
     if n == 0:
         return 0
     sum_l: int256 = 0
     sum_sq: int256 = 0
     pairs: int256 = 0
     for i: uint256 in range(n, bound=constants.MAX_UNDERLYINGS):
-        li: int256 = _books[i].linear
-        ui: uint256 = _books[i].underlying
+        li: int256 = _linear[i]
+        ui: uint256 = _uids[i]
         sum_l += li
         sum_sq += li * li
         for j: uint256 in range(i + 1, n, bound=constants.MAX_UNDERLYINGS):
-            uj: uint256 = _books[j].underlying
+            uj: uint256 = _uids[j]
             rho: int256 = self._rho[min(ui, uj)][max(ui, uj)]
-            pairs += margin_math._smul_wad_up(li * _books[j].linear, rho)
+            pairs += margin_math._smul_wad_up(li * _linear[j], rho)
     q: int256 = sum_sq + 2 * pairs
     k: int256 = convert(_kappa, int256)
     q_high: int256 = q + margin_math._smul_wad_up(sum_l * sum_l - q, k)

@@ -364,7 +364,7 @@ def withdraw(_id: uint256, _token: address, _amount: uint256, _receiver: address
     wad: uint256 = _amount * self._scale[_token]
     if info.is_settlement:
         # dev: accrue: `_load_cash` settles the loss epoch, the index applies on read
-        assert self._cash_value(self._load_cash(_id)) >= convert(wad, int256), errors.INSUFFICIENT_BALANCE
+        assert self._cash_value(self._load_cash(_id), self._loss_index) >= convert(wad, int256), errors.INSUFFICIENT_BALANCE
         # dev: positive cash may be unbacked while counterparties owe it (their debt)
         assert info.total_wad >= wad, errors.INSUFFICIENT_LIQUIDITY
         self._change_cash(_id, -convert(wad, int256))
@@ -425,7 +425,7 @@ def move_collateral(_from: uint256, _to: uint256, _token: address, _amount_wad: 
 
     if info.is_settlement:
         amount: int256 = convert(_amount_wad, int256)
-        assert self._cash_value(self._load_cash(_from)) >= amount, errors.INSUFFICIENT_BALANCE
+        assert self._cash_value(self._load_cash(_from), self._loss_index) >= amount, errors.INSUFFICIENT_BALANCE
         self._change_cash(_from, -amount)
         self._change_cash(_to, amount)
     else:
@@ -572,7 +572,7 @@ def cash_of(_id: uint256) -> int256:
     @param _id Account id.
     @return Signed WAD cash (positive part rounded down).
     """
-    return self._cash_value(self._load_cash(_id))
+    return self._cash_value(self._load_cash(_id), self._loss_index)
 
 
 @external
@@ -665,15 +665,16 @@ def _load_cash(_id: uint256) -> CashState:
 
 @internal
 @view
-def _cash_value(_state: CashState) -> int256:
+def _cash_value(_state: CashState, _index: uint256) -> int256:
     """
     @dev Signed WAD value of a settled cash state; positive part rounds down.
     @param _state Settled cash state.
+    @param _index The current loss index (a caller that already read it passes it on).
     @return Cash.
     """
     if _state.debt > 0:
         return -convert(_state.debt, int256)
-    return convert(_state.scaled * self._loss_index // constants.RAY, int256)
+    return convert(_state.scaled * _index // constants.RAY, int256)
 
 
 @internal
@@ -733,7 +734,8 @@ def _change_cash(_id: uint256, _delta: int256) -> int256:
             state.debt += shortfall
             self._total_debt += shortfall
     self._store_cash(_id, state)
-    return self._cash_value(state)
+    # dev: the index read above: nothing here writes `_loss_index`
+    return self._cash_value(state, index)
 
 
 @internal

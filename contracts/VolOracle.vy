@@ -244,10 +244,11 @@ def _load_params(_uid: uint256) -> VolParams:
     @return The bounds.
     """
     word: uint256 = self._params[_uid]
+    # dev: masks inline (not `packing._get` calls: every margin check reads an underlying's bounds)
     return VolParams(
-        min_vol=packing._get(word, 0, 64),
-        max_vol=packing._get(word, 64, 64),
-        max_step_wad=packing._get(word, 128, 64),
+        min_vol=word & packing.U64_MAX,
+        max_vol=(word >> 64) & packing.U64_MAX,
+        max_step_wad=(word >> 128) & packing.U64_MAX,
         heartbeat=word >> 192,
     )
 
@@ -271,7 +272,7 @@ def _unpack_point(_word: uint256) -> VolPoint:
     @param _word The word.
     @return The point.
     """
-    return VolPoint(vol=packing._get(_word, 0, 128), updated_at=_word >> 128)
+    return VolPoint(vol=_word & packing.U128_MAX, updated_at=_word >> 128)
 
 
 @internal

@@ -16,8 +16,14 @@
 from . import errors
 
 
-# @dev Largest 128-bit value.
+# @dev Largest 8-, 32-, 64- and 128-bit values: the masks of fields that hot unpackers read inline (an
+#      internal call to `_get` costs ~120 gas, and a margin check unpacks several words per position).
+U8_MAX: constant(uint256) = 2**8 - 1
+U32_MAX: constant(uint256) = 2**32 - 1
+U64_MAX: constant(uint256) = 2**64 - 1
 U128_MAX: constant(uint256) = 2**128 - 1
+# @dev Mask of an address in the low 160 bits (`_address_of`).
+U160_MAX: constant(uint256) = 2**160 - 1
 
 
 @internal

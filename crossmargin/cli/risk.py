@@ -65,7 +65,7 @@ def show_cmd(network, account, confirmations, as_json) -> None:
 @chain_options
 @click.argument("changes", nargs=-1, required=True)
 def set_cmd(network, account, confirmations, as_json, changes) -> None:
-    """Set global risk parameters inside their bounds: NAME=VALUE, like im_factor=1.3 horizon_seconds=7200."""
+    """Set global risk parameters inside their bounds: NAME=VALUE, like im_factor=1.3 horizon_seconds=43200."""
     parsed = _assignments(changes)
     _emit(_run(network, account, confirmations, lambda s: s.set_params(parsed)), as_json)
 

@@ -1,5 +1,6 @@
 """What the risk manager reads and sets on a live deployment: the RiskEngine's global parameters (inside their
-on-chain bounds) and the correlation matrix (validated here, then checked again on chain, PSD included).
+on-chain bounds), the correlation matrix (validated here, then checked again on chain, PSD included), collateral
+haircuts, and (admin) an underlying's depth and concentration.
 
 Everything is checked before anything is sent, with the bounds and roles read from the chain itself, so bad
 input costs no gas and changes nothing. Names are the contract's (`horizon_seconds`, not the parameter file's
@@ -18,6 +19,8 @@ from crossmargin.model.params import validate_correlation
 
 WAD = 10**18
 ADMIN_ROLE = b"\x00" * 32
+RM_OR_ADMIN = (ROLES["RISK_MANAGER_ROLE"], ADMIN_ROLE)
+HAIRCUT_FIELDS = ("base_mm", "base_im", "slope", "depth")  # set_collateral_risk's argument order
 
 
 def _is_seconds(name: str) -> bool:
@@ -74,25 +77,60 @@ class RiskSettings:
             "underlyings": symbols,
             "correlation": [[round(float(x), 6) for x in row] for row in rho],
             "min_eigenvalue": round(float(np.linalg.eigvalsh(rho).min()), 9),
+            "underlying_params": [self._underlying_row(s) for s in symbols],
+            "collaterals": [{"symbol": c.symbol, **{n: _show(n, v) for n, v in
+                                                    self._haircuts(self.p.manifest.token(c.symbol)).items()}}
+                            for c in self.p.params.collaterals if not c.settlement],
         }
+
+    def _underlying_row(self, symbol: str) -> dict:
+        depth, concentration = (int(x) for x in self.risk.underlying_params(self.p.underlying(symbol).id))
+        return {"symbol": symbol, "depth": _show("depth", depth), "concentration": _show("concentration", concentration)}
+
+    def _haircuts(self, token: str) -> dict[str, int]:
+        c = self.risk.collateral_risk(token)
+        return {"base_mm": int(c.base_mm), "base_im": int(c.base_im), "slope": int(c.slope), "depth": int(c.depth)}
+
+    def _haircut_bounds(self) -> dict[str, tuple[int, int] | None]:
+        b = self.bounds()
+        return {"base_mm": b["haircut_base_mm"], "base_im": b["haircut_base_im"], "slope": b["haircut_slope"],
+                "depth": None}
+
+    def _collateral(self, symbol: str) -> str:
+        c = self.p.collateral(symbol)
+        if c.settlement:
+            raise ProtocolError(f"{c.symbol} is the settlement asset: it has no haircut")
+        return self.p.manifest.token(c.symbol)
 
     # -- writes --------------------------------------------------------------------------------------------
     def set_params(self, changes: dict[str, str], signer=None) -> dict:
         """Change some global parameters (the others keep their on-chain values), each inside its bound."""
-        if not changes:
-            raise ProtocolError("nothing to set: pass NAME=VALUE (names: " + ", ".join(RISK_PARAMS_ORDER) + ")")
-        values, bounds = self.params(), self.bounds()
-        for name, text in changes.items():
-            if name not in values:
-                raise ProtocolError(f"unknown risk parameter {name!r} (settable: {', '.join(RISK_PARAMS_ORDER)})")
-            new = _parse(name, text)
-            lo, hi = bounds[name]
-            if not lo <= new <= hi:
-                raise ProtocolError(f"{name} = {text} is outside its on-chain bound [{_show(name, lo)}, "
-                                    f"{_show(name, hi)}]")
-            values[name] = new
-        self._require_role(ROLES["RISK_MANAGER_ROLE"], "set_risk_params", admin_too=False, signer=signer)
+        values = _apply(self.params(), changes, self.bounds(), "risk parameter")
+        self._require_role((ROLES["RISK_MANAGER_ROLE"],), "set_risk_params", "the risk manager", signer=signer)
         self.p.send(self.risk.set_risk_params, tuple(values[n] for n in RISK_PARAMS_ORDER), signer=signer)
+        return self.show()
+
+    def set_collateral(self, symbol: str, changes: dict[str, str], signer=None) -> dict:
+        """Change a collateral token's haircut parameters (`base_mm`, `base_im`, `slope` inside their bounds,
+        `depth` > 0, `base_im` >= `base_mm`)."""
+        token = self._collateral(symbol)
+        values = _apply(self._haircuts(token), changes, self._haircut_bounds(), f"{symbol.upper()} haircut parameter")
+        if values["base_im"] < values["base_mm"]:
+            raise ProtocolError(f"base_im ({_show('base_im', values['base_im'])}) must be >= base_mm "
+                                f"({_show('base_mm', values['base_mm'])})")
+        self._require_role(RM_OR_ADMIN, "set_collateral_risk", "the risk manager or the admin", signer=signer)
+        self.p.send(self.risk.set_collateral_risk, token, *(values[n] for n in HAIRCUT_FIELDS), signer=signer)
+        return self.show()
+
+    def set_underlying(self, symbol: str, changes: dict[str, str], signer=None) -> dict:
+        """Change an underlying's market depth (> 0) and concentration λ (inside its bound); admin only."""
+        uid = self.p.underlying(symbol).id
+        depth, concentration = (int(x) for x in self.risk.underlying_params(uid))
+        b = self.bounds()["concentration"]
+        values = _apply({"depth": depth, "concentration": concentration}, changes,
+                        {"depth": None, "concentration": b}, f"{symbol.upper()} parameter")
+        self._require_role((ADMIN_ROLE,), "set_underlying", "the admin", signer=signer)
+        self.p.send(self.risk.set_underlying, uid, values["depth"], values["concentration"], signer=signer)
         return self.show()
 
     def set_correlation(self, pairs: dict[tuple[str, str], str], signer=None) -> dict:
@@ -114,7 +152,7 @@ class RiskSettings:
             validate_correlation(np.array(wad, dtype=float) / WAD, tuple(symbols))
         except ValueError as exc:
             raise ProtocolError(str(exc)) from None
-        self._require_role(ROLES["RISK_MANAGER_ROLE"], "set_correlation", admin_too=True, signer=signer)
+        self._require_role(RM_OR_ADMIN, "set_correlation", "the risk manager or the admin", signer=signer)
         ids = [self.p.underlying(s).id for s in symbols]
         self.p.send(self.risk.set_correlation, ids, wad, signer=signer)
         return self.show()
@@ -126,12 +164,31 @@ class RiskSettings:
         except ValueError:
             raise ProtocolError(f"unknown underlying {symbol!r} (known: {', '.join(symbols)})") from None
 
-    def _require_role(self, role: bytes, what: str, admin_too: bool, signer=None) -> None:
+    def _require_role(self, roles: tuple[bytes, ...], what: str, holder: str, signer=None) -> None:
         who = (signer or self.p.session.signer).address
-        if self.risk.hasRole(role, who) or (admin_too and self.risk.hasRole(ADMIN_ROLE, who)):
-            return
-        holder = "the risk manager" + (" or the admin" if admin_too else "")
-        raise ProtocolError(f"{who} may not {what}: only {holder} (pass --account)")
+        if not any(self.risk.hasRole(role, who) for role in roles):
+            raise ProtocolError(f"{who} may not {what}: only {holder} (pass --account)")
+
+def _apply(values: dict[str, int], changes: dict[str, str], bounds: dict[str, tuple[int, int] | None],
+           what: str) -> dict:
+    """`values` with `changes` (NAME -> text) parsed and each checked inside its (min, max) bound (None: > 0)."""
+    if not changes:
+        raise ProtocolError(f"nothing to set: pass NAME=VALUE (names: {', '.join(values)})")
+    out = dict(values)
+    for name, text in changes.items():
+        if name not in out:
+            raise ProtocolError(f"unknown {what} {name!r} (settable: {', '.join(values)})")
+        new = _parse(name, text)
+        if bounds[name] is None:
+            if new == 0:
+                raise ProtocolError(f"{name} must be > 0")
+            out[name] = new
+            continue
+        lo, hi = bounds[name]
+        if not lo <= new <= hi:
+            raise ProtocolError(f"{name} = {text} is outside its on-chain bound [{_show(name, lo)}, {_show(name, hi)}]")
+        out[name] = new
+    return out
 
 
 def _decimal(text: str, what: str) -> Decimal:

@@ -1,4 +1,5 @@
-"""`crossmargin risk show|set|correlation`: the risk manager's view and knobs on a live deployment."""
+"""`crossmargin risk show|set|correlation|collateral|underlying`: the risk manager's view and knobs on a live
+deployment."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def _emit(data: dict, as_json: bool) -> None:
     emit(data, False, table("correlation", ["", *symbols],
                             [[a, *(f"{x:g}" for x in row)] for a, row in zip(symbols, data["correlation"])]),
          message=f"smallest eigenvalue {data['min_eigenvalue']:.6g}")
+    emit(data, False, table("underlyings (admin)", ["underlying", "depth USD", "concentration"],
+                            [[r["symbol"], r["depth"], r["concentration"]] for r in data["underlying_params"]]))
+    emit(data, False, table("collateral haircuts", ["token", "base_mm", "base_im", "slope", "depth USD"],
+                            [[r["symbol"], r["base_mm"], r["base_im"], r["slope"], r["depth"]]
+                             for r in data["collaterals"]]))
 
 
 def _pairs(items: tuple[str, ...]) -> dict[tuple[str, str], str]:
@@ -77,6 +83,26 @@ def correlation_cmd(network, account, confirmations, as_json, pairs) -> None:
     """Set correlations as pairs like ETH:BTC=0.8; the whole matrix is checked (PSD) and sent."""
     parsed = _pairs(pairs)
     _emit(_run(network, account, confirmations, lambda s: s.set_correlation(parsed)), as_json)
+
+
+@risk.command("collateral")
+@chain_options
+@click.argument("token")
+@click.argument("changes", nargs=-1, required=True)
+def collateral_cmd(network, account, confirmations, as_json, token, changes) -> None:
+    """Set TOKEN's haircut parameters: base_mm, base_im, slope (inside their bounds), depth; like base_im=0.12."""
+    parsed = _assignments(changes)
+    _emit(_run(network, account, confirmations, lambda s: s.set_collateral(token, parsed)), as_json)
+
+
+@risk.command("underlying")
+@chain_options
+@click.argument("symbol")
+@click.argument("changes", nargs=-1, required=True)
+def underlying_cmd(network, account, confirmations, as_json, symbol, changes) -> None:
+    """Set an underlying's depth (USD) and concentration (inside its bound), as the admin; like depth=5e8."""
+    parsed = _assignments(changes)
+    _emit(_run(network, account, confirmations, lambda s: s.set_underlying(symbol, parsed)), as_json)
 
 
 def register(cli: click.Group) -> None:

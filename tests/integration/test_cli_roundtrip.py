@@ -104,9 +104,16 @@ def test_risk_manager_sets_params_and_correlation_inside_the_checks(deployed, cl
         out = cli.json("risk", "correlation", "ETH:BTC=0.9", "sol:eth=0.5")
         assert out["correlation"][0][1] == out["correlation"][1][0] == 0.9
         assert out["correlation"][0][2] == 0.5 and out["correlation"][1][2] == 0.65  # the others kept exactly
+        out = cli.json("risk", "collateral", "weth", "base_im=0.15", "slope=0.2")
+        weth = next(c for c in out["collaterals"] if c["symbol"] == "WETH")
+        assert (weth["base_im"], weth["slope"], weth["base_mm"]) == ("0.15", "0.2", "0.05")
+        out = cli.json("risk", "underlying", "ETH", "depth=500000000", "concentration=0.2")
+        assert out["underlying_params"][0] == {"symbol": "ETH", "depth": "500000000", "concentration": "0.2"}
     finally:
         cli.json("risk", "set", "im_factor=1.25", "horizon_seconds=86400")
         cli.json("risk", "correlation", "ETH:BTC=0.8", "ETH:SOL=0.7")
+        cli.json("risk", "collateral", "WETH", "base_im=0.08", "slope=0.1")
+        cli.json("risk", "underlying", "ETH", "depth=20000000", "concentration=0.1")
     assert cli.json("risk", "show") == shown
 
 
@@ -122,6 +129,12 @@ def test_risk_manager_sets_params_and_correlation_inside_the_checks(deployed, cl
     (("risk", "correlation", "ETH:ETH=0.5"), "is the diagonal"),
     (("risk", "correlation", "ETH-BTC=0.5"), "a pair looks like ETH:BTC=0.8"),
     (("risk", "correlation", "ETH:BTC=0.5", "--account", "TEST::2"), "only the risk manager or the admin"),
+    (("risk", "collateral", "USDC", "base_im=0.1"), "USDC is the settlement asset"),
+    (("risk", "collateral", "WETH", "base_im=0.01"), "base_im (0.01) must be >= base_mm (0.05)"),
+    (("risk", "collateral", "WETH", "depth=0"), "depth must be > 0"),
+    (("risk", "collateral", "DOGE", "depth=1"), "unknown asset 'DOGE'"),
+    (("risk", "underlying", "ETH", "concentration=50"), "concentration = 50 is outside its on-chain bound [0, 5]"),
+    (("risk", "underlying", "ETH", "depth=1", "--account", "TEST::2"), "may not set_underlying: only the admin"),
 ])
 def test_risk_bad_input_is_one_line_and_changes_nothing(deployed, cli, args, expected):
     before = cli.json("risk", "show")

@@ -47,7 +47,7 @@ def _address_of(_word: uint256) -> address:
     @param _word Packed word.
     @return address The address.
     """
-    return convert(convert(_word & (2**160 - 1), uint160), address)
+    return convert(convert(_word & U160_MAX, uint160), address)
 
 
 @internal

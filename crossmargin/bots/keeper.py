@@ -132,8 +132,8 @@ class Keeper(AccountBot):
         s = self.state
         return {**super().stop(loop), "shard": f"{self.config.shard}/{self.config.shards}",
                 "accounts": len(self.index.accounts), "started": s.started, "bids": s.bids,
-                "liquidations": s.liquidations, "lost_races": s.lost_races, "failures": dict(s.failures),
-                "unwinds": s.unwinds,
+                "liquidations": s.liquidations, "lost_races": s.lost_races, "failures": sum(s.failures.values()),
+                "failure_reasons": dict(s.failures), "unwinds": s.unwinds,
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4), "last_block": s.last_block}
 
     # -- the loop body -------------------------------------------------------------------------------------

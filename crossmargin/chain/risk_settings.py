@@ -54,9 +54,9 @@ class RiskSettings:
                                 f"{len(symbols)}: set the correlation with the deploy tooling")
         return symbols
 
-    def correlation_wad(self) -> list[list[int]]:
-        """The on-chain matrix (signed WAD) in `symbols()` order."""
-        ids = [self.p.underlying(s).id for s in self.symbols()]
+    def correlation_wad(self, symbols: list[str]) -> list[list[int]]:
+        """The on-chain matrix (signed WAD) in the order of `symbols` (from `symbols()`)."""
+        ids = [self.p.underlying(s).id for s in symbols]
         n = len(ids)
         rho = [[WAD if i == j else 0 for j in range(n)] for i in range(n)]
         for i in range(n):
@@ -64,28 +64,26 @@ class RiskSettings:
                 rho[i][j] = rho[j][i] = int(self.risk.correlation(ids[i], ids[j]))
         return rho
 
-    def correlation(self) -> np.ndarray:
-        return np.array(self.correlation_wad(), dtype=float) / WAD
-
     def show(self) -> dict:
         values, bounds = self.params(), self.bounds()
         symbols = self.symbols()
-        rho = self.correlation()
+        rho = np.array(self.correlation_wad(symbols), dtype=float) / WAD
         return {
             "params": [{"name": n, "value": _show(n, values[n]), "min": _show(n, bounds[n][0]),
                         "max": _show(n, bounds[n][1])} for n in RISK_PARAMS_ORDER],
             "underlyings": symbols,
             "correlation": [[round(float(x), 6) for x in row] for row in rho],
             "min_eigenvalue": round(float(np.linalg.eigvalsh(rho).min()), 9),
-            "underlying_params": [self._underlying_row(s) for s in symbols],
+            "underlying_params": [{"symbol": s, **{n: _show(n, v) for n, v in self._underlying(s).items()}}
+                                  for s in symbols],
             "collaterals": [{"symbol": c.symbol, **{n: _show(n, v) for n, v in
                                                     self._haircuts(self.p.manifest.token(c.symbol)).items()}}
                             for c in self.p.params.collaterals if not c.settlement],
         }
 
-    def _underlying_row(self, symbol: str) -> dict:
+    def _underlying(self, symbol: str) -> dict[str, int]:
         depth, concentration = (int(x) for x in self.risk.underlying_params(self.p.underlying(symbol).id))
-        return {"symbol": symbol, "depth": _show("depth", depth), "concentration": _show("concentration", concentration)}
+        return {"depth": depth, "concentration": concentration}
 
     def _haircuts(self, token: str) -> dict[str, int]:
         c = self.risk.collateral_risk(token)
@@ -124,13 +122,11 @@ class RiskSettings:
 
     def set_underlying(self, symbol: str, changes: dict[str, str], signer=None) -> dict:
         """Change an underlying's market depth (> 0) and concentration λ (inside its bound); admin only."""
-        uid = self.p.underlying(symbol).id
-        depth, concentration = (int(x) for x in self.risk.underlying_params(uid))
-        b = self.bounds()["concentration"]
-        values = _apply({"depth": depth, "concentration": concentration}, changes,
-                        {"depth": None, "concentration": b}, f"{symbol.upper()} parameter")
+        values = _apply(self._underlying(symbol), changes, {"depth": None, "concentration": self.bounds()["concentration"]},
+                        f"{symbol.upper()} parameter")
         self._require_role((ADMIN_ROLE,), "set_underlying", "the admin", signer=signer)
-        self.p.send(self.risk.set_underlying, uid, values["depth"], values["concentration"], signer=signer)
+        self.p.send(self.risk.set_underlying, self.p.underlying(symbol).id, values["depth"], values["concentration"],
+                    signer=signer)
         return self.show()
 
     def set_correlation(self, pairs: dict[tuple[str, str], str], signer=None) -> dict:
@@ -139,7 +135,7 @@ class RiskSettings:
         if not pairs:
             raise ProtocolError("nothing to set: pass pairs as ETH:BTC=0.8")
         symbols = self.symbols()
-        wad = self.correlation_wad()  # unchanged pairs are sent back exactly as stored
+        wad = self.correlation_wad(symbols)  # unchanged pairs are sent back exactly as stored
         for (a, b), text in pairs.items():
             i, j = (self._index(symbols, s) for s in (a, b))
             if i == j:
@@ -168,6 +164,7 @@ class RiskSettings:
         who = (signer or self.p.session.signer).address
         if not any(self.risk.hasRole(role, who) for role in roles):
             raise ProtocolError(f"{who} may not {what}: only {holder} (pass --account)")
+
 
 def _apply(values: dict[str, int], changes: dict[str, str], bounds: dict[str, tuple[int, int] | None],
            what: str) -> dict:

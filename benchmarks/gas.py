@@ -16,7 +16,7 @@ Vault, OracleRouter with a primary and a secondary Chainlink feed per underlying
 price read is two feed calls), VolOracle, Markets (packed terms), Clearinghouse (a position is one word, a perp's
 funding snapshot a second; id lists in 16-bit fields), RiskEngine + OptionPricer. Underlyings: ETH, BTC, SOL
 and five synthetic ones (U4..U8, so 32 positions can spread over 8), only the instruments the rows trade
-(`gas_params`). The perps have traded for an hour before any book opens (`benchmarks.liquidation._live_markets`),
+(`gas_params`). The perps have traded for an hour before any book opens (`benchmarks.liquidation.live_markets`),
 so funding indexes and snapshots are non-zero. Each row opens a new account and fills its book from a fresh
 maker with signed orders at the index price (options at the Black-76 premium); the Clearinghouse asks a
 permissive MockRiskEngine while the book is filled (a RiskEngine only reads: same state, minutes less on py-evm)
@@ -229,7 +229,7 @@ class Bench:
         import boa
         from boa.vm.gas_meters import GasMeter
 
-        from benchmarks.liquidation import _live_markets
+        from benchmarks.liquidation import live_markets
         from crossmargin.fuzz.world import World
 
         boa.env.set_gas_meter_class(GasMeter)
@@ -240,7 +240,7 @@ class Bench:
         house, seed = next(bench.spare), next(bench.spare)
         world.deposit(house, world.settlement, world.units(world.settlement, MAKER_CASH))
         with bench.unchecked():
-            _live_markets(world, house, seed, {s: world.prices[s][0] for s in params.symbols})
+            live_markets(world, house, seed, {s: world.prices[s][0] for s in params.symbols})
         return bench
 
     @staticmethod

@@ -9,7 +9,7 @@ gas is warm-biased (its journal keeps slots warm across calls). The victim holds
 long) spread over 1 or 3 underlyings (ETH, BTC, SOL: the perp, then dated futures), and is pushed below
 maintenance margin by a 12 % fall of every price. Every underlying has a primary and a secondary feed (as the
 dev deploy does), so each cold price read is two Chainlink calls. The markets have traded for an hour before
-the book opens, so perp funding indexes are non-zero (`_live_markets`). Two bidders: a fresh keeper (cash only: every received position is a new storage slot, the
+the book opens, so perp funding indexes are non-zero (`live_markets`). Two bidders: a fresh keeper (cash only: every received position is a new storage slot, the
 worst case) and a market-making keeper that already holds the same instruments (the usual case: the lots merge
 into existing positions). Anchor: Aave v3 `liquidationCall` costs 359-392k gas; target: <= 400k for a
 4-position bid.
@@ -63,7 +63,7 @@ def _book(world, n: int, underlyings: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def _live_markets(world, maker, seed, reference: dict[str, int]) -> None:
+def live_markets(world, maker, seed, reference: dict[str, int]) -> None:
     """Markets that have traded for an hour: one perp fill 1 % above the index per underlying, then an hour of
     funding. Positions opened afterwards carry a non-zero funding snapshot, as on any live market (on a market
     whose index is still exactly 0, the first snapshot update of every perp position is a zero-to-non-zero
@@ -86,7 +86,7 @@ def gas_rows() -> list[dict]:
     maker, seed = world.traders[:2]
     world.deposit(maker, "USDC", world.units("USDC", 100_000_000))
     reference = {s: world.prices[s][0] for s in ("ETH", "BTC", "SOL")}
-    _live_markets(world, maker, seed, reference)
+    live_markets(world, maker, seed, reference)
     rows = []
     spare = iter(world.traders[2:])
     for n, underlyings in CASES:

@@ -355,8 +355,9 @@ class World:
 
     @property
     def governor(self) -> str:
-        """The address holding every admin and risk-manager role (the Timelock): unit tests of a setter's own
-        checks call it `sender=world.governor` (a prank), governance tests go through `govern`/`propose`."""
+        """The address holding every admin and risk-manager role (the Timelock). titanoboa may prank it
+        (`sender=world.governor`, e.g. a benchmark's test-only rewiring); revm rejects senders with code (EIP-3607):
+        go through `govern` (a setter's revert reason bubbles up from `execute`)."""
         return self.timelock.address
 
     def propose(self, contract, fn: str, *args, sender: str | None = None) -> tuple[int, str, bytes]:

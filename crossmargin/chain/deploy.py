@@ -210,9 +210,9 @@ class Deployer:
             self.step(f"{key.lower()}.role:risk_manager_to_timelock",
                       lambda c=c: c.grantRole(ROLES["RISK_MANAGER_ROLE"], timelock.address, **tx))
             for who in proposers:
-                self.step(f"{key.lower()}.role:risk_manager_revoked:{who}",
-                          lambda c=c, who=who: c.hasRole(ROLES["RISK_MANAGER_ROLE"], who)
-                          and c.revokeRole(ROLES["RISK_MANAGER_ROLE"], who, **tx))
+                if c.hasRole(ROLES["RISK_MANAGER_ROLE"], who):
+                    self.step(f"{key.lower()}.role:risk_manager_revoked:{who}",
+                              lambda c=c, who=who: c.revokeRole(ROLES["RISK_MANAGER_ROLE"], who, **tx))
         for key, c in contracts.items():
             self.step(f"{key.lower()}.role:admin_renounced",
                       lambda c=c: c.renounceRole(ADMIN_ROLE, deployer, **tx))

@@ -231,3 +231,24 @@ def test_a_tightening_never_makes_an_account_liquidatable(world):
     e_im2, e_mm2, im2, mm2, _ = world.margin(a.account)
     assert (e_mm2, mm2) == (e_mm, mm) and e_mm2 > mm2
     assert im2 > im and e_im2 < e_im
+
+
+def test_open_execution_lets_anyone_execute_a_ready_operation(world):
+    t = world.backend.deploy("Timelock", DAY, world.markets.address, world.vault.address, world.engine.address,
+                             [world.admin], world.admin, True)
+    assert t.hasRole(TIMELOCK_ROLES["EXECUTOR_ROLE"], "0x" + "00" * 20)
+    assert not t.hasRole(TIMELOCK_ROLES["EXECUTOR_ROLE"], world.admin)
+    data = calldata(t._abi, "set_delay", 2 * DAY)
+    op_id = t.queue(t.address, data, sender=world.admin)
+    world.warp(DAY)
+    t.execute(op_id, t.address, data, sender=world.traders[0].address)
+    assert t.delay() == 2 * DAY
+
+
+def test_the_guardian_still_pauses_directly(world):
+    """Pausing blocks new risk only: it stays an immediate guardian call, outside the timelock."""
+    world.vault.pause(sender=world.admin)
+    world.clearing.pause(sender=world.admin)
+    assert world.vault.paused() and world.clearing.paused()
+    world.vault.unpause(sender=world.admin)
+    world.clearing.unpause(sender=world.admin)

@@ -10,7 +10,7 @@ from crossmargin.chain.deploy import RISK_PARAMS_ORDER, ROLES
 from crossmargin.chain.governance import ADMIN_ROLE, TIMELOCK_ROLES, calldata
 from crossmargin.chain.revm import RevmRevert
 from crossmargin.fuzz.world import WAD
-from tests.unit.timelock.conftest import E
+from .conftest import E
 
 DAY = 86_400
 IM = RISK_PARAMS_ORDER.index("im_factor")

@@ -261,11 +261,11 @@ class Bench:
         real engine finds the result above IM); filling the option books with the real checks (each up to
         4M gas, twice per fill) would take minutes on py-evm."""
         w = self.world
-        w.clearing.set_risk_engine(self.permissive.address, sender=w.admin)
+        w.clearing.set_risk_engine(self.permissive.address, sender=w.governor)  # a prank: the Timelock is the admin
         try:
             yield
         finally:
-            w.clearing.set_risk_engine(w.engine.address, sender=w.admin)
+            w.clearing.set_risk_engine(w.engine.address, sender=w.governor)
 
     def linear_legs(self, underlyings: int, positions: int) -> list[Leg]:
         """`positions` linear positions spread round-robin over the first `underlyings` underlyings (perp

@@ -110,3 +110,13 @@ PRICE_ABOVE_MAX: constant(String[32]) = "price above max cost"
 HEALTH_DECREASED: constant(String[32]) = "health decreased"
 BAD_LIQUIDATION_PARAMS: constant(String[32]) = "bad liquidation params"
 OUT_OF_RANGE: constant(String[32]) = "value out of range"
+
+# ---------------------------------------------------------------- timelock (governance)
+BAD_DELAY: constant(String[32]) = "delay out of bounds"
+BAD_CALLDATA: constant(String[32]) = "bad calldata"
+NOT_QUEUED: constant(String[32]) = "not queued"
+WRONG_OPERATION: constant(String[32]) = "wrong operation"
+TIMELOCK_NOT_READY: constant(String[32]) = "timelock not ready"
+TIMELOCK_EXPIRED: constant(String[32]) = "timelock expired"
+NOT_TIGHTENABLE: constant(String[32]) = "not tightenable"
+NOT_TIGHTER: constant(String[32]) = "not tighter"

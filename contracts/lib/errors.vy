@@ -110,3 +110,9 @@ PRICE_ABOVE_MAX: constant(String[32]) = "price above max cost"
 HEALTH_DECREASED: constant(String[32]) = "health decreased"
 BAD_LIQUIDATION_PARAMS: constant(String[32]) = "bad liquidation params"
 OUT_OF_RANGE: constant(String[32]) = "value out of range"
+
+# ---------------------------------------------------------------- auctions (stale auctions, loss holds)
+AUCTION_EXPIRED: constant(String[32]) = "auction expired"
+STILL_LIQUIDATABLE: constant(String[32]) = "still liquidatable"
+LOSS_PENDING: constant(String[32]) = "loss pending"
+NOT_INSOLVENT: constant(String[32]) = "not insolvent"

@@ -21,7 +21,7 @@ collateral_conservation            every step: each token's vault balance == the
                                    has fallen far below RAY).
 zero_sum_positions                 every step: Σ size == 0 per instrument; open interest == Σ long sizes.
 healthy_accounts_cannot_be_liquidated   start_auction on an account that is not liquidatable at usable prices
-                                   reverts; close_auction on a liquidatable one reverts.
+                                   reverts.
 bid_never_lowers_health            after a bid: E_mm - MM of the liquidated account did not fall.
 bidder_stays_above_im              after a bid: the bidder's E_im >= IM (at both prices when DEGRADED).
 no_liquidation_on_stale_price      start_auction / bid on an account whose prices are STALE reverts.
@@ -448,7 +448,7 @@ class LiquidationMachine:
         if stale:
             want = "STALE_ORACLE"
         elif p.liquidatable and (sec is None or sec.liquidatable):
-            want, name = "STILL_LIQUIDATABLE", "healthy_accounts_cannot_be_liquidated"
+            want = "STILL_LIQUIDATABLE"
         else:
             want = None
         ok, reason, _ = self._tx(w.liquidation.close_auction, a.account, sender=a.address)

@@ -523,7 +523,10 @@ class LiquidationMachine:
                                 f"quote=({payment}, {cap}) value={value} primary={p}: {reason!r}")
             self.stats.outcomes[f"bid reverted: {reason}"] += 1
             return
-        if slack_bps < 0:
+        # an insolvent quote is an estimate once positive cash runs out (the bid settles funding, which can add
+        # positive cash for the loss index to absorb): the bidder may be paid more than quoted, passing a max cost
+        # set below the quote (seen once in a 5,000-step run where the whale's own account went under water)
+        if slack_bps < 0 and not (insolvent and paid < payment):
             self._violation("unexpected_outcome", f"bid paid {paid} above max_cost {max_cost} (quote {payment})")
 
         post = self.margin(a.account)

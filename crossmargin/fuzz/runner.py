@@ -25,7 +25,7 @@ WEIGHTS = {
     "start_auction": 14, "bid": 14, "close_auction": 2, "make_stale": 1, "refresh": 4, "deviate": 1, "agree": 3,
     "socialise": 1, "fund_insurance": 1,
     # adversarial (issue 10 §4, §5): bids on old auctions after a recovery and a dip; withdrawals ahead of a loss
-    "bid_on_old_auction": 2, "withdraw_ahead_of_loss": 2,
+    "bid_on_old_auction": 1, "withdraw_ahead_of_loss": 2,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 

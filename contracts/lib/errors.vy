@@ -120,3 +120,9 @@ TIMELOCK_NOT_READY: constant(String[32]) = "timelock not ready"
 TIMELOCK_EXPIRED: constant(String[32]) = "timelock expired"
 NOT_TIGHTENABLE: constant(String[32]) = "not tightenable"
 NOT_TIGHTER: constant(String[32]) = "not tighter"
+
+# ---------------------------------------------------------------- auctions (stale auctions, loss holds)
+AUCTION_EXPIRED: constant(String[32]) = "auction expired"
+STILL_LIQUIDATABLE: constant(String[32]) = "still liquidatable"
+LOSS_PENDING: constant(String[32]) = "loss pending"
+NOT_INSOLVENT: constant(String[32]) = "not insolvent"

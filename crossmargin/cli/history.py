@@ -148,7 +148,7 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
         f = None
         if vol_method != "oracle-const":
             f = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]),
-                              params.risk.horizon_days, refit_days=refit_days)
+                              params.risk.horizon_days, refit_days=refit_days, with_garch=vol_method == "garch")
         main = backtest(params, prices, vol_method, f, book, start, end, random_n, seed)
         const = backtest(params, prices, "oracle-const", None, book, start, end, random_n, seed) \
             if compare and vol_method != "oracle-const" else None

@@ -255,7 +255,8 @@ def backtest(params: Params, prices: Prices, vol: str = "garch", forecasts=None,
     t0 = time.perf_counter()
     params = params.listed(0)
     if vol != "oracle-const" and forecasts is None:
-        forecasts = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]), horizon)
+        forecasts = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]), horizon,
+                                  with_garch=vol == "garch")
     vols = book_vols(params, prices, vol, forecasts)
     results: list[BookBacktest] = []
     if book != "random":

@@ -218,15 +218,17 @@ class VolForecasts:
 
 
 def forecast_vols(prices, horizon_days: float, refit_days: int = REFIT_DAYS, min_obs: int = MIN_OBS,
-                  lam: float = LAMBDA) -> VolForecasts:
-    """EWMA and rolling GARCH(1,1)-t forecasts of every column of `prices` (a `history.Prices`)."""
+                  lam: float = LAMBDA, with_garch: bool = True) -> VolForecasts:
+    """EWMA and rolling GARCH(1,1)-t forecasts of every column of `prices` (a `history.Prices`); `with_garch=False`
+    skips the fits (the GARCH columns stay NaN)."""
     r = prices.log_returns()
     T, U = r.shape
     ewma, garch, realised = np.full((T, U), np.nan), np.full((T, U), np.nan), np.full((T, U), np.nan)
     fits, q_e, q_g = {}, {}, {}
     for j, u in enumerate(prices.symbols):
         e1 = ewma_variance(r[:, j], lam)
-        g = garch_variance(r[:, j], min_obs, refit_days)
+        g = garch_variance(r[:, j], min_obs, refit_days) if with_garch else \
+            GarchPath(*(np.full(T, np.nan) for _ in range(4)), ())
         ewma[:, j] = annualised(horizon_variance(e1, horizon_days), horizon_days)
         garch[:, j] = annualised(horizon_variance(g.forecast, horizon_days, g.omega, g.alpha, g.beta), horizon_days)
         realised[:, j] = realised_vol(r[:, j])

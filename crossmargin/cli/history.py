@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from crossmargin.cli.common import UserError, emit, table
+from crossmargin.cli.common import UserError, console, emit, table
 from crossmargin.paths import reports_dir
 
 
@@ -55,7 +55,7 @@ def _pct(x, digits: int = 1) -> str:
 
 
 def _g(x) -> str:
-    return "-" if x is None or x != x else f"{x:.2g}"
+    return "-" if x is None or x != x else "<1e-4" if x < 1e-4 else f"{x:.2g}"
 
 
 prices_option = click.option("--prices", "prices_path", default=None, metavar="FILE",
@@ -196,6 +196,81 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
          message=msg + f"\nwrote {', '.join(data['files'])}")
 
 
+@click.command("calibrate")
+@prices_option
+@params_option
+@refit_option
+@click.option("--write", "write_path", default=None, metavar="FILE",
+              help="Where the proposed parameter file goes (default: reports/params-calibrated.toml).")
+@out_option
+@json_option
+def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json) -> None:
+    """Propose z, vol_up, shock bounds, vol floors and the correlation regimes (EWMA ρ; κ from the worst 1 % of
+    days; PSD-checked) that meet 99 % MM coverage on every canonical book with the least margin; print the diff
+    against the parameter file and write the proposal as a parameter file."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from crossmargin.cli.common import err_console
+    from crossmargin.model.params import PARAMS_DIR
+    from crossmargin.sim.calibrate import calibrate, write_params
+
+    prices, params = _prices(prices_path), _params(params_name)
+    source = Path(params_name) if Path(params_name).suffix else PARAMS_DIR / f"{params_name}.toml"
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
+                  transient=True, disable=as_json or not err_console.is_terminal) as bar:
+        task = bar.add_task("calibrating", total=None)
+        try:
+            cal = calibrate(params, prices, refit_days, lambda msg: bar.update(task, description=msg))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    target = Path(write_path) if write_path else _out(out) / "params-calibrated.toml"
+    try:
+        path, diff = write_params(cal, source, target)
+    except OSError as exc:
+        raise UserError(f"--write {target}: {exc.strerror or exc}") from None
+    data = cal.to_dict()
+    data["file"], data["diff"] = str(path), diff
+    risk_changes = [c for c in cal.changes if " " not in c["name"]]
+    pairs = [c for c in cal.changes if c["name"].startswith("correlation ")]
+    data["apply"] = [f"crossmargin risk set " + " ".join(f"{c['name']}={c['proposed']:g}" for c in risk_changes)] \
+        if risk_changes else []
+    if pairs:
+        data["apply"].append("crossmargin risk correlation " + " ".join(
+            f"{c['name'].split()[1]}={c['proposed']:g}" for c in pairs))
+    if as_json:
+        emit(data, True)
+        return
+    emit(data, False, table(f"calibration of {params.name} on {prices.source}", ["parameter", "current", "proposed"],
+                            [[c["name"], f"{c['current']:g}", f"{c['proposed']:g}"] for c in cal.changes]))
+    after = {b.book: b for b in cal.after}
+    rows = []
+    for b in cal.before:
+        a = after[b.book]
+        if not b.days:
+            continue
+        rows.append([b.book, _pct(b.coverage, 2), _g(b.kupiec[1]), _pct(b.to_dict()["mean_mm_pct"]),
+                     _pct(a.coverage, 2), _g(a.kupiec[1]), _pct(a.to_dict()["mean_mm_pct"]), a.verdict])
+    emit(data, False, _readable(table("GARCH backtest, current -> proposed",
+                                      ["book", "coverage", "Kupiec p", "MM/gross", "coverage", "Kupiec p", "MM/gross",
+                                       "verdict"], rows)))
+    corr = cal.correlation
+    msg = (f"κ {corr['kappa']:g}: stressed co-movement over the worst 1 % of days "
+           + ", ".join(f"{k} needs {v:.2f}" for k, v in corr["kappa_needed"].items())
+           + f"; smallest eigenvalue of ρ {corr['min_eigenvalue']:.3f}. vol_floor is the feeder's (off chain).")
+    for note in cal.notes:
+        msg += f"\nnote: {note}"
+    msg += "\napply on chain (risk manager): " + (" ; ".join(data["apply"]) or "nothing to change")
+    emit(data, False, message=msg)
+    click.echo(diff, nl=False)  # plain: TOML's [tables] are not rich markup
+    console.print(f"wrote {path}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(vol)
     cli.add_command(backtest_cmd)
+    # `risk calibrate` joins the chain-side `risk` group (crossmargin/cli/risk.py, registered before this module)
+    risk = cli.commands.get("risk")
+    if risk is None:  # a CLI assembled without the chain commands still gets its own `risk` group
+        risk = click.Group("risk", help="Risk parameters.")
+        cli.add_command(risk)
+    risk.add_command(calibrate_cmd)

@@ -13,8 +13,10 @@ prices with spot moved by the realised return P_{t+H} / P_t per underlying; opti
 t + H with that day's vol forecast (the VolOracle's value then). Every day's forecast uses closes up to that day
 only (`crossmargin.sim.vol`), so there is no look-ahead.
 
-Vol choices: `garch` (GARCH(1,1)-t, expanding re-fit), `ewma` (RiskMetrics λ = 0.94) and `oracle-const` (the
-parameter set's reference vol, constant: what the VolOracle holds when nobody feeds it).
+Vol choices: `garch` (GARCH(1,1)-t, expanding re-fit), `ewma` (RiskMetrics λ = 0.94), both floored at the
+underlying's `vol_floor` and kept inside the VolOracle's [min_vol, max_vol], and `oracle-const` (the parameter
+set's reference vol, constant: what the VolOracle holds when nobody feeds it). The VolOracle's per-update rate
+limit is not applied here (a forecast is taken as posted in full by the next day).
 
 Tests (target breach rate p = 1 - coverage target = 1 %):
     Kupiec POF      LR = -2 ln[(1-p)^(N-x) p^x] + 2 ln[(1-x/N)^(N-x) (x/N)^x] ~ χ²(1)  (two-sided: too many or too
@@ -175,16 +177,21 @@ def canonical_book_set(params: Params, notional: float = 1_000_000.0) -> tuple[t
 
 
 def book_vols(params: Params, prices: Prices, vol: str, forecasts=None) -> np.ndarray:
-    """(T, U) annualised vols in `params.symbols` order: the forecast of `vol`, or the reference vol
-    (`oracle-const`); NaN where a forecast is missing (or the file has no such column)."""
+    """(T, U) annualised vols in `params.symbols` order: the forecast of `vol` as the VolOracle would hold it
+    (floored at the underlying's `vol_floor`, inside the oracle's [min_vol, max_vol]: `vol.oracle_vol`), or the
+    reference vol (`oracle-const`); NaN where a forecast is missing (or the file has no such column)."""
+    from crossmargin.sim.vol import oracle_vol
+
     T = len(prices)
     out = np.full((T, len(params.symbols)), np.nan)
+    o = params.oracle
     for j, u in enumerate(params.symbols):
+        und = params.underlying(u)
         if vol == "oracle-const":
-            out[:, j] = np.where(np.isnan(prices.column(u)), np.nan, params.underlying(u).vol) \
-                if u in prices.symbols else np.nan
+            out[:, j] = np.where(np.isnan(prices.column(u)), np.nan, und.vol) if u in prices.symbols else np.nan
         elif u in forecasts.symbols:
-            out[:, j] = forecasts.vol(vol)[:, forecasts.symbols.index(u)]
+            out[:, j] = oracle_vol(forecasts.vol(vol)[:, forecasts.symbols.index(u)], und.vol_floor, o.min_vol,
+                                   o.max_vol)
     return out
 
 

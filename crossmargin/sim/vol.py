@@ -154,6 +154,13 @@ def annualised(var_h, horizon_days: float) -> np.ndarray:
     return np.sqrt(np.asarray(var_h, dtype=float) / horizon_days * DAYS_PER_YEAR)
 
 
+def oracle_vol(forecast, vol_floor: float, min_vol: float, max_vol: float) -> np.ndarray:
+    """The vol a feeder may post for a forecast: at least the underlying's `vol_floor`, inside the VolOracle's
+    [min_vol, max_vol] (NaN stays NaN). The one place forecasts are floored and bounded."""
+    f = np.asarray(forecast, dtype=float)
+    return np.where(np.isnan(f), np.nan, np.clip(np.maximum(f, vol_floor), min_vol, max_vol))
+
+
 def realised_vol(r: np.ndarray, window: int = 30) -> np.ndarray:
     """realised[t]: sqrt(mean r² over days t+1..t+window · 365), the vol that followed day t (NaN at the end)."""
     r = np.asarray(r, dtype=float)

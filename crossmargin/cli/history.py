@@ -339,6 +339,101 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
                 + f"wrote {path}")
 
 
+def _demo_accounts(params):
+    """The demo's cross books (crossmargin.demo.books) as model accounts, traded at the reference prices."""
+    from crossmargin.demo.books import BOOKS
+    from crossmargin.model.margin import option_price
+    from crossmargin.model.portfolio import Account, MarketState
+
+    state = MarketState.from_params(params)
+    settle = params.settlement.symbol
+    accounts = []
+    for b in BOOKS:
+        if b.isolated:
+            continue
+        acct = Account(cash=float(b.deposits.get(settle, 0)),
+                       collateral={k: float(v) for k, v in b.deposits.items() if k != settle})
+        for name, size in b.trades:
+            spec = params.market(name)
+            u = spec.underlying
+            price = state.spot[u] if spec.is_linear else float(option_price(spec, state.spot[u], state.vol[u], 0))
+            acct = acct.with_trade(spec, float(size), price)
+        accounts.append(acct)
+    return accounts
+
+
+@click.command("fund")
+@prices_option
+@params_option
+@click.option("--books", default=2000, show_default=True, type=click.IntRange(2, 1_000_000), help="Random books.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random books.")
+@click.option("--insurance", default=0.001, show_default=True, type=click.FloatRange(min=0),
+              help="Insurance fund of the random books, as a fraction of their gross notional.")
+@click.option("--symbol", default="ETH", show_default=True, help="The underlying that gaps.")
+@click.option("--stress", default=1.5, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Cover 2: historical one-day moves are multiplied by this.")
+@click.option("--no-plots", is_flag=True, help="Skip fund.png.")
+@out_option
+@json_option
+def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, no_plots, out, as_json) -> None:
+    """Gap risk and the insurance fund: bad debt against a one-step gap (5 %-40 %, vol x2) for random books and
+    the demo's books, and the fund a Cover 2 rule needs (two largest losses beyond margin on the worst historical
+    day x stress) against the configured fund."""
+    import numpy as np
+
+    from crossmargin.demo.books import INSURANCE_DEPOSIT
+    from crossmargin.model.portfolio import MarketState
+    from crossmargin.sim.books import from_accounts
+    from crossmargin.sim.fund import cover2, gap_table
+    from crossmargin.sim.simulate import build_books
+
+    prices, params = _prices(prices_path), _params(params_name)
+    listed = params.listed(0)
+    symbol = symbol.upper()
+    if symbol not in listed.symbols:
+        raise UserError(f"--symbol {symbol}: not an underlying of {params.name} ({', '.join(listed.symbols)})")
+    cross, iso, _, _ = build_books(listed, books, seed)
+    spot = np.array([MarketState.from_params(listed).spot[u] for u in listed.symbols])
+    fund = insurance * float(cross.gross_notional(spot).sum())
+    demo = _params("demo").listed(0)
+    demo_books = from_accounts(demo, _demo_accounts(demo))
+    demo_fund = float(INSURANCE_DEPOSIT.get(demo.settlement.symbol, 0))
+    series = {"random books, cross": gap_table(listed, cross, fund, symbol),
+              "random books, isolated": gap_table(listed, iso, fund, symbol),
+              "demo books (demo params)": gap_table(demo, demo_books, demo_fund, symbol)}
+    c2 = cover2(listed, cross, prices, stress)
+    c2_demo = cover2(demo, demo_books, prices, stress)
+    data = {"params": params.name, "books": books, "seed": seed, "symbol": symbol,
+            "funds": {"random books": fund, "demo books": demo_fund},
+            "gaps": {k: [r.__dict__ for r in v] for k, v in series.items()},
+            "cover2": {"random books": c2.to_dict(), "demo books": c2_demo.to_dict()}, "files": []}
+    out_dir = _out(out)
+    if not no_plots:
+        from crossmargin.sim.history_plots import plot_fund
+
+        data["files"].append(str(plot_fund({k: v for k, v in series.items() if "demo" not in k}, fund, out_dir,
+                                           symbol)))
+    path = out_dir / "fund.json"
+    path.write_text(json.dumps(data, indent=2, default=str))
+    data["files"].append(str(path))
+    if as_json:
+        emit(data, True)
+        return
+    names = list(series)
+    rows = []
+    for i, g in enumerate(series[names[0]]):
+        rows.append([f"-{100 * g.gap:.0f}%"] + [f"{series[n][i].negative_equity:,.0f} / {series[n][i].bad_debt:,.0f}"
+                                                 for n in names])
+    emit(data, False, _readable(table(
+        f"one-step {symbol} gap, vol x2: negative equity / bad debt (USD)", ["gap", *names], rows)))
+    msg = (f"funds: random books {fund:,.0f} ({insurance:.2%} of gross notional), demo {demo_fund:,.0f}. "
+           f"Cover 2 (moves x{stress:g}, vols x2): random books need {c2.cover2:,.0f} (worst day {c2.worst_day}; "
+           f"every account {c2.cover_all:,.0f}), demo books {c2_demo.cover2:,.0f} (worst day {c2_demo.worst_day}). "
+           + (f"No prices for {', '.join(c2.proxies)} on some days: they did not move then. " if c2.proxies else "")
+           + f"wrote {', '.join(data['files'])}")
+    emit(data, False, message=msg)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(vol)
     cli.add_command(backtest_cmd)
@@ -349,3 +444,9 @@ def register(cli: click.Group) -> None:
         risk = click.Group("risk", help="Risk parameters.")
         cli.add_command(risk)
     risk.add_command(calibrate_cmd)
+    # `report fund` joins `report` (crossmargin/cli/sim.py, registered before this module)
+    report = cli.commands.get("report")
+    if report is None:
+        report = click.Group("report", help="Reports computed from the model (no chain).")
+        cli.add_command(report)
+    report.add_command(fund_cmd)

@@ -63,3 +63,17 @@ def plot_backtest(result: BacktestResult, out: Path, name: str = "backtest.png")
     fig.suptitle(f"MM backtest, params {result.params}, vol {result.vol}, horizon {result.horizon_days} d",
                  fontsize=10)
     return _save(fig, out, name)
+
+
+def plot_fund(series: dict, fund: float, out: Path, symbol: str = "ETH") -> Path:
+    """Bad debt (the walk's) against the one-step gap size, one line per book set, the configured fund as a line."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for name, rows in series.items():
+        ax.plot([100 * r.gap for r in rows], [r.bad_debt / 1e6 for r in rows], marker="o", label=name)
+    ax.axhline(fund / 1e6, color="#2ca02c", ls="--", label=f"insurance fund ({fund / 1e6:,.2f}M)")
+    ax.set_xlabel(f"one-step {symbol} gap (%), its vol doubling")
+    ax.set_ylabel("bad debt (USD millions)")
+    ax.set_title("Gap risk: bad debt after the walk's liquidation vs the insurance fund", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, out, "fund.png")

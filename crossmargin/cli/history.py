@@ -281,11 +281,16 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
               help="The forecast the feeder posts (through the VolOracle's rate limit).")
 @click.option("--insurance", default=0.001, show_default=True, type=click.FloatRange(min=0),
               help="Insurance fund per margin mode, as a fraction of the books' gross notional.")
+@click.option("--liquidation", "liq_model", type=click.Choice(["dutch", "mm"]), default="dutch", show_default=True,
+              help="dutch: the Liquidation contract's full bid (d(t), flag and fund fees); mm: the bidder keeps "
+                   "25 %% of MM (crossmargin simulate's model).")
+@click.option("--liq-delay", default=0, show_default=True, type=click.IntRange(0, 10_000),
+              help="Path steps between the MM breach and the bid (0: a keeper bidding at once).")
 @refit_option
 @out_option
 @json_option
 def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_per_day, vol_method, insurance,
-               refit_days, out, as_json) -> None:
+               liq_model, liq_delay, refit_days, out, as_json) -> None:
     """Replay real history: Brownian bridges between daily closes with the forecast vol, the vol the feeder posts
     through the VolOracle's rate limit, random books cross vs isolated (liquidations, bad debt, insurance fund)."""
     from crossmargin.sim.backtest import book_vols
@@ -310,7 +315,10 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
         f = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]), params.risk.horizon_days,
                           refit_days=refit_days, with_garch=vol_method == "garch")
         vols = book_vols(listed, prices, vol_method, f)
-        results = [replay(params, prices, vols, a, b, books, seed, steps_per_day, insurance, key=k)
+        from crossmargin.sim.engine import LiquidationModel
+
+        liq = LiquidationModel(delay_steps=liq_delay, schedule=listed.liquidation if liq_model == "dutch" else None)
+        results = [replay(params, prices, vols, a, b, books, seed, steps_per_day, insurance, liquidation=liq, key=k)
                    for k, a, b, _ in windows]
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -319,7 +327,7 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
     from crossmargin.sim.simulate import _plain
 
     data = {"params": params.name, "prices": prices.source, "books": books, "seed": seed, "vol": vol_method,
-            "steps_per_day": steps_per_day,
+            "steps_per_day": steps_per_day, "liquidation": liq_model, "liq_delay_steps": liq_delay,
             "replays": [_plain(dataclasses.asdict(r)) | {"seconds": s} for r, _, s in results]}
     path = _out(out) / "replay.json"
     path.write_text(json.dumps(data, indent=2, default=str))
@@ -334,8 +342,10 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
         f"replays of real closes, params {params.name}, {books:,} books, {steps_per_day} steps a day, vol {vol_method}",
         ["replay", f"low % {'/'.join(symbols)}", "books liquidated cross / iso", "bad debt cross / iso",
          "uncovered cross / iso"], rows)),
-        message=f"USD; insurance fund {insurance:.2%} of gross notional per mode; liquidation: the walk's model "
-                f"(bidder keeps 25 % of MM, one step later). " + (f"Proxies: {notes}. " if notes else "")
+        message=f"USD; insurance fund {insurance:.2%} of gross notional per mode; liquidation: "
+                + ("the contract's full bid (Dutch-auction discount, flag and fund fees)" if liq_model == "dutch"
+                   else "the bidder keeps 25 % of MM") + f", {liq_delay} step(s) after the breach. "
+                + (f"Proxies: {notes}. " if notes else "")
                 + f"wrote {path}")
 
 

@@ -13,7 +13,9 @@ reference price (the books are opened there; the model is homogeneous in price a
 Oracle vol along the path: the forecast is the feeder's target at every step, moved by the VolOracle's rate limit
 (`crossmargin.sim.paths.oracle_vol`: at most `oracle.vol_max_step` per update, inside [min_vol, max_vol]),
 starting at the first day's forecast. Books are opened and funded with that vol (the random books of
-`crossmargin simulate`), and walked with its liquidation model (`crossmargin.sim.engine.walk`).
+`crossmargin simulate`), and walked (`crossmargin.sim.engine.walk`) with the Liquidation contract's full bid by
+default: Dutch-auction discount d(t), flag fee, insurance-fund fee, insolvent accounts costing the fund -V + MM·d,
+the bid at the step of the breach (a keeper bidding at once, like the demo's) unless a delay is given.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def replay(params: Params, prices: Prices, vols: np.ndarray, start: str, end: st
     cross, iso, h_cross, h_iso = build_books(opened, books, seed)
     spot0 = np.array([MarketState.from_params(opened).spot[u] for u in opened.symbols])
     fund = insurance * float(cross.gross_notional(spot0).sum())
-    liq = liquidation or LiquidationModel()
+    liq = liquidation or LiquidationModel(delay_steps=0, schedule=opened.liquidation)
     walks = {mode: [walk(MarginArrays(b), path, liq, fund, h)]
              for mode, b, h in (("cross", cross, h_cross), ("isolated", iso, h_iso))}
     result = ScenarioResult(

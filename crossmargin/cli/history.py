@@ -444,6 +444,41 @@ def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, n
     emit(data, False, message=msg)
 
 
+def _vol_agent():
+    from crossmargin.cli.bots import bot_options
+
+    @click.command("vol")
+    @bot_options
+    @prices_option
+    @click.option("--method", type=click.Choice(["garch", "ewma"]), default="garch", show_default=True,
+                  help="The forecast posted.")
+    @click.option("--floor", default=0.0, show_default=True, type=click.FloatRange(min=0),
+                  help="Never post below this (annualised), on top of each underlying's vol_floor.")
+    @click.option("--min-change", default=0.01, show_default=True, type=click.FloatRange(min=0),
+                  help="Relative change below which nothing is sent (unless the value is old).")
+    @click.option("--refresh", type=int, default=None, help="Seconds after which the current value is re-posted "
+                                                            "(default: half the oracle's heartbeat).")
+    @refit_option
+    def vol_agent_cmd(**kw) -> None:
+        """Post forecast vols (GARCH or EWMA from a price file) to the VolOracle, stepping within its limits."""
+        from crossmargin.bots.core import BotError, GasPolicy
+        from crossmargin.bots.run import run_bot
+        from crossmargin.bots.vol import VolConfig, VolFeeder
+
+        try:
+            config = VolConfig(prices=Path(kw["prices_path"]) if kw["prices_path"] else None, method=kw["method"],
+                               floor=kw["floor"], min_change=kw["min_change"], refresh=kw["refresh"],
+                               refit_days=kw["refit_days"])
+            gas = GasPolicy(kw["max_fee_gwei"], kw["priority_gwei"])
+            run_bot(lambda w3, signer: VolFeeder(w3, signer, gas, kw["dry_run"], config), network=kw["network"],
+                    account=kw["account"], as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"],
+                    max_blocks=kw["max_blocks"], columns=("block", "vols", "posts", "sent", "steps_left"), name="vol")
+        except BotError as exc:
+            raise UserError(str(exc)) from None
+
+    return vol_agent_cmd
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(vol)
     cli.add_command(backtest_cmd)
@@ -460,3 +495,7 @@ def register(cli: click.Group) -> None:
         report = click.Group("report", help="Reports computed from the model (no chain).")
         cli.add_command(report)
     report.add_command(fund_cmd)
+    # `agent vol` joins the bots' `agent` group (crossmargin/cli/bots.py), when the CLI has it
+    agent = cli.commands.get("agent")
+    if agent is not None:
+        agent.add_command(_vol_agent())

@@ -96,3 +96,26 @@ def test_cli_replay(tmp_path):
     assert r["cross"]["books_hit"] <= r["isolated"]["books_hit"] and r["cross"]["accounts"] == 60
     bad = CliRunner(mix_stderr=False).invoke(group, ["replay", "--prices", str(f), "--from", "2022-11-06"])
     assert bad.exit_code != 0
+
+
+def test_simulate_from_to_is_the_replay(tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from crossmargin.cli import history, sim
+
+    group = click.Group("crossmargin")
+    sim.register(group)
+    history.register(group)
+    p = load_prices().between("2022-09-01", "2022-11-30")
+    f = tmp_path / "slice.csv"
+    f.write_text("date,BTC,ETH,SOL\n" + "".join(f"{d}," + ",".join(repr(float(x)) for x in row) + "\n"
+                                             for d, row in zip(p.dates, p.close)))
+    res = CliRunner(mix_stderr=False).invoke(
+        group, ["simulate", "--prices", str(f), "--from", "2022-11-08", "--to", "2022-11-10", "--books", "30",
+                "--json"], env={"CROSSMARGIN_REPORTS": str(tmp_path / "reports")}, catch_exceptions=False)
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["liquidation"] == "dutch" and data["liq_delay_steps"] == 1
+    (r,) = data["replays"]
+    assert r["key"] == "2022-11-08..2022-11-10" and r["steps"] == 48

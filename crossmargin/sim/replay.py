@@ -75,7 +75,8 @@ def bridge_path(params: Params, prices: Prices, vols: np.ndarray, start: str, en
         base = next((j for j in range(len(symbols)) if j not in missing and symbols[j] == "ETH"),
                     next((j for j in range(len(symbols)) if j not in missing), None))
         if base is None:
-            raise ValueError(f"no price or vol forecast for any underlying over {start} .. {end}")
+            raise ValueError(f"no price or vol forecast for any underlying over {start} .. {end} (GARCH needs a year "
+                             "of closes before the window; EWMA 30 days)")
         for j in missing:
             scale = params.underlyings[j].vol / params.underlyings[base].vol
             window[:, j] = np.exp(scale * np.log(window[:, base] / window[0, base]))

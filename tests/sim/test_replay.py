@@ -107,7 +107,7 @@ def test_simulate_from_to_is_the_replay(tmp_path):
     group = click.Group("crossmargin")
     sim.register(group)
     history.register(group)
-    p = load_prices().between("2022-09-01", "2022-11-30")
+    p = load_prices().between("2021-09-01", "2022-11-30")   # GARCH: a year of closes before the window
     f = tmp_path / "slice.csv"
     f.write_text("date,BTC,ETH,SOL\n" + "".join(f"{d}," + ",".join(repr(float(x)) for x in row) + "\n"
                                              for d, row in zip(p.dates, p.close)))

@@ -110,3 +110,10 @@ PRICE_ABOVE_MAX: constant(String[32]) = "price above max cost"
 HEALTH_DECREASED: constant(String[32]) = "health decreased"
 BAD_LIQUIDATION_PARAMS: constant(String[32]) = "bad liquidation params"
 OUT_OF_RANGE: constant(String[32]) = "value out of range"
+
+# ---------------------------------------------------------------- markets: mark, settlement rounds
+BAD_SETTLEMENT_GRACE: constant(String[32]) = "bad settlement grace"
+ROUND_HINT_REQUIRED: constant(String[32]) = "round hint required"
+BAD_ROUND_HINT: constant(String[32]) = "bad round hint"
+ROUND_NOT_CLOSED: constant(String[32]) = "round not closed"
+NO_USABLE_ROUND: constant(String[32]) = "no usable round"

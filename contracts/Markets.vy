@@ -27,9 +27,10 @@
         - settlement price (dated): the primary feed's round current at expiry
           (`settle(id, round_hint)`, checked on chain by the router's
           `price_at`: the hinted round's updatedAt <= expiry < the next
-          round's); if that round was stale at expiry, the next round's. Only
-          after `settlement_grace` without such a proof may anyone settle with
-          hint 0 at the current OK price (TECH_SPEC "Markets"). Recorded once.
+          round's); if that round was stale at expiry, the next round's. For a
+          feed whose history cannot prove expiry, the admin may settle with
+          hint 0 at the current OK price once `settlement_grace` has passed
+          (TECH_SPEC "Markets"). Recorded once.
         - price band: a fill of a linear instrument must lie within
           `+-price_band * index`; a call premium must not exceed the index and a
           put premium the strike. Checked only while the oracle is OK.
@@ -382,8 +383,8 @@ def set_price_band(_band: uint256):
 def set_settlement_grace(_grace: uint256):
     """
     @notice Set how long after expiry a dated instrument settles only with a
-            round proof (`settle(id, round_hint)`) before the current-price
-            fallback opens.
+            round proof (`settle(id, round_hint)`) before the admin's
+            current-price fallback opens.
     @dev Admin only, in [1 hour, 30 days].
     @param _grace Seconds.
     """
@@ -462,10 +463,12 @@ def settle(_id: uint256, _round_hint: uint256) -> uint256:
          feed's round `_round_hint` was updated at or before expiry and the
          next round after it) and returns its answer, or the next round's if
          that one was stale at expiry. Find the hint by walking back from the
-         feed's `latestRoundData`. Fallback (hint 0): only once
+         feed's `latestRoundData`. Fallback (hint 0), for a feed whose round
+         history cannot prove the expiry: the admin only, once
          `settlement_grace` has passed since expiry, at the current OK index
-         (for a feed whose round history cannot prove expiry). Positions
-         settle to cash when the Clearinghouse next touches their accounts.
+         (a permissionless current-price fallback would hand the timing back
+         to whoever profits from waiting). Positions settle to cash when the
+         Clearinghouse next touches their accounts.
     @param _id FUTURE, CALL or PUT instrument id.
     @param _round_hint The primary feed's round id current at expiry, or 0 for the fallback.
     @return The settlement price (WAD USD).
@@ -479,8 +482,10 @@ def settle(_id: uint256, _round_hint: uint256) -> uint256:
         # dev: reverts unless the hinted round is the one current at expiry
         price = staticcall IOracleRouter(self._router).price_at(inst.underlying, inst.expiry, _round_hint)
     else:
-        # dev: the fallback waits out the grace, during which anyone can prove the price at expiry
-        assert block.timestamp >= inst.expiry + self._settlement_grace, errors.ROUND_HINT_REQUIRED
+        # dev: the fallback waits out the grace, during which anyone can prove the price at expiry, and is the
+        # admin's: a holder who profits from a later price cannot wait it out and pick the time
+        assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.ROUND_HINT_REQUIRED
+        assert block.timestamp >= inst.expiry + self._settlement_grace, errors.GRACE_NOT_OVER
         ok: bool = False
         price, ok = self._index(inst.underlying)
         assert ok, errors.ORACLE_NOT_OK

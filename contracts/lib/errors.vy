@@ -114,6 +114,7 @@ OUT_OF_RANGE: constant(String[32]) = "value out of range"
 # ---------------------------------------------------------------- markets: mark, settlement rounds
 BAD_SETTLEMENT_GRACE: constant(String[32]) = "bad settlement grace"
 ROUND_HINT_REQUIRED: constant(String[32]) = "round hint required"
+GRACE_NOT_OVER: constant(String[32]) = "settlement grace not over"
 BAD_ROUND_HINT: constant(String[32]) = "bad round hint"
 ROUND_NOT_CLOSED: constant(String[32]) = "round not closed"
 NO_USABLE_ROUND: constant(String[32]) = "no usable round"

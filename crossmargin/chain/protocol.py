@@ -126,7 +126,8 @@ class Trading:
                 now = self.session.web3.eth.get_block("latest")["timestamp"]
                 if now < grace_end:
                     raise ProtocolError(f"{spec.name}: no oracle round proves the price at expiry yet ({e}); "
-                                        f"the current-price fallback opens at {grace_end}") from None
+                                        f"the admin's current-price fallback opens at {grace_end}") from None
+                # round 0: the admin's fallback at the current price (reverts "round hint required" for anyone else)
             self.send(self.markets.settle, spec.id, round_id, signer=signer)
         return {"instrument": spec.name, "round": round_id,
                 "settlement_price": str(from_wad(int(self.markets.instrument(spec.id)[4])))}

@@ -24,6 +24,8 @@ WEIGHTS = {
     "trade": 24, "move_price": 16, "jump": 2, "advance_time": 5, "move_vol": 3, "deposit": 5, "withdraw": 5,
     "start_auction": 14, "bid": 14, "close_auction": 2, "make_stale": 1, "refresh": 4, "deviate": 1, "agree": 3,
     "socialise": 1, "fund_insurance": 1,
+    # adversary: dust wash fills (issue 10 §3)
+    "dust_wash": 3,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -105,6 +107,9 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
         return (rng.choice((0.5, 0.9, 1.0)),)
     if rule == "fund_insurance":
         return (rng.choice((1_000, 20_000, 100_000)),)
+    if rule == "dust_wash":  # two accounts of one attacker (never the maker)
+        a, b = rng.sample(range(1, n), 2)
+        return (a, b, rng.choice(m.perps), rng.random() < 0.5)
     raise KeyError(rule)
 
 

@@ -9,7 +9,8 @@ inside the VolOracle's bound, fractions, slippage) and checks the two global inv
     healthy_accounts_cannot_be_liquidated, bid_never_lowers_health,
     bidder_stays_above_im, no_liquidation_on_stale_price,
     bad_debt_only_when_equity_negative,
-    socialised_loss_equals_uncovered_shortfall                          (inside the rules, whenever they apply)
+    socialised_loss_equals_uncovered_shortfall,
+    mark_moves_in_proportion_to_notional                                (inside the rules, whenever they apply)
 
 Books: perps and a dated future on ETH, BTC, SOL, the listed ETH and BTC calls and puts (Black-76 on chain through
 the OptionPricer), WETH/WBTC collateral. CI profile: `CI_EXAMPLES` runs of `CI_STEPS` steps (well under 90 s); `--hypothesis-profile`
@@ -157,6 +158,11 @@ class LiquidationStateMachine(RuleBasedStateMachine):
         if wait:
             self.m.advance_time(wait)
         self.m.bid(target, keeper, fraction, 10)
+
+    # ---- adversary: dust wash fills (issue 10 §3)
+    @rule(pair=pairs, market=st.sampled_from(MACHINE.perps), up=st.booleans())
+    def dust_wash(self, pair, market, up):
+        self.m.dust_wash(*pair, market, up)
 
     @rule(data=st.data())
     def close_auction(self, data):

@@ -294,7 +294,7 @@ def fill(
     # ---- accrue: Markets checks the instrument and price, accrues funding, moves the mark
     inst: types.Instrument = empty(types.Instrument)
     funding_index: int256 = 0
-    inst, funding_index = extcall IMarkets(self._markets).record_fill(id, _order.limit_price)
+    inst, funding_index = extcall IMarkets(self._markets).record_fill(id, _order.limit_price, _fill_size)
     if inst.expiry != 0 and self._expiry[id] == 0:
         self._expiry[id] = inst.expiry
     engine: address = self._risk_engine

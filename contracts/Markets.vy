@@ -11,19 +11,26 @@
           PUT on one underlying (OracleRouter id). Kind, underlying, strike and
           expiry never change after listing.
         - index: the OracleRouter price of the underlying (WAD USD).
-        - mark (perps): time-weighted EMA of fill prices,
-          `mark += alpha * (fill - mark)` with `alpha = min(1, dt / ema_tau)`,
-          dt = seconds since the last mark update. The first fill sets it; with
-          no fills the mark stays where it is (it does not decay towards the
-          index). Several fills in one block move it only once (dt = 0 after).
-        - premium rate (perps): `clamp((mark - index) / index, +-max_rate)` per
-          funding period; 0 before the first fill.
+        - premium (perps): P, a notional-weighted EMA of fill premiums
+          f = (fill - index) / index (signed WAD). A fill of notional
+          n = size * price moves it `P += (f - P) * n / (n + depth)`: fills
+          totalling x << depth of notional move it in proportion to x, so dust
+          fills move it by dust, however many. Without fills P decays towards 0
+          (mark -> index) as `P * exp(-dt / ema_tau)`. 0 before the first fill.
+        - mark (perps): `index * (1 + P)` (a view; 0 before the first fill).
+        - premium rate (perps): `clamp(P, +-max_rate)` per funding period.
         - cumulative funding index (perps): USD per unit of size, int256;
-          `d index = rate * index * dt / period`. A position pays
-          `size * (index_now - snapshot)` (longs pay when it rises); the
-          Clearinghouse settles it lazily when it touches the position.
-        - settlement price (dated): the first OK oracle price read by `settle`
-          at or after expiry; recorded once.
+          over dt, `d index = clamp(avg P, +-max_rate) * index * dt / period`
+          with avg P the exact mean of the decaying premium over dt. A
+          position pays `size * (index_now - snapshot)` (longs pay when it
+          rises); the Clearinghouse settles it lazily when it touches it.
+        - settlement price (dated): the primary feed's round current at expiry
+          (`settle(id, round_hint)`, checked on chain by the router's
+          `price_at`: the hinted round's updatedAt <= expiry < the next
+          round's); if that round was stale at expiry, the next round's. For a
+          feed whose history cannot prove expiry, the admin may settle with
+          hint 0 at the current OK price once `settlement_grace` has passed
+          (TECH_SPEC "Markets"). Recorded once.
         - price band: a fill of a linear instrument must lie within
           `+-price_band * index`; a call premium must not exceed the index and a
           put premium the strike. Checked only while the oracle is OK.
@@ -45,6 +52,7 @@ from snekmate.auth import access_control
 from .interfaces import IMarkets
 from .lib import constants
 from .lib import errors
+from .lib import fixed_point
 from .lib import packing
 from .lib import types
 
@@ -56,9 +64,10 @@ initializes: access_control
 exports: access_control.__interface__
 
 
-# @dev The OracleRouter view Markets reads.
+# @dev The OracleRouter views Markets reads.
 interface IOracleRouter:
     def price(_uid: uint256) -> (uint256, uint8): view
+    def price_at(_uid: uint256, _time: uint256, _round_id: uint256) -> uint256: view
 
 
 # @dev Role that records fills (the Clearinghouse).
@@ -74,6 +83,15 @@ DEFAULT_MAX_RATE: constant(uint256) = 5 * 10**14
 DEFAULT_EMA_TAU: constant(uint256) = 1298
 # @dev Initial price band (WAD): fills within 10 % of the index.
 DEFAULT_PRICE_BAND: constant(uint256) = 10**17
+# @dev Mark depth of a newly listed perp (WAD USD of notional): a fill of this notional moves the premium half way.
+DEFAULT_MARK_DEPTH: constant(uint256) = 10**6 * 10**18
+# @dev Initial settlement grace (s): how long after expiry only a round proof can settle a dated instrument.
+DEFAULT_SETTLEMENT_GRACE: constant(uint256) = 86400
+# @dev Bounds of the settlement grace (s).
+MIN_SETTLEMENT_GRACE: constant(uint256) = 3600
+MAX_SETTLEMENT_GRACE: constant(uint256) = 30 * 86400
+# @dev Signed WAD.
+SWAD: constant(int256) = 10**18
 # @dev Seconds in a week (initial bounds).
 WEEK: constant(uint256) = 7 * 86400
 
@@ -88,16 +106,19 @@ _terms: HashMap[uint256, uint256]
 _caps: HashMap[uint256, uint256]
 # @dev Settlement price per dated id (WAD; 0 = not yet).
 _settlement: HashMap[uint256, uint256]
-# @dev Funding parameters per perp id, one word: period | max_rate << 64 | ema_tau << 128.
+# @dev Funding parameters per perp id, one word: period (bits 0-31) | ema_tau (32-63) | max_rate (64-127) | depth (128-255).
 _funding_params: HashMap[uint256, uint256]
 # @dev Cumulative funding index per perp id (FundingState.cumulative).
 _cumulative: HashMap[uint256, int256]
-# @dev The rest of the funding state per perp id, one word: last_update | mark_time << 64 | mark << 128.
+# @dev The rest of the funding state per perp id, one word: last_update (bits 0-63) | mark_time (64-127) |
+#      premium (128-255, int128 two's complement).
 _funding_clock: HashMap[uint256, uint256]
 # @dev Bounds for the risk manager's settings.
 _bounds: IMarkets.Bounds
 # @dev Largest |fill - index| / index of a linear fill (WAD).
 _price_band: uint256
+# @dev Seconds after expiry during which a dated instrument settles only with a round proof.
+_settlement_grace: uint256
 
 
 # @dev Emitted when an instrument is listed.
@@ -140,6 +161,12 @@ event FundingParamsSet:
     period: uint256
     max_rate: uint256
     ema_tau: uint256
+    depth: uint256
+
+
+# @dev Emitted when the settlement grace changes.
+event SettlementGraceSet:
+    grace: uint256
 
 
 # @dev Emitted when the price band changes.
@@ -151,13 +178,14 @@ event PriceBandSet:
 event FundingAccrued:
     id: indexed(uint256)
     cumulative: int256
-    mark: uint256
+    premium: int256
 
 
 # @dev Emitted once per dated instrument when its settlement price is recorded.
 event InstrumentSettled:
     id: indexed(uint256)
     settlement_price: uint256
+    round_id: uint256
 
 
 @deploy
@@ -167,7 +195,8 @@ def __init__(_router: address):
             becomes admin.
     @dev Grant CLEARING_ROLE to the Clearinghouse and RISK_MANAGER_ROLE to the
          risk manager afterwards. Initial bounds: funding period and EMA tau in
-         [60 s, 1 week], rate cap <= 1 % per period, price band <= 50 %.
+         [60 s, 1 week], rate cap <= 1 % per period, price band <= 50 %, mark
+         depth in [1,000, 10**12] USD. Settlement grace 1 day.
     @param _router OracleRouter.
     """
     assert _router != empty(address), errors.EMPTY_ADDRESS
@@ -180,8 +209,11 @@ def __init__(_router: address):
         min_tau=60,
         max_tau=WEEK,
         max_price_band=5 * 10**17,
+        min_depth=10**3 * 10**18,
+        max_depth=10**12 * 10**18,
     )
     self._price_band = DEFAULT_PRICE_BAND
+    self._settlement_grace = DEFAULT_SETTLEMENT_GRACE
 
 
 # ---------------------------------------------------------------- admin
@@ -192,15 +224,15 @@ def list_perp(_uid: uint256, _max_oi: uint256, _max_pos: uint256) -> uint256:
     """
     @notice List a perpetual future on underlying `_uid`.
     @dev Admin only. Funding starts with the defaults (3,600 s period, 0.05 %
-         rate cap, 1,298 s EMA tau); the risk manager tunes them with
-         `set_funding_params`.
+         rate cap, 1,298 s EMA tau, 1M USD mark depth); the risk manager tunes
+         them with `set_funding_params`.
     @param _uid Underlying id known to the router.
     @param _max_oi Open-interest cap (sum of long sizes, WAD units).
     @param _max_pos Largest |size| per account (WAD units).
     @return The new instrument id.
     """
     id: uint256 = self._list(constants.PERP, _uid, 0, 0, _max_oi, _max_pos)
-    self._store_funding_params(id, DEFAULT_FUNDING_PERIOD, DEFAULT_MAX_RATE, DEFAULT_EMA_TAU)
+    self._store_funding_params(id, DEFAULT_FUNDING_PERIOD, DEFAULT_MAX_RATE, DEFAULT_EMA_TAU, DEFAULT_MARK_DEPTH)
     self._funding_clock[id] = block.timestamp
     return id
 
@@ -295,11 +327,12 @@ def set_bounds(_bounds: IMarkets.Bounds):
     @notice Set the bounds of the risk manager's settings.
     @dev Admin only. Settings already outside the new bounds stay until the
          risk manager changes them.
-    @param _bounds (min_period, max_period, max_rate, min_tau, max_tau, max_price_band).
+    @param _bounds (min_period, max_period, max_rate, min_tau, max_tau, max_price_band, min_depth, max_depth).
     """
     self._check_role(access_control.DEFAULT_ADMIN_ROLE)
     assert _bounds.min_period > 0 and _bounds.min_period <= _bounds.max_period, errors.BAD_BOUNDS
     assert _bounds.min_tau > 0 and _bounds.min_tau <= _bounds.max_tau, errors.BAD_BOUNDS
+    assert _bounds.min_depth > 0 and _bounds.min_depth <= _bounds.max_depth, errors.BAD_BOUNDS
     assert _bounds.max_rate <= constants.WAD and _bounds.max_price_band <= constants.WAD, errors.BAD_BOUNDS
     self._bounds = _bounds
     log BoundsSet(bounds=_bounds)
@@ -309,15 +342,17 @@ def set_bounds(_bounds: IMarkets.Bounds):
 
 
 @external
-def set_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_tau: uint256):
+def set_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_tau: uint256, _depth: uint256):
     """
-    @notice Set a perp's funding period, rate cap and mark EMA time constant.
+    @notice Set a perp's funding period, rate cap, premium decay time
+            constant and mark depth.
     @dev Risk manager only, inside the bounds. Funding is accrued with the old
          parameters first.
     @param _id Perp instrument id.
     @param _period Seconds per funding period.
     @param _max_rate |premium rate| cap per period (WAD).
-    @param _ema_tau Mark EMA time constant (s).
+    @param _ema_tau Premium decay time constant (s): P * exp(-dt / tau) without fills.
+    @param _depth Mark depth (WAD USD): a fill of notional n moves the premium by n / (n + depth) of the way.
     """
     self._check_role(constants.RISK_MANAGER_ROLE)
     assert self._listed(_id).kind == constants.PERP, errors.NOT_PERP
@@ -325,9 +360,10 @@ def set_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_
     assert _period >= b.min_period and _period <= b.max_period, errors.BAD_FUNDING_PARAMS
     assert _max_rate <= b.max_rate, errors.BAD_FUNDING_PARAMS
     assert _ema_tau >= b.min_tau and _ema_tau <= b.max_tau, errors.BAD_FUNDING_PARAMS
+    assert _depth >= b.min_depth and _depth <= b.max_depth, errors.BAD_FUNDING_PARAMS
     self._accrue(_id, self._unpack_terms(self._terms[_id]).underlying)
-    self._store_funding_params(_id, _period, _max_rate, _ema_tau)
-    log FundingParamsSet(id=_id, period=_period, max_rate=_max_rate, ema_tau=_ema_tau)
+    self._store_funding_params(_id, _period, _max_rate, _ema_tau, _depth)
+    log FundingParamsSet(id=_id, period=_period, max_rate=_max_rate, ema_tau=_ema_tau, depth=_depth)
 
 
 @external
@@ -343,20 +379,36 @@ def set_price_band(_band: uint256):
     log PriceBandSet(band=_band)
 
 
+@external
+def set_settlement_grace(_grace: uint256):
+    """
+    @notice Set how long after expiry a dated instrument settles only with a
+            round proof (`settle(id, round_hint)`) before the admin's
+            current-price fallback opens.
+    @dev Admin only, in [1 hour, 30 days].
+    @param _grace Seconds.
+    """
+    self._check_role(access_control.DEFAULT_ADMIN_ROLE)
+    assert _grace >= MIN_SETTLEMENT_GRACE and _grace <= MAX_SETTLEMENT_GRACE, errors.BAD_SETTLEMENT_GRACE
+    self._settlement_grace = _grace
+    log SettlementGraceSet(grace=_grace)
+
+
 # ---------------------------------------------------------------- clearing
 
 
 @external
-def record_fill(_id: uint256, _price: uint256) -> (types.Instrument, int256):
+def record_fill(_id: uint256, _price: uint256, _size: uint256) -> (types.Instrument, int256):
     """
     @notice Check that `_id` is tradable at `_price`, accrue its funding and
-            fold the fill into its mark.
+            fold the fill into its mark premium, weighted by its notional.
     @dev Clearing role only (the Clearinghouse, once per fill, before it
          touches positions). Reverts for an unknown, halted or expired
          instrument, a zero price, or a price outside the band (band checked
          only while the oracle is OK; otherwise the mark does not move either).
     @param _id Instrument id.
     @param _price Fill price (WAD USD; the premium for options).
+    @param _size Fill size (WAD units of the underlying).
     @return The instrument and its cumulative funding index after accrual (0
             for non-perps).
     """
@@ -374,9 +426,11 @@ def record_fill(_id: uint256, _price: uint256) -> (types.Instrument, int256):
     if inst.kind != constants.PERP:
         return inst, 0
 
-    state: IMarkets.FundingState = self._accrued(_id, index, ok)
+    params: IMarkets.FundingParams = self._load_funding_params(_id)
+    state: IMarkets.FundingState = self._load_funding(_id)
     if ok:
-        state.mark = self._ema(state, _price, self._load_funding_params(_id).ema_tau)
+        state = self._advance(state, params, index)
+        state.premium = self._fold(state.premium, _price, _size, index, params.depth)
         state.mark_time = block.timestamp
     self._store_funding(_id, state)
     return inst, state.cumulative
@@ -396,30 +450,49 @@ def accrue(_id: uint256) -> int256:
     inst: types.Instrument = self._listed(_id)
     assert inst.kind == constants.PERP, errors.NOT_PERP
     state: IMarkets.FundingState = self._accrue(_id, inst.underlying)
-    log FundingAccrued(id=_id, cumulative=state.cumulative, mark=state.mark)
+    log FundingAccrued(id=_id, cumulative=state.cumulative, premium=state.premium)
     return state.cumulative
 
 
 @external
-def settle(_id: uint256) -> uint256:
+def settle(_id: uint256, _round_hint: uint256) -> uint256:
     """
-    @notice Record a dated instrument's settlement price, once, at or after expiry.
-    @dev Anyone. Needs an OK oracle price; positions settle to cash when the
+    @notice Record a dated instrument's settlement price, once: the price of
+            the oracle round current at expiry, `_round_hint`.
+    @dev Anyone. The router's `price_at` checks the hint on chain (the primary
+         feed's round `_round_hint` was updated at or before expiry and the
+         next round after it) and returns its answer, or the next round's if
+         that one was stale at expiry. Find the hint by walking back from the
+         feed's `latestRoundData`. Fallback (hint 0), for a feed whose round
+         history cannot prove the expiry: the admin only, once
+         `settlement_grace` has passed since expiry, at the current OK index
+         (a permissionless current-price fallback would hand the timing back
+         to whoever profits from waiting). Positions settle to cash when the
          Clearinghouse next touches their accounts.
     @param _id FUTURE, CALL or PUT instrument id.
+    @param _round_hint The primary feed's round id current at expiry, or 0 for the fallback.
     @return The settlement price (WAD USD).
     """
     inst: types.Instrument = self._listed(_id)
     assert inst.kind != constants.PERP, errors.NOT_DATED
     assert block.timestamp >= inst.expiry, errors.NOT_EXPIRED
     assert inst.settlement_price == 0, errors.ALREADY_SETTLED
-    index: uint256 = 0
-    ok: bool = False
-    index, ok = self._index(inst.underlying)
-    assert ok, errors.ORACLE_NOT_OK
-    self._settlement[_id] = index
-    log InstrumentSettled(id=_id, settlement_price=index)
-    return index
+    price: uint256 = 0
+    if _round_hint != 0:
+        # dev: reverts unless the hinted round is the one current at expiry
+        price = staticcall IOracleRouter(self._router).price_at(inst.underlying, inst.expiry, _round_hint)
+    else:
+        # dev: the fallback waits out the grace, during which anyone can prove the price at expiry, and is the
+        # admin's: a holder who profits from a later price cannot wait it out and pick the time
+        assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.ROUND_HINT_REQUIRED
+        assert block.timestamp >= inst.expiry + self._settlement_grace, errors.GRACE_NOT_OVER
+        ok: bool = False
+        price, ok = self._index(inst.underlying)
+        assert ok, errors.ORACLE_NOT_OK
+    assert price != 0, errors.ZERO_PRICE
+    self._settlement[_id] = price
+    log InstrumentSettled(id=_id, settlement_price=price, round_id=_round_hint)
+    return price
 
 
 # ---------------------------------------------------------------- views
@@ -520,8 +593,8 @@ def funding_rate(_id: uint256) -> int256:
     """
     @notice Current premium rate of a perp per funding period.
     @param _id Instrument id.
-    @return clamp((mark - index) / index, +-max_rate) (WAD); 0 before the first
-            fill, for non-perps and while the oracle is not OK.
+    @return clamp(P, +-max_rate) (WAD) with P the premium decayed to now; 0
+            before the first fill, for non-perps and while the oracle is not OK.
     """
     inst: types.Instrument = self._unpack_terms(self._terms[_id])
     if inst.kind != constants.PERP:
@@ -529,11 +602,10 @@ def funding_rate(_id: uint256) -> int256:
     index: uint256 = 0
     ok: bool = False
     index, ok = self._index(inst.underlying)
-    mark: uint256 = self._funding_clock[_id] >> 128
-    if not ok or mark == 0:
+    if not ok:
         return 0
-    premium: int256 = self._premium(mark, index, self._load_funding_params(_id).max_rate)
-    return premium * convert(constants.WAD, int256) // convert(index, int256)
+    cap: int256 = convert(self._load_funding_params(_id).max_rate, int256)
+    return max(-cap, min(cap, self._accrued(_id, index, ok).premium))
 
 
 @external
@@ -541,11 +613,19 @@ def funding_rate(_id: uint256) -> int256:
 @reentrant
 def mark_price(_id: uint256) -> uint256:
     """
-    @notice Mark price of a perp (EMA of fill prices).
+    @notice Mark price of a perp: index * (1 + P), P its premium (the
+            notional-weighted EMA of fill premiums) decayed to now.
     @param _id Instrument id.
     @return WAD USD (0 before the first fill or for non-perps).
     """
-    return self._funding_clock[_id] >> 128
+    inst: types.Instrument = self._unpack_terms(self._terms[_id])
+    if inst.kind != constants.PERP or (self._funding_clock[_id] >> 64) & packing.U64_MAX == 0:
+        return 0
+    index: uint256 = 0
+    ok: bool = False
+    index, ok = self._index(inst.underlying)
+    premium: int256 = self._accrued(_id, index, ok).premium
+    return convert(convert(index, int256) * (SWAD + premium) // SWAD, uint256)
 
 
 @external
@@ -555,7 +635,7 @@ def funding_params(_id: uint256) -> IMarkets.FundingParams:
     """
     @notice Funding parameters of a perp.
     @param _id Instrument id.
-    @return (period, max_rate, ema_tau).
+    @return (period, max_rate, ema_tau, depth).
     """
     return self._load_funding_params(_id)
 
@@ -565,9 +645,9 @@ def funding_params(_id: uint256) -> IMarkets.FundingParams:
 @reentrant
 def funding_state(_id: uint256) -> IMarkets.FundingState:
     """
-    @notice Stored funding state of a perp (without the pending accrual).
+    @notice Stored funding state of a perp (without the pending accrual and decay).
     @param _id Instrument id.
-    @return (cumulative, last_update, mark, mark_time).
+    @return (cumulative, last_update, premium, mark_time).
     """
     return self._load_funding(_id)
 
@@ -589,9 +669,21 @@ def price_band() -> uint256:
 def bounds() -> IMarkets.Bounds:
     """
     @notice Bounds of the risk manager's settings.
-    @return (min_period, max_period, max_rate, min_tau, max_tau, max_price_band).
+    @return (min_period, max_period, max_rate, min_tau, max_tau, max_price_band, min_depth, max_depth).
     """
     return self._bounds
+
+
+@external
+@view
+@reentrant
+def settlement_grace() -> uint256:
+    """
+    @notice Seconds after expiry during which a dated instrument settles only
+            with a round proof.
+    @return The grace.
+    """
+    return self._settlement_grace
 
 
 # ---------------------------------------------------------------- internals
@@ -780,24 +872,51 @@ def _accrue(_id: uint256, _uid: uint256) -> IMarkets.FundingState:
 def _accrued(_id: uint256, _index: uint256, _ok: bool) -> IMarkets.FundingState:
     """
     @dev A perp's funding state advanced to now (not written). Frozen while the
-         index is not OK; no premium before the first fill.
+         index is not OK; no premium (no funding) before the first fill.
     @param _id Perp id.
     @param _index Index price.
     @param _ok Whether the index is usable.
     @return The advanced state.
     """
     state: IMarkets.FundingState = self._load_funding(_id)
-    if not _ok:
+    if not _ok or state.last_update == block.timestamp:
         return state
+    if state.premium == 0:
+        state.last_update = block.timestamp
+        return state
+    return self._advance(state, self._load_funding_params(_id), _index)
+
+
+@internal
+@view
+def _advance(
+    _state: IMarkets.FundingState, _params: IMarkets.FundingParams, _index: uint256
+) -> IMarkets.FundingState:
+    """
+    @dev Accrue funding from `last_update` to now at an OK index and decay the
+         premium: P(s) = P0 * exp(-s / tau), its integral over dt is
+         I = P0 * tau * (1 - exp(-dt / tau)) (WAD * s), clamped to
+         +-max_rate * dt; d cumulative = I * index / (period * WAD).
+    @param _state Stored state.
+    @param _params Its funding parameters.
+    @param _index OK index price.
+    @return The state at now.
+    """
+    state: IMarkets.FundingState = _state
     dt: uint256 = block.timestamp - state.last_update
     if dt == 0:
         return state
-    if state.mark != 0:
-        params: IMarkets.FundingParams = self._load_funding_params(_id)
-        premium: int256 = self._premium(state.mark, _index, params.max_rate)
-        # dev: |premium| <= max_rate * index / WAD, dt <= 2**64 in practice: no overflow
-        state.cumulative += premium * convert(dt, int256) // convert(params.period, int256)
     state.last_update = block.timestamp
+    if state.premium == 0:
+        return state
+    # dev: dt < 2**64 and tau >= 1, so the exponent fits; exp of a very negative exponent is 0
+    decay: uint256 = fixed_point._wad_exp(-convert(dt * constants.WAD // _params.ema_tau, int256))
+    # dev: |P0| < 2**127, tau < 2**32, WAD - decay <= WAD: no overflow
+    integral: int256 = state.premium * convert(_params.ema_tau * (constants.WAD - decay), int256) // SWAD
+    cap: int256 = convert(_params.max_rate * dt, int256)
+    integral = max(-cap, min(cap, integral))
+    state.cumulative += integral * convert(_index, int256) // convert(_params.period * constants.WAD, int256)
+    state.premium = state.premium * convert(decay, int256) // SWAD
     return state
 
 
@@ -810,11 +929,12 @@ def _load_funding(_id: uint256) -> IMarkets.FundingState:
     @return The state.
     """
     clock: uint256 = self._funding_clock[_id]
-    # dev: masks inline (not `packing._get`): every margin check reads each perp's funding state
+    # dev: masks inline (not `packing._get`): every margin check reads each perp's funding state; the premium is
+    # the top 128 bits, sign-extended by the arithmetic shift
     return IMarkets.FundingState(
         cumulative=self._cumulative[_id],
         last_update=clock & packing.U64_MAX,
-        mark=clock >> 128,
+        premium=convert(convert(clock, bytes32), int256) >> 128,
         mark_time=(clock >> 64) & packing.U64_MAX,
     )
 
@@ -822,13 +942,15 @@ def _load_funding(_id: uint256) -> IMarkets.FundingState:
 @internal
 def _store_funding(_id: uint256, _state: IMarkets.FundingState):
     """
-    @dev Pack and write a perp's funding state (times < 2**64, mark < 2**128).
+    @dev Pack and write a perp's funding state (times < 2**64, |premium| < 2**127).
     @param _id Perp id.
     @param _state The state.
     """
     self._cumulative[_id] = _state.cumulative
     self._funding_clock[_id] = (
-        packing._fit(_state.last_update, 64) | (packing._fit(_state.mark_time, 64) << 64) | (packing._fit(_state.mark, 128) << 128)
+        packing._fit(_state.last_update, 64)
+        | (packing._fit(_state.mark_time, 64) << 64)
+        | (packing._int_bits(_state.premium, 128) << 128)
     )
 
 
@@ -841,50 +963,46 @@ def _load_funding_params(_id: uint256) -> IMarkets.FundingParams:
     @return The parameters.
     """
     word: uint256 = self._funding_params[_id]
-    return IMarkets.FundingParams(period=word & packing.U64_MAX, max_rate=(word >> 64) & packing.U64_MAX, ema_tau=word >> 128)
+    return IMarkets.FundingParams(
+        period=word & packing.U32_MAX,
+        max_rate=(word >> 64) & packing.U64_MAX,
+        ema_tau=(word >> 32) & packing.U32_MAX,
+        depth=word >> 128,
+    )
 
 
 @internal
-def _store_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_tau: uint256):
+def _store_funding_params(_id: uint256, _period: uint256, _max_rate: uint256, _ema_tau: uint256, _depth: uint256):
     """
-    @dev Pack and write a perp's funding parameters (each < 2**64).
+    @dev Pack and write a perp's funding parameters.
     @param _id Perp id.
-    @param _period Seconds per funding period.
-    @param _max_rate Rate cap per period (WAD).
-    @param _ema_tau Mark EMA time constant (s).
+    @param _period Seconds per funding period (< 2**32).
+    @param _max_rate Rate cap per period (WAD, < 2**64).
+    @param _ema_tau Premium decay time constant (s, < 2**32).
+    @param _depth Mark depth (WAD USD, < 2**128).
     """
-    self._funding_params[_id] = packing._fit(_period, 64) | (packing._fit(_max_rate, 64) << 64) | (packing._fit(_ema_tau, 64) << 128)
+    self._funding_params[_id] = (
+        packing._fit(_period, 32)
+        | (packing._fit(_ema_tau, 32) << 32)
+        | (packing._fit(_max_rate, 64) << 64)
+        | (packing._fit(_depth, 128) << 128)
+    )
 
 
 @internal
 @pure
-def _premium(_mark: uint256, _index: uint256, _max_rate: uint256) -> int256:
+def _fold(_premium: int256, _price: uint256, _size: uint256, _index: uint256, _depth: uint256) -> int256:
     """
-    @dev Mark - index, clamped to +-max_rate * index (WAD USD per unit per period).
-    @param _mark Mark price.
-    @param _index Index price.
-    @param _max_rate Rate cap (WAD).
-    @return The clamped premium.
+    @dev Notional-weighted EMA step of the premium: P + (f - P) * n / (n + depth),
+         f = (price - index) / index, n = size * price (rounded towards zero).
+    @param _premium Premium at now (WAD).
+    @param _price Fill price (within the band of the OK index).
+    @param _size Fill size (WAD units).
+    @param _index OK index price (> 0).
+    @param _depth Mark depth (WAD USD, > 0).
+    @return The new premium (WAD).
     """
-    cap: int256 = convert(_index * _max_rate // constants.WAD, int256)
-    premium: int256 = convert(_mark, int256) - convert(_index, int256)
-    return max(-cap, min(cap, premium))
-
-
-@internal
-@view
-def _ema(_state: IMarkets.FundingState, _price: uint256, _tau: uint256) -> uint256:
-    """
-    @dev Time-weighted EMA step: alpha = min(1, dt / tau); the first fill sets the mark.
-    @param _state Funding state before the fill.
-    @param _price Fill price.
-    @param _tau EMA time constant (s, > 0).
-    @return The new mark (rounded down).
-    """
-    if _state.mark == 0:
-        return _price
-    dt: uint256 = block.timestamp - _state.mark_time
-    if dt >= _tau:
-        return _price
-    # dev: dt < tau, so tau - dt cannot underflow
-    return (_state.mark * unsafe_sub(_tau, dt) + _price * dt) // _tau
+    fill: int256 = (convert(_price, int256) - convert(_index, int256)) * SWAD // convert(_index, int256)
+    notional: uint256 = _size * _price // constants.WAD
+    # dev: |fill - P| <= 2 WAD (band <= 100 %), notional < 2**200 in practice: no overflow
+    return _premium + (fill - _premium) * convert(notional, int256) // convert(notional + _depth, int256)

@@ -105,8 +105,11 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
     """
     @notice Value, 27 scenario PnLs and aggregate Greeks of a batch of options
             on one underlying [position_value, scenario_pnl, net_delta, greeks].
-    @dev Rounding as in the header: value down, PnL down. Reverts "zero spot" /
-         "zero strike" from black76 for S == 0 or K == 0. The caller keeps
+    @dev Rounding as in the header: value down, PnL down. S == 0 (a feed
+         answering <= 0: the engine reports such a book STALE) returns all
+         zeros instead of reverting, so `margin()` reports STALE for option
+         accounts as for linear ones. Reverts "zero strike" from black76 for
+         K == 0. The caller keeps
          s < 1 and vol_down·vol_shock_cap < 1 (RiskEngine bounds), else the
          grid reverts on underflow.
     @param _grid Spot, shock, vol-shock parameters, rate and time.
@@ -115,6 +118,8 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
             vega, theta.
     """
     out: BookValue = empty(BookValue)
+    if _grid.spot == 0:
+        return out
     # per move k: F_k = S·(1 + m_k) and ln(1 + m_k), m_k = (k - 4)/4·s, both floored
     spots: uint256[N_MOVES] = empty(uint256[N_MOVES])
     shifts: int256[N_MOVES] = empty(int256[N_MOVES])

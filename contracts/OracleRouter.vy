@@ -410,3 +410,83 @@ def _to_wad(_answer: uint256, _decimals: uint8) -> uint256:
             return 0
         return _answer * factor
     return _answer // 10 ** convert(_decimals - 18, uint256)
+
+
+# ---------------------------------------------------------------- settlement rounds (Markets.settle)
+
+
+# @dev One historical round of a feed: WAD price (0 if not usable) and when it was updated (0 = no such round).
+struct Round:
+    price: uint256
+    updated_at: uint256
+
+
+@external
+@view
+def price_at(_uid: uint256, _time: uint256, _round_id: uint256) -> uint256:
+    """
+    @notice The primary feed's price current at `_time`, proven by the round
+            current then: round `_round_id` was updated at or before `_time`
+            and the round after it later than `_time`.
+    @dev For dated settlement. The round after `_round_id` is `_round_id + 1`
+         or, when that has no data, the first round of the next phase
+         (Chainlink proxy ids are phase << 64 | aggregator round). Returns the
+         hinted round's answer when usable (answer > 0, answeredInRound >=
+         roundId) and fresh at `_time` (at most the primary heartbeat old);
+         else the next round's (the first answer after `_time`). A round is
+         read with `getRoundData` through a static `raw_call`: a revert,
+         malformed data or updatedAt 0 is "no such round".
+    @param _uid Underlying id.
+    @param _time The time to price at (an expiry).
+    @param _round_id The primary's round id current at `_time`.
+    @return The WAD price.
+    """
+    feed: Feed = self._load_feed(_uid)
+    assert feed.primary != empty(address), errors.UNKNOWN_UNDERLYING
+    here: Round = self._round(feed.primary, feed.decimals_primary, _round_id)
+    assert here.updated_at != 0 and here.updated_at <= _time, errors.BAD_ROUND_HINT
+    after: Round = self._round(feed.primary, feed.decimals_primary, _round_id + 1)
+    if after.updated_at == 0:
+        after = self._round(feed.primary, feed.decimals_primary, (((_round_id >> 64) + 1) << 64) | 1)
+    assert after.updated_at != 0, errors.ROUND_NOT_CLOSED
+    assert after.updated_at > _time, errors.BAD_ROUND_HINT
+    if here.price != 0 and _time - here.updated_at <= feed.heartbeat_primary:
+        return here.price
+    assert after.price != 0, errors.NO_USABLE_ROUND
+    return after.price
+
+
+@internal
+@view
+def _round(_feed: address, _decimals: uint8, _round_id: uint256) -> Round:
+    """
+    @dev `getRoundData(_round_id)` without reverting (ids >= 2**80 do not exist).
+    @param _feed AggregatorV3 feed.
+    @param _decimals Feed decimals.
+    @param _round_id Round id.
+    @return Its WAD price (0 if not usable) and updatedAt (0 if the round does not exist).
+    """
+    if _round_id >= 2**80:
+        return empty(Round)
+    ok: bool = False
+    data: Bytes[ROUND_DATA_SIZE] = b""
+    ok, data = raw_call(
+        _feed,
+        abi_encode(_round_id, method_id=method_id("getRoundData(uint80)")),
+        max_outsize=ROUND_DATA_SIZE,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if not ok or len(data) != ROUND_DATA_SIZE:
+        return empty(Round)
+    round_id: uint256 = 0
+    answer: int256 = 0
+    started_at: uint256 = 0
+    updated_at: uint256 = 0
+    answered_in_round: uint256 = 0
+    round_id, answer, started_at, updated_at, answered_in_round = abi_decode(
+        data, (uint256, int256, uint256, uint256, uint256)
+    )
+    if answer <= 0 or answered_in_round < round_id:
+        return Round(price=0, updated_at=updated_at)
+    return Round(price=self._to_wad(convert(answer, uint256), _decimals), updated_at=updated_at)

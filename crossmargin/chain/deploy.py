@@ -27,8 +27,9 @@ RISK_PARAMS_ORDER = ("z", "horizon_seconds", "shock_min", "shock_max", "vol_up",
                      "vol_t_ref_seconds", "im_factor", "basis_rate", "short_option_rate", "corr_kappa", "rate")
 RISK_BOUNDS_ORDER = RISK_PARAMS_ORDER + ("haircut_base_mm", "haircut_base_im", "haircut_slope", "concentration")
 WAD = 10**18
-# Markets' funding bounds (periods and EMA tau in seconds, rates as WAD): the risk manager's playground.
-MARKET_BOUNDS = (60, 8 * 3600, WAD // 100, 30, 86400, WAD // 4)
+# Markets' funding bounds (periods and EMA tau in seconds, rates as WAD, mark depths as WAD USD): the risk
+# manager's playground.
+MARKET_BOUNDS = (60, 8 * 3600, WAD // 100, 30, 86400, WAD // 4, 10_000 * WAD, 10**10 * WAD)
 DEV_CHAIN_GAS = 8_000_000
 # Gas of a contract creation on dev chains (the largest runtime, ~22 KB, costs ~5.5M to deploy).
 DEV_DEPLOY_GAS = 12_000_000
@@ -231,7 +232,8 @@ class Deployer:
             raise DeployError(f"market {m['name']} listed as id {count}, parameters say {m['id']}")
         if m["kind"] == KIND["PERP"]:
             tau = round(m["funding_half_life_seconds"] / math.log(2))
-            markets.set_funding_params(m["id"], m["funding_period_seconds"], m["funding_max_rate"], tau, **tx)
+            markets.set_funding_params(m["id"], m["funding_period_seconds"], m["funding_max_rate"], tau,
+                                       m["mark_depth"], **tx)
         del receipt
 
     def at_deploy(self, name: str, *args):

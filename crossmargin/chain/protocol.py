@@ -109,11 +109,28 @@ class Trading:
 
     # -- settlement ------------------------------------------------------------------------------------
     def settle_expiry(self, instrument: str | int, signer=None) -> dict:
-        """Fix an expired future/option's settlement price from the oracle (anyone may call, once)."""
+        """Fix an expired future/option's settlement price (anyone may call, once): the primary feed's round
+        current at expiry, found by walking back from its latest round and proven on chain (`Markets.settle`)."""
+        from crossmargin.chain.rounds import RoundNotFound, feed_round_at
+
         spec = self.instrument(instrument)
-        if self.markets.instrument(spec.id)[4] == 0:
-            self.send(self.markets.settle, spec.id, signer=signer)
-        return {"instrument": spec.name, "settlement_price": str(from_wad(int(self.markets.instrument(spec.id)[4])))}
+        inst = self.markets.instrument(spec.id)
+        round_id = 0
+        if inst[4] == 0:
+            expiry = int(inst[3])
+            feed = at("mocks/MockAggregator", self.router.feed_of(int(inst[1]))[0])  # only its AggregatorV3 ABI
+            try:
+                round_id = feed_round_at(feed, expiry)
+            except RoundNotFound as e:
+                grace_end = expiry + int(self.markets.settlement_grace())
+                now = self.session.web3.eth.get_block("latest")["timestamp"]
+                if now < grace_end:
+                    raise ProtocolError(f"{spec.name}: no oracle round proves the price at expiry yet ({e}); "
+                                        f"the admin's current-price fallback opens at {grace_end}") from None
+                # round 0: the admin's fallback at the current price (reverts "round hint required" for anyone else)
+            self.send(self.markets.settle, spec.id, round_id, signer=signer)
+        return {"instrument": spec.name, "round": round_id,
+                "settlement_price": str(from_wad(int(self.markets.instrument(spec.id)[4])))}
 
     def settle_account(self, account_id: int, signer=None) -> dict:
         """Realise funding and close settled expiries of an account to cash (anyone may call)."""

@@ -45,6 +45,10 @@ no_withdrawal_of_cash_while_a_known_loss_is_pending   while an insolvent auction
                                    withdrawals revert "loss pending" until the bid, the recovery or the
                                    auction's expiry (the adversary's "withdraw ahead of a loss"); the Vault's
                                    hold equals the one predicted here from the auctions' events.
+mark_moves_in_proportion_to_notional   (adversary: dust wash fills) a fill of notional n moves a perp's mark
+                                   premium P by at most n / (n + depth) of the gap to the fill's premium
+                                   (rounding aside): two accounts of one attacker trading 1e-9 units at the price
+                                   band's edge cannot move funding.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ INVARIANTS = (
     "a_bid_on_an_account_above_mm_reverts",
     "a_new_auction_starts_at_the_opening_discount",
     "no_withdrawal_of_cash_while_a_known_loss_is_pending",
+    "mark_moves_in_proportion_to_notional",
 )
 OK, DEGRADED, STALE = 0, 1, 2
 GRID_STEP = 1.01          # oracle prices live on a 1 % multiplicative grid (signed orders are cached per price)
@@ -772,6 +777,54 @@ class LiquidationMachine:
 
     def step_done(self) -> None:
         self.stats.steps += 1
+
+    # -- adversary: dust wash fills (issue 10 §3) ----------------------------------------------------------------
+    DUST_SIZE = 10**9          # 1e-9 units of the underlying per wash fill
+    PREMIUM_DUST = 10**6       # WAD of premium rounding allowed per fill (the rate cap is 5e14)
+
+    @property
+    def perps(self) -> list[str]:
+        return [m.name for m in self.params.markets if m.kind == Kind.PERP]
+
+    def _premium_now(self, perp: int, index: int) -> int:
+        """The mark premium at now (WAD), recovered from `mark_price` = index * (1 + P) (0 before any fill)."""
+        mark = self.world.markets.mark_price(perp)
+        return 0 if mark == 0 else mark * WAD // index - WAD
+
+    def dust_wash(self, a: int, b: int, market: str, up: bool) -> None:
+        """Two accounts of one attacker wash-trade `DUST_SIZE` of a perp at the edge of the price band (above
+        the index if `up`), zero fees. Reverts (margin, stale, degraded) are legitimate outcomes; a fill that
+        lands moves the premium by at most its notional weight."""
+        if a == b:
+            return
+        w = self.world
+        spec = self.spec[market]
+        perp = spec.id
+        index = self.price(spec.underlying)
+        band = w.markets.price_band()
+        edge = index * band // WAD
+        price = index + edge if up else index - edge
+        ok_oracle = w.router.price(self.params.underlying(spec.underlying).id)[1] == OK
+        before = self._premium_now(perp, index)
+        self.txs += 1
+        self.stats.txs += 1
+        try:
+            w.trade(self.traders[a], self.traders[b], market, self.DUST_SIZE if up else -self.DUST_SIZE, price)
+        except RevmRevert as exc:
+            self.stats.outcomes[f"dust wash reverted: {exc.reason}"] += 1
+            return
+        self.dirty = True
+        self.stats.outcomes["dust wash"] += 1
+        if not ok_oracle:
+            return
+        after = w.markets.funding_state(perp)[2]
+        depth = w.markets.funding_params(perp)[3]
+        notional = self.DUST_SIZE * price // WAD
+        fill = (price - index) * WAD // index
+        bound = abs(fill - before) * notional // (notional + depth) + self.PREMIUM_DUST
+        self._check("mark_moves_in_proportion_to_notional", abs(after - before) <= bound,
+                    f"{market}: a {self.DUST_SIZE}-wei fill at {price} (index {index}) moved the premium from "
+                    f"{before} to {after} (bound {bound})")
 
 
 def steps_per_second(steps: int, seconds: float) -> float:

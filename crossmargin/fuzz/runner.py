@@ -26,6 +26,8 @@ WEIGHTS = {
     "socialise": 1, "fund_insurance": 1,
     # adversarial (issue 10 §4, §5): bids on old auctions after a recovery and a dip; withdrawals ahead of a loss
     "bid_on_old_auction": 1, "withdraw_ahead_of_loss": 2,
+    # adversary: dust wash fills (issue 10 §3)
+    "dust_wash": 3,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -114,6 +116,9 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
         return (target, bidder, rng.choice((300, 1800, 7200)), rng.choice((4, 10, 20)))
     if rule == "withdraw_ahead_of_loss":
         return (rng.randrange(n), rng.choice((0.25, 1.0)))
+    if rule == "dust_wash":  # two accounts of one attacker (never the maker)
+        a, b = rng.sample(range(1, n), 2)
+        return (a, b, rng.choice(m.perps), rng.random() < 0.5)
     raise KeyError(rule)
 
 

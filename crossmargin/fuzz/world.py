@@ -222,7 +222,7 @@ class World:
             if m["kind"] == Kind.PERP:
                 self.markets.list_perp(m["underlying_id"], CAP, CAP, sender=a)
                 self.markets.set_funding_params(m["id"], m["funding_period_seconds"], m["funding_max_rate"], 1298,
-                                                sender=a)
+                                                m["mark_depth"], sender=a)
             elif m["kind"] == Kind.FUTURE:
                 self.markets.list_future(m["underlying_id"], expiry, CAP, CAP, sender=a)
             else:
@@ -324,6 +324,17 @@ class World:
                     + _word(taker.account) + _word(65) + sig + bytes(31))
             return self.chain.call(self.clearing.address, data, sender=taker.address)
         return self.clearing.fill(order, sig, abs(maker_size), taker.account, sender=taker.address)
+
+    def settle(self, instrument: str | int, round_hint: int | None = None):
+        """`Markets.settle` of an expired dated instrument at the primary feed's round current at expiry (found by
+        walking back from its latest round), or at `round_hint` (0: the current-price fallback)."""
+        from crossmargin.chain.rounds import feed_round_at
+
+        id_ = self.instrument(instrument)
+        if round_hint is None:
+            spec = next(m for m in self.params.markets if m.id == id_)
+            round_hint = feed_round_at(self.feeds[spec.underlying], self.markets.instrument(id_)[3])
+        return self.markets.settle(id_, round_hint, sender=self.admin)
 
     # -- reads -----------------------------------------------------------------------------------------------
     def margin(self, account: int) -> tuple:

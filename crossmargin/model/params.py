@@ -47,6 +47,8 @@ PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
 # contracts/lib/psd.vy) accepts every matrix with smallest eigenvalue >= -9e-12 and rejects those <= -1e-11, so
 # whatever passes here passes there (TECH_SPEC, RiskEngine).
 PSD_TOLERANCE = 1e-12
+# Mark depth of a PERP whose parameters give none (USD of fill notional that moves the mark premium half way).
+DEFAULT_MARK_DEPTH = 1_000_000.0
 
 
 def _vyper_constant(name: str) -> int:
@@ -204,7 +206,8 @@ class MarketSpec:
     strike: float | None = None              # CALL/PUT only, USD
     funding_period: int | None = None        # PERP only: seconds per funding period
     funding_max_rate: float | None = None    # PERP only: |rate| cap per period, fraction of index
-    funding_half_life: int | None = None     # PERP only: mark EMA half-life, seconds
+    funding_half_life: int | None = None     # PERP only: mark premium half-life without fills, seconds
+    mark_depth: float | None = None          # PERP only: USD of fill notional that moves the mark premium half way
     id: int = 0                              # instrument id (listing order, 1-based); 0 = unassigned
     expiry: int | None = None                # absolute unix expiry time, set by `listed`
 
@@ -220,8 +223,12 @@ class MarketSpec:
             _check(None not in perp_fields, f"{where}: a PERP needs funding_period, funding_max_rate, funding_half_life")
             _check(self.funding_period > 0 and self.funding_half_life > 0 and 0 < self.funding_max_rate < 1,
                    f"{where}: funding_period and funding_half_life must be > 0 s, funding_max_rate in (0, 1)")
+            if self.mark_depth is None:
+                object.__setattr__(self, "mark_depth", DEFAULT_MARK_DEPTH)
+            _check(self.mark_depth > 0, f"{where}: mark_depth must be > 0 USD")
         else:
-            _check(all(f is None for f in perp_fields), f"{where}: funding parameters are for PERPs only")
+            _check(all(f is None for f in perp_fields + (self.mark_depth,)),
+                   f"{where}: funding parameters are for PERPs only")
             _check(self.expiry_days is not None and self.expiry_days > 0, f"{where}: {self.kind.name} needs expiry_days > 0")
             _check((_exact(self.expiry_days) * SECONDS_PER_DAY).denominator == 1,
                    f"{where}: expiry_days must be a whole number of seconds")
@@ -580,7 +587,7 @@ class Params:
                  "expiry_seconds": m.expiry_seconds or 0, "strike": to_wad(m.strike or 0),
                  "max_open_interest": to_wad(m.max_open_interest), "max_position": to_wad(m.max_position),
                  "funding_period_seconds": m.funding_period or 0, "funding_max_rate": to_wad(m.funding_max_rate or 0),
-                 "funding_half_life_seconds": m.funding_half_life or 0}
+                 "funding_half_life_seconds": m.funding_half_life or 0, "mark_depth": to_wad(m.mark_depth or 0)}
                 for m in self.markets
             ],
             "risk": risk,

@@ -12,7 +12,8 @@ inside the VolOracle's bound, fractions, slippage) and checks the two global inv
     socialised_loss_equals_uncovered_shortfall,
     a_bid_on_an_account_above_mm_reverts,
     a_new_auction_starts_at_the_opening_discount,
-    no_withdrawal_of_cash_while_a_known_loss_is_pending                 (inside the rules, whenever they apply)
+    no_withdrawal_of_cash_while_a_known_loss_is_pending,
+    mark_moves_in_proportion_to_notional                                (inside the rules, whenever they apply)
 
 Books: perps and a dated future on ETH, BTC, SOL, the listed ETH and BTC calls and puts (Black-76 on chain through
 the OptionPricer), WETH/WBTC collateral. CI profile: `CI_EXAMPLES` runs of `CI_STEPS` steps (well under 90 s); `--hypothesis-profile`
@@ -160,6 +161,11 @@ class LiquidationStateMachine(RuleBasedStateMachine):
         if wait:
             self.m.advance_time(wait)
         self.m.bid(target, keeper, fraction, 10)
+
+    # ---- adversary: dust wash fills (issue 10 §3)
+    @rule(pair=pairs, market=st.sampled_from(MACHINE.perps), up=st.booleans())
+    def dust_wash(self, pair, market, up):
+        self.m.dust_wash(*pair, market, up)
 
     @rule(data=st.data())
     def close_auction(self, data):

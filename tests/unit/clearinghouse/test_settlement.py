@@ -8,11 +8,19 @@ from .conftest import ETH_PRICE, WAD
 START = 1_000_000 * WAD
 
 
-def _expire(inst, eth_feed, markets, price_usd):
+def _at_expiry(inst, eth_feed, answer: int) -> int:
+    """A round with `answer` at expiry, closed by a second one a second later; the first's id (the settle hint)."""
     boa.env.time_travel(seconds=inst.expiry - boa.env.timestamp)
-    eth_feed.set_answer(price_usd * 10**8)
+    eth_feed.set_answer(answer)
+    boa.env.time_travel(seconds=1)
+    eth_feed.set_answer(answer)
+    return eth_feed.latest_round() - 1
+
+
+def _expire(inst, eth_feed, markets, price_usd):
+    hint = _at_expiry(inst, eth_feed, price_usd * 10**8)
     for i in (inst.future, inst.call, inst.put):
-        markets.settle(i)
+        markets.settle(i, hint)
 
 
 def test_option_premium_moves_at_fill(ch, vault, inst, trade, maker_acct, taker_acct):
@@ -77,9 +85,7 @@ def test_settlement_rounds_against_the_account(ch, vault, markets, inst, trade, 
     size = WAD // 3
     trade(maker_acct, taker_acct, inst.call, size, 100 * WAD)
     premium = size * 100
-    boa.env.time_travel(seconds=inst.expiry - boa.env.timestamp)
-    eth_feed.set_answer(310_050_000_000)  # 3,100.50: intrinsic 100.5
-    markets.settle(inst.call)
+    markets.settle(inst.call, _at_expiry(inst, eth_feed, 310_050_000_000))  # 3,100.50: intrinsic 100.5
     ch.settle_account(maker_acct)
     ch.settle_account(taker_acct)
     payoff = size * (100 * WAD + WAD // 2)  # / WAD, inexact

@@ -75,6 +75,10 @@ def test_a_bid_that_lifts_the_account_above_mm_ends_the_auction(world, cast, und
 
 def test_price_flows_and_pro_rata_transfer(world, cast, underwater, start):
     account = underwater(collateral_weth=3, price=2700)
+    # the maker buys 150 of its 200 ETH short back from another account 5 % above the index: the mark premium (notional-weighted)
+    # goes far above the funding cap; open interest stays 200
+    world.deposit(cast.other, "USDC", world.units("USDC", 1_000_000))
+    world.trade(cast.maker, cast.other, ETH_PERP, 150 * WAD, 2835 * WAD)
     start(account)
     world.warp(450)
     world.refresh()

@@ -38,10 +38,10 @@ def listed(mk, admin):
 
 @pytest.fixture
 def record(mk, clearing):
-    """record(id, price) -> (instrument, funding index), as the Clearinghouse calls it."""
+    """record(id, price, size=1 unit) -> (instrument, funding index), as the Clearinghouse calls it."""
 
-    def _record(id: int, price: int):
+    def _record(id: int, price: int, size: int = WAD):
         with boa.env.prank(clearing):
-            return mk.record_fill(id, price)
+            return mk.record_fill(id, price, size)
 
     return _record

@@ -21,7 +21,7 @@ def test_list_all_kinds(mk, admin, last_event):
     assert tuple(mk.instrument(future)) == (FUTURE, 2, 0, expiry, 0, CAP, CAP, True)
     assert tuple(mk.instrument(call)) == (CALL, 1, ETH_PRICE, expiry, 0, CAP, CAP, True)
     assert tuple(mk.instrument(put))[:3] == (PUT, 1, 2500 * WAD)
-    assert tuple(mk.funding_params(perp)) == (3600, 5 * 10**14, 1298)
+    assert tuple(mk.funding_params(perp)) == (3600, 5 * 10**14, 1298, 10**6 * WAD)
     assert mk.funding_state(perp).last_update == boa.env.timestamp
     assert tuple(mk.instrument(99)) == (0, 0, 0, 0, 0, 0, 0, False)
 
@@ -77,17 +77,19 @@ def test_set_router(mk, admin, alice, errors, last_event):
 
 
 def test_set_bounds(mk, admin, alice, errors):
-    good = (10, 100, 10**15, 20, 200, 10**17)
+    good = (10, 100, 10**15, 20, 200, 10**17, WAD, 10**9 * WAD)
     with boa.env.prank(alice), boa.reverts(errors.MISSING_ROLE):
         mk.set_bounds(good)
     with boa.env.prank(admin):
         for bad in [
-            (0, 100, 0, 20, 200, 0),  # zero min period
-            (101, 100, 0, 20, 200, 0),  # min > max period
-            (10, 100, 0, 0, 200, 0),  # zero min tau
-            (10, 100, 0, 201, 200, 0),  # min > max tau
-            (10, 100, WAD + 1, 20, 200, 0),  # rate cap above 100 %
-            (10, 100, 0, 20, 200, WAD + 1),  # band above 100 %
+            (0, 100, 0, 20, 200, 0, 1, 1),  # zero min period
+            (101, 100, 0, 20, 200, 0, 1, 1),  # min > max period
+            (10, 100, 0, 0, 200, 0, 1, 1),  # zero min tau
+            (10, 100, 0, 201, 200, 0, 1, 1),  # min > max tau
+            (10, 100, WAD + 1, 20, 200, 0, 1, 1),  # rate cap above 100 %
+            (10, 100, 0, 20, 200, WAD + 1, 1, 1),  # band above 100 %
+            (10, 100, 0, 20, 200, 0, 0, 1),  # zero min depth
+            (10, 100, 0, 20, 200, 0, 2, 1),  # min > max depth
         ]:
             with boa.reverts(errors.BAD_BOUNDS):
                 mk.set_bounds(bad)

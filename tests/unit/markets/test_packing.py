@@ -34,14 +34,16 @@ def test_margin_terms_reads_the_settlement_only_after_expiry(mk, listed, eth_fee
     terms = mk.margin_terms(listed.future)
     assert tuple(terms) == (FUTURE, 1, 0, listed.expiry, 0, 0, 0, True)     # caps are not read
     boa.env.time_travel(seconds=listed.expiry - boa.env.timestamp)
-    eth_feed.set_answer(3100 * 10**8)
-    mk.settle(listed.future)
+    eth_feed.set_answer(3100 * 10**8)                         # the round current at expiry
+    boa.env.time_travel(seconds=60)
+    eth_feed.set_answer(3200 * 10**8)                         # the next one closes it
+    mk.settle(listed.future, eth_feed.latest_round() - 1)
     assert mk.margin_terms(listed.future)[4] == 3100 * WAD
     assert tuple(mk.margin_terms(listed.perp))[:5] == (PERP, 1, 0, 0, 0)
 
 
 def test_funding_index_at_the_router_price_is_funding_index(mk, listed, record, eth_feed):
-    record(listed.perp, ETH_PRICE + 30 * WAD)                  # mark above the index: the index rises
+    record(listed.perp, ETH_PRICE + 30 * WAD, 1000 * WAD)      # mark above the index: the index rises
     boa.env.time_travel(seconds=7200)
     eth_feed.set_answer(3000 * 10**8)
     index = mk.funding_index(listed.perp)

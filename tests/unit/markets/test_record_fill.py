@@ -14,7 +14,7 @@ def test_returns_instrument_and_index(mk, listed, record):
 
 def test_clearing_role_only(mk, listed, alice, errors):
     with boa.env.prank(alice), boa.reverts(errors.MISSING_ROLE):
-        mk.record_fill(listed.perp, ETH_PRICE)
+        mk.record_fill(listed.perp, ETH_PRICE, WAD)
 
 
 def test_unknown_inactive_expired_zero_price(mk, listed, record, admin, errors):

@@ -124,11 +124,13 @@ def test_zero_sizes_and_empty_batches(pricer):
     assert pricer.scenario_values(g, [leg(True, 3000.0, 30, 0.6, 0.0)]) == empty
 
 
-def test_zero_strike_and_spot_revert(pricer):
+def test_zero_strike_reverts_and_zero_spot_is_all_zeros(pricer):
     with boa.reverts("zero strike"):
         pricer.scenario_values(grid(3000.0, 0.1), [(True, 0, NOW + 86_400, WAD, WAD)])
-    with boa.reverts("zero spot"):
-        pricer.scenario_values(grid(3000.0, 0.1)[:0] + (0,) + grid(3000.0, 0.1)[1:], [leg(True, 3000.0, 1, 0.6, 1.0)])
+    # S = 0 comes from a feed answering <= 0, a book the engine reports STALE: no revert (issue 10 §7)
+    zero_spot = (0,) + grid(3000.0, 0.1)[1:]
+    legs = [leg(True, 3000.0, 1, 0.6, 1.0), leg(False, 3000.0, -1, 0.6, -2.0)]   # a live call, an expired put
+    assert pricer.scenario_values(zero_spot, legs) == (0, [0] * 27, 0, 0, 0, 0)
 
 
 def test_at_most_32_legs(pricer):

@@ -105,3 +105,16 @@ def test_margin_with_secondary_falls_back_without_a_secondary_feed(world, engine
     world.router.set_feed(1, world.feeds["ETH"].address, "0x" + "00" * 20, 10**9, 0, 0, sender=world.admin)
     assert engine.margin_with(eth_account, True) == engine.margin(eth_account)
     assert engine.margin(eth_account)[4] == OK
+
+
+@pytest.mark.parametrize("answer", [0, -1])
+def test_option_account_under_a_non_positive_feed_is_stale_and_does_not_revert(world, engine, load, answer):
+    """Issue 10 §7: a feed answering <= 0 used to make margin() revert "zero spot" for any account holding options
+    (Black-76 at S = 0); it reports STALE as a linear account does."""
+    aid = load(Account(cash=RICH, positions=(pos("ETH-C-3000-30D", 2.0), pos("ETH-P-3000-30D", -1.0),
+                                             pos("ETH-PERP", 1.0))))
+    world.feeds["ETH"].set_answer(answer)
+    e_im, e_mm, im, mm, status = engine.margin(aid)
+    assert status == STALE and not engine.is_above_im(aid)
+    assert engine.requirement_breakdown(aid)[0].status == STALE
+    assert engine.mm_shortfall(aid) == mm - e_mm

@@ -110,3 +110,12 @@ PRICE_ABOVE_MAX: constant(String[32]) = "price above max cost"
 HEALTH_DECREASED: constant(String[32]) = "health decreased"
 BAD_LIQUIDATION_PARAMS: constant(String[32]) = "bad liquidation params"
 OUT_OF_RANGE: constant(String[32]) = "value out of range"
+
+# ---------------------------------------------------------------- lending (Vault interest, caps, deleveraging)
+BAD_LENDING_PARAMS: constant(String[32]) = "bad lending params"
+UTILISATION_CAP: constant(String[32]) = "utilisation cap"
+DELEVERAGE_CLOSED: constant(String[32]) = "deleveraging closed"
+NO_DEBT: constant(String[32]) = "no debt"
+DELEVERAGE_LIMIT: constant(String[32]) = "above deleveraging share"
+BAD_PRICE: constant(String[32]) = "price unusable"
+BELOW_MAINTENANCE_MARGIN: constant(String[32]) = "below maintenance margin"

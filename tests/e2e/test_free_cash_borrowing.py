@@ -66,14 +66,14 @@ def test_free_cash_borrowing(world):
     w.trade(b, a, "ETH-PERP", -2000 * WAD, eth * 11 // 10)
     assert w.vault.cash_of(a.account) == -1_200_000 * WAD
     assert w.vault.cash_of(b.account) == 1_700_000 * WAD
-    print(f"\nA borrows 1.2M against 1,000 WETH; utilisation {w.vault.utilisation() / WAD:.3f}, "
-          f"borrow rate {w.vault.borrow_rate() / WAD:.1%}/year")
 
     # 1. B cannot take all the Vault's USDC: the withdrawal cap
     vault_usdc = usdc.balanceOf(w.vault.address)
     assert vault_usdc == usd(w, 1_600_000)
     with pytest.raises(RevmRevert, match=E["UTILISATION_CAP"]):
         w.withdraw(b, "USDC", vault_usdc)
+    print(f"\nA borrows 1.2M against 1,000 WETH; utilisation {w.vault.utilisation() / WAD:.3f}, "
+          f"borrow rate {w.vault.borrow_rate() / WAD:.1%}/year")
     taken = _max_withdrawal(w)
     w.withdraw(b, "USDC", taken)
     print(f"B withdraws {taken / 1e6:,.0f} of {vault_usdc / 1e6:,.0f} USDC (all of it before the fix); "

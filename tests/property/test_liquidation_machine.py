@@ -163,6 +163,15 @@ class LiquidationStateMachine(RuleBasedStateMachine):
         open_ = sorted(self.m.in_auction)
         self.m.close_auction(data.draw(st.sampled_from(open_) if open_ else traders, label="target"))
 
+    # ---- lending (issue 10 §2): cash borrowed against collateral, interest accrued over time
+    @rule(pair=pairs, size=st.sampled_from((1.0, 5.0, 20.0)))
+    def borrow_cash(self, pair, size):
+        self.m.borrow_cash(pair[0], pair[1], size)
+
+    @rule(seconds=st.sampled_from((3600, 86_400, 7 * 86_400)))
+    def accrue_interest(self, seconds):
+        self.m.accrue_interest(seconds)
+
     # ---- global invariants, after every step
     @invariant()
     def collateral_conservation(self):

@@ -192,8 +192,9 @@ _total_scaled: uint256
 _total_debt: uint256
 # @dev Margin hook asked after withdrawals (empty = no check).
 _margin_checker: address
-# @dev Borrow index (RAY, bits 0-127), last accrual time (bits 128-191) and the time utilisation reached
-#      the hard cap (bits 192-255, 0 = not over it): one word, read by every cash view while debt exists.
+# @dev Borrow index (RAY, bits 0-127), last accrual time (bits 128-191; all ones while nobody owes: the
+#      views then stop at this word) and the time utilisation reached the hard cap (bits 192-255, 0 = not
+#      over it): one word, read by every cash view.
 _rate: uint256
 # @dev Rate curve in one word: base rate, slope1, slope2, kink (64 bits each, WAD).
 _curve: uint256
@@ -308,7 +309,7 @@ def __init__():
     pausable.__init__()
     accounts.__init__()
     self._loss_index = constants.RAY
-    self._rate = constants.RAY | (block.timestamp << 128)
+    self._rate = constants.RAY | (U64_MASK << 128)
     # dev: lending off until the risk manager sets it: no interest, no caps, 30-day grace
     self._curve = (constants.WAD // 2) << 192
     self._caps = (constants.WAD << 64) | (constants.WAD << 128) | ((constants.WAD // 2) << 192)
@@ -1092,13 +1093,13 @@ def _change_cash(_id: uint256, _delta: int256, _a: Accrual) -> int256:
     """
     old: CashState = self._load_cash(_id)
     new: CashState = self._apply(old, _delta, _a)
-    if new.scaled >= old.scaled:
+    if new.scaled > old.scaled:
         self._total_scaled += unsafe_sub(new.scaled, old.scaled)
-    else:
+    elif new.scaled < old.scaled:
         self._total_scaled -= unsafe_sub(old.scaled, new.scaled)
-    if new.debt >= old.debt:
+    if new.debt > old.debt:
         self._total_debt += unsafe_sub(new.debt, old.debt)
-    else:
+    elif new.debt < old.debt:
         self._total_debt -= unsafe_sub(old.debt, new.debt)
     self._store_cash(_id, new)
     return self._cash_value(new, _a)
@@ -1222,7 +1223,8 @@ def _track(_a: Accrual):
     since: uint256 = word >> 192
     new: uint256 = word
     if debt_scaled == 0:
-        new = word & (2**192 - 1)
+        # dev: no debt: the clock stops and the accrual time reads "accrued" until a debt appears
+        new = (word & U128_MASK) | (U64_MASK << 128)
     else:
         # dev: with debt, the last accrual is now (`_accrue` wrote it, or the debt is new)
         new = (word & ~(U64_MASK << 128)) | (block.timestamp << 128)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PRINTED_BY_OTHERS = {"worst_case"}   # gas.py prints the worst-case table after its own
 ROOT = HERE.parent
 
 
@@ -50,7 +51,7 @@ def main(argv: list[str]) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    scripts = [p for p in sorted(HERE.glob("*.py")) if not p.name.startswith("_")]
+    scripts = [p for p in sorted(HERE.glob("*.py")) if not p.name.startswith("_") and p.stem not in PRINTED_BY_OTHERS]
     every = [p.stem for p in scripts]
     unknown = set(argv) - {p.stem for p in scripts}
     if unknown:

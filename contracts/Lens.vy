@@ -50,8 +50,8 @@ MAX_BATCH: constant(uint256) = 500
 FAILED: public(constant(uint8)) = 255
 # @dev ABI size of `types.MarginResult` (five static words).
 MARGIN_SIZE: constant(uint256) = 160
-# @dev Words of `Liquidation.auction` read (Auction {start, insolvent, active}).
-AUCTION_SIZE: constant(uint256) = 96
+# @dev Words of `Liquidation.auction` read (Auction {start, insolvent, active, expiry, version, holds}).
+AUCTION_SIZE: constant(uint256) = 192
 
 # @dev The RiskEngine read for margins.
 risk_engine: public(immutable(address))
@@ -157,8 +157,14 @@ def _in_auction(_account: uint256, _liquidation: address) -> bool:
     )
     if not ok or len(data) != AUCTION_SIZE:
         return False
+    # dev: `active` is the third word (an expired auction is still active: its account trades only through it)
     start: uint256 = 0
     insolvent: bool = False
     active: bool = False
-    start, insolvent, active = abi_decode(data, (uint256, bool, bool))
+    expiry: uint256 = 0
+    version: uint256 = 0
+    holds: bool = False
+    start, insolvent, active, expiry, version, holds = abi_decode(
+        data, (uint256, bool, bool, uint256, uint256, bool)
+    )
     return active

@@ -20,10 +20,18 @@
           both the primary and the secondary prices; STALE blocks everything.
           When DEGRADED, V is the larger of the two (the bidder pays more).
         - auction: opened by `start_auction` on a liquidatable account (a flag
-          fee from the account's cash to the starter); open until the account
-          is back above IM (a bid restores it, or `close_auction`).
+          fee from the account's cash to the starter); it runs on the parameter
+          version current at its start (schedule, fees, max age: a later
+          `set_params` does not touch it); bids need the account below MM and
+          the auction younger than max_age; it ends when the account is no
+          longer below MM (a bid, or anyone's `close_auction`) or is emptied;
+          once expired, `start_auction` restarts it at d_start (no new fee).
         - discount d(t) = min(d_max, d_start + (d_max - d_start)·t / T), t the
-          seconds since the start.
+          seconds since the (re)start.
+        - loss hold: an insolvent auction books its loss estimate -V + MM·d_max;
+          while the open estimates exceed the insurance fund's cash, the Vault
+          refuses settlement-cash withdrawals, at most until the expiry of the
+          auction that started the hold (`_book_loss`).
         - solvent bid (V > 0): the bidder takes the fraction f of the whole
           portfolio and pays the account f·V·(1 - d); the account also pays the
           insurance fund a fee f·V·r. f is capped at
@@ -76,6 +84,7 @@ interface IVault:
     def adjust_cash(_id: uint256, _delta: int256) -> int256: nonpayable
     def move_collateral(_from: uint256, _to: uint256, _token: address, _amount_wad: uint256): nonpayable
     def socialize_loss(_amount_wad: uint256) -> uint256: nonpayable
+    def set_loss_hold(_until: uint256): nonpayable
     def cash_of(_id: uint256) -> int256: view
     def total_positive_cash() -> uint256: view
     def collateral_of(_id: uint256) -> (DynArray[address, constants.MAX_ASSETS], DynArray[uint256, constants.MAX_ASSETS]): view
@@ -102,11 +111,14 @@ interface IOracleRouter:
     def prices(_uid: uint256) -> (uint256, uint256, uint8): view
 
 
-# @dev An account's auction (what `auction()` returns; the Lens reads these three words).
+# @dev An account's auction (what `auction()` returns; the Lens reads `active`, the third word).
 struct Auction:
-    start: uint256               # unix time the auction opened
-    insolvent: bool              # V <= 0 when it opened (bids re-evaluate)
-    active: bool                 # open until the account is back above IM
+    start: uint256               # unix time the auction (re)started
+    insolvent: bool              # V <= 0 when it (re)started (bids re-evaluate)
+    active: bool                 # open until the account is no longer below MM (or emptied)
+    expiry: uint256              # last second a bid is accepted: start + max_age_seconds of its parameters
+    version: uint256             # the parameter set it runs on, fixed at (re)start (`auction_params`)
+    holds: bool                  # its loss beyond the fund holds settlement-cash withdrawals (Vault)
 
 
 # @dev Liquidation parameters (`Params.onchain()["liquidation"]`; WAD unless `_seconds`).
@@ -119,6 +131,7 @@ struct LiquidationParams:
     fund_fee_rate: uint256       # r: fee to the insurance fund, fraction of the value sold
     min_partial_mm: uint256      # accounts with MM at or below this may be taken whole (WAD USD)
     full_close_health: uint256   # E_mm / MM at or below which the whole portfolio may be taken
+    max_age_seconds: uint256     # an auction takes bids for this long after its (re)start, then expires
 
 
 # @dev An account's valuation at usable prices (memory only).
@@ -142,15 +155,20 @@ MAX_FLAG_FEE_RATE: constant(uint256) = 10**17
 # @dev Shortest and longest auction ramp T.
 MIN_AUCTION_SECONDS: constant(uint256) = 60
 MAX_AUCTION_SECONDS: constant(uint256) = 86400
+# @dev Longest auction life (`max_age_seconds` in [T, this]): also the longest withdrawal hold of one loss.
+MAX_AUCTION_AGE: constant(uint256) = 86400
 # @dev Reasons in `AuctionClosed`.
-CLOSED_RESTORED: constant(uint8) = 1     # a bid brought the account back above IM
+CLOSED_RESTORED: constant(uint8) = 1     # a bid brought the account back above MM
 CLOSED_EMPTIED: constant(uint8) = 2      # an insolvent bid took everything
-CLOSED_RECOVERED: constant(uint8) = 3    # `close_auction`: above IM without a bid
+CLOSED_RECOVERED: constant(uint8) = 3    # `close_auction`: no longer below MM without a bid
 # @dev WAD as a signed integer.
 SWAD: constant(int256) = 10**18
 # @dev Bits of a packed auction word.
 INSOLVENT_BIT: constant(uint256) = 1 << 64
 ACTIVE_BIT: constant(uint256) = 1 << 65
+HOLDS_BIT: constant(uint256) = 1 << 66
+EXPIRY_SHIFT: constant(uint256) = 67
+VERSION_SHIFT: constant(uint256) = 131
 
 # @dev Vault: cash, collateral, loss socialisation.
 vault: public(immutable(IVault))
@@ -161,12 +179,23 @@ risk_engine: public(immutable(IEngine))
 # @dev OracleRouter the engine prices with (collateral mark values).
 router: public(immutable(IOracleRouter))
 
-# @dev Auction per account, packed in one word: start (low 64 bits) | insolvent << 64 | active << 65.
+# @dev Auction per account, packed in one word: start (bits 0-63) | insolvent << 64 | active << 65 |
+#      holds << 66 | expiry << 67 (64 bits) | version << 131 (64 bits).
 _auctions: HashMap[uint256, uint256]
-# @dev Current parameters in three words (a bid reads them all: 3 cold slots instead of 8):
+# @dev Parameter sets by version, three words each (a bid reads the first two: 2 cold slots instead of 9):
 #      [discount_start | discount_max << 64 | auction_seconds << 128 | flag_fee_rate << 192,
-#       fund_fee_rate | full_close_health << 64 | min_partial_mm << 128, flag_fee_cap].
-_params: uint256[3]
+#       fund_fee_rate | full_close_health << 64 | min_partial_mm << 128, flag_fee_cap | max_age_seconds << 128].
+#      `set_params` writes a new version; an auction runs on the version current at its (re)start.
+_param_sets: HashMap[uint256, uint256[3]]
+# @dev The current parameter version (1 after deployment).
+_version: uint256
+# @dev Per account in an insolvent auction: its loss estimate -V + MM·d_max at the (re)start (WAD).
+_need: HashMap[uint256, uint256]
+# @dev Σ `_need` over open auctions (WAD): compared with the fund's cash to decide a withdrawal hold.
+_pending_need: uint256
+# @dev Open auctions holding withdrawals, and the end of the hold last sent to the Vault.
+_holding: uint256
+_hold_until: uint256
 # @dev Σ paid by the insurance fund to bidders of insolvent portfolios (WAD).
 _fund_paid: uint256
 # @dev Σ uncovered shortfall sent to `Vault.socialize_loss` (WAD).
@@ -216,9 +245,17 @@ event AuctionClosed:
     reason: uint8
 
 
-# @dev Emitted when the parameters change.
+# @dev Emitted when the parameters change; `version` is the new set's (auctions started later run on it).
 event ParamsSet:
     params: LiquidationParams
+    version: uint256
+
+
+# @dev Emitted when the settlement-cash withdrawal hold changes: held until `until` (0: released).
+event LossHold:
+    account: indexed(uint256)
+    until: uint256
+    pending_need: uint256
 
 
 @deploy
@@ -249,11 +286,18 @@ def __init__(_vault: address, _clearinghouse: address, _risk_engine: address, _p
 @external
 def start_auction(_account: uint256, _starter_account: uint256) -> bool:
     """
-    @notice Open a Dutch auction on a liquidatable account; the starter's
-            account (owned or operated by the caller) earns the flag fee.
+    @notice Open a Dutch auction on a liquidatable account, or restart one that
+            expired; the starter's account (owned or operated by the caller)
+            earns the flag fee of a new auction.
     @dev Needs usable prices and MM > E_mm (at both prices when DEGRADED).
          Flag fee = min(flag_fee_rate·MM, flag_fee_cap, max(V, 0)), moved from
-         the account's cash (which may go negative) to the starter's.
+         the account's cash (which may go negative) to the starter's; none on a
+         restart (the account paid it when this auction opened). The auction
+         runs on the current parameters (version) for `max_age_seconds`.
+         Insolvent (V <= 0): its loss estimate -V + MM·d_max joins the pending
+         total; when that exceeds the insurance fund's cash, settlement-cash
+         withdrawals are held until the auction's expiry (a restart never
+         extends a hold: see `_book_loss`).
     @param _account Account to liquidate.
     @param _starter_account Account credited with the flag fee.
     @return True.
@@ -262,20 +306,34 @@ def start_auction(_account: uint256, _starter_account: uint256) -> bool:
     assert _account > constants.FEE_ACCOUNT, errors.RESERVED_ACCOUNT
     assert _starter_account != _account, errors.SAME_ACCOUNT
     assert staticcall vault.is_authorized(_starter_account, msg.sender), errors.NOT_AUTHORIZED
-    assert self._auctions[_account] & ACTIVE_BIT == 0, errors.AUCTION_ACTIVE
+    old: Auction = self._load(_account)
+    # dev: an expired auction restarts: new start, discount from d_start, current parameters
+    assert not old.active or block.timestamp > old.expiry, errors.AUCTION_ACTIVE
 
     # ---- accrue: valuation at usable prices
     v: Valuation = self._valuation(_account)
     assert v.liquidatable, errors.NOT_LIQUIDATABLE
 
     # ---- math
-    p: LiquidationParams = self._load_params()
-    fee: uint256 = min(v.margin.mm * p.flag_fee_rate // constants.WAD, p.flag_fee_cap)
-    fee = min(fee, convert(max(v.value, 0), uint256))
+    version: uint256 = self._version
+    p: LiquidationParams = self._load_params(version)
+    fee: uint256 = 0
+    if not old.active:
+        fee = min(v.margin.mm * p.flag_fee_rate // constants.WAD, p.flag_fee_cap)
+        fee = min(fee, convert(max(v.value, 0), uint256))
     insolvent: bool = v.value <= 0
+    auction: Auction = Auction(
+        start=block.timestamp,
+        insolvent=insolvent,
+        active=True,
+        expiry=block.timestamp + p.max_age_seconds,
+        version=version,
+        holds=old.active and old.holds,
+    )
 
     # ---- storage, event
-    self._store(_account, Auction(start=block.timestamp, insolvent=insolvent, active=True))
+    auction = self._book_loss(_account, old, auction, v, p.discount_max)
+    self._store(_account, auction)
     log AuctionStarted(
         account=_account,
         starter_account=_starter_account,
@@ -298,15 +356,18 @@ def start_auction(_account: uint256, _starter_account: uint256) -> bool:
 def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_cost: int256) -> int256:
     """
     @notice Take the fraction `_fraction` (capped, see `quote`) of the portfolio
-            of an account in auction into `_bidder_account` (owned or operated
-            by the caller) at the current discount.
+            of a liquidatable account in a live auction into `_bidder_account`
+            (owned or operated by the caller) at the current discount.
     @dev Solvent (V > 0): pays the account ceil(f·V·(1 - d)); the account pays
          the fund ceil(f·V·r); f = min(_fraction, cap). Insolvent (V <= 0):
          `_fraction` must be >= 1 (WAD); the bidder takes everything and is
-         paid -V + MM·d by the fund, then by the loss index. Reverts unless the
-         payment is <= `_max_cost`, the account's health did not fall and the
-         bidder is above IM (at both prices when DEGRADED). Closes the auction
-         once the account is back above IM.
+         paid -V + MM·d by the fund, then by the loss index. Reverts when the
+         auction expired (restart it with `start_auction`) or the account is
+         not below MM (end it with `close_auction`), and unless the payment is
+         <= `_max_cost`, the account's health did not fall and the bidder is
+         above IM (at both prices when DEGRADED). The discount schedule and fees
+         are the auction's own (its parameter version). Closes the auction once
+         the account is no longer below MM.
     @param _account Account in auction.
     @param _bidder_account Bidder's account (cross margin, not reserved).
     @param _fraction Fraction wanted (WAD); more than the cap takes the cap.
@@ -316,6 +377,7 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     # ---- checks
     auction: Auction = self._load(_account)
     assert auction.active, errors.NO_AUCTION
+    assert block.timestamp <= auction.expiry, errors.AUCTION_EXPIRED
     assert _bidder_account != _account, errors.SAME_ACCOUNT
     assert _bidder_account > constants.FEE_ACCOUNT, errors.RESERVED_ACCOUNT
     assert _fraction > 0, errors.BAD_FRACTION
@@ -324,8 +386,9 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
 
     # ---- accrue: valuation at usable prices
     v: Valuation = self._valuation(_account)
-    assert v.below_im, errors.ABOVE_INITIAL_MARGIN
-    p: LiquidationParams = self._bid_params()
+    # dev: only a liquidatable account is sold: an auction opened earlier never resumes on a healthy account
+    assert v.liquidatable, errors.NOT_LIQUIDATABLE
+    p: LiquidationParams = self._bid_params(auction.version)
     d: uint256 = self._discount(auction.start, p)
     pre: types.MarginResult = v.margin
 
@@ -339,16 +402,16 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     assert payment <= _max_cost, errors.PRICE_ABOVE_MAX
 
     # ---- post-conditions (static calls see the new state): the account's health did not fall and whether it is
-    # back above IM, proven from `pre` when the proof applies (see `_restored_by_proof`), else re-evaluated
+    # no longer below MM (the auction ends), proven from `pre` when the proof applies (it proves above IM, see
+    # `_restored_by_proof`), else re-evaluated
     restored: bool = self._restored_by_proof(v, f, d, p)
     if not restored:
         post: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
         assert self._health(post) >= self._health(pre), errors.HEALTH_DECREASED
-        restored = post.equity_im >= convert(post.im, int256)
+        restored = post.equity_mm >= convert(post.mm, int256)
     self._check_bidder(_bidder_account, pre.status)
     if restored:
-        auction.active = False
-        self._store(_account, auction)
+        self._end(_account, auction)
         reason: uint8 = CLOSED_RESTORED
         if v.value <= 0:
             reason = CLOSED_EMPTIED
@@ -359,20 +422,43 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
 @external
 def close_auction(_account: uint256):
     """
-    @notice Close the auction of an account that is back above IM without a bid
-            (deposit, price move).
-    @dev Anyone. Needs usable prices and E_im >= IM (at either price when DEGRADED).
-         Owners should close a recovered account's auction: a later dip would
-         otherwise resume it at its accrued discount.
+    @notice End the auction of an account that is no longer below MM without
+            a bid (deposit, price move), expired or not.
+    @dev Anyone. Needs usable prices and E_mm >= MM (at either price when
+         DEGRADED): exactly when a bid would revert "not liquidatable". A later
+         dip below MM opens a new auction at d_start. Releases the auction's
+         loss estimate and withdrawal hold.
     @param _account Account in auction.
     """
     auction: Auction = self._load(_account)
     assert auction.active, errors.NO_AUCTION
     v: Valuation = self._valuation(_account)
-    assert not v.below_im, errors.BELOW_INITIAL_MARGIN
-    auction.active = False
-    self._store(_account, auction)
+    assert not v.liquidatable, errors.STILL_LIQUIDATABLE
+    self._end(_account, auction)
     log AuctionClosed(account=_account, reason=CLOSED_RECOVERED)
+
+
+@external
+def refresh_loss(_account: uint256):
+    """
+    @notice Record now that the portfolio in a live auction is worth V <= 0,
+            so its loss beyond the insurance fund holds withdrawals from now
+            on, as for an auction that opened insolvent.
+    @dev Anyone. Needs a live auction, usable prices, a liquidatable account
+         and V <= 0. Keeps the auction's start, schedule and expiry; replaces
+         its loss estimate by -V + MM·d_max at these prices.
+    @param _account Account in auction.
+    """
+    auction: Auction = self._load(_account)
+    assert auction.active, errors.NO_AUCTION
+    assert block.timestamp <= auction.expiry, errors.AUCTION_EXPIRED
+    v: Valuation = self._valuation(_account)
+    assert v.liquidatable, errors.NOT_LIQUIDATABLE
+    assert v.value <= 0, errors.NOT_INSOLVENT
+    p: LiquidationParams = self._bid_params(auction.version)
+    fresh: Auction = auction
+    fresh.insolvent = True
+    self._store(_account, self._book_loss(_account, auction, fresh, v, p.discount_max))
 
 
 # ---------------------------------------------------------------- admin
@@ -383,8 +469,9 @@ def set_params(_params: LiquidationParams):
     """
     @notice Change the liquidation parameters.
     @dev Risk manager only. Bounds: d_start <= d_max, d_max + r <= 0.9,
-         60 s <= T <= 1 day, flag fee rate <= 10 %, full_close_health <= 1.
-         Open auctions keep their start; their discount follows the new curve.
+         60 s <= T <= 1 day, flag fee rate <= 10 %, full_close_health <= 1,
+         T <= max_age <= 1 day. Writes a new parameter version: open auctions
+         keep the schedule, fees and expiry they started with.
     @param _params New parameters.
     """
     assert access_control.hasRole[constants.RISK_MANAGER_ROLE][msg.sender], errors.MISSING_ROLE
@@ -399,24 +486,41 @@ def set_params(_params: LiquidationParams):
 def auction(_account: uint256) -> Auction:
     """
     @notice The auction of an account.
+    @dev Live (takes bids) while active and block.timestamp <= expiry; active
+         and expired: `start_auction` restarts it, `close_auction` ends it once
+         the account is no longer below MM.
     @param _account Account id.
-    @return (start, insolvent, active); all zero if none ever opened.
+    @return (start, insolvent, active, expiry, version, holds); all zero if none ever opened.
     """
     return self._load(_account)
 
 
 @external
 @view
+def auction_params(_account: uint256) -> LiquidationParams:
+    """
+    @notice The parameters an account's auction runs on (fixed at its start).
+    @param _account Account id.
+    @return Its parameter set; the current one when no auction ever opened.
+    """
+    version: uint256 = self._load(_account).version
+    if version == 0:
+        version = self._version
+    return self._load_params(version)
+
+
+@external
+@view
 def discount(_account: uint256) -> uint256:
     """
-    @notice Current discount of an account's open auction.
+    @notice Current discount of an account's live auction.
     @param _account Account id.
-    @return d(t) (WAD); 0 when no auction is open.
+    @return d(t) on the auction's own schedule (WAD); 0 when no auction is live (none, or expired).
     """
     auction: Auction = self._load(_account)
-    if not auction.active:
+    if not auction.active or block.timestamp > auction.expiry:
         return 0
-    return self._discount(auction.start, self._load_params())
+    return self._discount(auction.start, self._bid_params(auction.version))
 
 
 @external
@@ -424,24 +528,26 @@ def discount(_account: uint256) -> uint256:
 def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
     """
     @notice What a bid of `_fraction` would pay now, and the largest fraction.
-    @dev Uses d(now) of the open auction (d_start when none is open). Solvent:
+    @dev Uses d(now) and the parameters of the live auction (the current
+         parameters and their d_start when none is live). Solvent:
          (ceil(f·V·(1 - d)), cap) with f = min(_fraction, cap). Insolvent:
          (-(fund payment + socialised), 1) where the shortfall -V + MM·d is
          paid by the fund, then by the loss index up to the positive cash of
          everyone else (an estimate only when that runs out: the account's
-         funding is settled in the bid). (0, 0) when the account is above IM.
-         Reverts on stale prices.
+         funding is settled in the bid). (0, 0) when the account is not below
+         MM (a bid would revert). Reverts on stale prices.
     @param _account Account id.
     @param _fraction Fraction wanted (WAD).
     @return (payment, cap): payment > 0 is paid by the bidder; cap in WAD.
     """
     v: Valuation = self._valuation(_account)
-    if not v.below_im:
+    if not v.liquidatable:
         return 0, 0
     auction: Auction = self._load(_account)
-    p: LiquidationParams = self._load_params()
+    p: LiquidationParams = self._load_params(self._version)
     d: uint256 = p.discount_start
-    if auction.active:
+    if auction.active and block.timestamp <= auction.expiry:
+        p = self._load_params(auction.version)
         d = self._discount(auction.start, p)
     if v.value <= 0:
         need: uint256 = self._shortfall(v, d)
@@ -479,10 +585,31 @@ def mark_value(_account: uint256) -> int256:
 @view
 def params() -> LiquidationParams:
     """
-    @notice Current parameters.
+    @notice Current parameters (auctions started from now on run on them).
     @return The parameters.
     """
-    return self._load_params()
+    return self._load_params(self._version)
+
+
+@external
+@view
+def params_version() -> uint256:
+    """
+    @notice Version of the current parameters (1 at deployment, +1 per `set_params`).
+    @return The version.
+    """
+    return self._version
+
+
+@external
+@view
+def loss_hold() -> (uint256, uint256, uint256):
+    """
+    @notice The known losses of insolvent auctions and the withdrawal hold they cause.
+    @return (Σ loss estimates -V + MM·d_max of open insolvent auctions, auctions holding withdrawals,
+            end of the hold sent to the Vault: 0 when none), WAD / count / unix time.
+    """
+    return self._pending_need, self._holding, self._hold_until
 
 
 @external
@@ -864,29 +991,114 @@ def _load(_account: uint256) -> Auction:
     """
     word: uint256 = self._auctions[_account]
     return Auction(
-        start=word & (INSOLVENT_BIT - 1), insolvent=word & INSOLVENT_BIT != 0, active=word & ACTIVE_BIT != 0
+        start=word & packing.U64_MAX,
+        insolvent=word & INSOLVENT_BIT != 0,
+        active=word & ACTIVE_BIT != 0,
+        expiry=(word >> EXPIRY_SHIFT) & packing.U64_MAX,
+        version=word >> VERSION_SHIFT,
+        holds=word & HOLDS_BIT != 0,
     )
 
 
 @internal
 def _store(_account: uint256, _auction: Auction):
     """
-    @dev Pack and store an account's auction (start < 2**64: a unix time).
+    @dev Pack and store an account's auction (start and expiry < 2**64: unix times; version < 2**64).
     @param _account Account id.
     @param _auction The auction.
     """
-    word: uint256 = _auction.start
+    word: uint256 = _auction.start | (_auction.expiry << EXPIRY_SHIFT) | (_auction.version << VERSION_SHIFT)
     if _auction.insolvent:
         word |= INSOLVENT_BIT
     if _auction.active:
         word |= ACTIVE_BIT
+    if _auction.holds:
+        word |= HOLDS_BIT
     self._auctions[_account] = word
+
+
+@internal
+def _end(_account: uint256, _auction: Auction):
+    """
+    @dev Close an auction: drop its loss estimate and release its withdrawal hold.
+         A solvent-at-start auction without hold only rewrites its word (the bid's path).
+    @param _account Account id.
+    @param _auction The auction (active).
+    """
+    a: Auction = _auction
+    if a.insolvent:
+        need: uint256 = self._need[_account]
+        if need > 0:
+            self._need[_account] = 0
+            self._pending_need -= need
+    if a.holds:
+        self._release(_account)
+    a.active = False
+    a.holds = False
+    self._store(_account, a)
+
+
+@internal
+def _book_loss(_account: uint256, _old: Auction, _new: Auction, _v: Valuation, _d_max: uint256) -> Auction:
+    """
+    @dev Replace the account's loss estimate in the pending total: -V + MM·d_max
+         (the most its bid costs the fund and the loss index at these prices)
+         when insolvent, else 0. When the pending total exceeds the insurance
+         fund's cash, part of it would be socialised: the auction holds
+         settlement-cash withdrawals until its expiry, so no holder can leave
+         ahead of the loss. An auction holds at most once per episode: a
+         restart keeps the hold flag and never extends the hold (else restarts
+         could freeze withdrawals for ever); an estimate back to 0 releases it.
+    @param _account Account id.
+    @param _old The account's auction before (active or not).
+    @param _new The auction being stored (its `holds` carried over when a restart).
+    @param _v Valuation now.
+    @param _d_max The auction's d_max.
+    @return `_new` with its `holds` flag decided.
+    """
+    a: Auction = _new
+    prior: uint256 = 0
+    if _old.active and _old.insolvent:
+        prior = self._need[_account]
+    need: uint256 = 0
+    if a.insolvent:
+        need = self._shortfall(_v, _d_max)
+    if need != prior:
+        self._need[_account] = need
+        self._pending_need = self._pending_need + need - prior
+    if a.holds and need == 0:
+        a.holds = False
+        self._release(_account)
+    elif not a.holds and need > 0:
+        fund: uint256 = convert(max(staticcall vault.cash_of(constants.INSURANCE_FUND), 0), uint256)
+        if self._pending_need > fund:
+            a.holds = True
+            self._holding += 1
+            until: uint256 = max(self._hold_until, a.expiry)
+            self._hold_until = until
+            extcall vault.set_loss_hold(until)
+            log LossHold(account=_account, until=until, pending_need=self._pending_need)
+    return a
+
+
+@internal
+def _release(_account: uint256):
+    """
+    @dev One auction stops holding; the last one lifts the Vault's hold.
+    @param _account Account whose auction stops holding.
+    """
+    holding: uint256 = self._holding - 1
+    self._holding = holding
+    if holding == 0:
+        self._hold_until = 0
+        extcall vault.set_loss_hold(0)
+        log LossHold(account=_account, until=0, pending_need=self._pending_need)
 
 
 @internal
 def _set_params(_p: LiquidationParams):
     """
-    @dev Check and store the parameters.
+    @dev Check the parameters and store them as a new version.
     @param _p Parameters.
     """
     assert _p.discount_start <= _p.discount_max, errors.BAD_LIQUIDATION_PARAMS
@@ -895,23 +1107,28 @@ def _set_params(_p: LiquidationParams):
     assert _p.auction_seconds <= MAX_AUCTION_SECONDS, errors.BAD_LIQUIDATION_PARAMS
     assert _p.flag_fee_rate <= MAX_FLAG_FEE_RATE, errors.BAD_LIQUIDATION_PARAMS
     assert _p.full_close_health <= constants.WAD, errors.BAD_LIQUIDATION_PARAMS
-    self._params = [
+    assert _p.max_age_seconds >= _p.auction_seconds, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.max_age_seconds <= MAX_AUCTION_AGE, errors.BAD_LIQUIDATION_PARAMS
+    version: uint256 = self._version + 1
+    self._version = version
+    self._param_sets[version] = [
         _p.discount_start | (_p.discount_max << 64) | (_p.auction_seconds << 128) | (_p.flag_fee_rate << 192),
         _p.fund_fee_rate | (_p.full_close_health << 64) | (packing._fit(_p.min_partial_mm, 128) << 128),
-        _p.flag_fee_cap,
+        packing._fit(_p.flag_fee_cap, 128) | (_p.max_age_seconds << 128),
     ]
-    log ParamsSet(params=_p)
+    log ParamsSet(params=_p, version=version)
 
 
 @internal
 @view
-def _bid_params() -> LiquidationParams:
+def _bid_params(_version: uint256) -> LiquidationParams:
     """
-    @dev The parameters a bid uses: the first two words (flag_fee_cap left 0, not read).
+    @dev The parameters a bid uses: the first two words of a version (flag_fee_cap and max_age left 0, not read).
+    @param _version Parameter version.
     @return Parameters.
     """
-    w0: uint256 = self._params[0]
-    w1: uint256 = self._params[1]
+    w0: uint256 = self._param_sets[_version][0]
+    w1: uint256 = self._param_sets[_version][1]
     # dev: 64-bit masks inline (an internal `packing._get` call per field costs ~120 gas on every bid)
     return LiquidationParams(
         discount_start=w0 & packing.U64_MAX,
@@ -922,16 +1139,20 @@ def _bid_params() -> LiquidationParams:
         fund_fee_rate=w1 & packing.U64_MAX,
         min_partial_mm=w1 >> 128,
         full_close_health=(w1 >> 64) & packing.U64_MAX,
+        max_age_seconds=0,
     )
 
 
 @internal
 @view
-def _load_params() -> LiquidationParams:
+def _load_params(_version: uint256) -> LiquidationParams:
     """
-    @dev The parameters unpacked (every 64-bit field is bounded by `_set_params`).
+    @dev A parameter version unpacked (every 64-bit field is bounded by `_set_params`).
+    @param _version Parameter version.
     @return Parameters.
     """
-    p: LiquidationParams = self._bid_params()
-    p.flag_fee_cap = self._params[2]
+    p: LiquidationParams = self._bid_params(_version)
+    w2: uint256 = self._param_sets[_version][2]
+    p.flag_fee_cap = w2 & (2**128 - 1)
+    p.max_age_seconds = w2 >> 128
     return p

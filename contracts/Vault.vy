@@ -204,6 +204,9 @@ _caps: uint256
 _delever: uint256
 # @dev Price source of deleveraging (the OracleRouter).
 _price_oracle: address
+# @dev Settlement-cash withdrawals are refused up to this unix time (0: none): a known loss beyond the
+#      insurance fund is pending in an open insolvent auction (set by the Liquidation contract).
+loss_hold_until: public(uint256)
 
 
 # @dev Emitted when an asset is listed.
@@ -517,6 +520,8 @@ def withdraw(_id: uint256, _token: address, _amount: uint256, _receiver: address
 
     wad: uint256 = _amount * self._scale[_token]
     if info.is_settlement:
+        # dev: no holder leaves ahead of a known socialised loss (TECH_SPEC "Liquidation", loss hold)
+        assert block.timestamp > self.loss_hold_until, errors.LOSS_PENDING
         # dev: accrue interest; `_load_cash` settles the loss epoch, the indices apply on read
         a: Accrual = self._accrue()
         assert self._cash_value(self._load_cash(_id), a) >= convert(wad, int256), errors.INSUFFICIENT_BALANCE
@@ -596,6 +601,18 @@ def move_collateral(_from: uint256, _to: uint256, _token: address, _amount_wad: 
         self._set_balance(_from, _token, unsafe_sub(balance, _amount_wad))  # dev: checked just above
         self._set_balance(_to, _token, self._balances[_to][_token] + _amount_wad)
     log CollateralMoved(from_id=_from, to_id=_to, token=_token, amount_wad=_amount_wad)
+
+
+@external
+def set_loss_hold(_until: uint256):
+    """
+    @notice Refuse settlement-cash withdrawals up to `_until` (0 lifts the hold).
+    @dev Clearing role only (the Liquidation contract: an insolvent auction whose loss exceeds the
+         insurance fund; it bounds `_until` by that auction's expiry, at most one day ahead).
+    @param _until Unix time the hold lasts to, inclusive.
+    """
+    self._check_role(constants.CLEARING_ROLE)
+    self.loss_hold_until = _until
 
 
 @external

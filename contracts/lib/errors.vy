@@ -111,6 +111,22 @@ HEALTH_DECREASED: constant(String[32]) = "health decreased"
 BAD_LIQUIDATION_PARAMS: constant(String[32]) = "bad liquidation params"
 OUT_OF_RANGE: constant(String[32]) = "value out of range"
 
+# ---------------------------------------------------------------- timelock (governance)
+BAD_DELAY: constant(String[32]) = "delay out of bounds"
+BAD_CALLDATA: constant(String[32]) = "bad calldata"
+NOT_QUEUED: constant(String[32]) = "not queued"
+WRONG_OPERATION: constant(String[32]) = "wrong operation"
+TIMELOCK_NOT_READY: constant(String[32]) = "timelock not ready"
+TIMELOCK_EXPIRED: constant(String[32]) = "timelock expired"
+NOT_TIGHTENABLE: constant(String[32]) = "not tightenable"
+NOT_TIGHTER: constant(String[32]) = "not tighter"
+
+# ---------------------------------------------------------------- auctions (stale auctions, loss holds)
+AUCTION_EXPIRED: constant(String[32]) = "auction expired"
+STILL_LIQUIDATABLE: constant(String[32]) = "still liquidatable"
+LOSS_PENDING: constant(String[32]) = "loss pending"
+NOT_INSOLVENT: constant(String[32]) = "not insolvent"
+
 # ---------------------------------------------------------------- lending (Vault interest, caps, deleveraging)
 BAD_LENDING_PARAMS: constant(String[32]) = "bad lending params"
 UTILISATION_CAP: constant(String[32]) = "utilisation cap"

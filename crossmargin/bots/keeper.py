@@ -4,12 +4,15 @@ Every new block:
 1. index: `eth_getLogs` from the last processed block adds every account an event touched (`AccountIndex`);
    a head below the last processed block or a different hash there (node reset, reorg) rebuilds it;
 2. settle: outcomes of its transactions (a revert because another keeper was faster — `auction active` on a
-   start, `no auction` on a bid — is a lost race; any other revert is counted under its reason; either way the
-   account backs off; nothing is retried blindly);
+   start, `no auction` on a bid or a close — is a lost race; any other revert is counted under its reason;
+   either way the account backs off; nothing is retried blindly);
 3. scan: health of its accounts through the Lens in batches, riskiest first;
-4. act, per account: STALE prices → wait; liquidatable and no auction → `start_auction`; auction open →
-   bid the largest fraction it may take if `value − payment − gas − unwind cost ≥ min_profit` (else wait: the
-   discount grows every block), simulated first, with `max_cost` as slippage guard;
+4. act, per account: STALE prices → wait; liquidatable and no auction → `start_auction`; auction open on a
+   liquidatable account → bid the largest fraction it may take if `value − payment − gas − unwind cost ≥
+   min_profit` (else wait: the discount grows every block), simulated first, with `max_cost` as slippage guard;
+   a bid that would revert "auction expired" → `start_auction` restarts it (at d_start, no flag fee); auction
+   open on an account no longer below MM → `close_auction` (bids on it revert "not liquidatable"; a public
+   service, `close_auctions`);
 5. unwind: positions it received are closed against the market maker's quotes.
 
 Sharding (`--shard i/n`): account `a` belongs to shard `a mod n`. Each keeper scans its own accounts every
@@ -35,7 +38,10 @@ from crossmargin.bots.reads import FAILED, STALE, AccountIndex, Health, HealthRe
 from crossmargin.chain.errors import reasons
 
 LOST_START = reasons()["AUCTION_ACTIVE"]   # another keeper started the auction first
-LOST_BID = reasons()["NO_AUCTION"]         # another bid closed the auction first
+LOST_BID = reasons()["NO_AUCTION"]         # another bid closed the auction first (or another keeper's close)
+EXPIRED = reasons()["AUCTION_EXPIRED"]     # the auction outlived its max age: restart it
+# bid simulations failing for these reasons fail whatever the fraction: no smaller retry
+NOT_FRACTION = {EXPIRED, reasons()["NOT_LIQUIDATABLE"], reasons()["NO_AUCTION"], reasons()["STALE_ORACLE"]}
 
 WAD = 10**18
 ETH = 1  # underlying id that prices gas (the chain's native coin on the dev chains and mainnet)
@@ -53,6 +59,7 @@ class KeeperConfig:
     min_own_ratio: float = 1.05       # no new bid when the keeper's own equity/IM is below this
     bid_gas_step: int = 250_000       # extra gas per earlier bid of the same block (see `_bid`)
     backoff_blocks: int = 2           # after a failure; doubles per consecutive failure (max 64)
+    close_auctions: bool = True       # end auctions of accounts no longer below MM (no reward: gas only)
     state_file: Path | None = None    # resume the index after a keeper restart
 
     def __post_init__(self) -> None:
@@ -79,6 +86,7 @@ class KeeperState:
     since: dict[tuple[str, int], int] = field(default_factory=dict)   # (phase, account) -> first block seen
     backoff: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)  # -> (until block, failures)
     started: int = 0
+    closed: int = 0
     bids: int = 0
     liquidations: int = 0
     lost_races: int = 0
@@ -131,7 +139,7 @@ class Keeper(AccountBot):
         self._save_state()
         s = self.state
         return {**super().stop(loop), "shard": f"{self.config.shard}/{self.config.shards}",
-                "accounts": len(self.index.accounts), "started": s.started, "bids": s.bids,
+                "accounts": len(self.index.accounts), "started": s.started, "closed": s.closed, "bids": s.bids,
                 "liquidations": s.liquidations, "lost_races": s.lost_races, "failures": sum(s.failures.values()),
                 "failure_reasons": dict(s.failures), "unwinds": s.unwinds,
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4), "last_block": s.last_block}
@@ -155,7 +163,7 @@ class Keeper(AccountBot):
         scan_ms = (time.monotonic() - t0) * 1000
         own = next((h for h in rows if h.account == self.account), None) or self.health()
         counts = {"liquidatable": 0, "in_auction": 0, "stale": 0, "failed": 0, "deferred": 0}
-        starts, bids = [], []
+        starts, bids, closes = [], [], []
         for h in rows:
             s.health[h.account] = h
             if h.account == self.account:
@@ -167,8 +175,9 @@ class Keeper(AccountBot):
             if phase is None:
                 s.since.pop(("start", h.account), None)
                 s.since.pop(("bid", h.account), None)
+                s.since.pop(("close", h.account), None)
                 continue
-            counts["in_auction" if phase == "bid" else "liquidatable"] += 1
+            counts["liquidatable" if phase == "start" else "in_auction"] += 1
             if h.status == STALE:  # no liquidation on stale prices: wait for the oracle
                 counts["stale"] += 1
                 continue
@@ -181,12 +190,16 @@ class Keeper(AccountBot):
             if not self._my_turn(h.account, first, head):
                 counts["deferred"] += 1
                 continue
-            starts.append(h)
-        sent = {"started": 0, "bids": 0, "unwinds": 0, "capped": False}
+            (closes if phase == "close" else starts).append(h)
+        sent = {"started": 0, "bids": 0, "closed": 0, "unwinds": 0, "capped": False, "restarts": []}
         if self.liq.available:
             sent["capped"] = self._start(sorted(starts, key=lambda h: -h.mm_shortfall), head, sent)
             if not sent["capped"] and own.ratio >= self.config.min_own_ratio:
                 sent["capped"] = self._bid(sorted(bids, key=lambda h: -h.mm_shortfall), head, now, sent, counts)
+            if not sent["capped"] and sent["restarts"]:  # expired auctions found by the bid simulations
+                sent["capped"] = self._start(sent["restarts"], head, sent)
+            if not sent["capped"] and self.config.close_auctions:
+                sent["capped"] = self._close(closes, head, sent)
         elif starts or bids:
             loop.log({"event": "would_liquidate", "accounts": [h.account for h in starts + bids][:50],
                       "note": "no Liquidation contract"})
@@ -197,7 +210,8 @@ class Keeper(AccountBot):
             self._save_state()
         return {"shard": f"{self.config.shard}/{self.config.shards}", "accounts": len(self.index.accounts),
                 "scanned": len(rows), "scan_ms": round(scan_ms, 1), **counts,
-                "started": sent["started"], "bids": sent["bids"], "unwinds": sent["unwinds"],
+                "started": sent["started"], "bids": sent["bids"], "closed": sent["closed"],
+                "unwinds": sent["unwinds"],
                 "gas_capped": sent["capped"], "liquidations": s.liquidations, "lost_races": s.lost_races,
                 "failures": sum(s.failures.values()),
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4),
@@ -280,6 +294,9 @@ class Keeper(AccountBot):
         planned = self._pool.map(plan_one, rows) if len(rows) > 1 else map(plan_one, rows)
         for h, plan, error in planned:
             key = ("bid", h.account)
+            if error is not None and error.reason == EXPIRED:
+                sent["restarts"].append(h)  # the auction outlived its max age: restart it at d_start
+                continue
             if error is not None:
                 self._fail(key, head)
                 self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": error.reason})
@@ -321,10 +338,10 @@ class Keeper(AccountBot):
         for _ in range(4):
             quote, positions, gas = self.liq.plan(self.rpc, h.account, self.account, fraction, self.sender.sim_from)
             if quote is None:
-                return None  # back above IM: nothing to bid on
+                return None  # not below MM: nothing to bid on (the next scan closes the auction)
             if isinstance(gas, WouldRevert):
                 last_reason = gas.reason
-                if quote.fraction < 2 * 10**12:
+                if quote.fraction < 2 * 10**12 or gas.reason in NOT_FRACTION:
                     break
                 fraction = quote.fraction // 2
                 continue
@@ -335,6 +352,28 @@ class Keeper(AccountBot):
                 return None  # not yet: the discount grows with time
             return quote, gas, profit
         raise WouldRevert(last_reason)
+
+    def _close(self, rows: list[Health], head: int, sent: dict) -> bool:
+        """End auctions whose account is no longer below MM (simulated first: a revert is skipped)."""
+        calls = [self.liq.close_call(h.account) for h in rows]
+        sims = self.sender.simulate_many(self.rpc, [(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
+                                                    for fn, args in calls])
+        for h, (fn, args), gas in zip(rows, calls, sims):
+            try:
+                if isinstance(gas, WouldRevert):
+                    raise gas
+                self.sender.send(self.liq.contract, fn, args, "close_auction", key=("close", h.account), head=head,
+                                 gas=gas, meta={"account": h.account})
+            except GasCapped as exc:
+                self.sender.log({"event": "gas_capped", "reason": str(exc)})
+                return True
+            except Skipped as exc:
+                self._fail(("close", h.account), head)
+                self.sender.log({"event": "skip", "purpose": "close_auction", "account": h.account,
+                                 "reason": str(exc)})
+                continue
+            sent["closed"] += 1
+        return False
 
     def _unwind_usd(self, positions, prices: dict, now: int) -> float:
         """USD it would cost to close these positions against the maker now: per position, the best quote's
@@ -388,6 +427,12 @@ class Keeper(AccountBot):
                     s.started += 1
                 else:
                     self._count_revert(o, LOST_START)
+                    self._fail(p.key, head)
+            elif p.purpose == "close_auction":
+                if o.status == "ok":
+                    s.closed += 1
+                else:
+                    self._count_revert(o, LOST_BID)
                     self._fail(p.key, head)
             elif p.purpose == "bid":
                 s.bids += 1
@@ -480,10 +525,11 @@ class Keeper(AccountBot):
 
 
 def _phase(h: Health) -> str | None:
-    """What the keeper does with this row: `bid` on an open auction below IM, `start` one on a liquidatable
-    account, nothing otherwise (healthy accounts are never touched)."""
+    """What the keeper does with this row: `bid` on an open auction of a liquidatable account (or restart it
+    once expired, see `_bid`), `close` an open auction whose account is no longer below MM (bids on it revert),
+    `start` one on a liquidatable account, nothing otherwise (healthy accounts are never touched)."""
     if h.in_auction:
-        return "bid" if h.im > h.equity_im else None
+        return "bid" if h.liquidatable else "close"
     return "start" if h.liquidatable else None
 
 

@@ -3,11 +3,12 @@
 The keeper never calls the contract's methods by name itself: `start_call` / `bid_call` give what to send and
 `auction` / `discount` / `quote` read it. If the contract's surface changes, this file is the one to adapt.
 
-    start_auction(_account, _starter_account) -> bool
+    start_auction(_account, _starter_account) -> bool      (also restarts an expired auction, at d_start)
     bid(_account, _bidder_account, _fraction, _max_cost: int256) -> int256
-    auction(_account) -> Auction {start, insolvent, active}
-    discount(_account) -> uint256            (WAD)
-    quote(_account, _fraction) -> (int256 payment, uint256 f_max)     ((0, 0): above IM, nothing to bid)
+    close_auction(_account)                   (anyone, once the account is no longer below MM)
+    auction(_account) -> Auction {start, insolvent, active, expiry, version, holds}
+    discount(_account) -> uint256            (WAD; 0 unless the auction is live)
+    quote(_account, _fraction) -> (int256 payment, uint256 f_max)     ((0, 0): not below MM, nothing to bid)
     mark_value(_account) -> int256           (V: no haircuts, primary prices)
 """
 
@@ -25,6 +26,12 @@ class Auction:
     start: int
     insolvent: bool
     active: bool
+    expiry: int = 0          # last second a bid is accepted (then `start_auction` restarts it)
+    version: int = 0         # the parameter set it runs on
+    holds: bool = False      # its loss beyond the insurance fund holds settlement-cash withdrawals
+
+    def live(self, now: int) -> bool:
+        return self.active and now <= self.expiry
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,14 @@ class LiquidationAdapter:
     def bid_call(self, account: int, bidder_account: int, fraction: int, max_cost: int) -> tuple[str, list]:
         return "bid", [account, bidder_account, fraction, max_cost]
 
+    def close_call(self, account: int) -> tuple[str, list]:
+        return "close_auction", [account]
+
     # -- reads -------------------------------------------------------------------------------------------
     def auction(self, account: int) -> Auction:
-        start, insolvent, active = guard(lambda: self.contract.functions.auction(account).call())[:3]
-        return Auction(int(start), bool(insolvent), bool(active))
+        start, insolvent, active, expiry, version, holds = guard(
+            lambda: self.contract.functions.auction(account).call())
+        return Auction(int(start), bool(insolvent), bool(active), int(expiry), int(version), bool(holds))
 
     def discount(self, account: int) -> int:
         return int(guard(lambda: self.contract.functions.discount(account).call()))
@@ -102,8 +113,8 @@ class LiquidationAdapter:
         return int(guard(lambda: self.contract.functions.mark_value(account).call()))
 
     def quote(self, account: int, fraction: int) -> BidQuote | None:
-        """Price of taking `fraction` (WAD) now, or None when there is nothing to bid on (the account is above
-        IM). Solvent (V > 0): the fraction is capped at `f_max` and the bidder receives f·V for
+        """Price of taking `fraction` (WAD) now, or None when there is nothing to bid on (the account is not
+        below MM). Solvent (V > 0): the fraction is capped at `f_max` and the bidder receives f·V for
         ceil(f·V·(1 − d)); insolvent: all of it, and the bidder is paid −V + MM·d (payment < 0).
         A revert (stale prices) raises `WouldRevert`."""
         from web3.exceptions import ContractLogicError

@@ -17,6 +17,7 @@ from typing import Callable
 from eth_utils import keccak
 
 from crossmargin.chain.contracts import at, container
+from crossmargin.chain.governance import ADMIN_ROLE, TIMELOCK_DELAY_SECONDS
 from crossmargin.chain.manifest import Manifest
 from crossmargin.chain.session import Session
 from crossmargin.model.params import LENDING_FIELDS, LIQUIDATION_FIELDS, Params
@@ -125,6 +126,7 @@ class Deployer:
         self.step("vault.role:guardian", lambda: vault.grantRole(
             ROLES["GUARDIAN_ROLE"], roles.get("guardian", deployer), **tx))
         self._trading(onchain, vault, router, vol, roles.get("risk_manager", deployer), tx)
+        self._hand_over(deployer, roles.get("risk_manager", deployer), roles.get("guardian", deployer), tx)
         self.manifest.parameters = {**onchain, "listed_at": self.manifest.parameters["listed_at"]}
         self.manifest.complete = True
         self.manifest.save()
@@ -190,6 +192,35 @@ class Deployer:
         self.step("liquidation.role:risk_manager", lambda: liquidation.grantRole(
             ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
         return liquidation
+
+    # Contracts whose admin (and risk-manager) role passes to the Timelock; RM_CONTRACTS also have RISK_MANAGER_ROLE.
+    ADMIN_CONTRACTS = ("Vault", "OracleRouter", "VolOracle", "Markets", "RiskEngine", "Clearinghouse", "Liquidation",
+                       "Lens")
+    RM_CONTRACTS = ("Markets", "RiskEngine", "Clearinghouse", "Liquidation")
+
+    def _hand_over(self, deployer: str, risk_manager: str, guardian: str, tx: dict) -> None:
+        """The last steps (TECH_SPEC "Timelock"): deploy the Timelock (the deployer and the risk manager propose and
+        execute, the guardian cancels and tightens), give it DEFAULT_ADMIN_ROLE and RISK_MANAGER_ROLE everywhere,
+        take RISK_MANAGER_ROLE from the EOAs and renounce the deployer's admin role: from here on every privileged
+        change waits the delay in public. Every step is resumable; the renounces come last."""
+        proposers = list(dict.fromkeys([deployer, risk_manager]))
+        timelock = self.at_deploy("Timelock", TIMELOCK_DELAY_SECONDS, self.manifest.address("Markets"),
+                                  self.manifest.address("Vault"), self.manifest.address("RiskEngine"), proposers,
+                                  guardian, False)
+        contracts = {key: self.at(key, key) for key in self.ADMIN_CONTRACTS}
+        for key, c in contracts.items():
+            self.step(f"{key.lower()}.role:admin_to_timelock", lambda c=c: c.grantRole(ADMIN_ROLE, timelock.address, **tx))
+        for key in self.RM_CONTRACTS:
+            c = contracts[key]
+            self.step(f"{key.lower()}.role:risk_manager_to_timelock",
+                      lambda c=c: c.grantRole(ROLES["RISK_MANAGER_ROLE"], timelock.address, **tx))
+            for who in proposers:
+                if c.hasRole(ROLES["RISK_MANAGER_ROLE"], who):
+                    self.step(f"{key.lower()}.role:risk_manager_revoked:{who}",
+                              lambda c=c, who=who: c.revokeRole(ROLES["RISK_MANAGER_ROLE"], who, **tx))
+        for key, c in contracts.items():
+            self.step(f"{key.lower()}.role:admin_renounced",
+                      lambda c=c: c.renounceRole(ADMIN_ROLE, deployer, **tx))
 
     def _list(self, markets, m: dict, listed_at: int, tx: dict) -> None:
         expiry = listed_at + m["expiry_seconds"]

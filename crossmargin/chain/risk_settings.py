@@ -1,10 +1,14 @@
-"""What the risk manager reads and sets on a live deployment: the RiskEngine's global parameters (inside their
+"""What the risk manager reads and changes on a live deployment: the RiskEngine's global parameters (inside their
 on-chain bounds), the correlation matrix (validated here, then checked again on chain, PSD included), collateral
-haircuts, and (admin) an underlying's depth and concentration.
+haircuts, and an underlying's depth and concentration.
 
-Everything is checked before anything is sent, with the bounds and roles read from the chain itself, so bad
-input costs no gas and changes nothing. Names are the contract's (`horizon_seconds`, not the parameter file's
-`horizon_days`): `_seconds` fields are whole seconds, the others WAD numbers given as decimals.
+Every change is *queued* on the Timelock (TECH_SPEC "Timelock"): it takes effect only when executed after the delay
+(24 h by default), and the guardian may cancel it meanwhile; `show` lists the pending ones with their eta. On dev
+chains `warp=True` advances the node's clock past the delay and executes at once (prices and vols then need a fresh
+update: the CLI says so). Everything is checked before anything is sent, with the bounds and roles read from the
+chain itself, so bad input costs no gas and changes nothing (the chain checks again at execution). Names are the
+contract's (`horizon_seconds`, not the parameter file's `horizon_days`): `_seconds` fields are whole seconds, the
+others WAD numbers given as decimals.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
-from crossmargin.chain.deploy import RISK_BOUNDS_ORDER, RISK_PARAMS_ORDER, ROLES
+from datetime import datetime, timezone
+from functools import cached_property
+
+from crossmargin.chain.deploy import RISK_BOUNDS_ORDER, RISK_PARAMS_ORDER
+from crossmargin.chain.governance import STATES, TIMELOCK_ROLES, Operation, calldata, describe
 from crossmargin.chain.protocol import Protocol, ProtocolError, from_wad
 from crossmargin.model.params import validate_correlation
 
 WAD = 10**18
-ADMIN_ROLE = b"\x00" * 32
-RM_OR_ADMIN = (ROLES["RISK_MANAGER_ROLE"], ADMIN_ROLE)
 HAIRCUT_FIELDS = ("base_mm", "base_im", "slope", "depth")  # set_collateral_risk's argument order
 
 
@@ -79,6 +85,8 @@ class RiskSettings:
             "collaterals": [{"symbol": c.symbol, **{n: _show(n, v) for n, v in
                                                     self._haircuts(self.p.manifest.token(c.symbol)).items()}}
                             for c in self.p.params.collaterals if not c.settlement],
+            "timelock": {"delay_seconds": int(self.timelock.delay()), "grace_seconds": self._grace},
+            "pending": [self._row(op) for op in self.operations() if op.state == "queued"],
         }
 
     def _underlying(self, symbol: str) -> dict[str, int]:
@@ -100,37 +108,175 @@ class RiskSettings:
             raise ProtocolError(f"{c.symbol} is the settlement asset: it has no haircut")
         return self.p.manifest.token(c.symbol)
 
-    # -- writes --------------------------------------------------------------------------------------------
-    def set_params(self, changes: dict[str, str], signer=None) -> dict:
-        """Change some global parameters (the others keep their on-chain values), each inside its bound."""
-        values = _apply(self.params(), changes, self.bounds(), "risk parameter")
-        self._require_role((ROLES["RISK_MANAGER_ROLE"],), "set_risk_params", "the risk manager", signer=signer)
-        self.p.send(self.risk.set_risk_params, tuple(values[n] for n in RISK_PARAMS_ORDER), signer=signer)
-        return self.show()
+    # -- the timelock --------------------------------------------------------------------------------------
+    @cached_property
+    def timelock(self):
+        from crossmargin.chain.contracts import at
 
-    def set_collateral(self, symbol: str, changes: dict[str, str], signer=None) -> dict:
-        """Change a collateral token's haircut parameters (`base_mm`, `base_im`, `slope` inside their bounds,
+        try:
+            address = self.p.manifest.address("Timelock")
+        except Exception:
+            raise ProtocolError("this deployment has no Timelock: redeploy with `crossmargin deploy`") from None
+        return at("Timelock", address)
+
+    @cached_property
+    def _grace(self) -> int:
+        return int(self.timelock.GRACE_PERIOD())
+
+    def _web3_timelock(self):
+        from crossmargin.chain.artifacts import artifact
+
+        return self.p.session.web3.eth.contract(address=self.timelock.address, abi=artifact("Timelock").abi)
+
+    def _now(self) -> int:
+        return int(self.p.session.web3.eth.get_block("latest")["timestamp"])
+
+    def operations(self) -> list[Operation]:
+        """Every operation ever queued (from the `Queued` events since the deploy block) with its current state."""
+        events = self._web3_timelock().events.Queued().get_logs(from_block=int(self.p.manifest.start_block or 0))
+        out = []
+        for e in events:
+            op_id = int(e["args"]["id"])
+            _, eta, state = self.timelock.operations(op_id)
+            out.append(Operation(op_id, e["args"]["target"], bytes(e["args"]["data"]), int(eta),
+                                 STATES.get(int(state), str(state)), e["args"]["proposer"]))
+        return out
+
+    def _operation(self, op_id: int) -> Operation:
+        for op in self.operations():
+            if op.id == op_id:
+                return op
+        raise ProtocolError(f"no operation {op_id} in the timelock (queued: 1..{int(self.timelock.operation_count())})")
+
+    def _abis(self) -> dict[str, tuple[str, list]]:
+        from crossmargin.chain.artifacts import artifact
+
+        names = ("Vault", "OracleRouter", "VolOracle", "Markets", "RiskEngine", "Clearinghouse", "Liquidation",
+                 "Lens", "Timelock")
+        return {self.p.manifest.contracts[n].lower(): (n, artifact(n).abi) for n in names
+                if n in self.p.manifest.contracts}
+
+    def _row(self, op: Operation, now: int | None = None) -> dict:
+        now = self._now() if now is None else now
+        if op.state != "queued":
+            when = op.state
+        elif now < op.eta:
+            when = f"in {_duration(op.eta - now)}"
+        elif now <= op.eta + self._grace:
+            when = "ready"
+        else:
+            when = "expired"
+        return {"id": op.id, "call": describe(self._abis(), op.target, op.data), "eta": op.eta,
+                "eta_utc": datetime.fromtimestamp(op.eta, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "status": when, "proposer": op.proposer}
+
+    def _queue(self, fn: str, args: tuple, signer=None, warp: bool = False) -> dict:
+        """Queue `RiskEngine.fn(*args)` on the Timelock (proposers only); with `warp` (dev chains) advance the clock
+        past the delay and execute it."""
+        from crossmargin.chain.artifacts import artifact
+
+        who = (signer or self.p.session.signer).address
+        if not self.timelock.hasRole(TIMELOCK_ROLES["PROPOSER_ROLE"], who):
+            raise ProtocolError(f"{who} may not queue {fn}: only a proposer of the Timelock (pass --account)")
+        if warp and not self.p.session.dev_chain:
+            raise ProtocolError("--warp moves the clock of dev chains only")
+        data = calldata(artifact("RiskEngine").abi, fn, *args)
+        receipt = self.p.send(self.timelock.queue, self.risk.address, data, signer=signer)
+        op_id = int(receipt.decode_logs(self.timelock.Queued)[-1].id)
+        out = {"queued": self._row(self._operation(op_id))}
+        if warp:
+            out["executed"] = self.execute([op_id], signer=signer, warp=True)["executed"]
+        return {**out, **self.show()}
+
+    def execute(self, ids: list[int] | None = None, signer=None, warp: bool = False) -> dict:
+        """Execute operations by id, or every ready one (`ids=None`). `warp` (dev chains) first advances the clock
+        to the latest eta among them."""
+        ops = self.operations()
+        chosen = [op for op in ops if op.state == "queued"] if ids is None else [
+            next((op for op in ops if op.id == i), None) or self._operation(i) for i in ids]
+        for op in chosen:
+            if op.state != "queued":
+                raise ProtocolError(f"operation {op.id} is {op.state}, not queued")
+        now = self._now()
+        if warp and chosen:
+            if not self.p.session.dev_chain:
+                raise ProtocolError("--warp moves the clock of dev chains only")
+            latest = max(op.eta for op in chosen)
+            if latest > now:
+                self._warp(latest - now + 1)
+                now = self._now()
+        if ids is None:
+            chosen = [op for op in chosen if op.ready(now, self._grace)]
+        for op in chosen:
+            if now < op.eta:
+                raise ProtocolError(f"operation {op.id} is not ready: eta {self._row(op, now)['eta_utc']} "
+                                    f"({self._row(op, now)['status']})")
+            if now > op.eta + self._grace:
+                raise ProtocolError(f"operation {op.id} expired (eta + {self._grace // 86400} days): queue it again")
+        who = (signer or self.p.session.signer).address
+        role = TIMELOCK_ROLES["EXECUTOR_ROLE"]
+        if chosen and not (self.timelock.hasRole(role, who) or self.timelock.hasRole(role, "0x" + "00" * 20)):
+            raise ProtocolError(f"{who} may not execute: only an executor of the Timelock (pass --account)")
+        for op in chosen:
+            self.p.send(self.timelock.execute, op.id, op.target, op.data, signer=signer)
+        return {"executed": [op.id for op in chosen], **self.show()}
+
+    def cancel(self, op_id: int, signer=None) -> dict:
+        """Cancel a queued operation (the guardian)."""
+        op = self._operation(op_id)
+        if op.state != "queued":
+            raise ProtocolError(f"operation {op_id} is {op.state}, not queued")
+        who = (signer or self.p.session.signer).address
+        if not self.timelock.hasRole(TIMELOCK_ROLES["CANCELLER_ROLE"], who):
+            raise ProtocolError(f"{who} may not cancel: only the guardian (pass --account)")
+        self.p.send(self.timelock.cancel, op_id, signer=signer)
+        return {"cancelled": op_id, **self.show()}
+
+    def _warp(self, seconds: int) -> None:
+        """Dev chains: advance the clock, then post fresh mock rounds and vols at their last values (a day-long
+        warp would leave every feed stale)."""
+        from crossmargin.chain.contracts import at
+        from crossmargin.chain.deploy import ROLES
+
+        w3 = self.p.session.web3
+        w3.provider.make_request("evm_increaseTime", [int(seconds)])
+        w3.provider.make_request("evm_mine", [])
+        feeder = self.p.vol_oracle.hasRole(ROLES["FEEDER_ROLE"], self.p.session.signer.address)
+        for u in self.p.params.underlyings:
+            for key in (f"feed:{u.symbol}", f"feed2:{u.symbol}"):
+                if key in self.p.manifest.contracts:
+                    feed = at("mocks/MockAggregator", self.p.manifest.address(key))
+                    feed.set_answer(int(feed.latestRoundData()[1]), gas=200_000, **self.p._tx())
+            if feeder:
+                vol, _ = self.p.vol_oracle.vol(u.id)
+                self.p.vol_oracle.set_vol(u.id, int(vol), **self.p._tx())
+
+    # -- writes (queued) -------------------------------------------------------------------------------------
+    def set_params(self, changes: dict[str, str], signer=None, warp: bool = False) -> dict:
+        """Queue a change of some global parameters (the others keep their on-chain values), each inside its
+        bound."""
+        values = _apply(self.params(), changes, self.bounds(), "risk parameter")
+        return self._queue("set_risk_params", (tuple(values[n] for n in RISK_PARAMS_ORDER),), signer, warp)
+
+    def set_collateral(self, symbol: str, changes: dict[str, str], signer=None, warp: bool = False) -> dict:
+        """Queue a change of a collateral token's haircut parameters (`base_mm`, `base_im`, `slope` inside their bounds,
         `depth` > 0, `base_im` >= `base_mm`)."""
         token = self._collateral(symbol)
         values = _apply(self._haircuts(token), changes, self._haircut_bounds(), f"{symbol.upper()} haircut parameter")
         if values["base_im"] < values["base_mm"]:
             raise ProtocolError(f"base_im ({_show('base_im', values['base_im'])}) must be >= base_mm "
                                 f"({_show('base_mm', values['base_mm'])})")
-        self._require_role(RM_OR_ADMIN, "set_collateral_risk", "the risk manager or the admin", signer=signer)
-        self.p.send(self.risk.set_collateral_risk, token, *(values[n] for n in HAIRCUT_FIELDS), signer=signer)
-        return self.show()
+        return self._queue("set_collateral_risk", (token, *(values[n] for n in HAIRCUT_FIELDS)), signer, warp)
 
-    def set_underlying(self, symbol: str, changes: dict[str, str], signer=None) -> dict:
-        """Change an underlying's market depth (> 0) and concentration λ (inside its bound); admin only."""
+    def set_underlying(self, symbol: str, changes: dict[str, str], signer=None, warp: bool = False) -> dict:
+        """Queue a change of an underlying's market depth (> 0) and concentration λ (inside its bound)."""
         values = _apply(self._underlying(symbol), changes, {"depth": None, "concentration": self.bounds()["concentration"]},
                         f"{symbol.upper()} parameter")
-        self._require_role((ADMIN_ROLE,), "set_underlying", "the admin", signer=signer)
-        self.p.send(self.risk.set_underlying, self.p.underlying(symbol).id, values["depth"], values["concentration"],
-                    signer=signer)
-        return self.show()
+        return self._queue("set_underlying", (self.p.underlying(symbol).id, values["depth"], values["concentration"]),
+                           signer, warp)
 
-    def set_correlation(self, pairs: dict[tuple[str, str], str], signer=None) -> dict:
-        """Change some pairs of the on-chain matrix and send the whole matrix (the chain takes it whole), after
+    def set_correlation(self, pairs: dict[tuple[str, str], str], signer=None, warp: bool = False) -> dict:
+        """Queue a change of some pairs of the on-chain matrix and send the whole matrix (the chain takes it whole), after
         the checks the chain makes: symmetric, unit diagonal, |ρ| ≤ 1, positive semi-definite."""
         if not pairs:
             raise ProtocolError("nothing to set: pass pairs as ETH:BTC=0.8")
@@ -148,10 +294,8 @@ class RiskSettings:
             validate_correlation(np.array(wad, dtype=float) / WAD, tuple(symbols))
         except ValueError as exc:
             raise ProtocolError(str(exc)) from None
-        self._require_role(RM_OR_ADMIN, "set_correlation", "the risk manager or the admin", signer=signer)
         ids = [self.p.underlying(s).id for s in symbols]
-        self.p.send(self.risk.set_correlation, ids, wad, signer=signer)
-        return self.show()
+        return self._queue("set_correlation", (ids, wad), signer, warp)
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _index(self, symbols: list[str], symbol: str) -> int:
@@ -159,11 +303,6 @@ class RiskSettings:
             return symbols.index(symbol.upper())
         except ValueError:
             raise ProtocolError(f"unknown underlying {symbol!r} (known: {', '.join(symbols)})") from None
-
-    def _require_role(self, roles: tuple[bytes, ...], what: str, holder: str, signer=None) -> None:
-        who = (signer or self.p.session.signer).address
-        if not any(self.risk.hasRole(role, who) for role in roles):
-            raise ProtocolError(f"{who} may not {what}: only {holder} (pass --account)")
 
 
 def _apply(values: dict[str, int], changes: dict[str, str], bounds: dict[str, tuple[int, int] | None],
@@ -186,6 +325,11 @@ def _apply(values: dict[str, int], changes: dict[str, str], bounds: dict[str, tu
             raise ProtocolError(f"{name} = {text} is outside its on-chain bound [{_show(name, lo)}, {_show(name, hi)}]")
         out[name] = new
     return out
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}h{rest // 60:02d}m"
 
 
 def _decimal(text: str, what: str) -> Decimal:

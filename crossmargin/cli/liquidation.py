@@ -1,6 +1,6 @@
 """`crossmargin liquidations` (auctions of a deployment) and `crossmargin fuzz` (the liquidation machine).
 
-    crossmargin liquidations [--all] [--json]          open auctions: discount, value, health, cap, price
+    crossmargin liquidations [--all] [--json]          open auctions: expiry, discount, value, health, cap, price
     crossmargin fuzz --steps 100000 --seed 1 [--options] [--json]
 """
 
@@ -35,16 +35,19 @@ def auctions(p, include_closed: bool = False) -> list[dict]:
     now = w3.eth.get_block("latest")["timestamp"]
     rows = []
     for account in accounts:
-        start, insolvent, active = (liq.auction(account))[:3]
+        start, insolvent, active, expiry, version, holds = liq.auction(account)
         if not active and not include_closed:
             continue
+        # an expired auction takes no bid: `start_auction` restarts it (still liquidatable) or `close_auction` ends it
+        expired = bool(active) and now > int(expiry)
         eq_im, eq_mm, im, mm, status = (int(x) for x in p.risk.margin(account))
         row = {"account": account, "active": bool(active), "started": int(start), "age_seconds": now - int(start),
-               "insolvent_at_start": bool(insolvent), "status": STATUS[status],
+               "insolvent_at_start": bool(insolvent), "expiry": int(expiry), "expired": expired,
+               "params_version": int(version), "holds_withdrawals": bool(holds), "status": STATUS[status],
                "discount": _usd(liq.discount(account)), "value": _usd(liq.mark_value(account)),
                "equity_mm": _usd(eq_mm), "mm": _usd(mm), "equity_im": _usd(eq_im), "im": _usd(im),
                "health": _usd(eq_mm - mm), "cap": None, "payment_at_cap": None}
-        if active and status != 2:
+        if active and not expired and status != 2:
             try:
                 payment, cap = liq.quote(account, WAD)
                 row["cap"], row["payment_at_cap"] = _usd(cap), _usd(payment)
@@ -76,9 +79,9 @@ def liquidations(network, account, confirmations, as_json, include_closed) -> No
             rows = auctions(p, include_closed)
         except (ProtocolError, ManifestError) as exc:
             raise UserError(str(exc)) from None
-    columns = ["account", "active", "age_seconds", "status", "discount", "value", "equity_mm", "mm", "health",
-               "cap", "payment_at_cap"]
-    t = table("liquidation auctions", ["account", "open", "age (s)", "prices", "discount", "value (USD)",
+    columns = ["account", "active", "expired", "age_seconds", "status", "discount", "value", "equity_mm", "mm",
+               "health", "cap", "payment_at_cap"]
+    t = table("liquidation auctions", ["account", "open", "expired", "age (s)", "prices", "discount", "value (USD)",
                                        "E_mm", "MM", "health", "max fraction", "price of it"],
               [[r[c] if r[c] is not None else "-" for c in columns] for r in rows])
     emit(rows, as_json, t if rows else None, message=None if rows else "no open auctions")

@@ -1,5 +1,6 @@
-"""`crossmargin risk show|set|correlation|collateral|underlying`: the risk manager's view and knobs on a live
-deployment."""
+"""`crossmargin risk show|set|correlation|collateral|underlying|execute|cancel`: the risk manager's view and knobs on
+a live deployment. Every change is queued on the Timelock (effective after its delay, 24 h by default, unless the
+guardian cancels it); `execute` runs the ready ones, `show` lists the pending ones with their eta."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ def _emit(data: dict, as_json: bool) -> None:
     emit(data, False, table("collateral haircuts", ["token", "base_mm", "base_im", "slope", "depth USD"],
                             [[r["symbol"], r["base_mm"], r["base_im"], r["slope"], r["depth"]]
                              for r in data["collaterals"]]))
+    t = data["timelock"]
+    emit(data, False, table("pending changes (timelock)", ["id", "call", "eta", "status"],
+                            [[r["id"], r["call"], r["eta_utc"], r["status"]] for r in data["pending"]]),
+         message=f"delay {t['delay_seconds'] / 3600:g} h; a ready change executes for {t['grace_seconds'] // 86400} days")
+    if "queued" in data:
+        q = data["queued"]
+        emit(data, False, message=f"queued #{q['id']}: {q['call']}; eta {q['eta_utc']} ({q['status']}); "
+                                  f"run `crossmargin risk execute {q['id']}` then")
+    if data.get("executed"):
+        emit(data, False, message=f"executed {', '.join('#' + str(i) for i in data['executed'])}")
+    if "cancelled" in data:
+        emit(data, False, message=f"cancelled #{data['cancelled']}")
 
 
 def _pairs(items: tuple[str, ...]) -> dict[tuple[str, str], str]:
@@ -55,9 +68,14 @@ def _assignments(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def warp_option(f):
+    return click.option("--warp", is_flag=True,
+                        help="dev chains: advance the node's clock past the delay and execute at once")(f)
+
+
 @click.group("risk")
 def risk() -> None:
-    """Risk parameters and correlations on chain (show; set as the risk manager)."""
+    """Risk parameters and correlations on chain (show; queue changes through the timelock, execute, cancel)."""
 
 
 @risk.command("show")
@@ -69,40 +87,64 @@ def show_cmd(network, account, confirmations, as_json) -> None:
 
 @risk.command("set")
 @chain_options
+@warp_option
 @click.argument("changes", nargs=-1, required=True)
-def set_cmd(network, account, confirmations, as_json, changes) -> None:
-    """Set global risk parameters inside their bounds: NAME=VALUE, like im_factor=1.3 horizon_seconds=43200."""
+def set_cmd(network, account, confirmations, as_json, warp, changes) -> None:
+    """Queue global risk parameters inside their bounds: NAME=VALUE, like im_factor=1.3 horizon_seconds=43200."""
     parsed = _assignments(changes)
-    _emit(_run(network, account, confirmations, lambda s: s.set_params(parsed)), as_json)
+    _emit(_run(network, account, confirmations, lambda s: s.set_params(parsed, warp=warp)), as_json)
 
 
 @risk.command("correlation")
 @chain_options
+@warp_option
 @click.argument("pairs", nargs=-1, required=True)
-def correlation_cmd(network, account, confirmations, as_json, pairs) -> None:
-    """Set correlations as pairs like ETH:BTC=0.8; the whole matrix is checked (PSD) and sent."""
+def correlation_cmd(network, account, confirmations, as_json, warp, pairs) -> None:
+    """Queue correlations as pairs like ETH:BTC=0.8; the whole matrix is checked (PSD) and queued."""
     parsed = _pairs(pairs)
-    _emit(_run(network, account, confirmations, lambda s: s.set_correlation(parsed)), as_json)
+    _emit(_run(network, account, confirmations, lambda s: s.set_correlation(parsed, warp=warp)), as_json)
 
 
 @risk.command("collateral")
 @chain_options
+@warp_option
 @click.argument("token")
 @click.argument("changes", nargs=-1, required=True)
-def collateral_cmd(network, account, confirmations, as_json, token, changes) -> None:
-    """Set TOKEN's haircut parameters: base_mm, base_im, slope (inside their bounds), depth; like base_im=0.12."""
+def collateral_cmd(network, account, confirmations, as_json, warp, token, changes) -> None:
+    """Queue TOKEN's haircut parameters: base_mm, base_im, slope (inside their bounds), depth; like base_im=0.12."""
     parsed = _assignments(changes)
-    _emit(_run(network, account, confirmations, lambda s: s.set_collateral(token, parsed)), as_json)
+    _emit(_run(network, account, confirmations, lambda s: s.set_collateral(token, parsed, warp=warp)), as_json)
 
 
 @risk.command("underlying")
 @chain_options
+@warp_option
 @click.argument("symbol")
 @click.argument("changes", nargs=-1, required=True)
-def underlying_cmd(network, account, confirmations, as_json, symbol, changes) -> None:
-    """Set an underlying's depth (USD) and concentration (inside its bound), as the admin; like depth=5e8."""
+def underlying_cmd(network, account, confirmations, as_json, warp, symbol, changes) -> None:
+    """Queue an underlying's depth (USD) and concentration (inside its bound); like depth=5e8."""
     parsed = _assignments(changes)
-    _emit(_run(network, account, confirmations, lambda s: s.set_underlying(symbol, parsed)), as_json)
+    _emit(_run(network, account, confirmations, lambda s: s.set_underlying(symbol, parsed, warp=warp)), as_json)
+
+
+@risk.command("execute")
+@chain_options
+@warp_option
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-ready", is_flag=True, help="every queued change whose eta has passed")
+def execute_cmd(network, account, confirmations, as_json, warp, ids, all_ready) -> None:
+    """Execute queued changes by ID (or --all-ready) once their eta has passed."""
+    if bool(ids) == all_ready:
+        raise UserError("pass operation IDs or --all-ready")
+    _emit(_run(network, account, confirmations, lambda s: s.execute(list(ids) if ids else None, warp=warp)), as_json)
+
+
+@risk.command("cancel")
+@chain_options
+@click.argument("op_id", type=int)
+def cancel_cmd(network, account, confirmations, as_json, op_id) -> None:
+    """Cancel a queued change (the guardian)."""
+    _emit(_run(network, account, confirmations, lambda s: s.cancel(op_id)), as_json)
 
 
 def register(cli: click.Group) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 
 WAD = 10**18
-CLOSED = {1: "back above IM", 2: "emptied (insolvent)", 3: "closed (recovered)"}
+CLOSED = {1: "back above MM", 2: "emptied (insolvent)", 3: "closed (no longer below MM)"}
 
 
 def liquidation_events(dep, from_block: int, step_blocks: list[tuple[int, int]]) -> list[dict]:

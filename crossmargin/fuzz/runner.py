@@ -24,6 +24,8 @@ WEIGHTS = {
     "trade": 24, "move_price": 16, "jump": 2, "advance_time": 5, "move_vol": 3, "deposit": 5, "withdraw": 5,
     "start_auction": 14, "bid": 14, "close_auction": 2, "make_stale": 1, "refresh": 4, "deviate": 1, "agree": 3,
     "socialise": 1, "fund_insurance": 1,
+    # adversarial (issue 10 §4, §5): bids on old auctions after a recovery and a dip; withdrawals ahead of a loss
+    "bid_on_old_auction": 1, "withdraw_ahead_of_loss": 2,
     "borrow_cash": 2, "accrue_interest": 1,   # lending (issue 10 §2)
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
@@ -106,6 +108,13 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
         return (rng.choice((0.5, 0.9, 1.0)),)
     if rule == "fund_insurance":
         return (rng.choice((1_000, 20_000, 100_000)),)
+    if rule == "bid_on_old_auction":
+        open_ = sorted(m.in_auction)
+        target = rng.choice(open_) if open_ else rng.randrange(n)
+        bidder = rng.choice([i for i in range(n) if i != target])
+        return (target, bidder, rng.choice((300, 1800, 7200)), rng.choice((4, 10, 20)))
+    if rule == "withdraw_ahead_of_loss":
+        return (rng.randrange(n), rng.choice((0.25, 1.0)))
     if rule == "borrow_cash":         # lending: trader 1 holds WETH, trader 2 WBTC (the machine's deposits)
         borrower = rng.choice((1, 2 % n, rng.randrange(n)))
         return (borrower, rng.choice([i for i in range(n) if i != borrower]), rng.choice((1.0, 5.0, 20.0)))

@@ -9,7 +9,8 @@
 
 Built from one `Params` (default: `crossmargin/params/default.toml`) through `Params.onchain()`, in the order and
 with the roles of `crossmargin.chain.deploy` (Vault, OracleRouter, VolOracle, Markets, OptionPricer, RiskEngine,
-Clearinghouse, Liquidation), with mock tokens and primary + secondary mock feeds (OptionPricer wired: option books are margined). Orders are real EIP-712 signatures; they are
+Clearinghouse, Liquidation, then the Timelock takes every admin and risk-manager role: `world.govern(...)` queues,
+warps past the delay and executes a change), with mock tokens and primary + secondary mock feeds (OptionPricer wired: option books are margined). Orders are real EIP-712 signatures; they are
 cached per (maker, instrument, side, price) with a size no fill exhausts, so a long fuzz run signs each price once
 (`eth_keys` signs in ~2 ms, a cache hit costs microseconds).
 """
@@ -25,6 +26,7 @@ from eth_keys import keys
 from eth_utils import keccak
 
 from crossmargin.chain.deploy import MARKET_BOUNDS, RISK_BOUNDS_ORDER, RISK_PARAMS_ORDER, ROLES
+from crossmargin.chain.governance import ADMIN_ROLE, TIMELOCK_DELAY_SECONDS, calldata
 from crossmargin.chain.orders import ORDER_TYPEHASH
 from crossmargin.model.params import LENDING_FIELDS, LIQUIDATION_FIELDS, Kind, Params, load_params, to_units
 
@@ -238,6 +240,8 @@ class World:
         self.clearing.grantRole(ROLES["LIQUIDATOR_ROLE"], self.liquidation.address, sender=a)
         self.liquidation.grantRole(ROLES["RISK_MANAGER_ROLE"], a, sender=a)
 
+        self._hand_over()
+
         self.domain_separator = bytes(self.clearing.domain_separator())
         for i in range(self.n_traders):
             key = keccak(text=f"crossmargin fuzz trader {i}")
@@ -330,10 +334,58 @@ class World:
         return tuple(self.engine.margin(account))
 
     def replace_params(self, **liquidation: Any) -> None:
-        """Change liquidation parameters on chain (and in `self.params`)."""
+        """Change liquidation parameters on chain through the timelock (and in `self.params`)."""
         lp = dataclasses.replace(self.params.liquidation, **liquidation)
         self.params = self.params.replace(liquidation=lp)
-        self.liquidation.set_params(tuple(lp.onchain()[n] for n in LIQUIDATION_FIELDS), sender=self.admin)
+        self.govern(self.liquidation, "set_params", tuple(lp.onchain()[n] for n in LIQUIDATION_FIELDS))
+
+    # -- governance (as `crossmargin.chain.deploy` leaves it) ------------------------------------------------
+    def _hand_over(self) -> None:
+        """The Timelock takes DEFAULT_ADMIN_ROLE and RISK_MANAGER_ROLE on every contract; the admin EOA keeps
+        only proposer/executor rights on it, the guardian role (pause, cancel, tighten) and the feeder role."""
+        b, a = self.backend, self.admin
+        self.timelock = b.deploy("Timelock", TIMELOCK_DELAY_SECONDS, self.markets.address, self.vault.address,
+                                 self.engine.address, [a], a, False)
+        t = self.timelock.address
+        contracts = (self.vault, self.router, self.vol, self.markets, self.engine, self.clearing, self.liquidation)
+        for c in contracts:
+            c.grantRole(ADMIN_ROLE, t, sender=a)
+        for c in (self.markets, self.engine, self.clearing, self.liquidation):
+            c.grantRole(ROLES["RISK_MANAGER_ROLE"], t, sender=a)
+            c.revokeRole(ROLES["RISK_MANAGER_ROLE"], a, sender=a)
+        for c in contracts:
+            c.renounceRole(ADMIN_ROLE, a, sender=a)
+
+    @property
+    def governor(self) -> str:
+        """The address holding every admin and risk-manager role (the Timelock). titanoboa may prank it
+        (`sender=world.governor`, e.g. a benchmark's test-only rewiring); revm rejects senders with code (EIP-3607):
+        go through `govern` (a setter's revert reason bubbles up from `execute`)."""
+        return self.timelock.address
+
+    def propose(self, contract, fn: str, *args, sender: str | None = None) -> tuple[int, str, bytes]:
+        """Queue `contract.fn(*args)` on the Timelock; returns (id, target, calldata) for `execute`."""
+        abi = getattr(contract, "_abi", None) or contract.abi
+        data = calldata(abi, fn, *args)
+        op_id = self.timelock.queue(contract.address, data, sender=sender or self.admin)
+        return int(op_id), contract.address, data
+
+    def execute(self, op: tuple[int, str, bytes], sender: str | None = None) -> None:
+        self.timelock.execute(*op, sender=sender or self.admin)
+
+    def govern(self, contract, fn: str, *args) -> None:
+        """Queue, warp past the delay, refresh the feeds and vols (they would be stale), execute."""
+        op = self.propose(contract, fn, *args)
+        self.warp(int(self.timelock.delay()) + 1)
+        self.refresh_all()
+        self.execute(op)
+
+    def refresh_all(self) -> None:
+        """Fresh price rounds and vol updates at their last values (after a long warp)."""
+        self.refresh()
+        for u in self.params.underlyings:
+            vol, _ = self.vol.vol(u.id)
+            self.vol.set_vol(u.id, int(vol), sender=self.admin)
 
 
 def role(name: str) -> bytes:

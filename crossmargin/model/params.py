@@ -369,6 +369,10 @@ class LiquidationParams:
     fund_fee_rate: float        # fee to the insurance fund, fraction of the mark value sold
     min_partial_mm: float       # USD: accounts whose MM is at most this may be taken whole
     full_close_health: float    # E_mm / MM at or below which the whole portfolio may be taken
+    # -- auction life (TECH_SPEC "Liquidation", stale auctions and loss hold): an auction takes bids for
+    # max_age_seconds after its (re)start, then expires (restartable at d_start); it is also the longest time
+    # an insolvent auction's known loss holds settlement-cash withdrawals. Bounds: [auction_seconds, 86400].
+    max_age_seconds: int = 3600
 
     def __post_init__(self) -> None:
         _check(0 <= self.discount_start <= self.discount_max, "liquidation: need 0 <= discount_start <= discount_max")
@@ -378,12 +382,15 @@ class LiquidationParams:
         _check(0 <= self.flag_fee_rate <= 0.1, f"liquidation.flag_fee_rate must be in [0, 0.1], got {self.flag_fee_rate}")
         _check(self.flag_fee_cap >= 0 and self.min_partial_mm >= 0, "liquidation: flag_fee_cap and min_partial_mm must be >= 0")
         _check(0 <= self.full_close_health <= 1, f"liquidation.full_close_health must be in [0, 1], got {self.full_close_health}")
+        _check(self.auction_seconds <= self.max_age_seconds <= 86_400,
+               f"liquidation.max_age_seconds must be in [auction_seconds, 86400], got {self.max_age_seconds}")
 
     @classmethod
     def defaults(cls) -> LiquidationParams:
         """The values of default.toml (used when a parameter set has no `[liquidation]` table)."""
         return cls(discount_start=0.05, discount_max=0.3, auction_seconds=900, flag_fee_rate=0.005,
-                   flag_fee_cap=500.0, fund_fee_rate=0.01, min_partial_mm=1000.0, full_close_health=0.5)
+                   flag_fee_cap=500.0, fund_fee_rate=0.01, min_partial_mm=1000.0, full_close_health=0.5,
+                   max_age_seconds=3600)
 
     def discount(self, seconds: float) -> float:
         """d(t) = min(d_max, d_start + (d_max - d_start) · t / T)."""
@@ -395,12 +402,13 @@ class LiquidationParams:
         return {"discount_start": to_wad(self.discount_start), "discount_max": to_wad(self.discount_max),
                 "auction_seconds": int(self.auction_seconds), "flag_fee_rate": to_wad(self.flag_fee_rate),
                 "flag_fee_cap": to_wad(self.flag_fee_cap), "fund_fee_rate": to_wad(self.fund_fee_rate),
-                "min_partial_mm": to_wad(self.min_partial_mm), "full_close_health": to_wad(self.full_close_health)}
+                "min_partial_mm": to_wad(self.min_partial_mm), "full_close_health": to_wad(self.full_close_health),
+                "max_age_seconds": int(self.max_age_seconds)}
 
 
 # Field order of the contract's `LiquidationParams` struct (deploy sends a tuple in this order).
 LIQUIDATION_FIELDS = ("discount_start", "discount_max", "auction_seconds", "flag_fee_rate", "flag_fee_cap",
-                      "fund_fee_rate", "min_partial_mm", "full_close_health")
+                      "fund_fee_rate", "min_partial_mm", "full_close_health", "max_age_seconds")
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def test_a_bid_with_no_discount_still_clears(world):
 def test_a_zero_bid_never_clears(world):
     victim, keeper = _underwater_long(world)
     world.liquidation.start_auction(victim.account, keeper.account, sender=keeper.address)
-    world.warp(86_400)          # a day of congestion: nobody bid, the discount is at its maximum
+    # congestion: nobody bid for the auction's whole life (its max age; a day at most), the discount is at its maximum
+    world.warp(world.params.liquidation.max_age_seconds)
     world.refresh()
     d = world.liquidation.discount(victim.account)
     assert d == world.params.onchain()["liquidation"]["discount_max"] == 3 * 10**17

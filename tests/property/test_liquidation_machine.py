@@ -9,7 +9,10 @@ inside the VolOracle's bound, fractions, slippage) and checks the two global inv
     healthy_accounts_cannot_be_liquidated, bid_never_lowers_health,
     bidder_stays_above_im, no_liquidation_on_stale_price,
     bad_debt_only_when_equity_negative,
-    socialised_loss_equals_uncovered_shortfall                          (inside the rules, whenever they apply)
+    socialised_loss_equals_uncovered_shortfall,
+    a_bid_on_an_account_above_mm_reverts,
+    a_new_auction_starts_at_the_opening_discount,
+    no_withdrawal_of_cash_while_a_known_loss_is_pending                 (inside the rules, whenever they apply)
 
 Books: perps and a dated future on ETH, BTC, SOL, the listed ETH and BTC calls and puts (Black-76 on chain through
 the OptionPricer), WETH/WBTC collateral. CI profile: `CI_EXAMPLES` runs of `CI_STEPS` steps (well under 90 s); `--hypothesis-profile`
@@ -171,6 +174,23 @@ class LiquidationStateMachine(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from((3600, 86_400, 7 * 86_400)))
     def accrue_interest(self, seconds):
         self.m.accrue_interest(seconds)
+
+    # ---- adversarial: stale auctions, loss front-running (issue 10 §4, §5)
+    @rule(data=st.data(), wait=st.sampled_from((300, 1800, 7200)), lift=st.sampled_from((4, 10, 20)))
+    def bid_on_old_auction(self, data, wait, lift):
+        """An auction stays open while its account recovers; time passes, prices fall back half way; the keeper
+        bids on the old auction (it must revert unless the account is below MM again and the auction live)."""
+        open_ = sorted(self.m.in_auction)
+        if not open_:
+            return
+        target = data.draw(st.sampled_from(open_), label="target")
+        bidder = data.draw(st.sampled_from([i for i in range(N) if i != target]), label="bidder")
+        self.m.bid_on_old_auction(target, bidder, wait, lift)
+
+    @rule(i=traders, fraction=st.sampled_from((0.25, 1.0)))
+    def withdraw_ahead_of_loss(self, i, fraction):
+        """A cash holder tries to leave while an insolvent auction's loss beyond the fund is pending."""
+        self.m.withdraw_ahead_of_loss(i, fraction)
 
     # ---- global invariants, after every step
     @invariant()

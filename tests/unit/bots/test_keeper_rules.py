@@ -20,9 +20,10 @@ def row(equity_mm, mm, equity_im=None, im=None, status=0, in_auction=False):
 def test_phases_never_touch_a_healthy_account():
     assert _phase(row(100, 50)) is None                                      # healthy
     assert _phase(row(40, 50)) == "start"                                    # liquidatable, no auction yet
-    assert _phase(row(40, 50, in_auction=True)) == "bid"                     # auction open, below IM
-    assert _phase(row(60, 50, equity_im=60, im=55, in_auction=True)) is None  # back above IM: nothing to take
-    assert _phase(row(55, 50, equity_im=55, im=62, in_auction=True)) == "bid"  # above MM, still below IM
+    assert _phase(row(40, 50, in_auction=True)) == "bid"                     # auction open, below MM
+    assert _phase(row(60, 50, equity_im=60, im=55, in_auction=True)) == "close"  # back above IM: end it
+    # above MM, still below IM: a bid reverts "not liquidatable", the auction is ended (a later dip starts afresh)
+    assert _phase(row(55, 50, equity_im=55, im=62, in_auction=True)) == "close"
 
 
 def test_failed_rows_are_not_liquidatable():

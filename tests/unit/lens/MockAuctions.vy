@@ -1,13 +1,17 @@
 # pragma version ~=0.4.3
 """
 @title MockAuctions
-@notice Test stand-in for `Liquidation.auction(account) -> Auction {start, insolvent, active}`.
+@notice Test stand-in for `Liquidation.auction(account) -> Auction {start, insolvent, active, expiry, version,
+        holds}` (the Lens reads `active`).
 """
 
 struct Auction:
     start: uint256
     insolvent: bool
     active: bool
+    expiry: uint256
+    version: uint256
+    holds: bool
 
 auctions: HashMap[uint256, Auction]
 broken: public(bool)
@@ -15,7 +19,9 @@ broken: public(bool)
 
 @external
 def set_auction(_account: uint256, _start: uint256, _insolvent: bool, _active: bool):
-    self.auctions[_account] = Auction(start=_start, insolvent=_insolvent, active=_active)
+    self.auctions[_account] = Auction(
+        start=_start, insolvent=_insolvent, active=_active, expiry=_start + 3600, version=1, holds=False
+    )
 
 
 @external

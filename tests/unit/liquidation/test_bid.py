@@ -46,16 +46,31 @@ def test_the_cap_is_the_closed_form_and_restores_initial_margin(world, cast, und
     assert world.liquidation.auction(account)[2] is False
 
 
-def test_a_smaller_bid_leaves_the_auction_open(world, cast, underwater, start, health):
+def test_a_smaller_bid_leaves_the_auction_open_while_the_account_is_below_mm(world, cast, underwater, start, health):
     account = underwater()
     start(account)
     cap = f_max(world, account)
     before = health(account)
-    world.liquidation.bid(account, cast.keeper.account, cap // 2, 2**200, sender=cast.keeper.address)
-    assert health(account) > before
+    world.liquidation.bid(account, cast.keeper.account, cap // 20, 2**200, sender=cast.keeper.address)
+    assert before < health(account) < 0, "still below MM"
     assert world.liquidation.auction(account)[2] is True
     world.liquidation.bid(account, cast.keeper.account, WAD, 2**200, sender=cast.keeper.address)
     assert world.liquidation.auction(account)[2] is False
+
+
+def test_a_bid_that_lifts_the_account_above_mm_ends_the_auction(world, cast, underwater, start, health):
+    """Below IM but no longer below MM: nothing more may be sold, so the auction ends with the bid (reason 1);
+    a later dip opens a new auction at d_start."""
+    account = underwater()
+    start(account)
+    cap = f_max(world, account)
+    world.liquidation.bid(account, cast.keeper.account, cap // 2, 2**200, sender=cast.keeper.address)
+    eq_im, _, im, _, _ = world.margin(account)
+    assert health(account) >= 0 and eq_im < im, "between MM and IM"
+    assert ("AuctionClosed", {"account": account, "reason": 1}) in world.chain.last_events
+    assert world.liquidation.auction(account)[2] is False
+    with pytest.raises(RevmRevert, match=E.NO_AUCTION):
+        world.liquidation.bid(account, cast.keeper.account, WAD, 2**200, sender=cast.keeper.address)
 
 
 def test_price_flows_and_pro_rata_transfer(world, cast, underwater, start):
@@ -162,7 +177,7 @@ def test_no_bid_once_the_account_is_back_above_initial_margin(world, cast, under
     account = underwater()
     start(account)
     world.set_price("ETH", 3000 * WAD)
-    with pytest.raises(RevmRevert, match=E.ABOVE_INITIAL_MARGIN):
+    with pytest.raises(RevmRevert, match=E.NOT_LIQUIDATABLE):
         world.liquidation.bid(account, cast.keeper.account, WAD, 2**200, sender=cast.keeper.address)
     assert world.liquidation.quote(account, WAD) == (0, 0)
     world.liquidation.close_auction(account, sender=cast.other.address)
@@ -171,10 +186,10 @@ def test_no_bid_once_the_account_is_back_above_initial_margin(world, cast, under
         world.liquidation.close_auction(account, sender=cast.other.address)
 
 
-def test_close_auction_needs_the_account_above_initial_margin(world, cast, underwater, start):
+def test_close_auction_needs_the_account_no_longer_below_mm(world, cast, underwater, start):
     account = underwater()
     start(account)
-    with pytest.raises(RevmRevert, match=E.BELOW_INITIAL_MARGIN):
+    with pytest.raises(RevmRevert, match=E.STILL_LIQUIDATABLE):
         world.liquidation.close_auction(account, sender=cast.other.address)
 
 

@@ -23,7 +23,8 @@ def test_opens_an_auction_on_a_liquidatable_account(world, cast, underwater, hea
     assert events["AuctionStarted"] == {
         "account": account, "starter_account": cast.keeper.account, "caller": cast.keeper.address,
         "flag_fee": fee, "equity_mm": eq_mm, "mm": mm, "value": value, "insolvent": False}
-    assert world.liquidation.auction(account) == (world.now, False, True)
+    version = world.liquidation.params_version()
+    assert world.liquidation.auction(account) == (world.now, False, True, world.now + 3600, version, False)
     assert world.vault.cash_of(account) == cash_victim - fee
     assert world.vault.cash_of(cast.keeper.account) == cash_keeper + fee
 

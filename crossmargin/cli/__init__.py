@@ -22,6 +22,7 @@ def _register() -> None:
 
     for module in (deploy, node, account, oracle, risk, trade, liquidation, bots, sim, demo):
         module.register(cli)
+    from crossmargin.cli import history; history.register(cli)  # vol, backtest, risk calibrate (after risk)
 
 
 def main() -> None:

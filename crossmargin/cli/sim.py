@@ -57,10 +57,21 @@ def _usd(x: float) -> str:
 @click.option("--out", default=None, metavar="DIR", help="Where plots and sim_summary.json go (default: reports/).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def simulate_cmd(books, paths, scenarios, seed, params_name, days, insurance, liq_discount, liq_delay, out, no_plots,
-                 as_json) -> None:
+@click.option("--prices", "prices_path", default=None, metavar="FILE",
+              help="With --from/--to: replay these daily closes instead (`crossmargin replay`).")
+@click.option("--from", "start", default=None, metavar="YYYY-MM-DD", help="Replay real history from this day.")
+@click.option("--to", "end", default=None, metavar="YYYY-MM-DD", help="... to this day.")
+@click.pass_context
+def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insurance, liq_discount, liq_delay, out,
+                 no_plots, as_json, prices_path, start, end) -> None:
     """Random books along GBM paths and stylised crash replays: capital, liquidations and bad debt,
-    cross margin vs isolated margin (pure Python model, no chain)."""
+    cross margin vs isolated margin (pure Python model, no chain). With --from/--to: a replay of real daily
+    closes (`crossmargin replay`, the contract's Dutch auction)."""
+    if start or end:
+        from crossmargin.cli.history import replay_cmd
+
+        return ctx.invoke(replay_cmd, prices_path=prices_path, params_name=params_name, start=start, end=end,
+                          books=books, seed=seed, insurance=insurance, liq_delay=liq_delay, out=out, as_json=as_json)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from crossmargin.sim.engine import LiquidationModel

@@ -136,9 +136,12 @@ class Underlying:
     concentration: float       # λ_u: concentration add-on = λ_u · N_u² / depth_usd, N_u = net delta notional
     heartbeat: int = 3600      # seconds a price feed answer stays fresh
     feed_decimals: int = 8     # Chainlink answer decimals
+    # -- vol feeder (off chain; issue 13): the feeder never posts a forecast below this (0 = oracle.min_vol only)
+    vol_floor: float = 0.0     # annualised; `crossmargin risk calibrate` proposes it from history
 
     def __post_init__(self) -> None:
         where = f"underlying {self.symbol}"
+        _check(0 <= self.vol_floor < 10, f"{where}: vol_floor must be in [0, 10), got {self.vol_floor}")
         _check(self.id >= 1, f"{where}: id must be >= 1 (0 means 'none'), got {self.id}")
         _check(self.price > 0, f"{where}: price must be > 0, got {self.price}")
         _check(self.vol > 0, f"{where}: vol must be > 0, got {self.vol}")

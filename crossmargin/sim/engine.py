@@ -22,6 +22,9 @@ that step's prices, the bidder keeping a discount of `discount · MM` (MM at the
 the risk it takes over). The account is left with E_mm(close) - discount·MM; if that is negative it is bad
 debt, paid by the insurance fund in time order; what the fund cannot pay is socialised ("uncovered").
 Owners are passive (no top-ups, no reduction); funding payments are not simulated.
+With `LiquidationModel(schedule=params.liquidation)` the close follows the Liquidation contract's full bid instead
+(its Dutch-auction discount d(t) on the mark value, the flag fee and the insurance fund's fee; insolvent accounts
+cost the fund -V + MM·d): see `LiquidationModel` and `_dutch`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crossmargin.model.margin import VOL_FLAT, correlation_regimes, scenario_grid, shock_size, vol_shocks
-from crossmargin.model.params import Params
+from crossmargin.model.params import LiquidationParams, Params
 from crossmargin.model.portfolio import MarketState
 from crossmargin.model.pricing import black76_greeks, black76_price
 from crossmargin.sim.books import BookSet
@@ -161,6 +164,12 @@ class MarginArrays:
         x = self.units(state)
         return self._equity(x, self.collateral_values(x.S, kind))
 
+    def mark_value(self, state: MarketState) -> np.ndarray:
+        """V per account: equity with no haircuts (the Liquidation contract's mark value; funding is 0 here)."""
+        x = self.units(state)
+        bal = self.books.collateral
+        return self._equity(x, bal * x.S[self.c_und][None, :] if bal.shape[1] else bal)
+
     def _equity(self, x: Units, cv: np.ndarray) -> np.ndarray:
         b = self.books
         e = b.cash + 0.0
@@ -222,6 +231,11 @@ class LiquidationModel:
 
     discount: float = 0.25     # the bidder keeps discount · MM (MM at the breach)
     delay_steps: int = 1       # the auction clears this many path steps after the breach (gap risk)
+    # -- the contract's Dutch auction (issue 13): with a schedule, `discount` is unused and a full bid clears at
+    # the close step with the contract's d(t) on the mark value V (TECH_SPEC "Liquidation"): the starter's flag
+    # fee min(flag_fee_rate·MM, flag_fee_cap, max(V, 0)) at the breach; solvent (V > 0): the account keeps
+    # V·(1 - d - r), the fund earns V·r; insolvent (V <= 0): the fund owes -V + MM·d (MM at the bid)
+    schedule: LiquidationParams | None = None
 
     def __post_init__(self) -> None:
         if not (0 <= self.discount <= 1) or self.delay_steps < 0:
@@ -264,16 +278,22 @@ def walk(engine: MarginArrays, path: PricePath, liquidation: LiquidationModel = 
     pending: dict[int, np.ndarray] = {}
     fund, used, uncovered = float(insurance_fund), 0.0, 0.0
     fund_path = np.full(T + 1, fund)
+    flag_value = np.zeros(A)   # V at the breach (the flag fee is capped by it)
     for t in range(1, T + 1):
         state = path.state(t)
         h = engine.health(state)
         new = np.flatnonzero(open_ & h.liquidatable)
         if new.size:
             open_[new], liq_step[new], mm_breach[new] = False, t, h.mm[new]
+            if liquidation.schedule is not None:
+                flag_value[new] = engine.mark_value(state)[new]
             close = min(t + liquidation.delay_steps, T)
             pending[close] = np.concatenate([pending.get(close, np.empty(0, dtype=int)), new])
         due = pending.pop(t, None)
-        if due is not None:
+        if due is not None and liquidation.schedule is not None:
+            fund, used, uncovered = _dutch(engine, path, liquidation.schedule, state, h, due, liq_step, mm_breach,
+                                           flag_value, bad_debt, penalty, fund, used, uncovered)
+        elif due is not None:
             disc = liquidation.discount * mm_breach[due]
             left = h.equity_mm[due] - disc
             penalty[due] = np.clip(h.equity_mm[due], 0.0, disc)
@@ -284,3 +304,23 @@ def walk(engine: MarginArrays, path: PricePath, liquidation: LiquidationModel = 
         fund_path[t] = fund
     return WalkResult(path.name, h0.im.copy(), liq_step, bad_debt, penalty, float(insurance_fund), used, uncovered,
                       fund_path)
+
+
+def _dutch(engine, path, sched: LiquidationParams, state, h: Health, due, liq_step, mm_breach, flag_value, bad_debt,
+           penalty, fund, used, uncovered):
+    """Close the auctions of `due` at this step with the contract's schedule (LiquidationModel.schedule)."""
+    V = engine.mark_value(state)[due]
+    elapsed = state.now - path.times[liq_step[due]]   # seconds since the auction started
+    d = np.array([sched.discount(float(e)) for e in elapsed])
+    r = sched.fund_fee_rate
+    flag = np.minimum(np.minimum(sched.flag_fee_rate * mm_breach[due], sched.flag_fee_cap),
+                      np.maximum(flag_value[due], 0.0))
+    solvent = V > 0
+    kept = np.where(solvent, V * (1.0 - d - r), 0.0) - flag     # what the owner has left (cash may go negative)
+    need = np.where(solvent, np.maximum(0.0, -kept), -V + h.mm[due] * d)
+    penalty[due] = np.where(solvent, V * (d + r) + flag, 0.0)
+    bad_debt[due] = need
+    fund += float(np.sum(np.where(solvent, V * r, 0.0)))        # fund fees come in before the bad debt goes out
+    owed = float(need.sum())
+    pay = min(fund, owed)
+    return fund - pay, used + pay, uncovered + owed - pay

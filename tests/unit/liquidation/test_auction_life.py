@@ -29,8 +29,8 @@ def _tuple(lp):
 @pytest.mark.parametrize("max_age", [899, 86_401])     # below T = 900; above one day
 def test_max_age_out_of_bounds_reverts(world, max_age):
     bad = {**world.params.liquidation.onchain(), "max_age_seconds": max_age}
-    with pytest.raises(RevmRevert, match=E.BAD_LIQUIDATION_PARAMS):
-        world.liquidation.set_params(tuple(bad[n] for n in LIQUIDATION_FIELDS), sender=world.admin)
+    with pytest.raises(RevmRevert, match=E.BAD_LIQUIDATION_PARAMS):   # the setter's reason bubbles up from execute
+        world.govern(world.liquidation, "set_params", tuple(bad[n] for n in LIQUIDATION_FIELDS))
 
 
 # ---------------------------------------------------------------- a bid on a healthy account
@@ -102,22 +102,27 @@ def test_an_expired_auction_on_a_recovered_account_is_closed_not_restarted(world
 
 
 def test_an_auction_keeps_the_schedule_it_started_with(world, cast, underwater, start):
-    """A `set_params` while an auction runs (d_start 0.05 -> 0.4, d_max 0.3 -> 0.8, T 900 -> 60, fee 1 % -> 10 %)
-    changes nothing for it: same discount, same payment, same expiry; an auction opened afterwards runs on the
-    new set."""
+    """A `set_params` that takes effect while an auction runs (d_start 0.05 -> 0.4, d_max 0.3 -> 0.8, T 900 -> 60,
+    fee 1 % -> 10 %) changes nothing for it: same discount, same payment, same expiry; an auction opened afterwards
+    runs on the new set. Parameters pass the timelock (24 h), so the auction runs with the longest max age (1 day)
+    and the change is queued an hour before it starts."""
+    world.replace_params(max_age_seconds=86_400)
+    harsh = dataclasses.replace(world.params.liquidation, discount_start=0.4, discount_max=0.8, auction_seconds=60,
+                                fund_fee_rate=0.1, max_age_seconds=60)
+    op = world.propose(world.liquidation, "set_params", _tuple(harsh))
+    world.warp(3600)
+    world.refresh_all()
     account = underwater()
     start(account)
     old = world.liquidation.auction_params(account)
-    world.warp(300)
-    world.refresh()
+    world.warp(int(world.timelock.delay()) - 3600 + 1)     # the change is ready; the auction is 23 h old
+    world.refresh_all()
     d_before = world.liquidation.discount(account)
     quote_before = world.liquidation.quote(account, WAD // 10)
     expiry = world.liquidation.auction(account)[3]
-    assert d_before == D_START + (D_MAX - D_START) * 300 // 900
+    assert d_before == D_MAX and quote_before[0] > 0
 
-    harsh = dataclasses.replace(world.params.liquidation, discount_start=0.4, discount_max=0.8, auction_seconds=60,
-                                fund_fee_rate=0.1, max_age_seconds=60)
-    world.liquidation.set_params(_tuple(harsh), sender=world.admin)
+    world.execute(op)
     assert world.liquidation.params() == _tuple(harsh)
     assert world.liquidation.auction_params(account) == old
     assert world.liquidation.discount(account) == d_before

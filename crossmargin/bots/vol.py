@@ -1,0 +1,187 @@
+"""Vol feeder (`crossmargin agent vol --prices FILE`): posts forecast vols to the VolOracle, within its limits.
+
+Each block, per underlying of the deployment that the forecast covers:
+    target   the forecast (`crossmargin.sim.vol`: GARCH(1,1)-t or EWMA at the price file's last close, matched to
+             the risk horizon and annualised), floored at the underlying's `vol_floor` and `--floor`
+    limits   read from the VolOracle's views at run time (`params_of`: min_vol, max_vol, the largest relative step
+             per update, heartbeat), never hard-coded: `read_limits` is the one reader, `clamp` the one rule
+    posted   clamp(current, target, limits): inside [min_vol, max_vol], at most one step from the current value
+             (free for the first value); sent when it differs from the current value by more than `--min-change`
+             (relative) or the current value is older than `--refresh` seconds (heartbeat / 2 by default)
+Several steps are walked one update per block until the target is reached. Restart-safe: nothing is kept locally;
+the current value and its age are read from the chain every block, and a pending update per underlying blocks
+the next one until it settles. Without a signer, or with `--dry-run`, it logs what it would send.
+
+Not built yet: the forecast from the chain's own oracle history (AggregatorV3 rounds); the price file is the source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crossmargin.bots.core import BotError, GasPolicy, Loop, Sender, guard
+from crossmargin.bots.reads import Deployment
+
+WAD = 10**18
+OK = 0
+
+
+@dataclass(frozen=True)
+class VolLimits:
+    """What the VolOracle accepts for one underlying (WAD fractions; seconds)."""
+
+    min_vol: float
+    max_vol: float
+    max_step: float       # largest |new - current| / current per update
+    heartbeat: int
+
+    @property
+    def known(self) -> bool:
+        return self.max_vol > 0
+
+
+def read_limits(vol_oracle, uid: int) -> VolLimits:
+    """The limits of underlying `uid`, from the contract's `params_of` view (the one place they are read)."""
+    p = guard(lambda: vol_oracle.functions.params_of(uid).call())
+    return VolLimits(int(p[0]) / WAD, int(p[1]) / WAD, int(p[2]) / WAD, int(p[3]))
+
+
+def clamp(current: float, target: float, limits: VolLimits) -> float:
+    """The value to post: `target` moved at most one step from `current` (any value if there is none yet), inside
+    [min_vol, max_vol]. The one place the feeder applies the oracle's limits."""
+    v = target
+    if limits.min_vol <= current <= limits.max_vol:   # the contract checks the step only from a value in bounds
+        v = min(max(v, current * (1.0 - limits.max_step)), current * (1.0 + limits.max_step))
+    return min(max(v, limits.min_vol), limits.max_vol)
+
+
+def to_wad_inside(v: float, current_wad: int, limits: VolLimits) -> int:
+    """`v` as a WAD that the contract's integer checks accept: rounded towards the current value (never one wei
+    past the step bound) and inside the bounds."""
+    lo, hi = math.ceil(limits.min_vol * WAD), math.floor(limits.max_vol * WAD)
+    wad = int(v * WAD)
+    if lo <= current_wad <= hi:
+        step = int(limits.max_step * WAD) * current_wad // WAD
+        wad = min(max(wad, current_wad - step + 1), current_wad + step - 1) if step > 1 else current_wad
+    return min(max(wad, lo), hi)
+
+
+@dataclass
+class VolConfig:
+    prices: Path | None = None        # daily closes (None: the shipped file)
+    method: str = "garch"             # garch | ewma
+    floor: float = 0.0                # an extra floor on every underlying (annualised)
+    min_change: float = 0.01          # relative change below which nothing is sent (unless the value is old)
+    refresh: int | None = None        # seconds after which the current value is re-posted (default heartbeat / 2)
+    refit_days: int = 30
+
+    def __post_init__(self) -> None:
+        if self.method not in ("garch", "ewma"):
+            raise BotError(f"--method must be garch or ewma, got {self.method!r}")
+        if self.min_change < 0 or self.floor < 0:
+            raise BotError("--min-change and --floor must be >= 0")
+
+
+@dataclass
+class VolState:
+    posts: int = 0
+    steps_left: dict = field(default_factory=dict)   # symbol -> updates still needed to reach the target
+
+
+class VolFeeder:
+    """The bot (handlers for `crossmargin.bots.core.Loop`)."""
+
+    name = "vol"
+
+    def __init__(self, w3, signer, gas: GasPolicy, dry_run: bool, config: VolConfig):
+        self.w3, self.signer, self.gas, self.dry_run, self.config = w3, signer, gas, dry_run, config
+        self.state = VolState()
+        self.outcomes = {"ok": 0, "reverted": 0, "dropped": 0}
+
+    # -- handlers ----------------------------------------------------------------------------------------
+    def start(self, loop: Loop) -> None:
+        from crossmargin.sim.history import load_prices
+        from crossmargin.sim.vol import forecast_vols
+
+        self.dep = Deployment.load(self.w3)
+        self.vo = self.dep.contract("VolOracle")
+        self.sender = Sender(self.w3, self.signer, self.dep.manifest.chain_id, self.gas,
+                             dry_run=self.dry_run or self.signer is None,
+                             sim_from=self.signer.address if self.signer else None, log=loop.log)
+        if self.signer is not None and not self.dry_run:
+            role = guard(lambda: self.vo.functions.FEEDER_ROLE().call())
+            if not guard(lambda: self.vo.functions.hasRole(role, self.signer.address).call()):
+                raise BotError(f"{self.signer.address} lacks FEEDER_ROLE on the VolOracle ({self.vo.address})")
+        try:
+            prices = load_prices(self.config.prices)
+        except (OSError, ValueError) as exc:
+            raise BotError(f"--prices: {exc}") from None
+        params = self.dep.params
+        symbols = [u for u in params.symbols if u in prices.symbols]
+        if not symbols:
+            raise BotError(f"the price file has none of {', '.join(params.symbols)}")
+        f = forecast_vols(prices.only(symbols), params.risk.horizon_days, refit_days=self.config.refit_days,
+                          with_garch=self.config.method == "garch")
+        self.targets = {}
+        for j, u in enumerate(symbols):
+            x = f.vol(self.config.method)[-1, j]
+            if x == x:  # not NaN
+                floor = max(params.underlying(u).vol_floor, self.config.floor)
+                self.targets[u] = max(float(x), floor)
+        loop.log({"event": "started", "vol_oracle": self.vo.address, "method": self.config.method,
+                  "as_of": str(prices.dates[-1]), "targets": {u: round(v, 6) for u, v in self.targets.items()},
+                  "dry_run": self.sender.dry_run, "signer": self.signer.address if self.signer else None})
+
+    def on_reconnect(self, loop: Loop) -> None:
+        lost = self.sender.forget_pending()
+        loop.log({"event": "resynced", "lost_txs": len(lost)})
+
+    def on_block(self, loop: Loop, block) -> dict:
+        head, now = int(block["number"]), int(block["timestamp"])
+        for o in self.sender.poll(head):
+            self.outcomes[o.status] += 1
+            self.sender.log({"event": "tx", "purpose": o.pending.purpose, "status": o.status, "block": o.block,
+                             **({"reason": o.reason} if o.reason else {})})
+        record, sent = {}, 0
+        for u, target in self.targets.items():
+            uid = self.dep.params.underlying(u).id
+            limits = read_limits(self.vo, uid)
+            if not limits.known:
+                record[u] = None
+                continue
+            cur_wad, _status = guard(lambda uid=uid: self.vo.functions.vol(uid).call())
+            updated = int(guard(lambda uid=uid: self.vo.functions.last_update(uid).call()))
+            current = int(cur_wad) / WAD
+            goal = clamp(0.0, target, limits)               # the target inside the bounds (where we want to end)
+            post = clamp(current, target, limits)
+            record[u] = round(current, 6)
+            refresh = self.config.refresh or max(1, limits.heartbeat // 2)
+            moved = not (limits.min_vol <= current <= limits.max_vol) or \
+                abs(post - current) > self.config.min_change * current
+            old = now - updated >= refresh
+            self.state.steps_left[u] = _steps(current, goal, limits.max_step)
+            if not (moved or old) or self.sender.busy(("vol", uid)):
+                continue
+            wad = to_wad_inside(post, int(cur_wad), limits) if moved else int(cur_wad)
+            self.sender.send(self.vo, "set_vol", [uid, wad], "vol", key=("vol", uid), head=head,
+                             meta={"underlying": u, "from": current, "to": wad / WAD, "target": target})
+            sent += 1
+        self.state.posts += sent
+        return {"vols": record, "posts": self.state.posts, "sent": sent, "steps_left": dict(self.state.steps_left)}
+
+    def stop(self, loop: Loop) -> dict:
+        return {"posts": self.state.posts, "sent": self.sender.sent if self.sender else 0, **self.outcomes,
+                "targets": self.targets}
+
+
+def _steps(current: float, goal: float, step: float) -> int:
+    """Updates of at most `step` (relative) from `current` to `goal` (0 if there is nothing to do)."""
+    if current <= 0 or abs(goal - current) <= 1e-12 * current:
+        return 0 if current > 0 else 1
+    up = goal > current
+    factor = 1 + step if up else 1 - step
+    if factor <= 0:
+        return 1
+    return max(1, math.ceil(math.log(goal / current) / math.log(factor) - 1e-9))

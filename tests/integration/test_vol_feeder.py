@@ -1,0 +1,79 @@
+"""The vol feeder as a real process on anvil (1 s blocks): it walks the VolOracle to the forecast within the
+oracle's step limit, is restart-safe (a restarted feeder at the target sends nothing) and sends nothing dry-run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.integration.bots_world import BotWorld, assert_no_errors
+
+pytestmark = pytest.mark.integration
+
+WAD = 10**18
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    saved = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_CACHE")}
+    w = BotWorld(tmp_path_factory.mktemp("vol")).start()
+    try:
+        w.take_snapshot()
+        yield w
+    finally:
+        w.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def vols(w):
+    vo = w.dep.contract("VolOracle")
+    return {u.symbol: vo.functions.vol(u.id).call()[0] / WAD for u in w.dep.params.underlyings}
+
+
+def feeder(w, *extra):
+    return w.bot("agent", "vol", "--account", "TEST::0", "--method", "ewma", *extra, name="vol")
+
+
+def test_feeder_walks_to_the_forecast_within_the_step_limit_and_restarts_idle(world):
+    w = world
+    w.reset()
+    w.blocks()
+    before = vols(w)
+    f = feeder(w)
+    f.started()
+    targets = f.events("started")[0]["targets"]
+    step = w.dep.params.oracle.vol_max_step
+    # targets are logged to 6 decimals
+    f.wait_for(lambda: all(abs(vols(w)[u] - t) < 1e-6 for u, t in targets.items()), 60, "the oracle at the targets")
+    sends = f.events("send")
+    print(f"\nvol feeder: {before} -> targets {targets}; {len(sends)} updates")
+    last = dict(before)
+    for s in sends:
+        u = s["underlying"]
+        assert abs(s["to"] - last[u]) <= step * last[u] * (1 + 1e-12)   # one step at most per update
+        last[u] = s["to"]
+    assert len(sends) >= len(targets) and all(e["status"] == "ok" for e in f.events("tx"))
+    f.interrupt()
+    assert_no_errors(f)
+    g = feeder(w)   # restart: the chain already holds the targets
+    g.started()
+    g.wait_for(lambda: len(g.events("loop")) >= 3, 20, "three loops")
+    assert not g.events("send") and all(e["sent"] == 0 for e in g.events("loop"))
+    g.interrupt()
+
+
+def test_dry_run_sends_nothing(world):
+    w = world
+    w.reset()
+    w.blocks()
+    before = vols(w)
+    f = feeder(w, "--dry-run", "--floor", "1.2")   # every target at 1.2 at least: far from the current values
+    f.started()
+    f.wait_for(lambda: len(f.events("would_send")) >= 3, 20, "would_send records")
+    assert vols(w) == before and not f.events("send")
+    f.interrupt()

@@ -1,0 +1,69 @@
+"""The walk with the Liquidation contract's Dutch-auction schedule (issue 13 §4): a worked case by hand, solvent
+and insolvent, against TECH_SPEC "Liquidation" (full bid)."""
+
+import numpy as np
+import pytest
+
+from crossmargin.model.margin import requirements
+from crossmargin.model.params import load_params
+from crossmargin.model.portfolio import Account, MarketState
+from crossmargin.sim.books import from_accounts, perp
+from crossmargin.sim.engine import LiquidationModel, MarginArrays, walk
+from crossmargin.sim.paths import PricePath
+
+P = load_params("default").listed(0)
+L = P.liquidation
+
+
+def path(prices, dt):
+    ref = MarketState.from_params(P)
+    S = np.array([ref.spot[u] for u in P.symbols])
+    V = np.array([ref.vol[u] for u in P.symbols])
+    eth = P.index("ETH")
+    spot = np.repeat(S[None, :], len(prices), axis=0)
+    spot[:, eth] = prices
+    return PricePath("worked", P.symbols, np.arange(len(prices)) * float(dt), spot, np.repeat(V[None, :], len(prices), 0))
+
+
+@pytest.mark.parametrize("dt, delay", [(450, 1), (60, 2), (3600, 1), (300, 0)])
+def test_solvent_full_bid_follows_the_schedule(dt, delay):
+    """1M long ETH perp, 120k cash: ETH 3000 -> 2850 breaches MM; the bid clears `delay` steps later at 2820."""
+    spec, S0 = perp(P, "ETH"), 3000.0
+    q = 1e6 / S0
+    acct = Account(cash=120_000.0).with_trade(spec, q, S0)
+    prices = [S0, 2850.0, 2820.0, 2820.0]
+    books = from_accounts(P, [acct])
+    w = walk(MarginArrays(books), path(prices, dt), LiquidationModel(delay_steps=delay, schedule=L),
+             insurance_fund=1_000.0)
+    breach = MarketState.from_params(P).with_spot(ETH=2850.0).at(dt)
+    mm = requirements(acct, breach, P).mm
+    start = requirements(acct, MarketState.from_params(P), P)
+    assert start.equity_mm > start.mm and requirements(acct, breach, P).equity_mm < mm and w.liquidated_step[0] == 1
+    close = min(1 + delay, 3)
+    V_breach = 120_000.0 + q * (2850.0 - S0)
+    V = 120_000.0 + q * (prices[close] - S0)
+    d = min(L.discount_max, L.discount_start + (L.discount_max - L.discount_start) * delay * dt / L.auction_seconds)
+    flag = min(L.flag_fee_rate * mm, L.flag_fee_cap, V_breach)
+    assert w.penalty[0] == pytest.approx(V * (d + L.fund_fee_rate) + flag, rel=1e-12)
+    assert w.bad_debt[0] == 0 and w.insurance_used == 0
+    assert w.fund_path[-1] == pytest.approx(1_000.0 + V * L.fund_fee_rate, rel=1e-12)   # the fund earned its fee
+
+
+def test_insolvent_full_bid_costs_the_fund_minus_v_plus_mm_d():
+    """10k cash on 1M long: ETH -5 % breaches, -20 % at the bid (V = -190k); the fund pays -V + MM·d, rest uncovered."""
+    spec, S0 = perp(P, "ETH"), 3000.0
+    q = 1e6 / S0
+    acct = Account(cash=10_000.0).with_trade(spec, q, S0)
+    prices = [S0, 2850.0, 2400.0]
+    w = walk(MarginArrays(from_accounts(P, [acct])), path(prices, 600), LiquidationModel(schedule=L),
+             insurance_fund=50_000.0)
+    V = 10_000.0 + q * (2400.0 - S0)
+    mm_bid = requirements(acct, MarketState.from_params(P).with_spot(ETH=2400.0).at(1200), P).mm
+    d = L.discount_start + (L.discount_max - L.discount_start) * 600 / L.auction_seconds
+    need = -V + mm_bid * d
+    assert V < 0 and w.bad_debt[0] == pytest.approx(need, rel=1e-12)
+    assert w.insurance_used == pytest.approx(50_000.0) and w.uncovered == pytest.approx(need - 50_000.0, rel=1e-12)
+
+
+def test_default_model_is_unchanged():
+    assert LiquidationModel().schedule is None and LiquidationModel().discount == 0.25

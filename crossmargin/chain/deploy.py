@@ -196,7 +196,7 @@ class Deployer:
     # Contracts whose admin (and risk-manager) role passes to the Timelock; RM_CONTRACTS also have RISK_MANAGER_ROLE.
     ADMIN_CONTRACTS = ("Vault", "OracleRouter", "VolOracle", "Markets", "RiskEngine", "Clearinghouse", "Liquidation",
                        "Lens")
-    RM_CONTRACTS = ("Markets", "RiskEngine", "Clearinghouse", "Liquidation")
+    RM_CONTRACTS = ("Markets", "RiskEngine", "Clearinghouse", "Liquidation", "Vault")   # Vault: lending parameters
 
     def _hand_over(self, deployer: str, risk_manager: str, guardian: str, tx: dict) -> None:
         """The last steps (TECH_SPEC "Timelock"): deploy the Timelock (the deployer and the risk manager propose and

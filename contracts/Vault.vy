@@ -19,8 +19,9 @@
         - loss index: cash per scaled unit of positive cash (RAY). Positive cash
           is stored in scaled units (Aave-style), so `socialize_loss` lowers every
           positive balance pro rata in O(1); each account sees it on its next
-          read or touch. The index only falls; a loss wiping out all positive
-          cash starts a new loss epoch (index back to RAY, old scaled units 0).
+          read or touch. Losses lower the index (interest raises it, see
+          lending); a loss wiping out all positive cash starts a new loss
+          epoch (index back to RAY, old scaled units 0).
         - margin checker: `IMarginChecker` hook (the RiskEngine) asked after a
           withdrawal whether the account is still above initial margin.
         - lending: negative cash is a loan. Debts are stored as scaled debt
@@ -182,7 +183,8 @@ _asset_bit: HashMap[address, uint256]
 # @dev Settlement cash per account (see CashState) in one word: scaled or debt (bits 0-191; an account
 #      has one or the other, never both), bit 192 set for debt, the epoch in bits 193-255.
 _cash: HashMap[uint256, uint256]
-# @dev Cash per scaled unit of positive cash (RAY); starts at RAY and only falls.
+# @dev Cash per scaled unit of positive cash (RAY), the loss and supply index: starts at RAY, losses lower it,
+#      interest raises it.
 _loss_index: uint256
 # @dev Current loss epoch; scaled units of older epochs are worth 0.
 _loss_epoch: uint256

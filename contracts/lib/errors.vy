@@ -133,3 +133,12 @@ GRACE_NOT_OVER: constant(String[32]) = "settlement grace not over"
 BAD_ROUND_HINT: constant(String[32]) = "bad round hint"
 ROUND_NOT_CLOSED: constant(String[32]) = "round not closed"
 NO_USABLE_ROUND: constant(String[32]) = "no usable round"
+
+# ---------------------------------------------------------------- lending (Vault interest, caps, deleveraging)
+BAD_LENDING_PARAMS: constant(String[32]) = "bad lending params"
+UTILISATION_CAP: constant(String[32]) = "utilisation cap"
+DELEVERAGE_CLOSED: constant(String[32]) = "deleveraging closed"
+NO_DEBT: constant(String[32]) = "no debt"
+DELEVERAGE_LIMIT: constant(String[32]) = "above deleveraging share"
+BAD_PRICE: constant(String[32]) = "price unusable"
+BELOW_MAINTENANCE_MARGIN: constant(String[32]) = "below maintenance margin"

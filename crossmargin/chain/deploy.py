@@ -20,7 +20,7 @@ from crossmargin.chain.contracts import at, container
 from crossmargin.chain.governance import ADMIN_ROLE, TIMELOCK_DELAY_SECONDS
 from crossmargin.chain.manifest import Manifest
 from crossmargin.chain.session import Session
-from crossmargin.model.params import LIQUIDATION_FIELDS, Params
+from crossmargin.model.params import LENDING_FIELDS, LIQUIDATION_FIELDS, Params
 
 KIND = {"PERP": 1, "FUTURE": 2, "CALL": 3, "PUT": 4}
 RISK_PARAMS_ORDER = ("z", "horizon_seconds", "shock_min", "shock_max", "vol_up", "vol_down", "vol_shock_cap",
@@ -161,6 +161,11 @@ class Deployer:
         self.step("markets.role:clearing", lambda: markets.grantRole(ROLES["CLEARING_ROLE"], clearing.address, **tx))
         self.step("vault.role:clearing", lambda: vault.grantRole(ROLES["CLEARING_ROLE"], clearing.address, **tx))
         self.step("vault.margin_checker", lambda: vault.set_margin_checker(risk.address, **tx))
+        # Lending (TECH_SPEC Vault "lending"): rate curve, caps, deleveraging priced by the OracleRouter.
+        self.step("vault.role:risk_manager", lambda: vault.grantRole(ROLES["RISK_MANAGER_ROLE"], self.session.signer.address, **tx))
+        self.step("vault.lending", lambda: vault.set_lending_params(
+            tuple(onchain["lending"][name] for name in LENDING_FIELDS), **tx))
+        self.step("vault.price_oracle", lambda: vault.set_price_oracle(router.address, **tx))
         self.step("clearing.role:guardian", lambda: clearing.grantRole(
             ROLES["GUARDIAN_ROLE"], self._roles.get("guardian", self.session.signer.address), **tx))
         listed_at = self.manifest.parameters.get("listed_at") or self.session.web3.eth.get_block("latest")["timestamp"]
@@ -168,7 +173,7 @@ class Deployer:
         for m in onchain["markets"]:
             self.step(f"markets.list:{m['name']}", lambda m=m: self._list(markets, m, listed_at, tx))
         if risk_manager != self.session.signer.address:
-            for name, c in (("risk", risk), ("markets", markets), ("clearing", clearing)):
+            for name, c in (("risk", risk), ("markets", markets), ("clearing", clearing), ("vault", vault)):
                 self.step(f"{name}.role:risk_manager_handover", lambda c=c: c.grantRole(ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
         self._liquidation(onchain, vault, clearing, risk, risk_manager, tx)
         # Lens (bots' batch reads); it reports open auctions once the Liquidation contract is deployed.
@@ -192,7 +197,7 @@ class Deployer:
     # Contracts whose admin (and risk-manager) role passes to the Timelock; RM_CONTRACTS also have RISK_MANAGER_ROLE.
     ADMIN_CONTRACTS = ("Vault", "OracleRouter", "VolOracle", "Markets", "RiskEngine", "Clearinghouse", "Liquidation",
                        "Lens")
-    RM_CONTRACTS = ("Markets", "RiskEngine", "Clearinghouse", "Liquidation")
+    RM_CONTRACTS = ("Markets", "RiskEngine", "Clearinghouse", "Liquidation", "Vault")   # Vault: lending parameters
 
     def _hand_over(self, deployer: str, risk_manager: str, guardian: str, tx: dict) -> None:
         """The last steps (TECH_SPEC "Timelock"): deploy the Timelock (the deployer and the risk manager propose and

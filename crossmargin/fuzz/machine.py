@@ -49,6 +49,12 @@ mark_moves_in_proportion_to_notional   (adversary: dust wash fills) a fill of no
                                    premium P by at most n / (n + depth) of the gap to the fill's premium
                                    (rounding aside): two accounts of one attacker trading 1e-9 units at the price
                                    band's edge cannot move funding.
+interest_owed_equals_interest_earned_plus_fund_share   (lending) on each accrual after time passes: the Vault's
+                                   InterestAccrued has owed == earned + fund, the total debt grows by owed (+1 wei
+                                   of rounding up), the positive cash by at most owed + 1 wei, and every account's
+                                   `cash_of` read before the accrual equals the stored cash after it. Interest moves
+                                   value from borrowers to positive cash and the fund, so collateral_conservation's
+                                   W is unchanged by it up to rounding (debts round up, credits down).
 """
 
 from __future__ import annotations
@@ -84,6 +90,7 @@ INVARIANTS = (
     "a_new_auction_starts_at_the_opening_discount",
     "no_withdrawal_of_cash_while_a_known_loss_is_pending",
     "mark_moves_in_proportion_to_notional",
+    "interest_owed_equals_interest_earned_plus_fund_share",
 )
 OK, DEGRADED, STALE = 0, 1, 2
 GRID_STEP = 1.01          # oracle prices live on a 1 % multiplicative grid (signed orders are cached per price)
@@ -409,6 +416,56 @@ class LiquidationMachine:
             self.world.set_vol(s, round(self.vol[s] * 10**6) * 10**12)
         self.txs += len(self.symbols)
         self.stats.outcomes["advance time"] += 1
+
+    # -- rules: lending (issue 10 §2: negative settlement cash is a loan) ---------------------------------------
+    def borrow_cash(self, borrower: int, lender: int, size_eth: float) -> None:
+        """Free cash borrowing: the borrower sells `size_eth` ETH-PERP to the lender ~8 % below the index and
+        buys it back ~8 % above (the price grid keeps both inside the 10 % band), handing the lender ~16 % of the
+        notional in cash (its own cash may go negative: a loan against its collateral). Reverts (margin, band,
+        stale) are legitimate outcomes."""
+        if borrower == lender:
+            return
+        w = self.world
+        b, lend = self.traders[borrower], self.traders[lender]
+        k = self.k["ETH"]
+        low = _price(self.params.underlying("ETH").price, PRICE_QUANTUM * round((k - 8) / PRICE_QUANTUM))
+        high = _price(self.params.underlying("ETH").price, PRICE_QUANTUM * round((k + 8) / PRICE_QUANTUM))
+        size = int(size_eth * WAD)
+        self.txs += 2
+        self.stats.txs += 2
+        try:
+            w.trade(lend, b, "ETH-PERP", size, low)
+            self.dirty = True
+            w.trade(lend, b, "ETH-PERP", -size, high)
+            self.stats.outcomes["borrow cash"] += 1
+        except RevmRevert as exc:
+            self.stats.outcomes[f"borrow cash reverted: {exc.reason}"] += 1
+
+    def accrue_interest(self, seconds: int) -> None:
+        """Time passes (feeds refreshed as in advance_time) and a keeper accrues the Vault's interest:
+        interest_owed_equals_interest_earned_plus_fund_share."""
+        v = self.world.vault
+        self._tx(v.accrue, sender=self.world.admin)                       # settle this block first
+        debt, positive = v.total_debt(), v.total_positive_cash()
+        self.advance_time(seconds)
+        pending = [self.cash(a) for a in self.accounts]
+        ok, reason, _ = self._tx(v.accrue, sender=self.world.admin)
+        events = self.chain.last_events if ok else []
+        self._expect(ok, reason, None, "accrue", "interest_owed_equals_interest_earned_plus_fund_share")
+        self._check("interest_owed_equals_interest_earned_plus_fund_share",
+                    [self.cash(a) for a in self.accounts] == pending, "cash_of before the accrual != after it")
+        accrued = [args for name, args in events if name == "InterestAccrued"]
+        d_debt, d_positive = v.total_debt() - debt, v.total_positive_cash() - positive
+        if not accrued:
+            self._check("interest_owed_equals_interest_earned_plus_fund_share", d_debt in (0, 1),
+                        f"debt moved by {d_debt} with no interest owed")
+            return
+        ev = accrued[-1]
+        owed = ev["owed"]
+        self._check("interest_owed_equals_interest_earned_plus_fund_share",
+                    owed == ev["earned"] + ev["fund"] and d_debt in (owed, owed + 1) and d_positive <= owed + 1,
+                    f"owed {owed}, earned {ev['earned']}, fund {ev['fund']}, debt +{d_debt}, positive +{d_positive}")
+        self.stats.outcomes["interest accrued"] += 1
 
     # -- rules: liquidation ------------------------------------------------------------------------------------
     def start_auction(self, target: int, starter: int) -> None:

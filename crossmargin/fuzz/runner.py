@@ -28,6 +28,7 @@ WEIGHTS = {
     "bid_on_old_auction": 1, "withdraw_ahead_of_loss": 2,
     # adversary: dust wash fills (issue 10 §3)
     "dust_wash": 3,
+    "borrow_cash": 2, "accrue_interest": 1,   # lending (issue 10 §2)
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -119,6 +120,11 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
     if rule == "dust_wash":  # two accounts of one attacker (never the maker)
         a, b = rng.sample(range(1, n), 2)
         return (a, b, rng.choice(m.perps), rng.random() < 0.5)
+    if rule == "borrow_cash":         # lending: trader 1 holds WETH, trader 2 WBTC (the machine's deposits)
+        borrower = rng.choice((1, 2 % n, rng.randrange(n)))
+        return (borrower, rng.choice([i for i in range(n) if i != borrower]), rng.choice((1.0, 5.0, 20.0)))
+    if rule == "accrue_interest":
+        return (rng.choice((3600, 86_400, 7 * 86_400)),)
     raise KeyError(rule)
 
 

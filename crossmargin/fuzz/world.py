@@ -28,7 +28,7 @@ from eth_utils import keccak
 from crossmargin.chain.deploy import MARKET_BOUNDS, RISK_BOUNDS_ORDER, RISK_PARAMS_ORDER, ROLES
 from crossmargin.chain.governance import ADMIN_ROLE, TIMELOCK_DELAY_SECONDS, calldata
 from crossmargin.chain.orders import ORDER_TYPEHASH
-from crossmargin.model.params import LIQUIDATION_FIELDS, Kind, Params, load_params, to_units
+from crossmargin.model.params import LENDING_FIELDS, LIQUIDATION_FIELDS, Kind, Params, load_params, to_units
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
@@ -215,6 +215,9 @@ class World:
         self.markets.grantRole(ROLES["CLEARING_ROLE"], self.clearing.address, sender=a)
         self.vault.grantRole(ROLES["CLEARING_ROLE"], self.clearing.address, sender=a)
         self.vault.set_margin_checker(self.engine.address, sender=a)
+        self.vault.grantRole(ROLES["RISK_MANAGER_ROLE"], a, sender=a)                     # lending (Vault)
+        self.vault.set_lending_params(tuple(o["lending"][n] for n in LENDING_FIELDS), sender=a)
+        self.vault.set_price_oracle(self.router.address, sender=a)
         self.clearing.grantRole(ROLES["GUARDIAN_ROLE"], a, sender=a)
         listed_at = b.now
         for m in o["markets"]:

@@ -422,6 +422,57 @@ LIQUIDATION_FIELDS = ("discount_start", "discount_max", "auction_seconds", "flag
 
 
 @dataclass(frozen=True)
+class LendingParams:
+    """Settlement cash lending in the Vault (TECH_SPEC Vault "lending"): negative cash pays the kinked
+    utilisation rate, positive cash earns it net of the reserve factor (the insurance fund's share);
+    every key is required in a `[lending]` table. The bounds are the Vault's constants. Reference: Aave v3's
+    stablecoin reserves (0 % base, kink 80-92 %, slope2 60-300 %) and Compound's jump-rate model."""
+
+    base_rate: float            # borrow rate per year at zero utilisation
+    slope1: float               # added linearly from 0 to the kink
+    slope2: float               # added linearly from the kink to 100 % utilisation
+    kink: float                 # utilisation where slope2 starts
+    reserve_factor: float       # share of interest credited to the insurance fund
+    withdraw_cap: float         # a settlement withdrawal may not leave utilisation above it
+    hard_cap: float             # utilisation at or above which the deleveraging clock runs
+    delever_target: float       # deleveraging brings utilisation down to it; below it the clock stops
+    delever_grace: int          # seconds at or above the hard cap before deleveraging opens
+    delever_discount: float     # price discount of a deleveraging buyer (<= the MM haircut of the collateral)
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.base_rate <= 1 and 0 <= self.slope1 <= 2 and 0 <= self.slope2 <= 10,
+               "lending: need 0 <= base_rate <= 1, 0 <= slope1 <= 2, 0 <= slope2 <= 10 (per year)")
+        _check(0.1 <= self.kink <= 0.99, f"lending.kink must be in [0.1, 0.99], got {self.kink}")
+        _check(0 <= self.reserve_factor <= 0.5, f"lending.reserve_factor must be in [0, 0.5], got {self.reserve_factor}")
+        _check(0.3 <= self.delever_target < self.hard_cap <= self.withdraw_cap <= 1 and self.withdraw_cap >= 0.5,
+               "lending: need 0.3 <= delever_target < hard_cap <= withdraw_cap <= 1 and withdraw_cap >= 0.5")
+        _check(3600 <= self.delever_grace <= 30 * 86400, f"lending.delever_grace must be in [3600, 2592000], got {self.delever_grace}")
+        _check(0 <= self.delever_discount <= 0.1, f"lending.delever_discount must be in [0, 0.1], got {self.delever_discount}")
+
+    @classmethod
+    def defaults(cls) -> LendingParams:
+        """The values of default.toml (used when a parameter set has no `[lending]` table)."""
+        return cls(base_rate=0.0, slope1=0.1, slope2=3.0, kink=0.8, reserve_factor=0.1, withdraw_cap=0.9,
+                   hard_cap=0.9, delever_target=0.8, delever_grace=3 * 86400, delever_discount=0.02)
+
+    def rate(self, utilisation: float) -> float:
+        """Borrow rate per year at a utilisation (the Vault's `_borrow_rate`, in floats)."""
+        u = min(max(utilisation, 0.0), 1.0)
+        if u <= self.kink:
+            return self.base_rate + self.slope1 * u / self.kink
+        return self.base_rate + self.slope1 + self.slope2 * (u - self.kink) / (1 - self.kink)
+
+    def onchain(self) -> dict[str, int]:
+        """`LendingParams` of contracts/Vault.vy: WAD, except `delever_grace` (seconds)."""
+        return {n: (int(getattr(self, n)) if n == "delever_grace" else to_wad(getattr(self, n))) for n in LENDING_FIELDS}
+
+
+# Field order of the Vault's `LendingParams` struct.
+LENDING_FIELDS = ("base_rate", "slope1", "slope2", "kink", "reserve_factor", "withdraw_cap", "hard_cap",
+                  "delever_target", "delever_grace", "delever_discount")
+
+
+@dataclass(frozen=True)
 class Params:
     """A whole parameter set. Lookups: `underlying("ETH" | 1)`, `collateral("WETH")`, `market("ETH-PERP" | 1)`;
     `rho` is the correlation matrix (ndarray) in `underlyings` order; `onchain()` gives the integers to send."""
@@ -434,6 +485,7 @@ class Params:
     correlation: tuple[tuple[float, ...], ...]   # ρ in `underlyings` order (ndarray view: `rho`)
     name: str = "custom"
     liquidation: LiquidationParams = field(default_factory=LiquidationParams.defaults)
+    lending: LendingParams = field(default_factory=LendingParams.defaults)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "underlyings", tuple(self.underlyings))
@@ -600,6 +652,7 @@ class Params:
             },
             "correlation": [[to_wad(x) for x in row] for row in self.correlation],
             "liquidation": self.liquidation.onchain(),
+            "lending": self.lending.onchain(),
         }
 
 
@@ -646,8 +699,8 @@ def load_params(path_or_name: str | Path = "default") -> Params:
 def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Params:
     """Build `Params` from the TOML document's structure (plain floats/ints/strings)."""
     doc = dict(doc)
-    _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets", "liquidation"},
-          "top level", optional={"name", "liquidation"})
+    _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets", "liquidation",
+                "lending"}, "top level", optional={"name", "liquidation", "lending"})
     risk = dict(doc["risk"])
     risk["bounds"] = {k: tuple(v) for k, v in dict(risk.get("bounds", {})).items()}
     corr = dict(doc["correlation"])
@@ -662,6 +715,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
         name=doc.get("name", default_name),
         liquidation=(_build(LiquidationParams, doc["liquidation"], "[liquidation]") if "liquidation" in doc
                      else LiquidationParams.defaults()),
+        lending=(_build(LendingParams, doc["lending"], "[lending]") if "lending" in doc
+                 else LendingParams.defaults()),
     )
 
 

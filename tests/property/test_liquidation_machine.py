@@ -172,6 +172,15 @@ class LiquidationStateMachine(RuleBasedStateMachine):
         open_ = sorted(self.m.in_auction)
         self.m.close_auction(data.draw(st.sampled_from(open_) if open_ else traders, label="target"))
 
+    # ---- lending (issue 10 §2): cash borrowed against collateral, interest accrued over time
+    @rule(pair=pairs, size=st.sampled_from((1.0, 5.0, 20.0)))
+    def borrow_cash(self, pair, size):
+        self.m.borrow_cash(pair[0], pair[1], size)
+
+    @rule(seconds=st.sampled_from((3600, 86_400, 7 * 86_400)))
+    def accrue_interest(self, seconds):
+        self.m.accrue_interest(seconds)
+
     # ---- adversarial: stale auctions, loss front-running (issue 10 §4, §5)
     @rule(data=st.data(), wait=st.sampled_from((300, 1800, 7200)), lift=st.sampled_from((4, 10, 20)))
     def bid_on_old_auction(self, data, wait, lift):

@@ -24,6 +24,8 @@ WEIGHTS = {
     "trade": 24, "move_price": 16, "jump": 2, "advance_time": 5, "move_vol": 3, "deposit": 5, "withdraw": 5,
     "start_auction": 14, "bid": 14, "close_auction": 2, "make_stale": 1, "refresh": 4, "deviate": 1, "agree": 3,
     "socialise": 1, "fund_insurance": 1,
+    # oracle doubt (issue 11 §1): a stale secondary, dust collateral on a stale asset, a missed vol update
+    "stale_secondary": 1, "refresh_secondary": 3, "dust_collateral": 1, "miss_vol_update": 1,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -105,6 +107,16 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
         return (rng.choice((0.5, 0.9, 1.0)),)
     if rule == "fund_insurance":
         return (rng.choice((1_000, 20_000, 100_000)),)
+    if rule == "stale_secondary":
+        return (sym,)
+    if rule == "refresh_secondary":
+        return (rng.choice([s for s in m.symbols if m.stale2[s]] or m.symbols),)
+    if rule == "dust_collateral":
+        flagged = m.liquidatable()
+        return (rng.choice(flagged) if flagged and rng.random() < 0.7 else rng.randrange(n),
+                rng.choice(("ETH", "BTC")))
+    if rule == "miss_vol_update":
+        return (sym,)
     raise KeyError(rule)
 
 

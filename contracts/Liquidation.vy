@@ -16,9 +16,13 @@
           V = E_mm + Σ_k (bal_k·P_k - bal_k·P_k·(1 - h_mm,k)), i.e. the engine's
           equity with the MM haircuts added back (positions, funding and
           settled dated positions exactly as the engine values them).
-        - usable prices: status OK, or DEGRADED and the condition holding at
-          both the primary and the secondary prices; STALE blocks everything.
-          When DEGRADED, V is the larger of the two (the bidder pays more).
+        - usable prices: the RiskEngine's liquidation mode (a stale or
+          doubtful input makes the account look worse, never blocks) with
+          status OK, or DEGRADED (fresh feeds disagreeing) and the condition
+          holding at both the primary and the secondary prices; only STALE
+          in liquidation mode (sequencer down) blocks. V carries no penalty
+          (the mark value at the last inputs); when DEGRADED, V is the larger
+          of the two (the bidder pays more).
         - auction: opened by `start_auction` on a liquidatable account (a flag
           fee from the account's cash to the starter); open until the account
           is back above IM (a bid restores it, or `close_auction`).

@@ -47,6 +47,11 @@
         - status      worst oracle status (price, ATM vol and each live option's
                       vol) among the underlyings the account touches: OK,
                       DEGRADED or STALE.
+        - liquidation mode  `margin_for_liquidation`: a book whose primary or
+                      vol is stale is in doubt (status OK): its linked
+                      collateral counts 0 in equity, its positions their worst
+                      scenario (E -= K_u); an unusable secondary leaves the
+                      fresh primary. Penalties lower equity only [liquidation_requirements].
 
 @dev Rounding favours the protocol: every requirement term (s_u, K_u, |L_u|,
      the quadratic form, its square root, add-ons, IM) rounds up, every equity

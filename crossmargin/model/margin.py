@@ -25,6 +25,7 @@ Function by function (DESIGN §4)
     3. correlation      split, correlation_regimes, correlated_requirement
     4. add-ons          net_delta, addons
     health              underlyings_of, underlying_risk, requirements, is_risk_reducing
+    liquidation mode    stale_vol, liquidation_requirements (a doubtful input penalised, never blocking)
     views               greeks, isolated_requirements (the isolated-margin comparator)
 
 Conventions the contract shares

@@ -717,7 +717,7 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
 def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
     """
     @dev Largest fraction of a solvent account a bid may take: 1 when small
-         (MM <= min_partial_mm) or deep under water (E_mm <= full_close_health·MM),
+         (MM <= min_partial_mm) or deep under water (E_mm + penalty <= full_close_health·MM),
          else f_max = (IM - E_im) / (IM - E_im + V·(1 - d - r)) rounded up
          (the denominator's V term rounded down), at most 1.
     @param _v Valuation (V > 0, below IM).
@@ -728,7 +728,9 @@ def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
     r: types.MarginResult = _v.margin
     if r.mm <= _p.min_partial_mm:
         return constants.WAD
-    if r.equity_mm * SWAD <= convert(r.mm * _p.full_close_health, int256):
+    # dev: deep under water at the last inputs (the liquidation-mode penalty added back): doubt alone never
+    # opens a full close of an account that is not
+    if (r.equity_mm + convert(_v.penalty, int256)) * SWAD <= convert(r.mm * _p.full_close_health, int256):
         return constants.WAD
     # dev: below IM, so gap > 0; d + r <= 0.9, so the V term is >= 0
     gap: uint256 = convert(convert(r.im, int256) - r.equity_im, uint256)

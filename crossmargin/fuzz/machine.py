@@ -566,9 +566,11 @@ class LiquidationMachine:
             if slack_bps < 0 and reason == E["PRICE_ABOVE_MAX"]:
                 self.stats.outcomes["bid reverted: price above max cost (as asked)"] += 1
                 return
-            # liquidatable only under the doubt penalty, with V·(d + r) > MM: any bid would lower the health the
-            # account has at the last inputs, so the contract refuses it (the victim is not sold below it)
-            refused = penalty > 0 and value > 0 and value * (d + self.fund_fee_rate) > p.mm * WAD
+            # liquidatable only under the doubt penalty (healthy at the last inputs, or V·(d + r) > MM): a bid that
+            # would lower the health the account has at the last inputs (the discount, or at dust scale the 1 wei
+            # per item that pro-rata transfers round against it) is refused: the victim is not sold below it
+            refused = penalty > 0 and value > 0 and (p.health + penalty >= 0
+                                                     or value * (d + self.fund_fee_rate) > p.mm * WAD)
             if reason == E["HEALTH_DECREASED"] and refused:
                 self.stats.outcomes["bid reverted: health decreased (penalty only, refused)"] += 1
                 return

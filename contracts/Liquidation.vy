@@ -16,9 +16,13 @@
           V = E_mm + Σ_k (bal_k·P_k - bal_k·P_k·(1 - h_mm,k)), i.e. the engine's
           equity with the MM haircuts added back (positions, funding and
           settled dated positions exactly as the engine values them).
-        - usable prices: status OK, or DEGRADED and the condition holding at
-          both the primary and the secondary prices; STALE blocks everything.
-          When DEGRADED, V is the larger of the two (the bidder pays more).
+        - usable prices: the RiskEngine's liquidation mode (a stale or
+          doubtful input makes the account look worse, never blocks) with
+          status OK, or DEGRADED (fresh feeds disagreeing) and the condition
+          holding at both the primary and the secondary prices; only STALE
+          in liquidation mode (sequencer down) blocks. V carries no penalty
+          (the mark value at the last inputs); when DEGRADED, V is the larger
+          of the two (the bidder pays more).
         - auction: opened by `start_auction` on a liquidatable account (a flag
           fee from the account's cash to the starter); it runs on the parameter
           version current at its start (schedule, fees, max age: a later
@@ -103,6 +107,7 @@ struct CollateralRisk:
 
 interface IEngine:
     def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult: view
+    def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> (types.MarginResult, uint256): view
     def collateral_risk(_token: address) -> CollateralRisk: view
     def router() -> address: view
 
@@ -136,8 +141,9 @@ struct LiquidationParams:
 
 # @dev An account's valuation at usable prices (memory only).
 struct Valuation:
-    margin: types.MarginResult   # at the primary prices
-    value: int256                # V (the larger of the two prices when DEGRADED)
+    margin: types.MarginResult   # at the primary prices, liquidation mode (doubtful inputs penalised)
+    penalty: uint256             # what liquidation mode took off margin.equity_mm (E_mm at the last inputs - E_mm)
+    value: int256                # V at the last inputs, no penalty (the larger of the two prices when DEGRADED)
     liquidatable: bool           # MM > E_mm (at both prices when DEGRADED)
     below_im: bool               # IM > E_im (at both prices when DEGRADED)
     collateral_free: bool        # holds no collateral token (cash and positions only)
@@ -406,8 +412,10 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     # `_restored_by_proof`), else re-evaluated
     restored: bool = self._restored_by_proof(v, f, d, p)
     if not restored:
-        post: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
-        assert self._health(post) >= self._health(pre), errors.HEALTH_DECREASED
+        post: types.MarginResult = empty(types.MarginResult)
+        post_penalty: uint256 = 0
+        post, post_penalty = staticcall risk_engine.margin_for_liquidation(_account, False)
+        assert self._health(post, post_penalty) >= self._health(pre, v.penalty), errors.HEALTH_DECREASED
         restored = post.equity_mm >= convert(post.mm, int256)
     self._check_bidder(_bidder_account, pre.status)
     if restored:
@@ -753,28 +761,38 @@ def _adjust(_id: uint256, _delta: int256):
 @view
 def _valuation(_account: uint256) -> Valuation:
     """
-    @dev Margin and value at usable prices: reverts when STALE; when DEGRADED
-         the conditions must hold at both prices and V is the larger one.
+    @dev Margin in liquidation mode (`RiskEngine.margin_for_liquidation`: a
+         stale or doubtful input makes the account look worse, never blocks)
+         and the value V it is sold at. Reverts only on STALE (sequencer down
+         or in its grace period, positions without any price). When DEGRADED
+         (both feeds fresh, disagreeing) the conditions must hold at both
+         prices and V is the larger one. V carries no penalty: E_mm + penalty
+         + haircuts, the mark value at the last prices and vols, so a
+         doubtful input never lets a bidder buy the portfolio below it.
     @param _account Account id.
     @return The valuation.
     """
-    r: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
+    r: types.MarginResult = empty(types.MarginResult)
+    penalty: uint256 = 0
+    r, penalty = staticcall risk_engine.margin_for_liquidation(_account, False)
     assert r.status != constants.STALE, errors.STALE_ORACLE
     haircuts: int256 = 0
     collateral_free: bool = False
     haircuts, collateral_free = self._haircuts(_account, False)
     v: Valuation = Valuation(
         margin=r,
-        value=r.equity_mm + haircuts,
+        penalty=penalty,
+        value=r.equity_mm + convert(penalty, int256) + haircuts,
         liquidatable=convert(r.mm, int256) > r.equity_mm,
         below_im=convert(r.im, int256) > r.equity_im,
         collateral_free=collateral_free,
     )
     if r.status == constants.DEGRADED:
-        s: types.MarginResult = staticcall risk_engine.margin_with(_account, True)
+        s: types.MarginResult = empty(types.MarginResult)
+        s, penalty = staticcall risk_engine.margin_for_liquidation(_account, True)
         assert s.status != constants.STALE, errors.STALE_ORACLE
         haircuts, collateral_free = self._haircuts(_account, True)
-        v.value = max(v.value, s.equity_mm + haircuts)
+        v.value = max(v.value, s.equity_mm + convert(penalty, int256) + haircuts)
         v.liquidatable = v.liquidatable and convert(s.mm, int256) > s.equity_mm
         v.below_im = v.below_im and convert(s.im, int256) > s.equity_im
     return v
@@ -787,7 +805,9 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
     @dev Σ_k bal_k·P_k - value_mm,k over the account's collateral: the MM
          haircuts the engine took off its equity, recomputed with the engine's
          formula and rounding (`RiskEngine._collateral_value`) and its price
-         choice (`RiskEngine._spot`). Tokens without haircut parameters are
+         choice (`RiskEngine._spot`, liquidation mode: the primary when the
+         secondary is unusable; the last price of a stale feed, whose value_mm
+         the engine's penalty holds). Tokens without haircut parameters are
          worth 0 to the engine and here.
     @param _account Account id.
     @param _use_secondary Price at the secondary feeds.
@@ -824,7 +844,7 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
 def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
     """
     @dev Largest fraction of a solvent account a bid may take: 1 when small
-         (MM <= min_partial_mm) or deep under water (E_mm <= full_close_health·MM),
+         (MM <= min_partial_mm) or deep under water (E_mm + penalty <= full_close_health·MM),
          else f_max = (IM - E_im) / (IM - E_im + V·(1 - d - r)) rounded up
          (the denominator's V term rounded down), at most 1.
     @param _v Valuation (V > 0, below IM).
@@ -835,7 +855,9 @@ def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
     r: types.MarginResult = _v.margin
     if r.mm <= _p.min_partial_mm:
         return constants.WAD
-    if r.equity_mm * SWAD <= convert(r.mm * _p.full_close_health, int256):
+    # dev: deep under water at the last inputs (the liquidation-mode penalty added back): doubt alone never
+    # opens a full close of an account that is not
+    if (r.equity_mm + convert(_v.penalty, int256)) * SWAD <= convert(r.mm * _p.full_close_health, int256):
         return constants.WAD
     # dev: below IM, so gap > 0; d + r <= 0.9, so the V term is >= 0
     gap: uint256 = convert(convert(r.im, int256) - r.equity_im, uint256)
@@ -874,7 +896,8 @@ def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationP
     @return Whether health and restoration are proven.
     """
     r: types.MarginResult = _v.margin
-    if r.status != constants.OK or _v.value <= 0 or not _v.collateral_free:
+    # dev: not under a liquidation-mode penalty (V = E_mm + penalty): such a rare bid is re-evaluated
+    if r.status != constants.OK or _v.value <= 0 or not _v.collateral_free or _v.penalty != 0:
         return False
     slack: uint256 = self._slack(r.mm)
     given: uint256 = fixed_point._mul_div_up(convert(_v.value, uint256), _d + _p.fund_fee_rate, constants.WAD)
@@ -940,28 +963,37 @@ def _price_up(_fraction: uint256, _value: int256, _rate: uint256) -> uint256:
 
 @internal
 @pure
-def _health(_r: types.MarginResult) -> int256:
+def _health(_r: types.MarginResult, _penalty: uint256) -> int256:
     """
-    @dev Health E_mm - MM.
-    @param _r Margin result.
+    @dev Health E_mm - MM at the last inputs: a liquidation-mode result with
+         its penalty added back (a bid must not lower the health the account
+         has without the doubt rules: they decide whether it may be sold,
+         never at whose expense).
+    @param _r Margin result (liquidation mode).
+    @param _penalty Its penalty.
     @return Signed WAD.
     """
-    return _r.equity_mm - convert(_r.mm, int256)
+    return _r.equity_mm + convert(_penalty, int256) - convert(_r.mm, int256)
 
 
 @internal
 @view
 def _check_bidder(_bidder: uint256, _status: uint8):
     """
-    @dev The bidder must be above IM after the bid; at both prices when DEGRADED.
+    @dev The bidder must be above IM after the bid, in liquidation mode (what
+         it took from a stale feed counts at its penalised value: collateral 0,
+         positions at their worst scenario); at both prices when DEGRADED.
     @param _bidder Bidder's account.
-    @param _status Oracle status of the liquidated account's prices.
+    @param _status Oracle status of the liquidated account's prices (liquidation mode).
     """
-    r: types.MarginResult = staticcall risk_engine.margin_with(_bidder, False)
+    r: types.MarginResult = empty(types.MarginResult)
+    penalty: uint256 = 0
+    r, penalty = staticcall risk_engine.margin_for_liquidation(_bidder, False)
     assert r.status != constants.STALE, errors.STALE_ORACLE
     assert r.equity_im >= convert(r.im, int256), errors.BELOW_INITIAL_MARGIN
     if r.status == constants.DEGRADED or _status == constants.DEGRADED:
-        s: types.MarginResult = staticcall risk_engine.margin_with(_bidder, True)
+        s: types.MarginResult = empty(types.MarginResult)
+        s, penalty = staticcall risk_engine.margin_for_liquidation(_bidder, True)
         assert s.status != constants.STALE, errors.STALE_ORACLE
         assert s.equity_im >= convert(s.im, int256), errors.BELOW_INITIAL_MARGIN
 

@@ -9,11 +9,16 @@
         - OK: the primary (and the secondary, if set) are fresh and agree.
         - DEGRADED: a secondary exists and differs from the primary by more
           than `max_deviation_wad` (relative to the primary), or the secondary
-          is unusable. Blocks new risk; liquidation needs both prices.
+          is unusable. Blocks new risk; liquidation needs both prices when
+          they disagree, and uses the fresh primary when only the secondary
+          is unusable (secondary returned as 0).
         - STALE: the L2 sequencer is down or inside its grace period, or the
           primary is unusable (call failed, answer <= 0, updatedAt == 0,
           answeredInRound < roundId, updatedAt in the future or older than its
-          heartbeat). Blocks new risk, withdrawals and liquidation.
+          heartbeat). Blocks new risk and withdrawals; liquidation only while
+          the sequencer is down or in its grace period (`sequencer_up`):
+          otherwise the RiskEngine's liquidation mode penalises the price in
+          doubt instead (TECH_SPEC "Liquidation mode").
 @dev The views never revert on bad feed data (feeds are read with a static
      `raw_call` that tolerates reverts and short or malformed return data); they
      revert only for an unknown underlying id. Prices are returned even when

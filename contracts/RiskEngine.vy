@@ -47,6 +47,11 @@
         - status      worst oracle status (price, ATM vol and each live option's
                       vol) among the underlyings the account touches: OK,
                       DEGRADED or STALE.
+        - liquidation mode  `margin_for_liquidation`: a book whose primary or
+                      vol is stale is in doubt (status OK): its linked
+                      collateral counts 0 in equity, its positions their worst
+                      scenario (E -= K_u); an unusable secondary leaves the
+                      fresh primary. Penalties lower equity only [liquidation_requirements].
 
 @dev Rounding favours the protocol: every requirement term (s_u, K_u, |L_u|,
      the quadratic form, its square root, add-ons, IM) rounds up, every equity
@@ -120,6 +125,7 @@ interface IPositions:
 
 interface IOracleRouter:
     def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+    def sequencer_up() -> bool: view
 
 
 interface IVolOracle:
@@ -208,9 +214,11 @@ struct UnderlyingRisk:
 
 # @dev What `_requirements` returns (memory only): a struct, not a tuple, so a view that needs one member reads
 #      it from the call's return buffer (a tuple assignment copies the whole return through a second buffer:
-#      ~6 kB more memory on every margin check).
+#      ~6 kB more memory on every margin check). `penalty` sits before `books`: after the DynArray it cost
+#      ~1.2k gas on every margin check.
 struct Evaluation:
     result: types.MarginResult   # equity, requirements, status
+    penalty: uint256             # liquidation mode: what the doubt rules took off E_mm (WAD USD; 0 otherwise)
     books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]   # one per underlying, in first-touch order
 
 
@@ -548,7 +556,7 @@ def margin(_account: uint256) -> types.MarginResult:
     @return (equity_im, equity_mm, im, mm, status): WAD USD; status is the worst
             oracle status (price or vol) among the underlyings the account touches.
     """
-    return self._requirements(_account, False).result
+    return self._requirements(_account, False, False).result
 
 
 @external
@@ -564,7 +572,35 @@ def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult:
     @param _use_secondary True for the secondary feeds.
     @return (equity_im, equity_mm, im, mm, status), as in `margin`.
     """
-    return self._requirements(_account, _use_secondary).result
+    return self._requirements(_account, _use_secondary, False).result
+
+
+@external
+@view
+@reentrant
+def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> (types.MarginResult, uint256):
+    """
+    @notice `margin_with` in liquidation mode: a doubtful input makes the
+            account look worse instead of blocking (TECH_SPEC "Liquidation mode").
+    @dev Per underlying the account touches: a secondary feed that is
+         unusable leaves the fresh primary, status OK; a primary that is stale
+         while the sequencer is up (a positive last answer, or a book of
+         collateral only) is in doubt: its linked collateral counts 0 in equity
+         (still a spot delta in the scenarios) and its positions are valued at
+         their worst scenario (E -= K_u); a STALE vol (read marked up by the
+         VolOracle's staleness factor) puts the book in doubt the same way.
+         A book in doubt reports OK. STALE remains for a sequencer that is
+         down or in its grace period, and for a book holding positions whose
+         primary gives no positive answer. MM and IM are the normal ones:
+         penalties only lower equity, so health never rises.
+    @param _account Account id.
+    @param _use_secondary True for the secondary feeds.
+    @return result (equity_im, equity_mm, im, mm, status) with the penalties taken.
+    @return penalty What the penalties took off E_mm (WAD USD): E_mm + penalty is
+            the equity at the last prices and vols.
+    """
+    e: Evaluation = self._requirements(_account, _use_secondary, True)
+    return e.result, e.penalty
 
 
 @external
@@ -577,7 +613,7 @@ def is_above_im(_account: uint256) -> bool:
     @param _account Account id.
     @return True if above initial margin with usable prices.
     """
-    result: types.MarginResult = self._requirements(_account, False).result
+    result: types.MarginResult = self._requirements(_account, False, False).result
     return result.status == constants.OK and result.equity_im >= convert(result.im, int256)
 
 
@@ -593,7 +629,7 @@ def mm_shortfall(_account: uint256) -> int256:
     @param _account Account id.
     @return Signed WAD shortfall (negative = surplus).
     """
-    result: types.MarginResult = self._requirements(_account, False).result
+    result: types.MarginResult = self._requirements(_account, False, False).result
     return convert(result.mm, int256) - result.equity_mm
 
 
@@ -606,7 +642,7 @@ def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constan
     @param _account Account id.
     @return One `UnderlyingRisk` per underlying the account touches, in first-touch order.
     """
-    return self._requirements(_account, False).books
+    return self._requirements(_account, False, False).books
 
 
 @external
@@ -623,7 +659,7 @@ def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYING
     @param _account Account id.
     @return One `Greeks` per underlying, in first-touch order.
     """
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = self._requirements(_account, False).books
+    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = self._requirements(_account, False, False).books
     out: DynArray[types.Greeks, constants.MAX_UNDERLYINGS] = []
     for book: UnderlyingRisk in books:
         delta: int256 = book.net_delta + convert(book.collateral, int256)
@@ -768,7 +804,7 @@ def collateral_risk(_token: address) -> CollateralRisk:
 @internal
 @view
 def _requirements(
-    _account: uint256, _use_secondary: bool
+    _account: uint256, _use_secondary: bool, _liquidation: bool
 ) -> Evaluation:
     """
     @dev [requirements] Equity, MM and IM of an account, and its books.
@@ -781,7 +817,8 @@ def _requirements(
          requirement across books.
     @param _account Account id.
     @param _use_secondary Price books at the secondary feeds.
-    @return The margin result and the books.
+    @param _liquidation Liquidation mode (`margin_for_liquidation`): doubtful inputs penalised, not STALE.
+    @return The margin result, the books and the liquidation-mode penalty.
     """
     w0: uint256 = self._risk[0]
     source: address = self._positions
@@ -816,7 +853,7 @@ def _requirements(
         if b == len(uids):
             opened: UnderlyingRisk = empty(UnderlyingRisk)
             fp: uint256 = 0
-            opened, fp = self._open_book(b, inst.underlying, _use_secondary)
+            opened, fp = self._open_book(b, inst.underlying, _use_secondary, _liquidation)
             uids.append(inst.underlying)
             books.append(opened)
             funding_prices.append(fp)
@@ -855,7 +892,7 @@ def _requirements(
         if b == len(uids):
             opened: UnderlyingRisk = empty(UnderlyingRisk)
             fp: uint256 = 0
-            opened, fp = self._open_book(b, uid, _use_secondary)
+            opened, fp = self._open_book(b, uid, _use_secondary, _liquidation)
             uids.append(uid)
             books.append(opened)
             funding_prices.append(fp)
@@ -869,14 +906,30 @@ def _requirements(
     equity_mm: int256 = base
     addons: uint256 = 0
     nonlinear: uint256 = 0
+    # liquidation mode: Σ over books in doubt of their collateral's MM value and K_u, taken off equity
+    penalty: uint256 = 0
     # L_u per book, in book order (`uids` holds their ids in the same order)
     linear: DynArray[int256, constants.MAX_UNDERLYINGS] = []
     for b: uint256 in range(len(books), bound=constants.MAX_UNDERLYINGS):
         book: UnderlyingRisk = books[b]
         und: uint256 = self._underlying[book.underlying]
         assert und != 0, errors.UNKNOWN_UNDERLYING
+        has_options: bool = b in option_books
+        # [liquidation mode] a stale primary with the sequencer up is in doubt (not for a book holding
+        # positions without any positive price: nothing bounds a short's value there)
+        price_doubt: bool = False
+        if _liquidation and book.status == constants.STALE:
+            if book.spot != 0 or (book.gross_size == 0 and not has_options):
+                price_doubt = staticcall router.sequencer_up()
+                if price_doubt:
+                    book.status = constants.OK
+        doubt: bool = price_doubt
         vol_status: uint8 = 0
         book.vol, vol_status = staticcall vol_oracle.vol(book.underlying)
+        if _liquidation and vol_status == constants.STALE:
+            # dev: the VolOracle marked the stale vol up; the book is in doubt
+            vol_status = constants.OK
+            doubt = True
         book.status = max(book.status, vol_status)
         book.shock = self._shock_size(book.vol, w0)
 
@@ -884,7 +937,6 @@ def _requirements(
         # (VolOracle.vol_at; expired ones are worth their intrinsic value and need none). The
         # pricer gets every option leg, those of other books with size 0 (it skips them).
         opt: OptionPricer.BookValue = empty(OptionPricer.BookValue)
-        has_options: bool = b in option_books
         if has_options:
             for i: uint256 in range(len(options), bound=constants.MAX_POSITIONS):
                 options[i].size = 0
@@ -893,6 +945,9 @@ def _requirements(
                 options[i].size = option_sizes[i]
                 if options[i].expiry > block.timestamp:
                     options[i].vol, vol_status = staticcall vol_oracle.vol_at(book.underlying, options[i].expiry)
+                    if _liquidation and vol_status == constants.STALE:
+                        vol_status = constants.OK
+                        doubt = True
                     book.status = max(book.status, vol_status)
             pricer: address = self._pricer
             assert pricer != empty(address), errors.OPTIONS_NOT_SUPPORTED
@@ -928,9 +983,13 @@ def _requirements(
             v_im: uint256 = 0
             v_mm: uint256 = 0
             v_im, v_mm = self._collateral_value(leg, book.spot)
+            book.collateral_mm += v_mm
+            if price_doubt:
+                # dev: liquidation mode, stale price: worth 0 in equity, still a spot delta in the scenarios
+                penalty += v_mm
+                continue
             equity_im += convert(v_im, int256)
             equity_mm += convert(v_mm, int256)
-            book.collateral_mm += v_mm
 
         # [scenario_pnl, worst_loss, directional, split]
         book.net_delta = book.linear_size + opt.delta
@@ -949,6 +1008,11 @@ def _requirements(
             book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock)
         book.linear, book.nonlinear = self._split(book.worst_loss, book.directional)
         nonlinear += book.nonlinear
+        if doubt:
+            # dev: liquidation mode: positions at their worst scenario (value - K_u); MM keeps K_u
+            equity_im -= convert(book.worst_loss, int256)
+            equity_mm -= convert(book.worst_loss, int256)
+            penalty += book.worst_loss
 
         # [addons]
         book.basis, book.short_option, book.concentration = self._addons(book, und, w1)
@@ -960,40 +1024,45 @@ def _requirements(
     mm: uint256 = self._correlated_requirement(uids, linear, margin_math._field(w1, 1)) + nonlinear + addons
     im: uint256 = fixed_point._mul_div_up(mm, margin_math._field(w0, 3), constants.WAD)
     return Evaluation(
-        result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status), books=books
+        result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status),
+        penalty=penalty,
+        books=books,
     )
 
 
 @internal
 @view
-def _open_book(_b: uint256, _uid: uint256, _use_secondary: bool) -> (UnderlyingRisk, uint256):
+def _open_book(_b: uint256, _uid: uint256, _use_secondary: bool, _liquidation: bool) -> (UnderlyingRisk, uint256):
     """
     @dev [underlyings_of] A new book: the account's `_b`-th underlying (at most
          MAX_UNDERLYINGS), priced by the one oracle read it gets (`_spot`).
     @param _b Its index (the number of books so far).
     @param _uid Underlying id.
     @param _use_secondary Price at the secondary feed.
+    @param _liquidation Liquidation mode (see `_spot`).
     @return The book (id, spot and status set) and the price Markets accrues its perps' funding at (0: frozen).
     """
     assert _b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
     book: UnderlyingRisk = empty(UnderlyingRisk)
     book.underlying = _uid
     funding: uint256 = 0
-    book.spot, book.status, funding = self._spot(_uid, _use_secondary)
+    book.spot, book.status, funding = self._spot(_uid, _use_secondary, _liquidation)
     return book, funding
 
 
 @internal
 @view
-def _spot(_uid: uint256, _use_secondary: bool) -> (uint256, uint8, uint256):
+def _spot(_uid: uint256, _use_secondary: bool, _liquidation: bool) -> (uint256, uint8, uint256):
     """
     @dev S_u and its status from the OracleRouter (a price of 0 comes with STALE).
          Secondary: used when present; a configured but unusable secondary
-         (router says DEGRADED, secondary 0) cannot be checked against: STALE.
+         (router says DEGRADED, secondary 0) cannot be checked against: STALE,
+         except in liquidation mode, where the fresh primary is used, OK.
          Also the price Markets accrues funding at (the primary when OK, else
          0: frozen), so funding needs no second oracle read.
     @param _uid Underlying id.
     @param _use_secondary Use the secondary feed.
+    @param _liquidation Liquidation mode.
     @return (price WAD, status, funding price WAD or 0).
     """
     primary: uint256 = 0
@@ -1003,6 +1072,9 @@ def _spot(_uid: uint256, _use_secondary: bool) -> (uint256, uint8, uint256):
     funding: uint256 = 0
     if status == constants.OK:
         funding = primary
+    if status == constants.DEGRADED and secondary == 0 and _liquidation:
+        # dev: only the secondary is unusable: liquidate on the fresh primary
+        return primary, constants.OK, funding
     if not _use_secondary:
         return primary, status, funding
     if secondary != 0:

@@ -45,9 +45,7 @@ BAD_DEVIATION: constant(String[32]) = "bad deviation"
 BAD_GRACE_PERIOD: constant(String[32]) = "bad grace period"
 BAD_FEED_DECIMALS: constant(String[32]) = "bad feed decimals"
 VOL_OUT_OF_BOUNDS: constant(String[32]) = "vol out of bounds"
-VOL_STEP_TOO_LARGE: constant(String[32]) = "vol step too large"
 BAD_VOL_BOUNDS: constant(String[32]) = "bad vol bounds"
-BAD_STEP: constant(String[32]) = "bad step"
 EXPIRY_PASSED: constant(String[32]) = "expiry passed"
 
 # ---------------------------------------------------------------- markets
@@ -142,3 +140,6 @@ NO_DEBT: constant(String[32]) = "no debt"
 DELEVERAGE_LIMIT: constant(String[32]) = "above deleveraging share"
 BAD_PRICE: constant(String[32]) = "price unusable"
 BELOW_MAINTENANCE_MARGIN: constant(String[32]) = "below maintenance margin"
+# ---------------------------------------------------------------- oracles: vol rate limit and staleness
+VOL_RATE_LIMITED: constant(String[32]) = "vol rate limited"
+BAD_VOL_FACTOR: constant(String[32]) = "bad vol factor"

@@ -118,7 +118,8 @@ class Deployer:
         self.step("vol.role:feeder", lambda: vol.grantRole(ROLES["FEEDER_ROLE"], roles.get("feeder", deployer), **tx))
         for u in onchain["underlyings"]:
             self.step(f"vol.params:{u['symbol']}", lambda u=u: vol.set_params(
-                u["id"], o["min_vol"], o["max_vol"], o["vol_max_step"], o["vol_heartbeat_seconds"], **tx))
+                u["id"], o["min_vol"], o["max_vol"], o["vol_heartbeat_seconds"], o["vol_stale_factor"],
+                o["vol_hour_factor"], o["vol_day_factor"], **tx))
             if roles.get("feeder", deployer) == deployer:
                 self.step(f"vol.set:{u['symbol']}", lambda u=u: vol.set_vol(u["id"], u["vol"], **tx))
         for c in onchain["collaterals"]:

@@ -43,7 +43,8 @@ def show_cmd(network, account, confirmations, as_json, underlyings) -> None:
 @click.argument("underlying")
 @click.option("--price", "price", default=None, help="New price (USD) for both mock feeds.")
 @click.option("--secondary", is_flag=True, help="Move only the secondary feed (makes the feeds disagree).")
-@click.option("--vol", "vol", default=None, help="New implied vol (e.g. 0.8), within the per-update step bound.")
+@click.option("--vol", "vol", default=None,
+              help="New implied vol (e.g. 0.8), within the VolOracle's bounds and rate limit (×/÷ 2 per hour).")
 def set_cmd(network, account, confirmations, as_json, underlying, price, secondary, vol) -> None:
     """Move UNDERLYING's mock price feed and/or its vol."""
     if price is None and vol is None:

@@ -1,7 +1,9 @@
 """The demo's crash: ETH −35 % in one hour with its implied vol doubling, BTC and SOL falling with it.
 
 Stylised on the shape of 2020-03-12 and 2022-11 (a steep first leg, a bounce, a second leg), in 5-minute
-steps. Vol moves are split so each update stays inside the VolOracle's bounded step.
+steps. Vols follow the drawdown; the whole crash lasts an hour, so each update stays within the VolOracle's
+rate limit (×/÷ `vol_hour_factor` of the value when the hour window opened: ETH's doubling is posted as it
+happens).
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ class CrashStep:
     vols: dict[str, float]
 
 
-def crash_path(start_prices: dict[str, float], start_vols: dict[str, float], max_vol_step: float) -> list[CrashStep]:
-    """Prices and vols at each step; vols rise with the drawdown but never by more than `max_vol_step`."""
+def crash_path(start_prices: dict[str, float], start_vols: dict[str, float], hour_factor: float) -> list[CrashStep]:
+    """Prices and vols at each step; vols rise with the drawdown, within ×/÷ `hour_factor` of the start (the
+    VolOracle's hourly rate limit: the crash fits in one window)."""
     steps: list[CrashStep] = []
     vols = dict(start_vols)
     for i, frac in enumerate(SHAPE):
         prices = {u: round(p * (1 + MOVES.get(u, 0.0) * frac), 2) for u, p in start_prices.items()}
         target = {u: start_vols[u] * (1 + (VOL_MULTIPLIER.get(u, 1.0) - 1) * frac) for u in start_vols}
-        vols = {u: round(min(target[u], vols[u] * (1 + max_vol_step * 0.95)), 4) if target[u] > vols[u]
-                else round(max(target[u], vols[u] * (1 - max_vol_step * 0.95)), 4) for u in vols}
+        vols = {u: round(min(max(target[u], start_vols[u] / hour_factor), start_vols[u] * hour_factor) * 0.9999
+                         if target[u] > start_vols[u] else max(target[u], start_vols[u] / hour_factor * 1.0001), 4)
+                for u in vols}
         steps.append(CrashStep(i + 1, (i + 1) * STEP_SECONDS, prices, vols))
     return steps

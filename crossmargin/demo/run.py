@@ -79,7 +79,7 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
             state.insurance_start = float(D(p.vault.cash_of(1)) / 10**18)
             _snapshot(state, 0, {u.symbol: u.price for u in params.underlyings})
             path = crash_path({u.symbol: u.price for u in params.underlyings},
-                              {u.symbol: u.vol for u in params.underlyings}, params.oracle.vol_max_step)
+                              {u.symbol: u.vol for u in params.underlyings}, params.oracle.vol_hour_factor)
             path = path[:steps] if steps else path
             progress.update(task, description="crash", total=len(path), completed=0)
             for step in path:

@@ -5,7 +5,12 @@ Rules take explicit, already valid arguments (the drivers build them; nothing is
 trade (signed maker orders filled by a taker, sized by leverage), move an oracle price (small steps, ±50 % jumps),
 make a feed stale, make the secondary feed deviate (DEGRADED) or agree again, move a vol, advance time, start an
 auction, bid, close an auction, fund the insurance fund and socialise (drain the fund, so the next insolvent bid's
-shortfall goes to the loss index).
+shortfall goes to the loss index); oracle doubt: a stale secondary feed, dust collateral on an asset whose feed is
+stale, missed vol updates (time past the vol heartbeat).
+
+Liquidation runs in liquidation mode (`RiskEngine.margin_for_liquidation`, TECH_SPEC "Liquidation mode"): the
+predictions read it, so a stale or doubtful input changes the expected outcome only through the penalised numbers,
+never into "stale oracle" (the machine has no sequencer feed).
 
 Every rule predicts its outcome from independent reads first (margin at both prices, oracle status, auction
 state) and then checks the chain did exactly that; an unexpected revert, or a success where a revert was due,
@@ -24,7 +29,11 @@ healthy_accounts_cannot_be_liquidated   start_auction on an account that is not 
                                    reverts.
 bid_never_lowers_health            after a bid: E_mm - MM of the liquidated account did not fall.
 bidder_stays_above_im              after a bid: the bidder's E_im >= IM (at both prices when DEGRADED).
-no_liquidation_on_stale_price      start_auction / bid on an account whose prices are STALE reverts.
+stale_input_never_blocks_liquidation   while any input is stale or in doubt (a stale primary or secondary feed, a
+                                   missed vol update): start_auction, bid and close_auction do exactly what
+                                   liquidation mode predicts (never "stale oracle": an insolvent or liquidatable
+                                   account is liquidated on the penalised numbers); a dust deposit of collateral
+                                   on a stale asset leaves a liquidatable account liquidatable.
 bad_debt_only_when_equity_negative an insolvent bid (fund payment or socialised loss) happens only when the
                                    portfolio's mark value is <= 0; the value is recomputed here from raw balances,
                                    positions, funding and prices and must equal the contract's exactly (linear
@@ -70,7 +79,7 @@ from eth_utils import keccak
 from crossmargin.chain.errors import reasons
 from crossmargin.chain.revm import RevmRevert
 from crossmargin.fuzz.world import WAD, World, _word
-from crossmargin.model.margin import option_price
+from crossmargin.model.margin import option_price, stale_vol
 from crossmargin.model.params import Kind, Params
 
 PROBE = Path(__file__).with_name("InvariantProbe.vy")
@@ -82,7 +91,7 @@ INVARIANTS = (
     "healthy_accounts_cannot_be_liquidated",
     "bid_never_lowers_health",
     "bidder_stays_above_im",
-    "no_liquidation_on_stale_price",
+    "stale_input_never_blocks_liquidation",
     "bad_debt_only_when_equity_negative",
     "socialised_loss_equals_uncovered_shortfall",
     "withdrawal_keeps_initial_margin",
@@ -150,6 +159,7 @@ def _selector(signature: str) -> bytes:
 
 
 MARGIN_WITH = _selector("margin_with(uint256,bool)")
+MARGIN_FOR_LIQUIDATION = _selector("margin_for_liquidation(uint256,bool)")
 CASH_OF = _selector("cash_of(uint256)")
 AUCTION = _selector("auction(uint256)")
 
@@ -189,6 +199,7 @@ class LiquidationMachine:
         self.spec = {m.name: m for m in self.params.markets}
         self.spec_by_id = {m.id: m for m in self.params.markets}
         self.stats = Stats()
+        self.fund_fee_rate = self.params.onchain()["liquidation"]["fund_fee_rate"]
         self._check_data = _selector("check(address,address,uint256[],uint256,uint256)") + encode(
             ["address", "address", "uint256[]", "uint256", "uint256"],
             [w.vault.address, w.clearing.address, self.accounts, self.n_instruments, self._settle_index])
@@ -202,6 +213,8 @@ class LiquidationMachine:
         self.k = {s: 0 for s in self.symbols}            # grid step of each underlying's primary price
         self.deviation = {s: 0 for s in self.symbols}    # secondary = grid(k + deviation)
         self.stale = {s: False for s in self.symbols}
+        self.stale2 = {s: False for s in self.symbols}   # secondary feed stale (primary fresh)
+        self.vol_stale = {s: False for s in self.symbols}  # vol older than its heartbeat (read marked up)
         self.vol = {s: self.params.underlying(s).vol for s in self.symbols}
         self.epochs = 0                                  # loss epochs started (upper dust bound of W)
         self.index_dust = 0                              # wei the Vault's loss-index rounding may take (see bid)
@@ -258,15 +271,26 @@ class LiquidationMachine:
         data = self._view(self.world.engine, MARGIN_WITH + _word(account) + _word(int(secondary)))
         return Val(*(_int(data, k) for k in range(5)))
 
+    def margin_for_liquidation(self, account: int, secondary: bool = False) -> tuple[Val, int]:
+        """Liquidation mode: the penalised result and its penalty on E_mm."""
+        data = self._view(self.world.engine, MARGIN_FOR_LIQUIDATION + _word(account) + _word(int(secondary)))
+        return Val(*(_int(data, k) for k in range(5))), _int(data, 5)
+
     def _usable(self, account: int) -> tuple[Val, Val | None, bool]:
-        """(primary, secondary or None, stale) as Liquidation sees them."""
-        p = self.margin(account)
+        """(primary, secondary or None, stale) as Liquidation sees them: liquidation mode. The primary Val's
+        penalty is in `self.penalty` (its health + penalty is the health at the last inputs)."""
+        p, self.penalty = self.margin_for_liquidation(account)
         if p.status == STALE:
             return p, None, True
         if p.status == DEGRADED:
-            s = self.margin(account, True)
+            s, _ = self.margin_for_liquidation(account, True)
             return p, s, s.status == STALE
         return p, None, False
+
+    @property
+    def in_doubt(self) -> bool:
+        """Some input is stale or in doubt (before liquidation mode, such accounts could be blocked)."""
+        return any(self.stale.values()) or any(self.stale2.values()) or any(self.vol_stale.values())
 
     def price(self, symbol: str) -> int:
         return _price(self.params.underlying(symbol).price, self.k[symbol])
@@ -280,10 +304,12 @@ class LiquidationMachine:
         self.txs += 2
         if self.stale[symbol]:
             self._make_stale(symbol)
+        if self.stale2[symbol]:
+            self._make_stale(symbol, secondary=True)
 
-    def _make_stale(self, symbol: str) -> None:
+    def _make_stale(self, symbol: str, secondary: bool = False) -> None:
         heartbeat = self.params.underlying(symbol).heartbeat
-        feed = self.world.feeds[symbol]
+        feed = (self.world.feeds2 if secondary else self.world.feeds)[symbol]
         rid, answer, started, _, _ = feed.latestRoundData()
         feed.set_round_data(rid, answer, started, self.world.now - heartbeat - 1, rid, sender=self.world.admin)
         self.txs += 1
@@ -399,12 +425,14 @@ class LiquidationMachine:
         self.stats.outcomes["feed refreshed"] += 1
 
     def move_vol(self, symbol: str, step: float) -> None:
-        """Relative vol move within the VolOracle's 25 % step and its bounds."""
-        o = self.params.oracle
-        vol = min(max(self.vol[symbol] * (1 + step), o.min_vol), o.max_vol)
-        self.world.set_vol(symbol, round(vol * 10**6) * 10**12)
+        """Relative vol move within the VolOracle's rate limit (`vol_range`) and its bounds."""
+        lo, hi = self.world.vol.vol_range(self.params.underlying(symbol).id, 0)
+        target = round(self.vol[symbol] * (1 + step) * 10**6) * 10**12
+        vol = min(max(target, -(-lo // 10**12) * 10**12), hi // 10**12 * 10**12)
+        self.world.set_vol(symbol, vol)
         self.dirty = True
-        self.vol[symbol] = round(vol * 10**6) / 10**6
+        self.vol[symbol] = vol / WAD
+        self.vol_stale[symbol] = False
         self.txs += 1
         self.stats.outcomes["vol move"] += 1
 
@@ -414,6 +442,7 @@ class LiquidationMachine:
         for s in self.symbols:
             self._set_feeds(s)
             self.world.set_vol(s, round(self.vol[s] * 10**6) * 10**12)
+            self.vol_stale[s] = False
         self.txs += len(self.symbols)
         self.stats.outcomes["advance time"] += 1
 
@@ -467,6 +496,49 @@ class LiquidationMachine:
                     f"owed {owed}, earned {ev['earned']}, fund {ev['fund']}, debt +{d_debt}, positive +{d_positive}")
         self.stats.outcomes["interest accrued"] += 1
 
+    # -- rules: oracle doubt (issue 11 §1) ---------------------------------------------------------------------
+    def stale_secondary(self, symbol: str) -> None:
+        """The secondary feed stops updating while the primary goes on (DEGRADED: liquidation uses the primary)."""
+        self.stale2[symbol] = True
+        self._make_stale(symbol, secondary=True)
+        self.dirty = True
+        self.stats.outcomes["stale secondary"] += 1
+
+    def refresh_secondary(self, symbol: str) -> None:
+        self.stale2[symbol] = False
+        self._set_feeds(symbol)
+        self.stats.outcomes["secondary refreshed"] += 1
+
+    def dust_collateral(self, i: int, symbol: str) -> None:
+        """Trader i deposits the smallest unit of the collateral linked to `symbol`, after that asset's primary
+        (or secondary) feed went stale. A liquidatable account stays liquidatable: dust is no shield."""
+        token = next((c.symbol for c in self.params.collaterals if c.underlying == symbol), None)
+        if token is None:
+            return
+        if not (self.stale[symbol] or self.stale2[symbol]):
+            (self.make_stale if i % 2 else self.stale_secondary)(symbol)
+        account = self.traders[i].account
+        before, _ = self.margin_for_liquidation(account)
+        self.deposit(i, token, 1)
+        after, _ = self.margin_for_liquidation(account)
+        if before.status != STALE and before.liquidatable:
+            self._check("stale_input_never_blocks_liquidation", after.status != STALE and after.liquidatable,
+                        f"account {account} after 1 unit of {token} on a stale {symbol}: {before} -> {after}")
+        self.stats.outcomes["dust on a stale asset"] += 1
+
+    def miss_vol_update(self, symbol: str) -> None:
+        """Time passes the vol heartbeat and `symbol`'s vol update does not come (STALE, read marked up);
+        prices (stale feeds excepted) and the other vols are fed as usual."""
+        self.world.warp(self.params.oracle.vol_heartbeat + 1)
+        for s in self.symbols:
+            self._set_feeds(s)
+            if s != symbol:
+                self.world.set_vol(s, round(self.vol[s] * 10**6) * 10**12)
+                self.vol_stale[s] = False
+        self.vol_stale[symbol] = True
+        self.txs += len(self.symbols)
+        self.stats.outcomes["missed vol update"] += 1
+
     # -- rules: liquidation ------------------------------------------------------------------------------------
     def start_auction(self, target: int, starter: int) -> None:
         if target == starter:
@@ -476,14 +548,15 @@ class LiquidationMachine:
         active = self.auction_active(a.account)
         p, sec, stale = self._usable(a.account)
         fund_before = self.cash(1)
+        doubt = "stale_input_never_blocks_liquidation" if self.in_doubt else None
         if active and not self.expired(target):
             want, name = "AUCTION_ACTIVE", None
         elif stale:
-            want, name = "STALE_ORACLE", "no_liquidation_on_stale_price"
+            want, name = "STALE_ORACLE", None
         elif not (p.liquidatable and (sec is None or sec.liquidatable)):
-            want, name = "NOT_LIQUIDATABLE", "healthy_accounts_cannot_be_liquidated"
+            want, name = "NOT_LIQUIDATABLE", doubt or "healthy_accounts_cannot_be_liquidated"
         else:
-            want, name = None, None
+            want, name = None, doubt
         ok, reason, _ = self._tx(w.liquidation.start_auction, a.account, s.account, sender=s.address)
         self._expect(ok, reason, want, f"start_auction({a.account}) primary={p} secondary={sec}", name)
         if ok:
@@ -492,10 +565,10 @@ class LiquidationMachine:
         self.stats.outcomes["auction started" if ok else f"start reverted: {reason}"] += 1
 
     def liquidatable(self) -> list[int]:
-        """Traders a keeper's scan would flag now (liquidatable at the primary prices, not STALE)."""
+        """Traders a keeper's scan would flag now (liquidatable in liquidation mode at the primary prices)."""
         out = []
         for i, t in enumerate(self.traders):
-            r = self.margin(t.account)
+            r, _ = self.margin_for_liquidation(t.account)
             if r.status != STALE and r.liquidatable:
                 out.append(i)
         return out
@@ -514,7 +587,8 @@ class LiquidationMachine:
         else:
             want = None
         ok, reason, _ = self._tx(w.liquidation.close_auction, a.account, sender=a.address)
-        self._expect(ok, reason, want, f"close_auction({a.account})", name)
+        self._expect(ok, reason, want, f"close_auction({a.account})",
+                     name or ("stale_input_never_blocks_liquidation" if self.in_doubt and not stale else None))
         if ok:
             self.in_auction.discard(target)
             self._ended(target)
@@ -538,9 +612,10 @@ class LiquidationMachine:
                          "a_bid_on_an_account_above_mm_reverts")
             return
         p, sec, stale = self._usable(a.account)
+        penalty = self.penalty
         if stale:
             ok, reason, _ = self._tx(liq.bid, a.account, b.account, WAD, 2**200, sender=b.address)
-            self._expect(ok, reason, "STALE_ORACLE", f"bid({a.account}) on stale prices", "no_liquidation_on_stale_price")
+            self._expect(ok, reason, "STALE_ORACLE", f"bid({a.account}) on stale prices")
             return
         if not (p.liquidatable and (sec is None or sec.liquidatable)):
             ok, reason, _ = self._tx(liq.bid, a.account, b.account, WAD, 2**200, sender=b.address)
@@ -573,13 +648,25 @@ class LiquidationMachine:
 
         ok, reason, paid = self._tx(liq.bid, a.account, b.account, f, max_cost, sender=b.address)
         events = self.chain.last_events if ok else []
+        if self.in_doubt:
+            self.stats.checks["stale_input_never_blocks_liquidation"] += 1
         if not ok:
-            legit = {E["BELOW_INITIAL_MARGIN"], E["TOO_MANY_POSITIONS"], E["STALE_ORACLE"]}
+            legit = {E["BELOW_INITIAL_MARGIN"], E["TOO_MANY_POSITIONS"]}
             if slack_bps < 0 and reason == E["PRICE_ABOVE_MAX"]:
                 self.stats.outcomes["bid reverted: price above max cost (as asked)"] += 1
                 return
+            # liquidatable only under the doubt penalty (healthy at the last inputs, or V·(d + r) > MM): a bid that
+            # would lower the health the account has at the last inputs (the discount, or at dust scale the 1 wei
+            # per item that pro-rata transfers round against it) is refused: the victim is not sold below it
+            refused = penalty > 0 and value > 0 and (p.health + penalty >= 0
+                                                     or value * (d + self.fund_fee_rate) > p.mm * WAD)
+            if reason == E["HEALTH_DECREASED"] and refused:
+                self.stats.outcomes["bid reverted: health decreased (penalty only, refused)"] += 1
+                return
             if reason == E["HEALTH_DECREASED"]:
                 self._check("bid_never_lowers_health", False, f"bid({a.account}, f={f}) reverted: {reason}")
+            if reason == E["STALE_ORACLE"]:
+                self._check("stale_input_never_blocks_liquidation", False, f"bid({a.account}, f={f}): {reason}")
             if reason not in legit:
                 self._violation("unexpected_revert", f"bid({a.account}, f={f}, max_cost={max_cost}) "
                                 f"quote=({payment}, {cap}) value={value} primary={p}: {reason!r}")
@@ -591,12 +678,15 @@ class LiquidationMachine:
         if slack_bps < 0 and not (insolvent and paid < payment):
             self._violation("unexpected_outcome", f"bid paid {paid} above max_cost {max_cost} (quote {payment})")
 
+        # health at the last inputs: the liquidation-mode health with its penalty added back (= `margin`'s)
         post = self.margin(a.account)
-        self._check("bid_never_lowers_health", post.health >= p.health,
-                    f"account {a.account}: health {p.health} -> {post.health} (f={f}, value={value})")
+        self._check("bid_never_lowers_health", post.health >= p.health + penalty,
+                    f"account {a.account}: health {p.health + penalty} -> {post.health} (f={f}, value={value})")
+        # the auction ends once the account is no longer below MM at the primary prices, in liquidation mode
         closed = any(name == "AuctionClosed" for name, _ in events)
-        self._check("a_bid_on_an_account_above_mm_reverts", closed == (not post.liquidatable),
-                    f"account {a.account} after the bid: {post}, auction closed: {closed}")
+        post_liq, _ = self.margin_for_liquidation(a.account)
+        self._check("a_bid_on_an_account_above_mm_reverts", closed == (not post_liq.liquidatable),
+                    f"account {a.account} after the bid: {post_liq}, auction closed: {closed}")
         bp, bs, _ = self._usable(b.account)
         self._check("bidder_stays_above_im", bp.status != STALE and not bp.below_im
                     and (bs is None or not bs.below_im), f"bidder {b.account} after the bid: {bp} / {bs}")
@@ -784,7 +874,8 @@ class LiquidationMachine:
             if kind in (Kind.CALL, Kind.PUT):
                 spec = self.params.market(int(inst))
                 sym = self.params.underlying(uid).symbol
-                unit = option_price(spec, prices[uid] / WAD, self.vol[sym], w.now)
+                vol = stale_vol(self.vol[sym], self.params) if self.vol_stale[sym] else self.vol[sym]
+                unit = option_price(spec, prices[uid] / WAD, vol, w.now)
                 value += int(size * unit) - cost
                 continue
             if kind == Kind.FUTURE and settlement:

@@ -29,6 +29,8 @@ WEIGHTS = {
     # adversary: dust wash fills (issue 10 §3)
     "dust_wash": 3,
     "borrow_cash": 2, "accrue_interest": 1,   # lending (issue 10 §2)
+    # oracle doubt (issue 11 §1): a stale secondary, dust collateral on a stale asset, a missed vol update
+    "stale_secondary": 1, "refresh_secondary": 3, "dust_collateral": 1, "miss_vol_update": 1,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -125,6 +127,16 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
         return (borrower, rng.choice([i for i in range(n) if i != borrower]), rng.choice((1.0, 5.0, 20.0)))
     if rule == "accrue_interest":
         return (rng.choice((3600, 86_400, 7 * 86_400)),)
+    if rule == "stale_secondary":
+        return (sym,)
+    if rule == "refresh_secondary":
+        return (rng.choice([s for s in m.symbols if m.stale2[s]] or m.symbols),)
+    if rule == "dust_collateral":
+        flagged = m.liquidatable()
+        return (rng.choice(flagged) if flagged and rng.random() < 0.7 else rng.randrange(n),
+                rng.choice(("ETH", "BTC")))
+    if rule == "miss_vol_update":
+        return (sym,)
     raise KeyError(rule)
 
 

@@ -127,6 +127,12 @@ class _Boa:
         return []
 
 
+def vol_params(oracle: dict) -> tuple:
+    """`VolOracle.set_params` arguments after the id, from `Params.onchain()["oracle"]`."""
+    return (oracle["min_vol"], oracle["max_vol"], oracle["vol_heartbeat_seconds"], oracle["vol_stale_factor"],
+            oracle["vol_hour_factor"], oracle["vol_day_factor"])
+
+
 def fuzz_params() -> Params:
     """DEFAULT: every market is listed (ids as in the file); the machine trades the linear ones."""
     return load_params("default")
@@ -184,8 +190,7 @@ class World:
             self.prices[u["symbol"]] = (u["price"], u["price"])
             self.router.set_feed(u["id"], feed.address, feed2.address, u["heartbeat_seconds"],
                                  u["heartbeat_seconds"], o["oracle"]["max_deviation"], sender=a)
-            self.vol.set_params(u["id"], o["oracle"]["min_vol"], o["oracle"]["max_vol"], o["oracle"]["vol_max_step"],
-                                o["oracle"]["vol_heartbeat_seconds"], sender=a)
+            self.vol.set_params(u["id"], *vol_params(o["oracle"]), sender=a)
             self.vol.set_vol(u["id"], u["vol"], sender=a)
         for c in o["collaterals"]:
             token = b.deploy("mocks/MockERC20", f"Mock {c['symbol']}", c["symbol"], c["decimals"])

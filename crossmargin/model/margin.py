@@ -25,6 +25,7 @@ Function by function (DESIGN §4)
     3. correlation      split, correlation_regimes, correlated_requirement
     4. add-ons          net_delta, addons
     health              underlyings_of, underlying_risk, requirements, is_risk_reducing
+    liquidation mode    stale_vol, liquidation_requirements (a doubtful input penalised, never blocking)
     views               greeks, isolated_requirements (the isolated-margin comparator)
 
 Conventions the contract shares
@@ -39,9 +40,10 @@ Conventions the contract shares
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -389,6 +391,43 @@ def requirements(account: Account, state: MarketState, params: Params) -> Margin
         equity_im=e_im, equity_mm=e_mm, im=im, mm=mm, im_shortfall=im - e_im, mm_shortfall=mm - e_mm,
         scenario=R, addons=total_addons, regime=regime, per_underlying=per,
     )
+
+
+def stale_vol(vol: float, params: Params) -> float:
+    """[VolOracle._point] What a vol older than its heartbeat reads: marked up by the staleness factor, at most
+    max_vol."""
+    return min(vol * params.oracle.vol_stale_factor, params.oracle.max_vol)
+
+
+def liquidation_requirements(account: Account, state: MarketState, params: Params,
+                             stale_prices: Iterable[str] = (), stale_vols: Iterable[str] = ()) -> tuple[MarginResult, float]:
+    """[margin_for_liquidation] The liquidation test's view (TECH_SPEC "Liquidation mode"): a doubtful input
+    makes the account look worse instead of blocking. `state` holds the last prices and the vols as read (a stale
+    vol already marked up: `stale_vol`). For every underlying u in doubt (its price in `stale_prices`, or its vol
+    in `stale_vols`): equity loses K_u (positions at their worst scenario), and when its price is stale its
+    linked collateral counts 0 in equity (still a spot delta in the scenarios, so MM and IM do not move).
+    Returns the result with those penalties taken and the penalty on E_mm (E_mm + penalty = the equity at the
+    last inputs)."""
+    account = account.resolved(params)
+    base = requirements(account, state, params)
+    prices, vols = set(stale_prices), set(stale_vols)
+    pen_im = pen_mm = 0.0
+    for u, risk in base.per_underlying.items():
+        if u not in prices and u not in vols:
+            continue
+        pen_im += risk.worst_loss
+        pen_mm += risk.worst_loss
+        if u in prices:
+            for symbol, balance in account.collateral.items():
+                c = params.collateral(symbol)
+                if c.underlying == u:
+                    price = collateral_price(c, state)
+                    pen_im += collateral_value(c, balance, price, "im")
+                    pen_mm += collateral_value(c, balance, price, "mm")
+    e_im, e_mm = base.equity_im - pen_im, base.equity_mm - pen_mm
+    result = dataclasses.replace(base, equity_im=e_im, equity_mm=e_mm, im_shortfall=base.im - e_im,
+                                 mm_shortfall=base.mm - e_mm)
+    return result, pen_mm
 
 
 def isolated_requirements(account: Account, state: MarketState, params: Params) -> IsolatedResult:

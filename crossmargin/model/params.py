@@ -352,7 +352,9 @@ class OracleParams:
     """OracleRouter and VolOracle settings (TECH_SPEC OracleRouter / VolOracle)."""
 
     max_deviation: float          # primary vs secondary relative difference above which a price is DEGRADED
-    vol_max_step: float           # max relative change of a vol per update
+    vol_hour_factor: float        # a vol update stays within ×/÷ this of the value when the hour window opened
+    vol_day_factor: float         # ... and within ×/÷ this of the value when the day window opened
+    vol_stale_factor: float       # a vol older than its heartbeat reads marked up by this (liquidation mode uses it)
     min_vol: float                # vol bounds accepted by the VolOracle
     max_vol: float
     vol_heartbeat: int            # seconds a vol stays fresh
@@ -360,7 +362,10 @@ class OracleParams:
 
     def __post_init__(self) -> None:
         _check(0 < self.max_deviation < 1, f"oracle.max_deviation must be in (0, 1), got {self.max_deviation}")
-        _check(0 < self.vol_max_step < 1, f"oracle.vol_max_step must be in (0, 1), got {self.vol_max_step}")
+        _check(1 < self.vol_hour_factor <= 4 and self.vol_hour_factor <= self.vol_day_factor <= 16,
+               f"oracle: need 1 < vol_hour_factor <= 4 and vol_hour_factor <= vol_day_factor <= 16, got "
+               f"{self.vol_hour_factor}, {self.vol_day_factor}")
+        _check(1 <= self.vol_stale_factor <= 2, f"oracle.vol_stale_factor must be in [1, 2], got {self.vol_stale_factor}")
         _check(0 < self.min_vol < self.max_vol, f"oracle: need 0 < min_vol < max_vol, got {self.min_vol}, {self.max_vol}")
         _check(self.vol_heartbeat > 0 and self.sequencer_grace >= 0, "oracle: vol_heartbeat > 0 and sequencer_grace >= 0")
 
@@ -646,7 +651,9 @@ class Params:
             "oracle": {
                 "max_deviation": to_wad(self.oracle.max_deviation),
                 "sequencer_grace_seconds": self.oracle.sequencer_grace,
-                "vol_max_step": to_wad(self.oracle.vol_max_step),
+                "vol_hour_factor": to_wad(self.oracle.vol_hour_factor),
+                "vol_day_factor": to_wad(self.oracle.vol_day_factor),
+                "vol_stale_factor": to_wad(self.oracle.vol_stale_factor),
                 "min_vol": to_wad(self.oracle.min_vol), "max_vol": to_wad(self.oracle.max_vol),
                 "vol_heartbeat_seconds": self.oracle.vol_heartbeat,
             },

@@ -12,8 +12,9 @@ GBM model (per underlying u, step dt in years, one draw per step)
                   when stressed); jump log-size J ~ N(jump_mean, jump_vol) scaled per underlying by σ_u / mean σ,
                   so a crash hits every asset at once and the volatile ones harder
     log return    (-½σ² - λ·κ_u)·dt + σ·sqrt(dt)·Z + Σ jumps, κ_u = E[e^J_u - 1]: prices are martingales
-    implied vol   the VolOracle's view: it follows the regime's vol, moving at most `oracle.vol_max_step` per
-                  update (one update per step), clipped to [oracle.min_vol, oracle.max_vol]
+    implied vol   the VolOracle's view: it follows the regime's vol (one update per step) within its rate limit,
+                  ×/÷ `oracle.vol_hour_factor` of the value an hour earlier and `oracle.vol_day_factor` of the
+                  value a day earlier, clipped to [oracle.min_vol, oracle.max_vol]
 
 Reproducible: the same `seed` gives the same paths (numpy `default_rng`).
 """
@@ -90,16 +91,22 @@ def cholesky(rho: np.ndarray) -> np.ndarray:
         return v * np.sqrt(np.clip(w, 0.0, None))
 
 
-def oracle_vol(target: np.ndarray, oracle: OracleParams, start: np.ndarray | None = None) -> np.ndarray:
-    """The vol the VolOracle reports when fed `target` (T+1, U) each step: each update moves at most
-    `vol_max_step` (relative) and stays in [min_vol, max_vol]. Starts at `start` (default: target[0])."""
+def oracle_vol(target: np.ndarray, oracle: OracleParams, start: np.ndarray | None = None,
+               step_seconds: float = 3600.0) -> np.ndarray:
+    """The vol the VolOracle reports when fed `target` (T+1, U), one update every `step_seconds`: each update
+    stays within ×/÷ `vol_hour_factor` of the value an hour earlier and ×/÷ `vol_day_factor` of the value a day
+    earlier (the chain's rate limit, its windows taken as sliding) and in [min_vol, max_vol]. Starts at `start`
+    (default: target[0])."""
     out = np.empty_like(target)
     v = np.clip(target[0] if start is None else start, oracle.min_vol, oracle.max_vol)
     out[0] = v
+    lag_h = max(1, int(np.ceil(3600.0 / step_seconds)))
+    lag_d = max(1, int(np.ceil(86400.0 / step_seconds)))
     for t in range(1, target.shape[0]):
-        v = np.clip(np.clip(target[t], v * (1 - oracle.vol_max_step), v * (1 + oracle.vol_max_step)),
-                    oracle.min_vol, oracle.max_vol)
-        out[t] = v
+        h, d = out[max(0, t - lag_h)], out[max(0, t - lag_d)]
+        lo = np.maximum(h / oracle.vol_hour_factor, d / oracle.vol_day_factor)
+        hi = np.minimum(h * oracle.vol_hour_factor, d * oracle.vol_day_factor)
+        out[t] = np.clip(np.clip(target[t], lo, hi), oracle.min_vol, oracle.max_vol)
     return out
 
 
@@ -139,7 +146,7 @@ def gbm_paths(params: Params, n_paths: int, seed: int | np.random.Generator = 0,
         logret = (-0.5 * sigma**2 - lam[:, None] * kappa[None, :]) * dt + sigma * np.sqrt(dt) * eps + jumps
         spot = s0[None, :] * np.exp(np.vstack([np.zeros(len(s0)), np.cumsum(logret, axis=0)]))
         target = sigma0[None, :] * np.where(regime[:, None] == 1, c.stress_vol_mult, 1.0)
-        vol = oracle_vol(target, params.oracle, start=sigma0)
+        vol = oracle_vol(target, params.oracle, start=sigma0, step_seconds=dt_days * SECONDS_PER_DAY)
         out.append(PricePath(f"gbm#{k}", params.symbols, times, spot, vol, stylised=False,
                              title=f"correlated GBM + jumps + vol regimes, path {k}", regime=regime))
     return out

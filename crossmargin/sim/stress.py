@@ -71,7 +71,7 @@ class StressScenario:
         spot = np.stack(cols, axis=1)
         mult = np.interp(grid, anchors, np.asarray(self.vol_mult, dtype=float))
         ref = np.array([u.vol for u in params.underlyings])
-        vol = oracle_vol(ref[None, :] * mult[:, None], params.oracle, start=ref)
+        vol = oracle_vol(ref[None, :] * mult[:, None], params.oracle, start=ref, step_seconds=3600.0 / steps_per_hour)
         sources = self.sources + ("" if not notes else " " + "; ".join(notes) + ".")
         return PricePath(self.key, params.symbols, grid * SECONDS_PER_HOUR, spot, vol, stylised=True,
                          title=f"{self.title} (stylised)", sources=sources)

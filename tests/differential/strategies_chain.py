@@ -299,7 +299,8 @@ class RiskWorld:
                 self.feeds2[u["symbol"]] = feed2
             self.router.set_feed(u["id"], feed.address, feed2.address if feed2 else "0x" + "00" * 20,
                                  10**9, 10**9 if feed2 else 0, o["oracle"]["max_deviation"] if feed2 else 0, sender=a)
-            self.vol.set_params(u["id"], o["oracle"]["min_vol"], o["oracle"]["max_vol"], WAD, 10**9, sender=a)
+            self.vol.set_params(u["id"], o["oracle"]["min_vol"], o["oracle"]["max_vol"], 10**9, WAD, 4 * WAD, 16 * WAD,
+                                sender=a)
         for m in self.params.markets:
             uid = self.params.underlying(m.underlying).id
             expiry = m.expiry if m.expiry is not None else (self.listed_at + m.expiry_seconds if m.expiry_seconds else 0)

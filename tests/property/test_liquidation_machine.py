@@ -7,7 +7,7 @@ inside the VolOracle's bound, fractions, slippage) and checks the two global inv
 
     collateral_conservation, zero_sum_positions                        (@invariant, every step)
     healthy_accounts_cannot_be_liquidated, bid_never_lowers_health,
-    bidder_stays_above_im, no_liquidation_on_stale_price,
+    bidder_stays_above_im, stale_input_never_blocks_liquidation,
     bad_debt_only_when_equity_negative,
     socialised_loss_equals_uncovered_shortfall,
     a_bid_on_an_account_above_mm_reverts,
@@ -125,6 +125,29 @@ class LiquidationStateMachine(RuleBasedStateMachine):
             victim = data.draw(st.sampled_from(sorted(self.m.in_auction)), label="bid target")
             bidder = keeper if keeper != victim else (victim + 1) % N
             self.m.bid(victim, bidder, fraction, 10)
+
+    # ---- oracle doubt (issue 11 §1): liquidation must go on, on the penalised numbers
+    @rule(symbol=symbols, data=st.data(), fraction=st.sampled_from((0.1, 1.0)))
+    def stale_secondary(self, symbol, data, fraction):
+        """A secondary feed stops updating (DEGRADED): keepers flag and bid on the fresh primary; then it is back."""
+        self.m.stale_secondary(symbol)
+        self._flag_and_bid(data, fraction)
+        self.m.refresh_secondary(symbol)
+
+    @rule(data=st.data(), symbol=st.sampled_from(("ETH", "BTC")), fraction=st.sampled_from((0.1, 1.0)))
+    def dust_collateral(self, data, symbol, fraction):
+        """An account deposits 1 unit of collateral whose feed is stale: no shield; keepers flag and bid."""
+        flagged = self.m.liquidatable()
+        self.m.dust_collateral(data.draw(st.sampled_from(flagged) if flagged else traders, label="account"), symbol)
+        self._flag_and_bid(data, fraction)
+        self.m.refresh(symbol)
+        self.m.refresh_secondary(symbol)
+
+    @rule(symbol=symbols, data=st.data(), fraction=st.sampled_from((0.1, 1.0)))
+    def missed_vol_update(self, symbol, data, fraction):
+        """A daily vol update does not come (the vol reads marked up, STALE): keepers flag and bid."""
+        self.m.miss_vol_update(symbol)
+        self._flag_and_bid(data, fraction)
 
     @rule(symbol=symbols, step=st.floats(-0.2, 0.2))
     def move_vol(self, symbol, step):

@@ -45,12 +45,15 @@ def test_gbm_prices_are_martingales_with_jumps_and_regimes():
     assert any(p.regime.any() for p in paths)  # some paths visit the stressed regime
 
 
-def test_oracle_vol_stays_in_bounds_and_moves_at_most_one_step():
-    step = P.oracle.vol_max_step
+def test_oracle_vol_stays_in_bounds_and_within_its_rate_limit():
+    o = P.oracle
     for p in gbm_paths(P, 20, seed=5, config=GBMConfig(start_stressed=True)) + stress_paths(P):
-        assert np.all((p.vol >= P.oracle.min_vol) & (p.vol <= P.oracle.max_vol))
-        ratio = p.vol[1:] / p.vol[:-1]
-        assert np.all((ratio <= 1 + step + 1e-12) & (ratio >= 1 - step - 1e-12))
+        assert np.all((p.vol >= o.min_vol) & (p.vol <= o.max_vol))
+        step = float(p.times[1] - p.times[0])
+        for window, factor in ((3600, o.vol_hour_factor), (86400, o.vol_day_factor)):
+            lag = max(1, int(np.ceil(window / step)))
+            ratio = p.vol[lag:] / p.vol[:-lag]
+            assert np.all((ratio <= factor * (1 + 1e-12)) & (ratio >= 1 / factor * (1 - 1e-12)))
 
 
 def test_cholesky_factor_reproduces_rho():

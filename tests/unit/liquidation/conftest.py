@@ -85,3 +85,14 @@ def stale(world):
         feed.set_round_data(rid, answer, started, world.now - heartbeat - 1, rid, sender=world.admin)
 
     return _stale
+
+
+@pytest.fixture
+def sequencer_down(world):
+    """sequencer_down(): an L2 sequencer uptime feed answering "down": every price STALE, liquidation mode too."""
+
+    def _down() -> None:
+        uptime = world.backend.deploy("mocks/MockAggregator", 0, 1)
+        world.router.set_sequencer(uptime.address, 3600, sender=world.admin)
+
+    return _down

@@ -152,7 +152,7 @@ def test_the_bidder_must_end_above_initial_margin(world, cast, underwater, start
         world.liquidation.bid(account, cast.other.account, WAD, 2**200, sender=cast.other.address)
 
 
-def test_bid_guards(world, cast, underwater, start, stale):
+def test_bid_guards(world, cast, underwater, start, sequencer_down):
     account = underwater()
     liq, k = world.liquidation, cast.keeper
     with pytest.raises(RevmRevert, match=E.NO_AUCTION):
@@ -172,7 +172,7 @@ def test_bid_guards(world, cast, underwater, start, stale):
     payment, _ = liq.quote(account, WAD)
     with pytest.raises(RevmRevert, match=E.PRICE_ABOVE_MAX):
         liq.bid(account, k.account, WAD, payment - 1, sender=k.address)
-    stale("ETH")
+    sequencer_down()
     with pytest.raises(RevmRevert, match=E.STALE_ORACLE):
         liq.bid(account, k.account, WAD, 2**200, sender=k.address)
 

@@ -77,12 +77,30 @@ def test_one_auction_at_a_time(world, cast, underwater, start):
         world.liquidation.start_auction(account, cast.other.account, sender=cast.other.address)
 
 
-def test_no_auction_on_a_stale_price(world, cast, underwater, stale):
+def test_a_stale_price_does_not_block_the_auction(world, cast, underwater, stale):
+    """Liquidation mode: the position is valued at its worst scenario instead of blocking."""
     account = underwater()
     stale("ETH")
     assert world.margin(account)[4] == 2
+    world.liquidation.start_auction(account, cast.keeper.account, sender=cast.keeper.address)
+    assert world.liquidation.auction(account)[2] is True
+
+
+def test_no_auction_while_the_sequencer_is_down(world, cast, underwater, sequencer_down):
+    account = underwater()
+    sequencer_down()
     with pytest.raises(RevmRevert, match=E.STALE_ORACLE):
         world.liquidation.start_auction(account, cast.keeper.account, sender=cast.keeper.address)
+
+
+def test_a_healthy_account_with_a_stale_price_is_not_liquidatable_by_the_penalty_alone(world, cast, stale):
+    """A long perp far above MM: its worst-scenario penalty K_u does not make it liquidatable."""
+    maker, owner = cast.maker, cast.other
+    world.deposit(owner, "USDC", world.units("USDC", 1_000_000))
+    world.trade(maker, owner, "ETH-PERP", -10 * WAD, 3000 * WAD)
+    stale("ETH")
+    with pytest.raises(RevmRevert, match=E.NOT_LIQUIDATABLE):
+        world.liquidation.start_auction(owner.account, cast.keeper.account, sender=cast.keeper.address)
 
 
 def test_degraded_prices_need_the_account_liquidatable_at_both(world, cast, underwater):

@@ -155,7 +155,7 @@ def test_term_vol_of_the_expiry_is_used(world, state):
 def test_stale_term_vol_makes_the_account_stale(world, state):
     spec = P.market("ETH-C-3000-30D")
     uid, o = P.underlying("ETH").id, P.onchain()["oracle"]
-    world.vol.set_params(uid, o["min_vol"], o["max_vol"], WAD, 3600, sender=world.admin)
+    world.vol.set_params(uid, o["min_vol"], o["max_vol"], 3600, WAD, 2 * WAD, 4 * WAD, sender=world.admin)
     world.vol.set_term_vol(uid, world.listed_at + spec.expiry_seconds, to_wad(0.6), sender=world.feeder)
     options = world.load(Account(positions=(opt(spec.name, 1.0),)))
     linear = world.load(Account(positions=(perp("ETH", 1.0, 3000.0),)))

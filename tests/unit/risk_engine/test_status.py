@@ -40,7 +40,7 @@ def test_stale_price_blocks_is_above_im(world, engine, eth_account):
 
 
 def test_stale_vol_blocks_is_above_im(world, engine, eth_account):
-    world.vol.set_params(1, wad(P.oracle.min_vol), wad(P.oracle.max_vol), WAD, 60, sender=world.admin)
+    world.vol.set_params(1, wad(P.oracle.min_vol), wad(P.oracle.max_vol), 60, WAD, 2 * WAD, 4 * WAD, sender=world.admin)
     boa.env.time_travel(seconds=61)
     assert engine.margin(eth_account)[4] == STALE
     assert not engine.is_above_im(eth_account)

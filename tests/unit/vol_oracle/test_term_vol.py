@@ -53,17 +53,20 @@ def test_term_point_goes_stale(eth_vol, feeder, eth_params):
     with boa.env.prank(feeder):
         eth_vol.set_term_vol(1, expiry, 2 * WAD)
     boa.env.time_travel(seconds=eth_params.HEARTBEAT + 1)
-    assert eth_vol.vol_at(1, expiry) == (2 * WAD, STALE)
+    assert eth_vol.vol_at(1, expiry) == (5 * WAD // 2, STALE)   # marked up by the staleness factor 1.25
 
 
-def test_term_step_is_relative_to_the_point(eth_vol, feeder, errors):
+def test_term_rate_limit_is_relative_to_the_point(eth_vol, feeder, errors):
     expiry = now() + 7 * DAY
     with boa.env.prank(feeder):
         eth_vol.set_vol(1, WAD)
-        eth_vol.set_term_vol(1, expiry, 3 * WAD)  # first value of the point: free
-        eth_vol.set_term_vol(1, expiry, 36 * WAD // 10)  # +20 %
-        with boa.reverts(errors.VOL_STEP_TOO_LARGE):
-            eth_vol.set_term_vol(1, expiry, 5 * WAD)
+        eth_vol.set_term_vol(1, expiry, 2 * WAD)  # first value of the point: free
+        eth_vol.set_term_vol(1, expiry, 4 * WAD)  # ×2 of the point's anchor
+        with boa.reverts(errors.VOL_RATE_LIMITED):
+            eth_vol.set_term_vol(1, expiry, 4 * WAD + 1)
+        with boa.reverts(errors.VOL_RATE_LIMITED):
+            eth_vol.set_term_vol(1, expiry, WAD - 1)
+        assert eth_vol.vol_range(1, expiry) == (WAD, 4 * WAD)
 
 
 def test_term_bad_inputs(eth_vol, feeder, alice, errors):

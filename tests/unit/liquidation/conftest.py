@@ -89,10 +89,12 @@ def stale(world):
 
 @pytest.fixture
 def sequencer_down(world):
-    """sequencer_down(): an L2 sequencer uptime feed answering "down": every price STALE, liquidation mode too."""
+    """sequencer_down(): the L2 sequencer uptime feed answers "down": every price STALE, liquidation mode too.
+    The feed is installed "up" when the fixture is set up (through the Timelock, a day before the test body)."""
+    uptime = world.backend.deploy("mocks/MockAggregator", 0, 0)
+    world.govern(world.router, "set_sequencer", uptime.address, 3600)
 
     def _down() -> None:
-        uptime = world.backend.deploy("mocks/MockAggregator", 0, 1)
-        world.router.set_sequencer(uptime.address, 3600, sender=world.admin)
+        uptime.set_answer(1, sender=world.admin)
 
     return _down

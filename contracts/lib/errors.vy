@@ -110,3 +110,8 @@ PRICE_ABOVE_MAX: constant(String[32]) = "price above max cost"
 HEALTH_DECREASED: constant(String[32]) = "health decreased"
 BAD_LIQUIDATION_PARAMS: constant(String[32]) = "bad liquidation params"
 OUT_OF_RANGE: constant(String[32]) = "value out of range"
+
+# ---------------------------------------------------------------- clearinghouse: reductions below IM, auctions (issue 10 §1)
+ACCOUNT_IN_AUCTION: constant(String[32]) = "account in auction"
+UNDER_WATER: constant(String[32]) = "account under water"
+MARGIN_RATIO_FELL: constant(String[32]) = "margin ratio fell"

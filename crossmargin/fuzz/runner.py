@@ -24,6 +24,8 @@ WEIGHTS = {
     "trade": 24, "move_price": 16, "jump": 2, "advance_time": 5, "move_vol": 3, "deposit": 5, "withdraw": 5,
     "start_auction": 14, "bid": 14, "close_auction": 2, "make_stale": 1, "refresh": 4, "deviate": 1, "agree": 3,
     "socialise": 1, "fund_insurance": 1,
+    # adversarial actions (issue 10)
+    "sibling_dump": 3,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -105,6 +107,14 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
         return (rng.choice((0.5, 0.9, 1.0)),)
     if rule == "fund_insurance":
         return (rng.choice((1_000, 20_000, 100_000)),)
+    if rule == "sibling_dump":
+        # mostly an account below IM (the attacker's case), else anyone: the rule must also hold for healthy ones
+        seller, buyer = rng.sample(range(n), 2)
+        below = m.below_im()
+        if below and rng.random() < 0.8:
+            seller = rng.choice(below)
+            buyer = rng.choice([i for i in range(n) if i != seller])
+        return (seller, buyer, rng.choice((0.25, 0.5, 1.0)), rng.choice((0, 3, 6)))
     raise KeyError(rule)
 
 

@@ -79,7 +79,6 @@ TOO_MANY_POSITIONS: constant(String[32]) = "too many positions"
 FEE_TOO_HIGH: constant(String[32]) = "fee too high"
 STALE_ORACLE: constant(String[32]) = "stale oracle"
 DEGRADED_ORACLE: constant(String[32]) = "degraded oracle"
-RISK_NOT_REDUCED: constant(String[32]) = "risk not reduced"
 
 # ---------------------------------------------------------------- risk engine
 NOT_CONFIGURED: constant(String[32]) = "risk engine not configured"

@@ -34,8 +34,16 @@
           f of every position of one account to another (LIQUIDATOR_ROLE).
         - margin check (per side, after the trade): pass if the RiskEngine's
           `margin()` has status OK and equity_im >= im; else only a pure
-          reduction passes, and only if its MM shortfall (mm - equity_mm) is not
-          larger than before the trade. Pause blocks all but pure reductions.
+          reduction passes, and only if the account had equity_mm > 0 before
+          and its ratio equity_mm / mm did not fall (`_keeps_ratio`: exact
+          cross-multiplication; a full close, mm = 0 after, needs
+          equity_mm >= 0). A rule on the MM shortfall (mm - equity_mm) alone
+          would let a liquidatable account hand the margin a reduction frees
+          to its counterparty (a sibling account) at a bad price, leaving the
+          loss to the insurance fund. Pause blocks all but pure reductions.
+        - auction: an account with an open Liquidation auction changes its
+          positions only through the auction (`transfer_portfolio`): a fill
+          with it on either side reverts "account in auction".
 
 @dev Entry points: checks -> accrue (Markets funding, expired positions) ->
      math -> storage (positions, Vault cash) -> event -> margin check (static
@@ -83,6 +91,18 @@ interface IVault:
     def isolated_instrument(_id: uint256) -> uint256: view
 
 
+# @dev An account's auction as `Liquidation.auction` returns it (only `active` is read).
+struct Auction:
+    start: uint256
+    insolvent: bool
+    active: bool
+
+
+# @dev The Liquidation view the Clearinghouse reads.
+interface ILiquidation:
+    def auction(_account: uint256) -> Auction: view
+
+
 # @dev One side of a fill, in memory.
 struct Side:
     account: uint256             # account id
@@ -112,6 +132,8 @@ DEFAULT_MAX_FEE_RATE: constant(uint256) = 10**16
 # @dev Width of a position's size and cost fields (two's complement) and their mask.
 FIELD_BITS: constant(uint256) = 127
 FIELD_MASK: constant(uint256) = 2**127 - 1
+# @dev Shift of the fee cap in `_liquidation_and_fee_cap` (above the address).
+FEE_CAP_SHIFT: constant(uint256) = 160
 # @dev Left shift that puts a position's size field (bits 0-126) at the top of a word (the cost field: one field less).
 TOP_SHIFT: constant(uint256) = 256 - FIELD_BITS
 # @dev Position id lists: 16-bit fields, 16 per word, 1 + MAX_POSITIONS fields.
@@ -149,8 +171,10 @@ _filled: HashMap[bytes32, uint256]
 _cancelled: HashMap[uint256, HashMap[uint256, bool]]
 # @dev Fee rate the taker pays (WAD fraction of notional).
 _taker_fee_rate: uint256
-# @dev Largest maker or taker fee rate (WAD), admin-set up to MAX_FEE_RATE_CAP.
-_max_fee_rate: uint256
+# @dev One word, as every fill reads both: the Liquidation contract asked whether a fill's accounts are in
+#      auction (low 160 bits; empty: not wired, no check) and the largest maker or taker fee rate (WAD, the bits
+#      above; admin-set up to MAX_FEE_RATE_CAP).
+_liquidation_and_fee_cap: uint256
 
 
 # @dev Emitted on every fill.
@@ -215,6 +239,11 @@ event ContractsSet:
     risk_engine: address
 
 
+# @dev Emitted when the admin wires the Liquidation contract (empty: unwired).
+event LiquidationSet:
+    liquidation: address
+
+
 # @dev Emitted when a fee rate or its bound changes.
 event FeeRatesSet:
     taker_fee_rate: uint256
@@ -241,7 +270,7 @@ def __init__(_vault: address, _markets: address, _risk_engine: address):
     self._vault = _vault
     self._markets = _markets
     self._risk_engine = _risk_engine
-    self._max_fee_rate = DEFAULT_MAX_FEE_RATE
+    self._liquidation_and_fee_cap = DEFAULT_MAX_FEE_RATE << FEE_CAP_SHIFT
 
 
 # ---------------------------------------------------------------- trading
@@ -255,7 +284,8 @@ def fill(
     @notice Fill `_fill_size` of a signed maker order at its limit price, with
             `_taker_account` (owned or operated by the caller) on the other side.
     @dev Reverts on a bad or wrong-domain signature, an expired, cancelled or
-         overfilled order, an isolated account trading another instrument, a
+         overfilled order, an account with an open auction on either side, an
+         isolated account trading another instrument, a
          halted/expired instrument or an implausible price (Markets), caps, or
          the margin check (see the glossary). Maker pays `fee_rate`, the taker
          `taker_fee_rate`, both on the notional, to the fee account.
@@ -270,9 +300,11 @@ def fill(
     assert block.timestamp <= _order.expiry, errors.ORDER_EXPIRED
     assert not self._cancelled[_order.account][_order.nonce], errors.ORDER_CANCELLED
     assert _order.account != _taker_account, errors.SAME_ACCOUNT
-    assert _order.fee_rate <= self._max_fee_rate, errors.FEE_TOO_HIGH
+    config: uint256 = self._liquidation_and_fee_cap
+    assert _order.fee_rate <= config >> FEE_CAP_SHIFT, errors.FEE_TOO_HIGH
     vault: address = self._vault
     assert staticcall IVault(vault).is_authorized(_taker_account, msg.sender), errors.NOT_AUTHORIZED
+    self._check_not_in_auction(packing._address_of(config), _order.account, _taker_account)
     order_hash: bytes32 = self._order_hash(_order)
     self._check_signature(vault, order_hash, _signature, _order.account)
     filled: uint256 = self._filled[order_hash] + _fill_size
@@ -509,6 +541,20 @@ def set_risk_engine(_risk_engine: address):
 
 
 @external
+def set_liquidation(_liquidation: address):
+    """
+    @notice Wire the Liquidation contract: fills then revert for accounts
+            with an open auction (read through its `auction(account)` view).
+    @dev Admin only; once after deploying Liquidation (which takes this
+         contract's address), or to rewire it. Until wired there is no check.
+    @param _liquidation Liquidation.
+    """
+    self._check_admin_address(_liquidation)
+    self._liquidation_and_fee_cap = (self._fee_cap() << FEE_CAP_SHIFT) | convert(_liquidation, uint256)
+    log LiquidationSet(liquidation=_liquidation)
+
+
+@external
 def set_max_fee_rate(_max_fee_rate: uint256):
     """
     @notice Set the bound on maker and taker fee rates.
@@ -517,7 +563,7 @@ def set_max_fee_rate(_max_fee_rate: uint256):
     """
     assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
     assert _max_fee_rate <= MAX_FEE_RATE_CAP, errors.FEE_TOO_HIGH
-    self._max_fee_rate = _max_fee_rate
+    self._liquidation_and_fee_cap = (_max_fee_rate << FEE_CAP_SHIFT) | convert(self._liquidation(), uint256)
     self._taker_fee_rate = min(self._taker_fee_rate, _max_fee_rate)
     log FeeRatesSet(taker_fee_rate=self._taker_fee_rate, max_fee_rate=_max_fee_rate)
 
@@ -530,9 +576,9 @@ def set_taker_fee_rate(_taker_fee_rate: uint256):
     @param _taker_fee_rate WAD fraction of notional.
     """
     assert access_control.hasRole[constants.RISK_MANAGER_ROLE][msg.sender], errors.MISSING_ROLE
-    assert _taker_fee_rate <= self._max_fee_rate, errors.FEE_TOO_HIGH
+    assert _taker_fee_rate <= self._fee_cap(), errors.FEE_TOO_HIGH
     self._taker_fee_rate = _taker_fee_rate
-    log FeeRatesSet(taker_fee_rate=_taker_fee_rate, max_fee_rate=self._max_fee_rate)
+    log FeeRatesSet(taker_fee_rate=_taker_fee_rate, max_fee_rate=self._fee_cap())
 
 
 @external
@@ -688,6 +734,17 @@ def risk_engine() -> address:
 @external
 @view
 @reentrant
+def liquidation() -> address:
+    """
+    @notice The Liquidation contract whose open auctions block fills.
+    @return Its address (empty until wired).
+    """
+    return self._liquidation()
+
+
+@external
+@view
+@reentrant
 def taker_fee_rate() -> uint256:
     """
     @notice Fee rate the taker pays.
@@ -704,7 +761,7 @@ def max_fee_rate() -> uint256:
     @notice Bound on maker and taker fee rates.
     @return WAD fraction of notional.
     """
-    return self._max_fee_rate
+    return self._fee_cap()
 
 
 # ---------------------------------------------------------------- internals: checks
@@ -785,12 +842,49 @@ def _side(_account: uint256, _instrument: uint256, _delta: int256) -> Side:
 
 @internal
 @view
+def _check_not_in_auction(_liquidation: address, _maker: uint256, _taker: uint256):
+    """
+    @dev Revert "account in auction" if either account has an open
+         Liquidation auction (no check until Liquidation is wired).
+    @param _liquidation Liquidation (empty: not wired).
+    @param _maker Maker account id.
+    @param _taker Taker account id.
+    """
+    if _liquidation == empty(address):
+        return
+    assert not (staticcall ILiquidation(_liquidation).auction(_maker)).active, errors.ACCOUNT_IN_AUCTION
+    assert not (staticcall ILiquidation(_liquidation).auction(_taker)).active, errors.ACCOUNT_IN_AUCTION
+
+
+@internal
+@view
+def _liquidation() -> address:
+    """
+    @dev The wired Liquidation contract (low bits of `_liquidation_and_fee_cap`).
+    @return Its address (empty until wired).
+    """
+    return packing._address_of(self._liquidation_and_fee_cap)
+
+
+@internal
+@view
+def _fee_cap() -> uint256:
+    """
+    @dev The fee rate bound (high bits of `_liquidation_and_fee_cap`).
+    @return WAD fraction of notional.
+    """
+    return self._liquidation_and_fee_cap >> FEE_CAP_SHIFT
+
+
+@internal
+@view
 def _check_margin(_engine: address, _side: Side):
     """
     @dev Post-trade margin rule of one side (see the glossary). Reasons: a new
          risk with prices not OK reverts "stale oracle" / "degraded oracle",
-         otherwise "below initial margin"; a pure reduction that worsens the
-         MM shortfall reverts "risk not reduced".
+         otherwise "below initial margin"; a pure reduction left below IM (or
+         with prices not OK) reverts "account under water" if it had
+         equity_mm <= 0 before, "margin ratio fell" if its equity_mm / mm fell.
     @param _engine RiskEngine.
     @param _side The side, with `pre` set if it is a pure reduction.
     """
@@ -798,7 +892,9 @@ def _check_margin(_engine: address, _side: Side):
     if r.status == constants.OK and r.equity_im >= convert(r.im, int256):
         return
     if _side.reducing:
-        assert self._shortfall(r) <= self._shortfall(_side.pre), errors.RISK_NOT_REDUCED
+        # dev: an account with no equity left reduces only through its auction (its loss is the fund's)
+        assert _side.pre.equity_mm > 0, errors.UNDER_WATER
+        assert self._keeps_ratio(_side.pre, r), errors.MARGIN_RATIO_FELL
         return
     assert r.status != constants.STALE, errors.STALE_ORACLE
     assert r.status != constants.DEGRADED, errors.DEGRADED_ORACLE
@@ -807,13 +903,22 @@ def _check_margin(_engine: address, _side: Side):
 
 @internal
 @pure
-def _shortfall(_r: types.MarginResult) -> int256:
+def _keeps_ratio(_pre: types.MarginResult, _post: types.MarginResult) -> bool:
     """
-    @dev MM shortfall: mm - equity_mm (> 0 means liquidatable).
-    @param _r Margin result.
-    @return Signed WAD.
+    @dev Whether E_mm / MM did not fall, for `_pre.equity_mm` > 0, exactly:
+         mm' = 0 (nothing left at risk): E'_mm >= 0 (no loss left behind);
+         else E'_mm·MM >= E_mm·MM' (cross-multiplied, both MMs >= 0, no
+         rounding; mm = 0 before makes the ratio infinite: only mm' = 0 keeps
+         it). With E_mm > 0 and MM' > 0 this also needs E'_mm > 0, so a
+         solvent account never leaves a reduction insolvent.
+    @param _pre Margin before the trade (equity_mm > 0).
+    @param _post Margin after the trade.
+    @return True if the ratio did not fall.
     """
-    return convert(_r.mm, int256) - _r.equity_mm
+    if _post.mm == 0:
+        return _post.equity_mm >= 0
+    # dev: WAD values below 2**110 (1e15 USD) keep both products far from 2**255; beyond, the checked math reverts
+    return _post.equity_mm * convert(_pre.mm, int256) >= _pre.equity_mm * convert(_post.mm, int256)
 
 
 @internal

@@ -77,7 +77,6 @@ TOO_MANY_POSITIONS: constant(String[32]) = "too many positions"
 FEE_TOO_HIGH: constant(String[32]) = "fee too high"
 STALE_ORACLE: constant(String[32]) = "stale oracle"
 DEGRADED_ORACLE: constant(String[32]) = "degraded oracle"
-RISK_NOT_REDUCED: constant(String[32]) = "risk not reduced"
 
 # ---------------------------------------------------------------- risk engine
 NOT_CONFIGURED: constant(String[32]) = "risk engine not configured"
@@ -143,3 +142,7 @@ BELOW_MAINTENANCE_MARGIN: constant(String[32]) = "below maintenance margin"
 # ---------------------------------------------------------------- oracles: vol rate limit and staleness
 VOL_RATE_LIMITED: constant(String[32]) = "vol rate limited"
 BAD_VOL_FACTOR: constant(String[32]) = "bad vol factor"
+# ---------------------------------------------------------------- clearinghouse: reductions below IM, auctions (issue 10 §1)
+ACCOUNT_IN_AUCTION: constant(String[32]) = "account in auction"
+UNDER_WATER: constant(String[32]) = "account under water"
+MARGIN_RATIO_FELL: constant(String[32]) = "margin ratio fell"

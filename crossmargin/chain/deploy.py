@@ -184,13 +184,16 @@ class Deployer:
 
     def _liquidation(self, onchain: dict, vault, clearing, risk, risk_manager: str, tx: dict):
         """Liquidation (TECH_SPEC "Liquidation"), parameters from the file's `[liquidation]` table: the Vault grants
-        it CLEARING_ROLE (cash, collateral, loss socialisation), the Clearinghouse LIQUIDATOR_ROLE (positions)."""
+        it CLEARING_ROLE (cash, collateral, loss socialisation), the Clearinghouse LIQUIDATOR_ROLE (positions) and
+        reads its auctions."""
         params = tuple(onchain["liquidation"][name] for name in LIQUIDATION_FIELDS)
         liquidation = self.at_deploy("Liquidation", vault.address, clearing.address, risk.address, params)
         self.step("vault.role:clearing:liquidation", lambda: vault.grantRole(
             ROLES["CLEARING_ROLE"], liquidation.address, **tx))
         self.step("clearing.role:liquidator", lambda: clearing.grantRole(
             ROLES["LIQUIDATOR_ROLE"], liquidation.address, **tx))
+        # fills of an account with an open auction revert (it changes positions only through the auction)
+        self.step("clearing.liquidation", lambda: clearing.set_liquidation(liquidation.address, **tx))
         self.step("liquidation.role:risk_manager", lambda: liquidation.grantRole(
             ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
         return liquidation

@@ -64,6 +64,13 @@ interest_owed_equals_interest_earned_plus_fund_share   (lending) on each accrual
                                    `cash_of` read before the accrual equals the stored cash after it. Interest moves
                                    value from borrowers to positive cash and the fund, so collateral_conservation's
                                    W is unchanged by it up to rounding (debts round up, credits down).
+no_trade_makes_insolvent_or_lowers_under_im_ratio   (adversarial `sibling_dump`: an account, typically below IM,
+                                   sells part or all of a position to another account at an off-index price) the
+                                   outcome is predicted exactly (auction lock, then each side's margin rule on the
+                                   post-trade margin, read from a what-if fill with both accounts topped up with
+                                   cash, which moves equity 1:1 and no requirement) and must happen; after a fill
+                                   both accounts have E_mm >= 0, and a side left below IM purely reduced from
+                                   E_mm > 0 without lowering its E_mm / MM (a full close: E'_mm >= 0).
 """
 
 from __future__ import annotations
@@ -78,7 +85,7 @@ from eth_utils import keccak
 
 from crossmargin.chain.errors import reasons
 from crossmargin.chain.revm import RevmRevert
-from crossmargin.fuzz.world import WAD, World, _word
+from crossmargin.fuzz.world import WAD, Trader, World, _word
 from crossmargin.model.margin import option_price, stale_vol
 from crossmargin.model.params import Kind, Params
 
@@ -100,6 +107,7 @@ INVARIANTS = (
     "no_withdrawal_of_cash_while_a_known_loss_is_pending",
     "mark_moves_in_proportion_to_notional",
     "interest_owed_equals_interest_earned_plus_fund_share",
+    "no_trade_makes_insolvent_or_lowers_under_im_ratio",
 )
 OK, DEGRADED, STALE = 0, 1, 2
 GRID_STEP = 1.01          # oracle prices live on a 1 % multiplicative grid (signed orders are cached per price)
@@ -107,6 +115,42 @@ GRID_MAX = 140            # ... within 1.01**±140 (×0.25 .. ×4) of the refere
 PRICE_QUANTUM = 3         # fill prices are multiples of 3 grid steps
 JUMP_UP, JUMP_DOWN = 41, -70   # 1.01**41 ≈ 1.50, 1.01**-70 ≈ 0.50: the ±50 % jumps
 DUST_PER_TX = 10**4       # wei of rounding a transaction may lose from W (generous; a real leak is far larger)
+
+
+_UNKNOWN = object()      # a prediction the machine cannot make exactly (prices not OK)
+_MARGIN_REASONS = ("ACCOUNT_IN_AUCTION", "UNDER_WATER", "MARGIN_RATIO_FELL", "BELOW_INITIAL_MARGIN", "STALE_ORACLE",
+                   "DEGRADED_ORACLE")
+
+
+def _name_of(reason: str) -> str | None:
+    """The errors.vy name of a revert reason (the reason itself if it is not one of ours)."""
+    return next((k for k, v in E.items() if v == reason), reason)
+
+
+def _keeps_ratio(pre, post) -> bool:
+    """Clearinghouse `_keeps_ratio`: E_mm / MM did not fall (exact; MM' = 0 needs E'_mm >= 0)."""
+    if post.mm == 0:
+        return post.equity_mm >= 0
+    return post.equity_mm * pre.mm >= pre.equity_mm * post.mm
+
+
+def _margin_rule(pre: dict, post: dict, held: dict, delta: dict) -> str | None:
+    """The Clearinghouse's post-trade rule, maker first (dicts keep the maker first): None if both sides pass,
+    else the first failing side's reason name. A side passes above IM with OK prices; else only a pure
+    reduction (|size| does not grow, no flip) from E_mm > 0 that keeps E_mm / MM."""
+    for a, r in post.items():
+        if r.status == OK and not r.below_im:
+            continue
+        old, d = held[a], delta[a]
+        if old != 0 and (old > 0) != (d > 0) and abs(d) <= abs(old):
+            if pre[a].equity_mm <= 0:
+                return "UNDER_WATER"
+            if not _keeps_ratio(pre[a], r):
+                return "MARGIN_RATIO_FELL"
+            continue
+        return "STALE_ORACLE" if r.status == STALE else "DEGRADED_ORACLE" if r.status == DEGRADED \
+            else "BELOW_INITIAL_MARGIN"
+    return None
 
 
 class InvariantViolation(AssertionError):
@@ -187,6 +231,7 @@ class LiquidationMachine:
         self.options = options
         self.markets_traded = [m.name for m in self.params.markets
                                if m.kind in (Kind.PERP, Kind.FUTURE) or (options and m.is_option)]
+        self.linear_markets = [m.name for m in self.params.markets if m.kind in (Kind.PERP, Kind.FUTURE)]
         for i, t in enumerate(self.traders):
             w.deposit(t, "USDC", w.units("USDC", whale_usd if i == 0 else trader_usd))
         w.deposit(self.traders[1], "WETH", w.units("WETH", 20))
@@ -827,6 +872,104 @@ class LiquidationMachine:
                          "no_withdrawal_of_cash_while_a_known_loss_is_pending")
         elif ok:
             self._check("no_withdrawal_of_cash_while_a_known_loss_is_pending", True)
+    # -- adversarial: a reducing dump to another account (issue 10 §1) -----------------------------------------
+    # An account below IM (or anyone) sells `fraction` of its largest linear position to another account about
+    # `off` grid steps (1 % each) worse than the index: the owner of both would move the margin the reduction
+    # frees to the sibling and leave the hole to the insurance fund. Predicted exactly, then checked.
+    WHAT_IF_CASH_USD = 10**9          # top-up of the what-if fill: both sides end far above IM
+
+    def below_im(self) -> list[int]:
+        """Traders below IM now (at the primary prices, not STALE): the sibling-dump rule's sellers."""
+        out = []
+        for i, t in enumerate(self.traders):
+            r = self.margin(t.account)
+            if r.status != STALE and r.below_im:
+                out.append(i)
+        return out
+
+    def sibling_dump(self, seller: int, buyer: int, fraction: float, off: int) -> None:
+        if seller == buyer:
+            return
+        w = self.world
+        s, b = self.traders[seller], self.traders[buyer]
+        linear = [(int(i), size) for i, size, _, _ in w.clearing.positions_of(s.account)
+                  if not self.spec_by_id[int(i)].is_option]
+        if not linear:
+            return
+        inst, size = max(linear, key=lambda p: abs(p[1]))
+        spec = self.spec_by_id[inst]
+        amount = abs(size) if fraction >= 1 else max(1, int(abs(size) * fraction))
+        # the seller gives value: sells a long below the index, buys back a short above it; on the trade rule's
+        # price grid (PRICE_QUANTUM steps: signed orders are shared), so within `off` + 1 steps of the index
+        k = self.k[spec.underlying] + (-off if size > 0 else off)
+        price = _price(self.params.underlying(spec.underlying).price, PRICE_QUANTUM * round(k / PRICE_QUANTUM))
+        maker_size = amount if size > 0 else -amount           # the buyer's standing order (maker), the seller fills
+        self._checked_fill(b, s, spec.name, maker_size, price, "sibling dump")
+
+    def _checked_fill(self, maker: Trader, taker: Trader, market: str, maker_size: int, price: int,
+                      label: str) -> None:
+        """`World.trade(maker, taker, ...)` with its outcome predicted and checked (see the invariant):
+        auction lock first (maker, then taker), then each side's margin rule on the post-trade margin: read after
+        a fill, or from a what-if fill with both accounts topped up with cash after a revert. With a price not OK
+        the what-if is not exact (the top-up changes the reduction rule): a revert must then name a margin rule."""
+        w = self.world
+        name = "no_trade_makes_insolvent_or_lowers_under_im_ratio"
+        accounts = (maker.account, taker.account)
+        pre = {a: self.margin(a) for a in accounts}
+        inst = self.spec[market].id
+        held = {a: next((int(p[1]) for p in w.clearing.positions_of(a) if int(p[0]) == inst), 0) for a in accounts}
+        delta = {maker.account: maker_size, taker.account: -maker_size}
+        locked = next((a for a in accounts if self.auction_active(a)), None)
+        self.txs += 1
+        self.stats.txs += 1
+        try:
+            w.trade(maker, taker, market, maker_size, price)
+            ok, reason = True, None
+            self.dirty = True
+        except RevmRevert as exc:
+            ok, reason = False, exc.reason
+        what = f"{label}: {market} maker {maker.account} buys {maker_size} from {taker.account} at {price}, pre {pre}"
+        if locked is not None:
+            want = "ACCOUNT_IN_AUCTION"
+        elif ok:
+            post = {a: self.margin(a) for a in accounts}
+            want = _margin_rule(pre, post, held, delta)
+            for a in accounts:
+                self._check(name, post[a].equity_mm >= 0, f"{what}: account {a} left insolvent: {post[a]}")
+        elif any(r.status != OK for r in pre.values()):
+            self._check(name, reason in {E[r] for r in _MARGIN_REASONS}, f"{what}: reverted {reason!r}")
+            want = _UNKNOWN
+        else:
+            want = self._what_if(maker, taker, market, maker_size, price, pre, held, delta)
+        if want is not _UNKNOWN:
+            if want is not None and want not in E:      # not one of ours (e.g. a library's)
+                self._check(name, not ok and reason == want, f"{what}: expected revert {want!r}, got {reason!r}")
+            else:
+                self._expect(ok, reason, want, what, name)
+        self.stats.outcomes[label if ok else f"{label} reverted: {reason}"] += 1
+
+    def _what_if(self, maker: Trader, taker: Trader, market: str, maker_size: int, price: int, pre: dict,
+                 held: dict, delta: dict):
+        """The revert reason name the margin rule gives (None: it passes), from the post-trade margins of a fill
+        made in a snapshot with both accounts topped up by WHAT_IF_CASH_USD (cash moves E_im and E_mm 1:1 and no
+        requirement); a revert of the what-if itself is the prediction."""
+        w = self.world
+        snap = self.chain.snapshot()
+        try:
+            for t in (maker, taker):
+                w.deposit(t, "USDC", w.units("USDC", self.WHAT_IF_CASH_USD))
+            try:
+                w.trade(maker, taker, market, maker_size, price)
+            except RevmRevert as exc:
+                return _name_of(exc.reason)
+            extra = self.WHAT_IF_CASH_USD * WAD
+            post = {}
+            for a in pre:
+                r = self.margin(a)
+                post[a] = Val(r.equity_im - extra, r.equity_mm - extra, r.im, r.mm, r.status)
+        finally:
+            self.chain.revert(snap)
+        return _margin_rule(pre, post, held, delta)
 
     # -- valuation recomputed from raw state (for bad_debt_only_when_equity_negative) ------------------------
     def _contract_value(self, account: int, secondary: bool) -> int:

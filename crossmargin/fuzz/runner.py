@@ -31,6 +31,8 @@ WEIGHTS = {
     "borrow_cash": 2, "accrue_interest": 1,   # lending (issue 10 §2)
     # oracle doubt (issue 11 §1): a stale secondary, dust collateral on a stale asset, a missed vol update
     "stale_secondary": 1, "refresh_secondary": 3, "dust_collateral": 1, "miss_vol_update": 1,
+    # adversarial actions (issue 10)
+    "sibling_dump": 3,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -137,6 +139,14 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
                 rng.choice(("ETH", "BTC")))
     if rule == "miss_vol_update":
         return (sym,)
+    if rule == "sibling_dump":
+        # mostly an account below IM (the attacker's case), else anyone: the rule must also hold for healthy ones
+        seller, buyer = rng.sample(range(n), 2)
+        below = m.below_im()
+        if below and rng.random() < 0.8:
+            seller = rng.choice(below)
+            buyer = rng.choice([i for i in range(n) if i != seller])
+        return (seller, buyer, rng.choice((0.25, 0.5, 1.0)), rng.choice((0, 3, 6)))
     raise KeyError(rule)
 
 

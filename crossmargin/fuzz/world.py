@@ -243,6 +243,7 @@ class World:
         self.liquidation = b.deploy("Liquidation", self.vault.address, self.clearing.address, self.engine.address, lp)
         self.vault.grantRole(ROLES["CLEARING_ROLE"], self.liquidation.address, sender=a)
         self.clearing.grantRole(ROLES["LIQUIDATOR_ROLE"], self.liquidation.address, sender=a)
+        self.clearing.set_liquidation(self.liquidation.address, sender=a)   # fills of accounts in auction revert
         self.liquidation.grantRole(ROLES["RISK_MANAGER_ROLE"], a, sender=a)
 
         self._hand_over()

@@ -14,6 +14,7 @@ inside the VolOracle's bound, fractions, slippage) and checks the two global inv
     a_new_auction_starts_at_the_opening_discount,
     no_withdrawal_of_cash_while_a_known_loss_is_pending,
     mark_moves_in_proportion_to_notional                                (inside the rules, whenever they apply)
+    no_trade_makes_insolvent_or_lowers_under_im_ratio                   (the adversary's sibling dumps, below)
 
 Books: perps and a dated future on ETH, BTC, SOL, the listed ETH and BTC calls and puts (Black-76 on chain through
 the OptionPricer), WETH/WBTC collateral. CI profile: `CI_EXAMPLES` runs of `CI_STEPS` steps (well under 90 s); `--hypothesis-profile`
@@ -220,6 +221,22 @@ class LiquidationStateMachine(RuleBasedStateMachine):
     def withdraw_ahead_of_loss(self, i, fraction):
         """A cash holder tries to leave while an insolvent auction's loss beyond the fund is pending."""
         self.m.withdraw_ahead_of_loss(i, fraction)
+    # ---- adversarial actions (issue 10)
+    @rule(pair=pairs, fraction=st.sampled_from((0.25, 0.5, 1.0)), off=st.sampled_from((0, 3, 6)))
+    def sibling_dump(self, pair, fraction, off):
+        """An account sells part or all of its largest linear position to another account below the index."""
+        self.m.sibling_dump(pair[0], pair[1], fraction, off)
+
+    @rule(pair=pairs, sibling=st.integers(1, N - 1), market=st.sampled_from(MACHINE.linear_markets),
+          buy=st.booleans(), drop=st.sampled_from((3, 6, 10, 20)), fraction=st.sampled_from((0.25, 0.5, 1.0)),
+          off=st.sampled_from((0, 3, 6)))
+    def crash_then_dump(self, pair, sibling, market, buy, drop, fraction, off):
+        """The attack of issue 10 §1 built directly: a 6x position, the price moves against it (below IM, below MM
+        or under water), then its owner dumps it to a sibling account at a bad price."""
+        taker = pair[1]
+        self.m.trade(pair[0], taker, market, 6.0, buy, 0)
+        self.m.move_price(self.m.spec[market].underlying, -drop if buy else drop)
+        self.m.sibling_dump(taker, (taker + sibling) % N, fraction, off)
 
     # ---- global invariants, after every step
     @invariant()

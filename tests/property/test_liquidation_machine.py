@@ -13,7 +13,8 @@ inside the VolOracle's bound, fractions, slippage) and checks the two global inv
     a_bid_on_an_account_above_mm_reverts,
     a_new_auction_starts_at_the_opening_discount,
     no_withdrawal_of_cash_while_a_known_loss_is_pending,
-    mark_moves_in_proportion_to_notional                                (inside the rules, whenever they apply)
+    mark_moves_in_proportion_to_notional,
+    interest_owed_equals_interest_earned_plus_fund_share                (inside the rules, whenever they apply)
     no_trade_makes_insolvent_or_lowers_under_im_ratio                   (the adversary's sibling dumps, below)
 
 Books: perps and a dated future on ETH, BTC, SOL, the listed ETH and BTC calls and puts (Black-76 on chain through

@@ -26,9 +26,9 @@ permissive MockRiskEngine while the book is filled (a RiskEngine only reads: sam
 and the real RiskEngine must find the result above IM before it is measured.
 
 Linear books: N positions round-robin over K underlyings (the perp, then dated futures; every second leg short,
-half size; ~1,000 USD a leg), 1M USD cash. Option books: 4, 16 and 32 options (calls and puts, strikes 0.7-1.4x
+half size; ~1,000 USD a leg), 1M USD cash. Option books: 4 and 12 options (calls and puts, strikes 0.7-1.4x
 spot, expiries 1-180 days, alternately long and short, 10 % of the position cap each) on 1 or 2 underlyings,
-10M USD cash, full 27-point grid per underlying; target: 16 options on 2 underlyings <= 4M gas. The "Black-76"
+10M USD cash, full 27-point grid per underlying; target: 12 options (MAX_OPTION_POSITIONS) on 2 underlyings <= 4M gas. The "Black-76"
 rows call the OptionPricer directly from a probe contract (`staticcall`, execution only): one price, one price
 + Greeks, and the 27-point grid of 1 and 8 options.
 
@@ -359,15 +359,13 @@ def _option_row(name: str, underlyings: int, options: int, target: int | None = 
 
 _option_row("4 options, 1 underlying", 1, 4)
 _option_row("4 options, 2 underlyings", 2, 4)
-_option_row("16 options, 1 underlying", 1, 16)
-_option_row("16 options, 2 underlyings", 2, 16, target=4_000_000)
-_option_row("32 options, 1 underlying", 1, 32)
-_option_row("32 options, 2 underlyings", 2, 32)
+_option_row("12 options (MAX_OPTION_POSITIONS), 1 underlying", 1, 12)
+_option_row("12 options (MAX_OPTION_POSITIONS), 2 underlyings", 2, 12, target=4_000_000)
 
 
-@row("margin check, options", "16 options + 16 linear, 2 underlyings")
+@row("margin check, options", "12 options + 20 linear, 2 underlyings")
 def _mixed(bench: Bench) -> Measure:
-    return bench.margin_check(bench.open(bench.option_legs(2, 16) + bench.linear_legs(2, 16), 10_000_000))
+    return bench.margin_check(bench.open(bench.option_legs(2, 12) + bench.linear_legs(2, 20), 10_000_000))
 
 
 def _pricer_probe(bench: Bench):

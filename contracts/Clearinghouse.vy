@@ -165,6 +165,10 @@ _snapshots: HashMap[uint256, HashMap[uint256, int256]]
 _open_interest: HashMap[uint256, uint256]
 # @dev Cached expiry of dated instruments seen in a fill (0 = perp or never traded).
 _expiry: HashMap[uint256, uint256]
+# @dev Instruments seen in a fill that are options (transfers move lots under a stand-in kind, see `transfer_portfolio`).
+_is_option: HashMap[uint256, bool]
+# @dev Open option positions per account (<= MAX_OPTION_POSITIONS).
+_option_count: HashMap[uint256, uint256]
 # @dev Size filled so far per order hash.
 _filled: HashMap[bytes32, uint256]
 # @dev account -> nonce -> cancelled.
@@ -329,6 +333,7 @@ def fill(
     inst, funding_index = extcall IMarkets(self._markets).record_fill(id, _order.limit_price, _fill_size)
     if inst.expiry != 0 and self._expiry[id] == 0:
         self._expiry[id] = inst.expiry
+        self._is_option[id] = inst.kind == constants.CALL or inst.kind == constants.PUT
     engine: address = self._risk_engine
     if maker.reducing:
         maker.pre = staticcall IRiskEngine(engine).margin(maker.account)
@@ -462,9 +467,13 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
     for id: uint256 in ids:
         assert bound == 0 or bound == id, errors.WRONG_INSTRUMENT
         index: int256 = 0
+        lot_inst.kind = constants.PERP
         if self._expiry[id] == 0:
             # dev: the accrued index, not written: a transfer moves funding exposure, it adds none
             index = staticcall IMarkets(markets).funding_index(id)
+        elif self._is_option[id]:
+            # dev: an option lot moves as an option (cost 0: no premium moves), so `_to`'s option count is kept
+            lot_inst.kind = constants.CALL
 
         # ---- math and storage: `_from` gives up the lot
         pos: types.Position = self._load_position(_from, id)
@@ -496,6 +505,7 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
             self._open_interest[id] = convert(convert(self._open_interest[id], int256) + change, uint256)
     if full:
         self._clear_ids(_from, len(ids))
+        self._option_count[_from] = 0
     self._adjust_cash(vault, _from, cash_from)
     self._adjust_cash(vault, _to, cash_to)
     log PortfolioTransferred(from_account=_from, to_account=_to, fraction=_fraction, positions=len(ids))
@@ -604,6 +614,17 @@ def unpause():
 
 
 # ---------------------------------------------------------------- views
+
+
+@external
+@view
+def option_count(_account: uint256) -> uint256:
+    """
+    @notice Open option positions of an account (at most MAX_OPTION_POSITIONS).
+    @param _account Account id.
+    @return The count.
+    """
+    return self._option_count[_account]
 
 
 @external
@@ -955,7 +976,8 @@ def _trade(
     @dev Apply a fill to one position: pay funding, then add (cost +=
          notional), reduce (realise the closed fraction, rounded against the
          account) or flip (close all, open the rest); options move the premium
-         instead. Checks the position cap and MAX_POSITIONS; writes storage.
+         instead. Checks the position cap, MAX_POSITIONS and MAX_OPTION_POSITIONS;
+         writes storage.
     @param _account Account id.
     @param _inst Instrument data.
     @param _id Instrument id.
@@ -987,12 +1009,19 @@ def _trade(
     if abs(new) > abs(old):
         assert convert(abs(new), uint256) <= _inst.max_position, errors.POSITION_CAP
 
+    is_option: bool = _inst.kind == constants.CALL or _inst.kind == constants.PUT
     if new == 0:
         self._store_position(_account, _id, empty(types.Position))
         self._remove_id(_account, _id)
+        if is_option:
+            self._option_count[_account] -= 1
     else:
         if old == 0:
             self._append_id(_account, _id)
+            if is_option:
+                n: uint256 = self._option_count[_account] + 1
+                assert n <= constants.MAX_OPTION_POSITIONS, errors.TOO_MANY_OPTIONS
+                self._option_count[_account] = n
         pos.size = new
         self._store_position(_account, _id, pos)
     log PositionChanged(account=_account, instrument=_id, size=new, cost=pos.cost, cash_delta=cash)
@@ -1031,6 +1060,8 @@ def _settle_expired(_account: uint256) -> int256:
             self._open_interest[id] -= convert(pos.size, uint256)
         self._store_position(_account, id, empty(types.Position))
         self._remove_id(_account, id)
+        if inst.kind != constants.FUTURE:
+            self._option_count[_account] -= 1
         cash += pnl
         log PositionSettled(
             account=_account, instrument=id, size=pos.size, settlement_price=inst.settlement_price, pnl=pnl

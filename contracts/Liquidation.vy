@@ -873,22 +873,32 @@ def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
 def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationParams) -> bool:
     """
     @dev True when it is proven, without re-evaluating the account, that the
-         bid raised its health and left it above IM. Applies to a solvent,
-         collateral-free account priced at OK prices (then V = E_mm = E_im).
-         Taking f of every position and f of the cash for f·V·(1 - d) minus
-         the fee f·V·r leaves E' = E - f·V·(d + r); every requirement term is
-         positively homogeneous or convex in the positions (scenario losses,
-         the correlated norm, basis, short-option and concentration add-ons;
-         the norm is one because `RiskEngine.set_correlation` only stores a
-         positive semi-definite ρ, smallest eigenvalue >= -1e-11),
-         so MM' <= (1 - f)·MM and IM' <= (1 - f)·IM. Rounding (sizes move
-         truncated, costs and cash rounded against the account, every term
-         rounded up) costs far less than one `_slack`. Proven when
-         f·(MM - V·(d + r)) >= slack (health rose) and
-         E_im - IM + f·(IM - V·(d + r)) >= 2·slack (above IM).
-         Linked collateral breaks the scaling (its haircut grows with the held
-         amount): such accounts are re-evaluated, as are partial bids the
-         bound cannot place above IM.
+         bid raised its health and left it above IM (at the primary prices,
+         where the post-condition is read). Applies to a solvent account
+         without a liquidation-mode penalty, at OK or DEGRADED prices. Taking f
+         of every position, of the cash and of every collateral balance for
+         f·V·(1 - d) minus the fee f·V·r leaves
+             E' >= (1 - f)·E + f·V·(1 - d - r)        (E_mm and E_im alike):
+         positions and cash scale by 1 - f, and the collateral left keeps at
+         least its share of its haircut value (a haircut grows with the held
+         amount, so the smaller remainder is cut less). V >= E_mm >= E_im at
+         the primary prices (V adds the MM haircuts back; when DEGRADED V is
+         the larger of the two prices' values, which only adds to the cash
+         received). Every requirement term is positively homogeneous or convex
+         in the positions and collateral deltas (scenario losses, the
+         correlated norm, basis, short-option and concentration add-ons; the
+         norm is one because `RiskEngine.set_correlation` only stores a
+         positive semi-definite ρ, smallest eigenvalue >= -1e-11), so
+         MM' <= (1 - f)·MM and IM' <= (1 - f)·IM. Hence
+         health' - health >= f·(MM - E_mm + V·(1 - d - r)) and
+         E_im' - IM' >= E_im - IM + f·(IM - E_im + V·(1 - d - r)). Rounding
+         (sizes move truncated, costs, cash and collateral rounded against the
+         account, every term rounded up) costs far less than one `_slack`.
+         Proven when f·(MM - E_mm + V·(1 - d - r)) >= slack (health rose) and
+         E_im - IM + f·(IM - E_im + V·(1 - d - r)) >= 2·slack (above IM: the
+         cap f_max is built on the same bound). Partial bids
+         the bound cannot place above IM are re-evaluated. Each proven bid
+         saves a whole margin evaluation (most of the worst-case bid's gas).
     @param _v The account's valuation before the bid.
     @param _f Fraction taken (WAD).
     @param _d Discount.
@@ -897,14 +907,21 @@ def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationP
     """
     r: types.MarginResult = _v.margin
     # dev: not under a liquidation-mode penalty (V = E_mm + penalty): such a rare bid is re-evaluated
-    if r.status != constants.OK or _v.value <= 0 or not _v.collateral_free or _v.penalty != 0:
+    if r.status == constants.STALE or _v.value <= 0 or _v.penalty != 0:
         return False
-    slack: uint256 = self._slack(r.mm)
-    given: uint256 = fixed_point._mul_div_up(convert(_v.value, uint256), _d + _p.fund_fee_rate, constants.WAD)
-    if r.mm <= given or fixed_point._mul_div_down(_f, r.mm - given, constants.WAD) < slack:
+    slack: int256 = convert(self._slack(r.mm), int256)
+    # dev: V(1 - d - r) = V - given, rounded down (given up); V > 0 here and d + r <= 0.9, so it is >= 0
+    kept: int256 = _v.value - convert(
+        fixed_point._mul_div_up(convert(_v.value, uint256), _d + _p.fund_fee_rate, constants.WAD), int256
+    )
+    f: int256 = convert(_f, int256)
+    # dev: health' - health >= f·(MM - E_mm + V(1 - d - r)), floored
+    rise: int256 = convert(r.mm, int256) - r.equity_mm + kept
+    if rise <= 0 or f * rise // SWAD < slack:
         return False
-    gain: int256 = convert(fixed_point._mul_div_down(_f, r.im - given, constants.WAD), int256)
-    return r.equity_im + gain - convert(r.im, int256) >= convert(2 * slack, int256)
+    # dev: E_im' - IM' >= E_im - IM + f·(IM - E_im + V(1 - d - r)), floored (IM > E_im: the account is below IM)
+    gain: int256 = f * (convert(r.im, int256) - r.equity_im + kept) // SWAD
+    return r.equity_im + gain - convert(r.im, int256) >= 2 * slack
 
 
 @internal

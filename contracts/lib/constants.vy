@@ -37,6 +37,10 @@ CLEARING_ROLE: constant(bytes32) = keccak256("CLEARING_ROLE")
 MAX_ASSETS: constant(uint256) = 16
 # @dev Open positions per (sub)account.
 MAX_POSITIONS: constant(uint256) = 32
+# @dev Open option positions per (sub)account: each costs a 27-point Black-76 grid (~146k gas) per margin
+#      evaluation, and a bid or reducing fill evaluates up to four books, which must fit the per-transaction gas
+#      cap of EIP-7825 (2**24) with margin (TECH_SPEC "Worst-case gas").
+MAX_OPTION_POSITIONS: constant(uint256) = 12
 # @dev Distinct underlyings per account.
 MAX_UNDERLYINGS: constant(uint256) = 8
 

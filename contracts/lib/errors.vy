@@ -146,3 +146,6 @@ BAD_VOL_FACTOR: constant(String[32]) = "bad vol factor"
 ACCOUNT_IN_AUCTION: constant(String[32]) = "account in auction"
 UNDER_WATER: constant(String[32]) = "account under water"
 MARGIN_RATIO_FELL: constant(String[32]) = "margin ratio fell"
+
+# ---------------------------------------------------------------- gas bounds (issue 11 §3)
+TOO_MANY_OPTIONS: constant(String[32]) = "too many options"

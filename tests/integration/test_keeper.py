@@ -264,6 +264,44 @@ def test_stale_oracle_waits_gas_spike_caps_and_dry_run_sends_nothing(world):
     assert_no_errors(k, dry)
 
 
+def test_keeper_closes_recovered_auctions_and_restarts_expired_ones(world):
+    """Stale auctions (TECH_SPEC "Liquidation"): an auction whose account is back above MM takes no bid ("not
+    liquidatable"): the keeper ends it with `close_auction`; an auction older than its max age takes no bid
+    ("auction expired"): the keeper restarts it (at d_start, no flag fee) and bids on the fresh one."""
+    from crossmargin.chain.node import rpc
+
+    w = world
+    w.reset()
+    target = w.risky[0]
+    move_price(w, CRASH, resume=False)
+    _rival_starts(w, target)
+    recovered = move_price(w, 3000)
+    assert not liquidatable_at(w, recovered)
+    k = keeper(w, 0, "--no-unwind")
+    k.started()
+    k.wait_for(lambda: k.events("tx", purpose="close_auction", status="ok"), 30, "its close_auction")
+    assert not w.health([target])[target].in_auction
+    assert not w.logs(w.dep.liquidation, "Bid", recovered), "no bid on a recovered account"
+    summary = k.interrupt()
+    assert summary["closed"] == 1 and summary["errors"] == 0
+
+    # the account is flagged again, nobody bids for longer than the auction's max age (1 h)
+    move_price(w, CRASH, resume=False)
+    _rival_starts(w, target)
+    rpc(w.node.uri, "evm_increaseTime", [3700])
+    refreshed = move_price(w, CRASH)   # new feed rounds after the warp (heartbeat 1 h)
+    k = keeper(w, 0, "--no-unwind")
+    k.started()
+    bids = wait_liquidated(w, {target}, refreshed)
+    restarts = w.logs(w.dep.liquidation, "AuctionStarted", refreshed, account=target)
+    assert restarts and int(restarts[0]["args"]["flag_fee"]) == 0, "restarted, no second flag fee"
+    assert int(restarts[0]["args"]["starter_account"]) == w.keepers[0]
+    assert int(bids[target][0]["args"]["discount"]) < 3 * 10**17, "the fresh auction's discount, not d_max"
+    summary = k.interrupt()
+    assert summary["errors"] == 0
+    assert_no_errors(k)
+
+
 def test_keeper_resumes_after_anvil_restart(world):
     """Last in the module: the node restarts from its dumped state (snapshots do not survive that)."""
     w = world
@@ -337,41 +375,3 @@ def _rival_starts(w: BotWorld, account: int) -> None:
                          gas=2_000_000, wait=False)
     w.mine()
     assert w.sc.receipt(h)["status"] == 1
-
-
-def test_keeper_closes_recovered_auctions_and_restarts_expired_ones(world):
-    """Stale auctions (TECH_SPEC "Liquidation"): an auction whose account is back above MM takes no bid ("not
-    liquidatable"): the keeper ends it with `close_auction`; an auction older than its max age takes no bid
-    ("auction expired"): the keeper restarts it (at d_start, no flag fee) and bids on the fresh one."""
-    from crossmargin.chain.node import rpc
-
-    w = world
-    w.reset()
-    target = w.risky[0]
-    move_price(w, CRASH, resume=False)
-    _rival_starts(w, target)
-    recovered = move_price(w, 3000)
-    assert not liquidatable_at(w, recovered)
-    k = keeper(w, 0, "--no-unwind")
-    k.started()
-    k.wait_for(lambda: k.events("tx", purpose="close_auction", status="ok"), 30, "its close_auction")
-    assert not w.health([target])[target].in_auction
-    assert not w.logs(w.dep.liquidation, "Bid", recovered), "no bid on a recovered account"
-    summary = k.interrupt()
-    assert summary["closed"] == 1 and summary["errors"] == 0
-
-    # the account is flagged again, nobody bids for longer than the auction's max age (1 h)
-    move_price(w, CRASH, resume=False)
-    _rival_starts(w, target)
-    rpc(w.node.uri, "evm_increaseTime", [3700])
-    refreshed = move_price(w, CRASH)   # new feed rounds after the warp (heartbeat 1 h)
-    k = keeper(w, 0, "--no-unwind")
-    k.started()
-    bids = wait_liquidated(w, {target}, refreshed)
-    restarts = w.logs(w.dep.liquidation, "AuctionStarted", refreshed, account=target)
-    assert restarts and int(restarts[0]["args"]["flag_fee"]) == 0, "restarted, no second flag fee"
-    assert int(restarts[0]["args"]["starter_account"]) == w.keepers[0]
-    assert int(bids[target][0]["args"]["discount"]) < 3 * 10**17, "the fresh auction's discount, not d_max"
-    summary = k.interrupt()
-    assert summary["errors"] == 0
-    assert_no_errors(k)

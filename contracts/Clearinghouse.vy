@@ -52,7 +52,9 @@
      against the account (1 wei), fees round up.
      Invariant used by `settle_account`: `_expiry[id]` is set for every dated
      instrument an account holds (every position is opened by a fill, which
-     caches it), so `_expiry[id] == 0` means a perp.
+     caches it), so `_expiry[id] == 0` means a perp; its top bit marks an
+     option (OPTION_FLAG), so a transfer knows an option lot without another
+     storage read.
 """
 
 from ethereum.ercs import IERC165
@@ -125,6 +127,8 @@ ORDER_TYPEHASH: public(constant(bytes32)) = keccak256(
 )
 # @dev WAD as a signed integer (position math is signed).
 SWAD: constant(int256) = 10**18
+# @dev Top bit of an `_expiry` word: the dated instrument is an option (expiries fit far below it).
+OPTION_FLAG: constant(uint256) = 2**255
 # @dev Largest fee rate the admin may allow (WAD): 10 % of notional.
 MAX_FEE_RATE_CAP: constant(uint256) = 10**17
 # @dev Initial `max_fee_rate` (WAD): 1 % of notional.
@@ -165,8 +169,6 @@ _snapshots: HashMap[uint256, HashMap[uint256, int256]]
 _open_interest: HashMap[uint256, uint256]
 # @dev Cached expiry of dated instruments seen in a fill (0 = perp or never traded).
 _expiry: HashMap[uint256, uint256]
-# @dev Instruments seen in a fill that are options (transfers move lots under a stand-in kind, see `transfer_portfolio`).
-_is_option: HashMap[uint256, bool]
 # @dev Open option positions per account (<= MAX_OPTION_POSITIONS).
 _option_count: HashMap[uint256, uint256]
 # @dev Size filled so far per order hash.
@@ -332,8 +334,10 @@ def fill(
     funding_index: int256 = 0
     inst, funding_index = extcall IMarkets(self._markets).record_fill(id, _order.limit_price, _fill_size)
     if inst.expiry != 0 and self._expiry[id] == 0:
-        self._expiry[id] = inst.expiry
-        self._is_option[id] = inst.kind == constants.CALL or inst.kind == constants.PUT
+        expiry_word: uint256 = inst.expiry
+        if inst.kind == constants.CALL or inst.kind == constants.PUT:
+            expiry_word |= OPTION_FLAG
+        self._expiry[id] = expiry_word
     engine: address = self._risk_engine
     if maker.reducing:
         maker.pre = staticcall IRiskEngine(engine).margin(maker.account)
@@ -468,10 +472,11 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
         assert bound == 0 or bound == id, errors.WRONG_INSTRUMENT
         index: int256 = 0
         lot_inst.kind = constants.PERP
-        if self._expiry[id] == 0:
+        expiry_word: uint256 = self._expiry[id]
+        if expiry_word == 0:
             # dev: the accrued index, not written: a transfer moves funding exposure, it adds none
             index = staticcall IMarkets(markets).funding_index(id)
-        elif self._is_option[id]:
+        elif expiry_word & OPTION_FLAG != 0:
             # dev: an option lot moves as an option (cost 0: no premium moves), so `_to`'s option count is kept
             lot_inst.kind = constants.CALL
 
@@ -1039,7 +1044,7 @@ def _settle_expired(_account: uint256) -> int256:
     cash: int256 = 0
     ids: DynArray[uint256, constants.MAX_POSITIONS] = self._ids_of(_account)
     for id: uint256 in ids:
-        expiry: uint256 = self._expiry[id]
+        expiry: uint256 = self._expiry[id] & ~OPTION_FLAG
         if expiry == 0 or block.timestamp < expiry:
             continue
         inst: types.Instrument = staticcall IMarkets(self._markets).instrument(id)

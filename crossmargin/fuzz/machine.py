@@ -120,6 +120,8 @@ DUST_PER_TX = 10**4       # wei of rounding a transaction may lose from W (gener
 _UNKNOWN = object()      # a prediction the machine cannot make exactly (prices not OK)
 _MARGIN_REASONS = ("ACCOUNT_IN_AUCTION", "UNDER_WATER", "MARGIN_RATIO_FELL", "BELOW_INITIAL_MARGIN", "STALE_ORACLE",
                    "DEGRADED_ORACLE")
+# Markets' own checks run before the margin rule (an expired dated instrument, a fill outside the price band)
+_MARKET_REASONS = ("INSTRUMENT_EXPIRED", "INSTRUMENT_INACTIVE", "PRICE_OUTSIDE_BAND")
 
 
 def _name_of(reason: str) -> str | None:
@@ -937,7 +939,8 @@ class LiquidationMachine:
             for a in accounts:
                 self._check(name, post[a].equity_mm >= 0, f"{what}: account {a} left insolvent: {post[a]}")
         elif any(r.status != OK for r in pre.values()):
-            self._check(name, reason in {E[r] for r in _MARGIN_REASONS}, f"{what}: reverted {reason!r}")
+            self._check(name, reason in {E[r] for r in _MARGIN_REASONS + _MARKET_REASONS},
+                        f"{what}: reverted {reason!r}")
             want = _UNKNOWN
         else:
             want = self._what_if(maker, taker, market, maker_size, price, pre, held, delta)

@@ -254,24 +254,29 @@ class Keeper(AccountBot):
     def _start(self, rows: list[Health], head: int, sent: dict) -> bool:
         """Open auctions: every start simulated in one batch, then sent (in order: nonces) with its estimate."""
         calls = [self.liq.start_call(h.account, self.account) for h in rows]
+        return self._send_batch(rows, calls, "start_auction", "start", "started", head, sent,
+                                lambda h: {"account": h.account, "mm_shortfall_usd": round(h.mm_shortfall / WAD, 2)})
+
+    def _send_batch(self, rows: list[Health], calls: list, purpose: str, tag: str, counter: str, head: int,
+                    sent: dict, meta) -> bool:
+        """Simulate `calls` (one per row) in one batch, then send each that would not revert, in order (nonces);
+        a skip backs its (tag, account) off. Returns True when the gas cap stops the round."""
         sims = self.sender.simulate_many(self.rpc, [(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
                                                     for fn, args in calls])
         for h, (fn, args), gas in zip(rows, calls, sims):
             try:
                 if isinstance(gas, WouldRevert):
                     raise gas
-                self.sender.send(self.liq.contract, fn, args, "start_auction", key=("start", h.account), head=head,
-                                 gas=gas, meta={"account": h.account,
-                                                "mm_shortfall_usd": round(h.mm_shortfall / WAD, 2)})
+                self.sender.send(self.liq.contract, fn, args, purpose, key=(tag, h.account), head=head,
+                                 gas=gas, meta=meta(h))
             except GasCapped as exc:
                 self.sender.log({"event": "gas_capped", "reason": str(exc)})
                 return True
             except Skipped as exc:
-                self._fail(("start", h.account), head)
-                self.sender.log({"event": "skip", "purpose": "start_auction", "account": h.account,
-                                 "reason": str(exc)})
+                self._fail((tag, h.account), head)
+                self.sender.log({"event": "skip", "purpose": purpose, "account": h.account, "reason": str(exc)})
                 continue
-            sent["started"] += 1
+            sent[counter] += 1
         return False
 
     def _bid(self, rows: list[Health], head: int, now: int, sent: dict, counts: dict) -> bool:
@@ -356,24 +361,8 @@ class Keeper(AccountBot):
     def _close(self, rows: list[Health], head: int, sent: dict) -> bool:
         """End auctions whose account is no longer below MM (simulated first: a revert is skipped)."""
         calls = [self.liq.close_call(h.account) for h in rows]
-        sims = self.sender.simulate_many(self.rpc, [(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
-                                                    for fn, args in calls])
-        for h, (fn, args), gas in zip(rows, calls, sims):
-            try:
-                if isinstance(gas, WouldRevert):
-                    raise gas
-                self.sender.send(self.liq.contract, fn, args, "close_auction", key=("close", h.account), head=head,
-                                 gas=gas, meta={"account": h.account})
-            except GasCapped as exc:
-                self.sender.log({"event": "gas_capped", "reason": str(exc)})
-                return True
-            except Skipped as exc:
-                self._fail(("close", h.account), head)
-                self.sender.log({"event": "skip", "purpose": "close_auction", "account": h.account,
-                                 "reason": str(exc)})
-                continue
-            sent["closed"] += 1
-        return False
+        return self._send_batch(rows, calls, "close_auction", "close", "closed", head, sent,
+                                lambda h: {"account": h.account})
 
     def _unwind_usd(self, positions, prices: dict, now: int) -> float:
         """USD it would cost to close these positions against the maker now: per position, the best quote's

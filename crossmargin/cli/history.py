@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from crossmargin.cli.common import UserError, console, emit, table
-from crossmargin.paths import reports_dir
+from crossmargin.cli.sim import _out, _params
 
 
 def _prices(path: str | None):
@@ -22,24 +22,6 @@ def _prices(path: str | None):
         return load_prices(path)
     except (OSError, ValueError) as exc:
         raise UserError(f"--prices: {exc}") from None
-
-
-def _params(name: str):
-    from crossmargin.model.params import load_params
-
-    try:
-        return load_params(name)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        raise UserError(f"--params {name}: {exc}") from None
-
-
-def _out(out: str | None) -> Path:
-    path = Path(out) if out else reports_dir()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {path}: {exc.strerror or exc}") from None
-    return path
 
 
 def _readable(t):

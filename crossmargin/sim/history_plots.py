@@ -11,18 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from crossmargin.sim.backtest import BacktestResult  # noqa: E402
+from crossmargin.sim.plots import _save  # noqa: E402
 from crossmargin.sim.vol import VolForecasts  # noqa: E402
 
 EWMA, GARCH, REALISED, BREACH = "#1f77b4", "#d62728", "#7f7f7f", "#d62728"
-
-
-def _save(fig, out: Path, name: str) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def plot_vol_forecast(f: VolForecasts, out: Path) -> Path:

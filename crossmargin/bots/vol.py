@@ -3,12 +3,15 @@
 Each block, per underlying of the deployment that the forecast covers:
     target   the forecast (`crossmargin.sim.vol`: GARCH(1,1)-t or EWMA at the price file's last close, matched to
              the risk horizon and annualised), floored at the underlying's `vol_floor` and `--floor`
-    limits   read from the VolOracle's views at run time (`params_of`: min_vol, max_vol, the largest relative step
-             per update, heartbeat), never hard-coded: `read_limits` is the one reader, `clamp` the one rule
-    posted   clamp(current, target, limits): inside [min_vol, max_vol], at most one step from the current value
-             (free for the first value); sent when it differs from the current value by more than `--min-change`
-             (relative) or the current value is older than `--refresh` seconds (heartbeat / 2 by default)
-Several steps are walked one update per block until the target is reached. Restart-safe: nothing is kept locally;
+    limits   read from the VolOracle's views at run time, never hard-coded: `vol_range(uid, 0)` is the range an
+             update would accept now (the bounds and the per-time rate limit: at most ×hour_factor against the
+             value an hour ago, ×day_factor against a day ago), `params_of` gives the bounds, the heartbeat and
+             the hour factor; `read_limits` is the one reader, `clamp` the one rule
+    posted   clamp(target, limits): the target inside that range; sent when it differs from the current value by
+             more than `--min-change` (relative) or the current value is older than `--refresh` seconds
+             (heartbeat / 2 by default)
+A target beyond the rate limit is reached over the following hours (the range widens as the anchors roll);
+`steps_left` counts the hourly moves still needed. Restart-safe: nothing is kept locally;
 the current value and its age are read from the chain every block, and a pending update per underlying blocks
 the next one until it settles. Without a signer, or with `--dry-run`, it logs what it would send.
 
@@ -30,12 +33,14 @@ OK = 0
 
 @dataclass(frozen=True)
 class VolLimits:
-    """What the VolOracle accepts for one underlying (WAD fractions; seconds)."""
+    """What the VolOracle accepts for one underlying now: WAD integers (the contract's own), seconds, a ratio."""
 
-    min_vol: float
-    max_vol: float
-    max_step: float       # largest |new - current| / current per update
+    min_vol: int
+    max_vol: int
+    lo: int               # smallest vol an update accepts now (bounds and rate limit)
+    hi: int               # largest
     heartbeat: int
+    hour_factor: float    # largest ratio to the value an hour ago
 
     @property
     def known(self) -> bool:
@@ -43,29 +48,19 @@ class VolLimits:
 
 
 def read_limits(vol_oracle, uid: int) -> VolLimits:
-    """The limits of underlying `uid`, from the contract's `params_of` view (the one place they are read)."""
+    """The limits of underlying `uid`, from the contract's `params_of` and `vol_range` views (the one place they
+    are read)."""
     p = guard(lambda: vol_oracle.functions.params_of(uid).call())
-    return VolLimits(int(p[0]) / WAD, int(p[1]) / WAD, int(p[2]) / WAD, int(p[3]))
+    if int(p[1]) == 0:
+        return VolLimits(0, 0, 0, 0, 0, 1.0)
+    lo, hi = guard(lambda: vol_oracle.functions.vol_range(uid, 0).call())
+    return VolLimits(int(p[0]), int(p[1]), int(lo), int(hi), int(p[2]), int(p[4]) / WAD)
 
 
-def clamp(current: float, target: float, limits: VolLimits) -> float:
-    """The value to post: `target` moved at most one step from `current` (any value if there is none yet), inside
-    [min_vol, max_vol]. The one place the feeder applies the oracle's limits."""
-    v = target
-    if limits.min_vol <= current <= limits.max_vol:   # the contract checks the step only from a value in bounds
-        v = min(max(v, current * (1.0 - limits.max_step)), current * (1.0 + limits.max_step))
-    return min(max(v, limits.min_vol), limits.max_vol)
-
-
-def to_wad_inside(v: float, current_wad: int, limits: VolLimits) -> int:
-    """`v` as a WAD that the contract's integer checks accept: rounded towards the current value (never one wei
-    past the step bound) and inside the bounds."""
-    lo, hi = math.ceil(limits.min_vol * WAD), math.floor(limits.max_vol * WAD)
-    wad = int(v * WAD)
-    if lo <= current_wad <= hi:
-        step = int(limits.max_step * WAD) * current_wad // WAD
-        wad = min(max(wad, current_wad - step + 1), current_wad + step - 1) if step > 1 else current_wad
-    return min(max(wad, lo), hi)
+def clamp(target_wad: int, limits: VolLimits) -> int:
+    """The WAD to post: `target_wad` inside the range the oracle accepts now. The one place the feeder applies the
+    oracle's limits (the range is the contract's, in its integers: what is inside it is accepted)."""
+    return min(max(target_wad, limits.lo), limits.hi)
 
 
 @dataclass
@@ -152,19 +147,21 @@ class VolFeeder:
                 record[u] = None
                 continue
             cur_wad, _status = guard(lambda uid=uid: self.vo.functions.vol(uid).call())
+            cur_wad = int(cur_wad)
             updated = int(guard(lambda uid=uid: self.vo.functions.last_update(uid).call()))
-            current = int(cur_wad) / WAD
-            goal = clamp(0.0, target, limits)               # the target inside the bounds (where we want to end)
-            post = clamp(current, target, limits)
+            current = cur_wad / WAD
+            target_wad = int(target * WAD)
+            goal = min(max(target_wad, limits.min_vol), limits.max_vol)   # where we want to end (inside the bounds)
+            post = clamp(target_wad, limits)
             record[u] = round(current, 6)
             refresh = self.config.refresh or max(1, limits.heartbeat // 2)
-            moved = not (limits.min_vol <= current <= limits.max_vol) or \
-                abs(post - current) > self.config.min_change * current
+            moved = not (limits.min_vol <= cur_wad <= limits.max_vol) or \
+                abs(post - cur_wad) > self.config.min_change * cur_wad
             old = now - updated >= refresh
-            self.state.steps_left[u] = _steps(current, goal, limits.max_step)
+            self.state.steps_left[u] = _steps(current, goal / WAD, limits.hour_factor)
             if not (moved or old) or self.sender.busy(("vol", uid)):
                 continue
-            wad = to_wad_inside(post, int(cur_wad), limits) if moved else int(cur_wad)
+            wad = post if moved else cur_wad
             self.sender.send(self.vo, "set_vol", [uid, wad], "vol", key=("vol", uid), head=head,
                              meta={"underlying": u, "from": current, "to": wad / WAD, "target": target})
             sent += 1
@@ -176,12 +173,13 @@ class VolFeeder:
                 "targets": self.targets}
 
 
-def _steps(current: float, goal: float, step: float) -> int:
-    """Updates of at most `step` (relative) from `current` to `goal` (0 if there is nothing to do)."""
-    if current <= 0 or abs(goal - current) <= 1e-12 * current:
-        return 0 if current > 0 else 1
-    up = goal > current
-    factor = 1 + step if up else 1 - step
-    if factor <= 0:
+def _steps(current: float, goal: float, factor: float) -> int:
+    """Hourly moves of at most ×`factor` (or ÷) from `current` to `goal` (0 if there is nothing to do; 1 for a
+    first value, which is free within the bounds)."""
+    if current <= 0:
         return 1
-    return max(1, math.ceil(math.log(goal / current) / math.log(factor) - 1e-9))
+    if abs(goal - current) <= 1e-12 * current:
+        return 0
+    if factor <= 1:
+        return 1
+    return max(1, math.ceil(abs(math.log(goal / current)) / math.log(factor) - 1e-9))

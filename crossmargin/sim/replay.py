@@ -11,7 +11,7 @@ the closes are written, not recomputed). Prices are rebased so every underlying 
 reference price (the books are opened there; the model is homogeneous in price at fixed notional).
 
 Oracle vol along the path: the forecast is the feeder's target at every step, moved by the VolOracle's rate limit
-(`crossmargin.sim.paths.oracle_vol`: at most `oracle.vol_max_step` per update, inside [min_vol, max_vol]),
+(`crossmargin.sim.paths.oracle_vol`: ×/÷ `vol_hour_factor` an hour, `vol_day_factor` a day, inside [min_vol, max_vol]),
 starting at the first day's forecast. Books are opened and funded with that vol (the random books of
 `crossmargin simulate`), and walked (`crossmargin.sim.engine.walk`) with the Liquidation contract's full bid by
 default: Dutch-auction discount d(t), flag fee, insurance-fund fee, insolvent accounts costing the fund -V + MM·d,

@@ -1,5 +1,5 @@
 """The vol feeder as a real process on anvil (1 s blocks): it walks the VolOracle to the forecast within the
-oracle's step limit, is restart-safe (a restarted feeder at the target sends nothing) and sends nothing dry-run."""
+oracle's rate limit, is restart-safe (a restarted feeder at the target sends nothing) and sends nothing dry-run."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def feeder(w, *extra):
     return w.bot("agent", "vol", "--account", "TEST::0", "--method", "ewma", *extra, name="vol")
 
 
-def test_feeder_walks_to_the_forecast_within_the_step_limit_and_restarts_idle(world):
+def test_feeder_walks_to_the_forecast_within_the_rate_limit_and_restarts_idle(world):
     w = world
     w.reset()
     w.blocks()
@@ -47,7 +47,7 @@ def test_feeder_walks_to_the_forecast_within_the_step_limit_and_restarts_idle(wo
     f = feeder(w)
     f.started()
     targets = f.events("started")[0]["targets"]
-    step = w.dep.params.oracle.vol_max_step
+    factor = w.dep.params.oracle.vol_hour_factor
     # targets are logged to 6 decimals
     f.wait_for(lambda: all(abs(vols(w)[u] - t) < 1e-6 for u, t in targets.items()), 60, "the oracle at the targets")
     sends = f.events("send")
@@ -55,7 +55,8 @@ def test_feeder_walks_to_the_forecast_within_the_step_limit_and_restarts_idle(wo
     last = dict(before)
     for s in sends:
         u = s["underlying"]
-        assert abs(s["to"] - last[u]) <= step * last[u] * (1 + 1e-12)   # one step at most per update
+        # the rate limit: within ×/÷ the hour factor of the value before (which was set within the hour)
+        assert last[u] / factor * (1 - 1e-12) <= s["to"] <= last[u] * factor * (1 + 1e-12)
         last[u] = s["to"]
     assert len(sends) >= len(targets) and all(e["status"] == "ok" for e in f.events("tx"))
     f.interrupt()

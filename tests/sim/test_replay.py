@@ -56,8 +56,9 @@ def test_bridge_variance_and_endpoints():
 def test_oracle_vol_follows_the_feeder_within_the_rate_limit(ftx):
     prices, vols = ftx
     path = bridge_path(P, prices, vols, "2022-11-06", "2022-11-12", steps_per_day=24)
-    step = path.vol[1:] / path.vol[:-1]
-    assert (step <= 1 + P.oracle.vol_max_step + 1e-12).all() and (step >= 1 - P.oracle.vol_max_step - 1e-12).all()
+    step = path.vol[1:] / path.vol[:-1]            # hourly updates: each within ×/÷ the hour factor
+    f = P.oracle.vol_hour_factor
+    assert (step <= f * (1 + 1e-12)).all() and (step >= 1 / f * (1 - 1e-12)).all()
     i0 = int(np.flatnonzero(prices.dates == np.datetime64("2022-11-06"))[0])
     np.testing.assert_array_equal(path.vol[0], vols[i0])
 

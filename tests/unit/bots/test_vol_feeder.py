@@ -1,48 +1,34 @@
-"""The vol feeder's rule (crossmargin.bots.vol): one clamp inside the VolOracle's limits, WADs the contract's
-integer checks accept, and the number of updates to a target."""
+"""The vol feeder's rule (crossmargin.bots.vol): one clamp into the range the VolOracle accepts now (`vol_range`:
+bounds and the per-time rate limit, in the contract's integers), and the number of hourly moves to a target."""
 
 import math
 
 import pytest
 
-from crossmargin.bots.vol import WAD, VolLimits, _steps, clamp, to_wad_inside
+from crossmargin.bots.vol import WAD, VolLimits, _steps, clamp
 
-LIM = VolLimits(min_vol=0.05, max_vol=5.0, max_step=0.25, heartbeat=86_400)
+# bounds 0.05..5.0; the value an hour ago 0.6 with an hour factor of 2: the oracle accepts 0.3..1.2 now
+LIM = VolLimits(min_vol=WAD // 20, max_vol=5 * WAD, lo=3 * WAD // 10, hi=12 * WAD // 10, heartbeat=86_400,
+                hour_factor=2.0)
 
 
-@pytest.mark.parametrize("current, target, expected", [
-    (0.6, 0.44, 0.45),        # down one step at most
-    (0.6, 0.70, 0.70),        # inside the step: the target
-    (0.6, 2.00, 0.75),        # up one step at most
-    (0.0, 2.00, 2.00),        # no value yet: the first one is free
-    (0.0, 9.00, 5.00),        # ... inside the bounds
-    (6.0, 0.30, 0.30),        # the current value is out of bounds (narrowed): free again
-    (0.06, 0.01, 0.05),       # never below min_vol
+@pytest.mark.parametrize("target, expected", [
+    (0.44, 0.44),        # inside the range: the target
+    (0.10, 0.30),        # down: at most ÷2 from the hour's anchor
+    (2.00, 1.20),        # up: at most ×2
+    (9.00, 1.20),
 ])
-def test_clamp(current, target, expected):
-    assert clamp(current, target, LIM) == pytest.approx(expected)
+def test_clamp_into_the_accepted_range(target, expected):
+    assert clamp(int(target * WAD), LIM) == int(expected * WAD)
 
 
-def contract_accepts(current_wad: int, new_wad: int, lim: VolLimits) -> bool:
-    """VolOracle.set_vol's checks, in integers (bounds; diff·WAD <= step·current from a value in bounds)."""
-    lo, hi, step = int(lim.min_vol * WAD), int(lim.max_vol * WAD), int(lim.max_step * WAD)
-    if not lo <= new_wad <= hi:
-        return False
-    if current_wad < lo or current_wad > hi:
-        return True
-    return abs(new_wad - current_wad) * WAD <= step * current_wad
+@pytest.mark.parametrize("target", [0, 1, LIM.lo - 1, LIM.lo, LIM.hi, LIM.hi + 1, 10**30])
+def test_posted_wad_is_inside_the_contracts_range(target):
+    assert LIM.lo <= clamp(target, LIM) <= LIM.hi
 
 
-@pytest.mark.parametrize("current_wad", [600_000_000_000_000_001, 333_333_333_333_333_333, 50_000_000_000_000_000, 0])
-@pytest.mark.parametrize("target", [0.01, 0.2, 0.44, 3.0, 9.0])
-def test_posted_wad_passes_the_contracts_checks(current_wad, target):
-    v = clamp(current_wad / WAD, target, LIM)
-    wad = to_wad_inside(v, current_wad, LIM)
-    assert contract_accepts(current_wad, wad, LIM)
-    assert abs(wad / WAD - v) <= 1e-15 * max(1.0, v)          # the clamped value, to the wei
-
-
-def test_steps_to_the_target():
-    assert _steps(0.6, 0.45, 0.25) == 1 and _steps(0.6, 0.44, 0.25) == 2
-    assert _steps(0.5, 2.0, 0.25) == math.ceil(math.log(4) / math.log(1.25))
-    assert _steps(0.5, 0.5, 0.25) == 0 and _steps(0.0, 0.5, 0.25) == 1
+def test_hourly_moves_to_the_target():
+    assert _steps(0.6, 1.2, 2.0) == 1 and _steps(0.6, 1.3, 2.0) == 2
+    assert _steps(0.6, 0.25, 2.0) == 2
+    assert _steps(0.5, 5.0, 2.0) == math.ceil(math.log(10) / math.log(2))
+    assert _steps(0.5, 0.5, 2.0) == 0 and _steps(0.0, 0.5, 2.0) == 1

@@ -249,25 +249,8 @@ TestClearingProperties = ClearingProperties.TestCase
 
 OK, DEGRADED, STALE = 0, 1, 2
 WHAT_IF = 10**12 * WAD            # equity added to both sides in the what-if fill: both end far above IM
-AUCTIONS_SOURCE = """
-# pragma version ~=0.4.3
-struct Auction:
-    start: uint256
-    insolvent: bool
-    active: bool
-
-_active: HashMap[uint256, bool]
-
-@external
-def set_active(_account: uint256, _active: bool):
-    self._active[_account] = _active
-
-@external
-@view
-def auction(_account: uint256) -> Auction:
-    return Auction(start=0, insolvent=False, active=self._active[_account])
-"""
-AUCTIONS = boa.loads(AUCTIONS_SOURCE)
+# the Liquidation stand-in with the real `auction(account)` layout
+AUCTIONS = boa.load_partial(str(CONTRACTS / "mocks" / "MockAuctions.vy")).deploy()
 ERRORS = {line.split(":")[0].strip(): line.split('"')[1] for line in (CONTRACTS / "lib" / "errors.vy").read_text()
           .splitlines() if "constant(String" in line}
 

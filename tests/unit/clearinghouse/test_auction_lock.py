@@ -1,7 +1,9 @@
 """An account with an open Liquidation auction changes its positions only through the auction: once the
 Clearinghouse knows the Liquidation contract (`set_liquidation`), a fill with such an account on either side
 reverts "account in auction"; the liquidator's `transfer_portfolio` and `settle_account` still work. The
-Liquidation contract is a stand-in with the real `auction(account)` view layout (start, insolvent, active)."""
+Liquidation contract is a stand-in with the real `auction(account)` view layout (`contracts/mocks/MockAuctions.vy`)."""
+
+from pathlib import Path
 
 import boa
 import pytest
@@ -11,30 +13,13 @@ from .conftest import ETH_PRICE, WAD
 ZERO = "0x" + "00" * 20
 LIQUIDATOR = boa.env.generate_address("liquidator")
 
-AUCTIONS = """
-# pragma version ~=0.4.3
-struct Auction:
-    start: uint256
-    insolvent: bool
-    active: bool
-
-_active: HashMap[uint256, bool]
-
-@external
-def set_active(_account: uint256, _active: bool):
-    self._active[_account] = _active
-
-@external
-@view
-def auction(_account: uint256) -> Auction:
-    return Auction(start=block.timestamp, insolvent=True, active=self._active[_account])
-"""
+AUCTIONS = Path(__file__).resolve().parents[3] / "contracts" / "mocks" / "MockAuctions.vy"   # the real layout
 
 
 @pytest.fixture
 def auctions(ch, admin):
     """A Liquidation stand-in, wired; also the liquidator role for `transfer_portfolio`."""
-    contract = boa.loads(AUCTIONS)
+    contract = boa.load_partial(str(AUCTIONS)).deploy()
     with boa.env.prank(admin):
         ch.set_liquidation(contract.address)
         ch.grantRole(ch.LIQUIDATOR_ROLE(), LIQUIDATOR)

@@ -50,4 +50,4 @@ def flaky_lens(lens_deployer, flaky, admin):
 
 @pytest.fixture
 def auctions():
-    return boa.load_partial(str(HERE / "MockAuctions.vy")).deploy()
+    return boa.load_partial(str(CONTRACTS / "mocks" / "MockAuctions.vy")).deploy()

@@ -2,7 +2,7 @@
 """
 @title MockAuctions
 @notice Test stand-in for `Liquidation.auction(account) -> Auction {start, insolvent, active, expiry, version,
-        holds}` (the Lens reads `active`).
+        holds}`, the real layout (the Lens and the Clearinghouse's auction lock read `active`).
 """
 
 struct Auction:
@@ -21,6 +21,18 @@ broken: public(bool)
 def set_auction(_account: uint256, _start: uint256, _insolvent: bool, _active: bool):
     self.auctions[_account] = Auction(
         start=_start, insolvent=_insolvent, active=_active, expiry=_start + 3600, version=1, holds=False
+    )
+
+
+@external
+def set_active(_account: uint256, _active: bool):
+    """
+    @notice Open (now) or close the account's auction.
+    @param _account Account id.
+    @param _active Whether it is open.
+    """
+    self.auctions[_account] = Auction(
+        start=block.timestamp, insolvent=False, active=_active, expiry=block.timestamp + 3600, version=1, holds=False
     )
 
 

@@ -129,6 +129,7 @@ class BotWorld:
     node: Anvil | None = None
     procs: list[BotProc] = field(default_factory=list)
     snapshot: str | None = None
+    saved_env: dict = field(default_factory=dict)   # the variables `start` set, as they were (`close` puts them back)
 
     # -- set-up --------------------------------------------------------------------------------------------
     def start(self, params: str = "default") -> "BotWorld":
@@ -136,8 +137,9 @@ class BotWorld:
         from crossmargin.chain.session import connect
         from crossmargin.model.params import load_params
 
-        os.environ["CROSSMARGIN_DEPLOYMENTS"] = str(self.folder / "deployments")
-        os.environ["CROSSMARGIN_CACHE"] = str(self.folder / "cache")
+        for key, sub in (("CROSSMARGIN_DEPLOYMENTS", "deployments"), ("CROSSMARGIN_CACHE", "cache")):
+            self.saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = str(self.folder / sub)
         for attempt in range(3):
             # A fresh chain per attempt: the deploy's `markets.list:*` step (list + set_funding_params) is sent
             # with Ape's unpadded gas estimate, which runs out of gas (ReentrancySentryOOG) when the wall clock
@@ -273,9 +275,15 @@ class BotWorld:
         self.procs.clear()
 
     def close(self) -> None:
+        """Stop the bots and the node; the environment variables `start` set are restored."""
         self.stop_all()
         if self.node is not None:
             self.node.stop()
+        for key, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     # -- reads ---------------------------------------------------------------------------------------------
     def health(self, accounts: list[int]):

@@ -7,7 +7,6 @@ in its owner's wallet; the hedged account (key 6): 50,000 USDC, long 10 ETH-PERP
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 
@@ -24,7 +23,6 @@ LOW, TARGET, HIGH = 1.3, 1.6, 2.2
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_CACHE")}
     w = BotWorld(tmp_path_factory.mktemp("agents")).start()
     try:
         sc = w.sc
@@ -42,11 +40,6 @@ def world(tmp_path_factory):
         yield w
     finally:
         w.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def maker(w: BotWorld, *extra: str):

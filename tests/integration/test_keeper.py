@@ -8,7 +8,6 @@ Population (ETH-PERP longs on 10,000 USDC each, bought from the maker at 3,000):
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -26,7 +25,6 @@ CRASH, DEEPER = 2600, 2400
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_CACHE")}
     w = BotWorld(tmp_path_factory.mktemp("keeper")).start()
     try:
         sc = w.sc
@@ -46,11 +44,6 @@ def world(tmp_path_factory):
         yield w
     finally:
         w.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def move_price(w: BotWorld, price: float, symbol: str = "ETH", resume: bool = True) -> int:

@@ -3,7 +3,6 @@ oracle's rate limit, is restart-safe (a restarted feeder at the target sends not
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -16,18 +15,12 @@ WAD = 10**18
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_CACHE")}
     w = BotWorld(tmp_path_factory.mktemp("vol")).start()
     try:
         w.take_snapshot()
         yield w
     finally:
         w.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def vols(w):

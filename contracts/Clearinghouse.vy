@@ -68,6 +68,7 @@ from .interfaces import IClearinghouse
 from .interfaces import IMarkets
 from .interfaces import IRiskEngine
 from .lib import constants
+from .lib import aggregates
 from .lib import errors
 from .lib import packing
 from .lib import types
@@ -145,6 +146,8 @@ ID_BITS: constant(uint256) = 16
 ID_MASK: constant(uint256) = 2**16 - 1
 IDS_PER_WORD: constant(uint256) = 16
 ID_WORDS: constant(uint256) = 3
+# @dev Mask of one 96-bit field of a `_crowd` word.
+CROWD_MASK: constant(uint256) = 2**96 - 1
 # @dev Bit of a position word set while its funding snapshot slot is non-zero.
 SNAPSHOT_FLAG: constant(uint256) = 2**255
 # @dev Largest `s` of a canonical (low-s) secp256k1 signature (EIP-2).
@@ -167,6 +170,9 @@ _positions: HashMap[uint256, HashMap[uint256, uint256]]
 _snapshots: HashMap[uint256, HashMap[uint256, int256]]
 # @dev Sum of long sizes per instrument (WAD units).
 _open_interest: HashMap[uint256, uint256]
+# @dev Per underlying id, its open interest summed over its instruments (the crowding aggregate A, WAD units)
+#      in one word: A (bits 0-95) | A_s at the last change (96-191) | time of the last change (192-255).
+_crowd: HashMap[uint256, uint256]
 # @dev Cached expiry of dated instruments seen in a fill (0 = perp or never traded).
 _expiry: HashMap[uint256, uint256]
 # @dev Open option positions per account (<= MAX_OPTION_POSITIONS).
@@ -363,6 +369,8 @@ def fill(
     if maker_long + taker_long > 0:
         assert oi <= inst.max_open_interest, errors.OPEN_INTEREST_CAP
     self._open_interest[id] = oi
+    if maker_long + taker_long != 0:
+        self._crowd_add(inst.underlying, maker_long + taker_long)
 
     maker.fee = self._fee(notional, _order.fee_rate)
     taker.fee = self._fee(notional, self._taker_fee_rate)
@@ -508,6 +516,7 @@ def transfer_portfolio(_from: uint256, _to: uint256, _fraction: uint256):
         if change != 0:
             # dev: change <= 0 (longs only move or net); the sum of long sizes stays >= 0
             self._open_interest[id] = convert(convert(self._open_interest[id], int256) + change, uint256)
+            self._crowd_add((staticcall IMarkets(markets).margin_terms(id)).underlying, change)
     if full:
         self._clear_ids(_from, len(ids))
         self._option_count[_from] = 0
@@ -662,6 +671,23 @@ def position(_account: uint256, _instrument: uint256) -> types.Position:
     if pos.size == 0:
         pos.instrument = 0
     return pos
+
+
+@external
+@view
+@reentrant
+def crowding(_uid: uint256) -> (uint256, uint256):
+    """
+    @notice The crowding aggregate of an underlying: its open interest summed
+            over its instruments (long sizes; options count unit for unit),
+            now and smoothed (TECH_SPEC "Crowding").
+    @param _uid Underlying id.
+    @return current A (WAD units).
+    @return smoothed A_s: moves towards A over `aggregates.WINDOW` seconds after each change.
+    """
+    word: uint256 = self._crowd[_uid]
+    current: uint256 = word & CROWD_MASK
+    return current, aggregates._smoothed(current, (word >> 96) & CROWD_MASK, word >> 192, block.timestamp)
 
 
 @external
@@ -1034,6 +1060,23 @@ def _trade(
 
 
 @internal
+def _crowd_add(_uid: uint256, _change: int256):
+    """
+    @dev The crowding aggregate A of `_uid` moves by `_change` (an open
+         interest change): checkpoint A_s at its value now (lib/aggregates).
+    @param _uid Underlying id.
+    @param _change Signed change of the open interest (WAD units).
+    """
+    word: uint256 = self._crowd[_uid]
+    current: uint256 = word & CROWD_MASK
+    last: uint256 = aggregates._smoothed(current, (word >> 96) & CROWD_MASK, word >> 192, block.timestamp)
+    # dev: A is a sum of open interests (>= 0); both fields stay below 2**96 (~7.9e10 units)
+    new: uint256 = convert(convert(current, int256) + _change, uint256)
+    assert new <= CROWD_MASK, errors.CROWDING_OVERFLOW
+    self._crowd[_uid] = new | (last << 96) | (block.timestamp << 192)
+
+
+@internal
 def _settle_expired(_account: uint256) -> int256:
     """
     @dev Close every position of `_account` in a dated instrument whose
@@ -1063,6 +1106,7 @@ def _settle_expired(_account: uint256) -> int256:
             pnl = self._div_down(pos.size * convert(intrinsic, int256), SWAD)
         if pos.size > 0:
             self._open_interest[id] -= convert(pos.size, uint256)
+            self._crowd_add(inst.underlying, -pos.size)
         self._store_position(_account, id, empty(types.Position))
         self._remove_id(_account, id)
         if inst.kind != constants.FUTURE:

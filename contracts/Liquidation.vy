@@ -43,7 +43,7 @@
           the fraction after which the account is back above IM if equity and
           requirements scale with 1 - f (requirements shrink at least that
           fast: scenario and basis terms are homogeneous, concentration is
-          quadratic, haircuts fall with the balance), or f <= 1 when the
+          |N|·max(A, |N|), haircut rates do not rise as the balance falls), or f <= 1 when the
           account is small (MM <= min_partial_mm) or deep under water
           (E_mm <= full_close_health·MM): Aave's close factor rule.
         - insolvent bid (V <= 0): f = 1 only; the bidder takes everything and
@@ -94,6 +94,7 @@ interface IVault:
     def collateral_of(_id: uint256) -> (DynArray[address, constants.MAX_ASSETS], DynArray[uint256, constants.MAX_ASSETS]): view
     def is_authorized(_id: uint256, _caller: address) -> bool: view
     def isolated_instrument(_id: uint256) -> uint256: view
+    def deposits(_token: address) -> (uint256, uint256): view
 
 
 # @dev Haircut parameters of a collateral token (layout of `RiskEngine.collateral_risk`).
@@ -804,7 +805,8 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
     """
     @dev Σ_k bal_k·P_k - value_mm,k over the account's collateral: the MM
          haircuts the engine took off its equity, recomputed with the engine's
-         formula and rounding (`RiskEngine._collateral_value`) and its price
+         formula and rounding (`RiskEngine._collateral_value`, the slope on
+         max(balance, smoothed deposits D_s)) and its price
          choice (`RiskEngine._spot`, liquidation mode: the primary when the
          secondary is unusable; the last price of a stale feed, whose value_mm
          the engine's penalty holds). Tokens without haircut parameters are
@@ -832,7 +834,11 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
         if _use_secondary and secondary != 0:
             price = secondary
         value: uint256 = balance * price // constants.WAD
-        value_up: uint256 = fixed_point._mul_div_up(balance, price, constants.WAD)
+        # dev: the slope term is priced on the token's smoothed protocol-wide deposits (at least this balance)
+        current: uint256 = 0
+        smoothed: uint256 = 0
+        current, smoothed = staticcall vault.deposits(tokens[i])
+        value_up: uint256 = fixed_point._mul_div_up(max(balance, smoothed), price, constants.WAD)
         slope: uint256 = fixed_point._mul_div_up(risk.slope, value_up, risk.depth)
         h_mm: uint256 = min(constants.WAD, risk.base_mm + slope)
         total += value - value * (constants.WAD - h_mm) // constants.WAD

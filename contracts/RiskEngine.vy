@@ -14,8 +14,9 @@
                       (VolOracle). Never a price made by the protocol's trades.
         - book        what an account holds on one underlying u: open linear size
                       (net and gross) and linked collateral. One `UnderlyingRisk`.
-        - h_k         haircut of collateral k: min(1, base_k + slope_k·bal_k·P_k /
-                      depth_k), with the IM or the MM base [haircut].
+        - h_k         haircut of collateral k: min(1, base_k + slope_k·max(bal_k, D_k)·P_k /
+                      depth_k), with the IM or the MM base; D_k the Vault's deposits of k,
+                      smoothed D_s for MM, max(D, D_s) for IM [haircut].
         - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i)
                       - pending perp funding [equity]; linear value size·S_u, option
                       value size·Black-76 (OptionPricer). A dated position with a
@@ -41,9 +42,10 @@
         - R           max over the regimes ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI of
                       sqrt(max(0, Lᵀ ρ L)) + Σ_u C_u [correlated_requirement].
         - add-ons     basis_rate·(gross - |net|)·S_u of the linear book, short
-                      option rate·short option notional, λ_u·N_u² / depth_u with
-                      N_u = |net delta|·S_u [addons].
-        - MM, IM      MM = R + Σ_u add-ons; IM = im_factor·MM [requirements].
+                      option rate·short option notional, crowding λ_u·N_u·max(A_s, |net|)·S_u / depth_u
+                      with N_u = |net delta|·S_u and A_s the Clearinghouse's smoothed
+                      open interest of u (IM: max(A, A_s, |net|)) [addons].
+        - MM, IM      MM = R + Σ_u add-ons; IM = im_factor·(MM + Σ_u (conc_im - conc_mm)) [requirements].
         - status      worst oracle status (price, ATM vol and each live option's
                       vol) among the underlyings the account touches: OK,
                       DEGRADED or STALE.
@@ -117,10 +119,12 @@ interface IVault:
     def cash_of(_id: uint256) -> int256: view
     def collateral_of(_id: uint256) -> (DynArray[address, constants.MAX_ASSETS], DynArray[uint256, constants.MAX_ASSETS]): view
     def asset_info(_token: address) -> AssetInfo: view
+    def deposits(_token: address) -> (uint256, uint256): view
 
 
 interface IPositions:
     def positions_of(_account: uint256) -> DynArray[types.Position, constants.MAX_POSITIONS]: view
+    def crowding(_uid: uint256) -> (uint256, uint256): view
 
 
 interface IOracleRouter:
@@ -228,6 +232,8 @@ struct Leg:
     balance: uint256             # WAD units
     packed: uint256              # packed CollateralRisk (see `_collateral`)
     depth: uint256               # WAD USD
+    level_mm: uint256            # max(balance, D_s): the deposits its MM haircut slope is priced on (WAD units)
+    level_im: uint256            # max(balance, D, D_s): the same for IM
 
 
 # @dev Role that may set risk parameters inside the bounds.
@@ -897,7 +903,21 @@ def _requirements(
             books.append(opened)
             funding_prices.append(fp)
         books[b].collateral += balance
-        legs.append(Leg(book=b, balance=balance, packed=packed, depth=self._collateral_depth[tokens[i]]))
+        # [crowding] the haircut slope is priced on the token's protocol-wide deposits: D_s for MM, max(D, D_s) for IM
+        d_now: uint256 = 0
+        d_smooth: uint256 = 0
+        d_now, d_smooth = staticcall vault.deposits(tokens[i])
+        level: uint256 = max(balance, d_smooth)
+        legs.append(
+            Leg(
+                book=b,
+                balance=balance,
+                packed=packed,
+                depth=self._collateral_depth[tokens[i]],
+                level_mm=level,
+                level_im=max(level, d_now),
+            )
+        )
 
     # ---- pass 2: per underlying
     w1: uint256 = self._risk[1]
@@ -905,6 +925,8 @@ def _requirements(
     equity_im: int256 = base
     equity_mm: int256 = base
     addons: uint256 = 0
+    # [crowding] Σ_u (conc_im - conc_mm): what IM's concentration (today's aggregate) adds over MM's
+    crowd_im: uint256 = 0
     nonlinear: uint256 = 0
     # liquidation mode: Σ over books in doubt of their collateral's MM value and K_u, taken off equity
     penalty: uint256 = 0
@@ -1014,15 +1036,21 @@ def _requirements(
             equity_mm -= convert(book.worst_loss, int256)
             penalty += book.worst_loss
 
-        # [addons]
-        book.basis, book.short_option, book.concentration = self._addons(book, und, w1)
+        # [addons] the crowding aggregate of u (read only when the book has a net delta)
+        a_now: uint256 = 0
+        a_smooth: uint256 = 0
+        if book.net_delta != 0:
+            a_now, a_smooth = staticcall IPositions(source).crowding(book.underlying)
+        conc_im: uint256 = 0
+        book.basis, book.short_option, book.concentration, conc_im = self._addons(book, und, w1, a_now, a_smooth)
         addons += book.basis + book.short_option + book.concentration
+        crowd_im += conc_im - book.concentration
         books[b] = book
         linear.append(book.linear)
 
     # ---- across underlyings
     mm: uint256 = self._correlated_requirement(uids, linear, margin_math._field(w1, 1)) + nonlinear + addons
-    im: uint256 = fixed_point._mul_div_up(mm, margin_math._field(w0, 3), constants.WAD)
+    im: uint256 = fixed_point._mul_div_up(mm + crowd_im, margin_math._field(w0, 3), constants.WAD)
     return Evaluation(
         result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status),
         penalty=penalty,
@@ -1143,18 +1171,21 @@ def _funding_owed(_pos: types.Position, _index: int256) -> int256:
 @pure
 def _collateral_value(_leg: Leg, _price: uint256) -> (uint256, uint256):
     """
-    @dev [haircut, collateral_value] bal·P·(1 - h) with h = min(1, base + slope·bal·P / depth).
-         The slope term uses bal·P rounded up and is itself rounded up (larger
-         haircut); the value is rounded down.
+    @dev [haircut, collateral_value] bal·P·(1 - h) with h = min(1, base + slope·level·P / depth),
+         level = max(bal, D_s) for MM and max(bal, D, D_s) for IM (the token's
+         protocol-wide deposits: splitting a holding cannot lower the rate).
+         The slope term uses level·P rounded up and is itself rounded up
+         (larger haircut); the value is rounded down.
     @param _leg The holding.
     @param _price P: its underlying's index price (WAD).
     @return (IM value, MM value), WAD USD.
     """
     value: uint256 = _leg.balance * _price // constants.WAD
-    value_up: uint256 = fixed_point._mul_div_up(_leg.balance, _price, constants.WAD)
-    slope: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, _leg.depth)
-    h_mm: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 0) + slope)
-    h_im: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 1) + slope)
+    slope: uint256 = margin_math._field(_leg.packed, 2)
+    slope_mm: uint256 = fixed_point._mul_div_up(slope, fixed_point._mul_div_up(_leg.level_mm, _price, constants.WAD), _leg.depth)
+    slope_im: uint256 = fixed_point._mul_div_up(slope, fixed_point._mul_div_up(_leg.level_im, _price, constants.WAD), _leg.depth)
+    h_mm: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 0) + slope_mm)
+    h_im: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 1) + slope_im)
     return value * (constants.WAD - h_im) // constants.WAD, value * (constants.WAD - h_mm) // constants.WAD
 
 
@@ -1210,24 +1241,40 @@ def _split(_worst: uint256, _directional: int256) -> (int256, uint256):
 
 @internal
 @pure
-def _addons(_book: UnderlyingRisk, _und: uint256, _w1: uint256) -> (uint256, uint256, uint256):
+def _addons(
+    _book: UnderlyingRisk, _und: uint256, _w1: uint256, _a_now: uint256, _a_smooth: uint256
+) -> (uint256, uint256, uint256, uint256):
     """
     @dev [addons] Basis: basis_rate·(gross - |net|)·S_u of the open linear book.
          Short option: short_option_rate·Σ|size|·S_u over short options (expired
-         but unsettled ones included). Concentration:
-         λ_u·N_u² / depth_u with N_u = |net delta|·S_u (positions only). All rounded up.
+         but unsettled ones included). Concentration (crowding, TECH_SPEC
+         "Crowding"): λ_u·N_u·max(A_s, |net|)·S_u / depth_u with N_u = |net delta|·S_u
+         (positions only) and A_s the smoothed open interest of u over all
+         accounts; IM's flavour on max(A, A_s, |net|). Linear in the own exposure:
+         splitting a book across accounts cannot lower it. All rounded up.
     @param _book The book (spot, sizes and net delta filled in).
     @param _und Packed underlying parameters (depth | λ << 128).
     @param _w1 Packed risk word 1 (basis_rate, corr_kappa, short_option_rate, rate).
-    @return (basis, short_option, concentration), WAD USD.
+    @param _a_now A: the Clearinghouse's open interest of u now (WAD units).
+    @param _a_smooth A_s: its smoothed value (WAD units).
+    @return (basis, short_option, concentration (MM), concentration (IM)), WAD USD.
     """
     hedged: uint256 = _book.gross_size - margin_math._abs(_book.linear_size)
     basis: uint256 = fixed_point._mul_div_up(hedged * _book.spot, margin_math._field(_w1, 0), WAD2)
-    n: uint256 = fixed_point._mul_div_up(margin_math._abs(_book.net_delta), _book.spot, constants.WAD)
-    n2_over_depth: uint256 = fixed_point._mul_div_up(n, n, _und & LOW_128)
-    concentration: uint256 = fixed_point._mul_div_up(n2_over_depth, _und >> 128, constants.WAD)
+    net: uint256 = margin_math._abs(_book.net_delta)
+    a_mm: uint256 = max(_a_smooth, net)
+    n: uint256 = fixed_point._mul_div_up(net, _book.spot, constants.WAD)
+    depth: uint256 = _und & LOW_128
+    conc_mm: uint256 = fixed_point._mul_div_up(
+        fixed_point._mul_div_up(n, fixed_point._mul_div_up(a_mm, _book.spot, constants.WAD), depth), _und >> 128, constants.WAD
+    )
+    conc_im: uint256 = fixed_point._mul_div_up(
+        fixed_point._mul_div_up(n, fixed_point._mul_div_up(max(a_mm, _a_now), _book.spot, constants.WAD), depth),
+        _und >> 128,
+        constants.WAD,
+    )
     short_option: uint256 = fixed_point._mul_div_up(_book.short_options * _book.spot, margin_math._field(_w1, 2), WAD2)
-    return basis, short_option, concentration
+    return basis, short_option, conc_mm, conc_im
 
 
 @internal

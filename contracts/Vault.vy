@@ -61,6 +61,7 @@ from snekmate.utils import pausable
 from .interfaces import IMarginChecker
 from .lib import accounts
 from .lib import constants
+from .lib import aggregates
 from .lib import errors
 from .lib import packing
 from .lib import types
@@ -164,6 +165,8 @@ MIN_DELEVER_TARGET: constant(uint256) = 3 * 10**17
 MIN_GRACE: constant(uint256) = 3600
 MAX_GRACE: constant(uint256) = 30 * 86400
 MAX_DELEVER_DISCOUNT: constant(uint256) = 10**17
+# @dev Mask of the value in a `_deposit_smooth` word.
+SMOOTH_MASK: constant(uint256) = 2**192 - 1
 
 # @dev Listed assets in listing order.
 _asset_list: DynArray[address, constants.MAX_ASSETS]
@@ -171,6 +174,9 @@ _asset_list: DynArray[address, constants.MAX_ASSETS]
 _asset_info: HashMap[address, AssetInfo]
 # @dev 10**(18 - decimals) per listed token.
 _scale: HashMap[address, uint256]
+# @dev Per collateral token, the smoothed deposits (the crowding aggregate D of lib/aggregates) at the last
+#      change of `total_wad`: value (bits 0-191) | time (192-255).
+_deposit_smooth: HashMap[address, uint256]
 # @dev The single settlement asset (empty until listed).
 _settlement_asset: address
 # @dev Non-settlement collateral per account per token (WAD).
@@ -495,6 +501,7 @@ def deposit(_id: uint256, _token: address, _amount: uint256):
         self._change_cash(_id, convert(wad, int256), a)
         self._track(a)
     else:
+        self._checkpoint(_token, info.total_wad)
         self._set_balance(_id, _token, self._balances[_id][_token] + wad)
     log Deposit(id=_id, token=_token, sender=msg.sender, amount=received, wad=wad)
 
@@ -536,6 +543,7 @@ def withdraw(_id: uint256, _token: address, _amount: uint256, _receiver: address
     else:
         balance: uint256 = self._balances[_id][_token]
         assert balance >= wad, errors.INSUFFICIENT_BALANCE
+        self._checkpoint(_token, info.total_wad)
         self._set_balance(_id, _token, unsafe_sub(balance, wad))  # dev: checked just above
     # dev: collateral total_wad is the sum of balances; cash checked for liquidity above
     self._asset_info[_token].total_wad = unsafe_sub(info.total_wad, wad)
@@ -732,6 +740,7 @@ def deleverage(_id: uint256, _token: address, _amount: uint256, _max_pay: uint25
     self._change_cash(_id, convert(pay_wad, int256), a)
     self._asset_info[settlement].total_wad += pay_wad
     self._set_balance(_id, _token, unsafe_sub(balance, amount_wad))  # dev: checked above
+    self._checkpoint(_token, self._asset_info[_token].total_wad)
     self._asset_info[_token].total_wad -= amount_wad
     self._track(a)
 
@@ -760,6 +769,22 @@ def assets() -> DynArray[address, constants.MAX_ASSETS]:
     @return The token addresses.
     """
     return self._asset_list
+
+
+@external
+@view
+@reentrant
+def deposits(_token: address) -> (uint256, uint256):
+    """
+    @notice The crowding aggregate of a collateral token: the deposits of all
+            accounts, now and smoothed (TECH_SPEC "Crowding").
+    @param _token Token address.
+    @return current D = total_wad (WAD units).
+    @return smoothed D_s: moves towards D over `aggregates.WINDOW` seconds after each change.
+    """
+    word: uint256 = self._deposit_smooth[_token]
+    total: uint256 = self._asset_info[_token].total_wad
+    return total, aggregates._smoothed(total, word & SMOOTH_MASK, word >> 192, block.timestamp)
 
 
 @external
@@ -1080,6 +1105,19 @@ def _cash_value(_state: CashState, _a: Accrual) -> int256:
     if _state.debt > 0:
         return -convert(self._div_up(_state.debt * _a.borrow_index, constants.RAY), int256)
     return convert(_state.scaled * _a.supply_index // constants.RAY, int256)
+
+
+@internal
+def _checkpoint(_token: address, _previous: uint256):
+    """
+    @dev The deposits of `_token` change from `_previous`: store their smoothed
+         value now (capped to its field) and the time.
+    @param _token Collateral token.
+    @param _previous total_wad before the change.
+    """
+    word: uint256 = self._deposit_smooth[_token]
+    value: uint256 = aggregates._smoothed(_previous, word & SMOOTH_MASK, word >> 192, block.timestamp)
+    self._deposit_smooth[_token] = min(value, SMOOTH_MASK) | (block.timestamp << 192)
 
 
 @internal

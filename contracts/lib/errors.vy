@@ -149,3 +149,6 @@ MARGIN_RATIO_FELL: constant(String[32]) = "margin ratio fell"
 
 # ---------------------------------------------------------------- gas bounds (issue 11 §3)
 TOO_MANY_OPTIONS: constant(String[32]) = "too many options"
+
+# ---------------------------------------------------------------- crowding aggregates (issue 12 §1)
+CROWDING_OVERFLOW: constant(String[32]) = "crowding overflow"

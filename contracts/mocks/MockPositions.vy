@@ -34,3 +34,30 @@ def positions_of(_account: uint256) -> DynArray[types.Position, constants.MAX_PO
     @return The positions.
     """
     return self._positions[_account]
+
+
+# @dev Crowding aggregate per underlying: (current, smoothed), WAD units (0, 0 unless set).
+_crowding: HashMap[uint256, uint256[2]]
+
+
+@external
+def set_crowding(_uid: uint256, _current: uint256, _smoothed: uint256):
+    """
+    @notice Set the crowding aggregate `crowding(_uid)` returns.
+    @param _uid Underlying id.
+    @param _current A (WAD units).
+    @param _smoothed A_s (WAD units).
+    """
+    self._crowding[_uid] = [_current, _smoothed]
+
+
+@external
+@view
+def crowding(_uid: uint256) -> (uint256, uint256):
+    """
+    @notice The Clearinghouse's crowding aggregate, as set.
+    @param _uid Underlying id.
+    @return (current, smoothed), WAD units.
+    """
+    c: uint256[2] = self._crowding[_uid]
+    return c[0], c[1]

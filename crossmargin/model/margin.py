@@ -5,7 +5,8 @@ the contract computes the same numbers in WAD and must agree within the differen
 
 Glossary
     S_u, σ_u      index price and annualised ATM implied vol of underlying u (OracleRouter, VolOracle)
-    h_k           haircut of collateral k: min(1, base_k + slope_k · bal_k·P_k / depth_k); IM and MM bases
+    h_k           haircut of collateral k: min(1, base_k + slope_k · max(bal_k, D_k)·P_k / depth_k); IM and MM
+                  bases; D_k the protocol-wide deposits of k (smoothed D_s for MM, max(D, D_s) for IM)
     E             equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i) + accrued funding
     s_u           shock size: clamp(z · σ_u · sqrt(H), shock_min, shock_max)
     grid          spot moves m = k/4 · s_u, k = -4..4, × vol {down, flat, up}: 27 scenarios per underlying
@@ -15,7 +16,10 @@ Glossary
     L_u, C_u      linear part clamp(WS_u, -K_u, K_u) and non-linear remainder K_u - |L_u|
     R             correlated scenario requirement: max over 3 regimes of sqrt(max(0, Lᵀ ρ L)) + Σ C_u
     add-ons       basis, short option, concentration (per underlying)
-    MM, IM        MM = R + Σ add-ons (MM parameters); IM = im_factor · MM
+    A_u           crowding aggregate: open interest of u summed over its instruments, protocol-wide (units);
+                  A_s smoothed (lib/aggregates.vy). Concentration λ_u · N_u · max(A·S_u, N_u) / depth_u
+    MM, IM        MM = R + Σ add-ons (MM parameters, A_s); IM = im_factor · (MM + Σ_u (conc_im,u - conc_u)),
+                  conc_im on max(A, A_s)
     shortfall     IM - E_im, MM - E_mm; liquidatable iff MM shortfall > 0
 
 Function by function (DESIGN §4)
@@ -36,6 +40,10 @@ Conventions the contract shares
     - The requirement uses MM parameters (MM haircuts in ΔV); IM scales the whole MM requirement.
     - N_u, the net delta notional behind the concentration add-on, counts positions only: collateral size is
       already priced by its haircut slope.
+    - Crowding (TECH_SPEC "Crowding"): the concentration add-on and the haircut slope are linear in the account's
+      own exposure times the protocol's aggregate (open interest of the underlying, deposits of the token), so
+      splitting a book across accounts never lowers their sum; `MarketState.crowding` / `.deposits` carry the
+      aggregates, (0, 0) when absent (then the own exposure stands in: today's per-account quadratic).
 """
 
 from __future__ import annotations
@@ -47,10 +55,11 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from crossmargin.model.params import Collateral, MarketSpec, Params, RiskParams
+from crossmargin.model.params import Collateral, MarketSpec, Params, RiskParams, _kind
 from crossmargin.model.portfolio import Account, MarketState, Position
 from crossmargin.model.pricing import black76_greeks, black76_price
 
+CROWDING_WINDOW = 86_400           # seconds for a smoothed aggregate to reach its current value (lib/aggregates.vy WINDOW)
 GRID_STEPS = 4                      # spot moves k/GRID_STEPS · s_u for k = -GRID_STEPS..GRID_STEPS
 VOL_DOWN, VOL_FLAT, VOL_UP = 0, 1, 2  # rows of a scenario PnL matrix
 REGIMES = ("base", "high", "low")     # correlation regimes: ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI
@@ -66,11 +75,21 @@ class Addons:
 
     basis: float          # basis_rate · (gross - |net|) linear notional
     short_option: float   # short_option_rate · Σ |size|·S over short options
-    concentration: float  # λ_u · N_u² / depth_u
+    concentration: float  # λ_u · N_u · max(A_s·S_u, N_u) / depth_u (MM level: smoothed aggregate)
+    concentration_im: float | None = None   # λ_u · N_u · max(A·S_u, A_s·S_u, N_u) / depth_u; None = concentration
+
+    def __post_init__(self) -> None:
+        if self.concentration_im is None:
+            object.__setattr__(self, "concentration_im", self.concentration)
 
     @property
     def total(self) -> float:
         return self.basis + self.short_option + self.concentration
+
+    @property
+    def im_extra(self) -> float:
+        """What IM's concentration adds over MM's (before im_factor): today's crowding above the smoothed one."""
+        return self.concentration_im - self.concentration
 
 
 @dataclass(frozen=True)
@@ -157,20 +176,39 @@ def collateral_price(collateral: Collateral, state: MarketState) -> float:
     return 1.0 if collateral.settlement else state.spot[collateral.underlying]
 
 
-def haircut(collateral: Collateral, balance: float, price: float, kind: str = "mm") -> float:
-    """h_k = min(1, base_k + slope_k · (bal_k · P_k) / depth_k), base_k of the IM or MM flavour.
+def smoothed(current: float, last: float, t_last: float, now: float) -> float:
+    """[lib/aggregates._smoothed] A_s(now) = A_last + (A - A_last) · min(now - t_last, WINDOW) / WINDOW: the smoothed
+    crowding aggregate, checkpointed (A_last = A_s, t_last = now) whenever the current value A changes."""
+    return last + (current - last) * min(max(now - t_last, 0.0), CROWDING_WINDOW) / CROWDING_WINDOW
 
-    Larger holdings of a thin asset are worth proportionally less. The settlement asset has no haircut.
+
+def crowding_level(aggregate: tuple[float, float] | None, kind: str = "mm") -> float:
+    """The aggregate a requirement is priced on: the smoothed one for MM, max(current, smoothed) for IM (opening
+    risk pays today's crowding at once; maintenance follows it over the window)."""
+    if not aggregate:
+        return 0.0
+    current, smooth = aggregate
+    return max(current, smooth) if _kind(kind) == "im" else smooth
+
+
+def haircut(collateral: Collateral, balance: float, price: float, kind: str = "mm",
+            deposits: tuple[float, float] | None = None) -> float:
+    """h_k = min(1, base_k + slope_k · max(bal_k, D_k) · P_k / depth_k), base_k and D_k of the IM or MM flavour.
+
+    D_k: the token's protocol-wide deposits (`crowding_level`; none = this balance alone). The haircut rate does
+    not depend on how the deposits are split among accounts, so splitting a holding cannot lower it. The
+    settlement asset has no haircut.
     """
     if collateral.settlement:
         return 0.0
-    value = max(balance, 0.0) * price
+    value = max(balance, crowding_level(deposits, kind), 0.0) * price
     return min(1.0, collateral.haircut_base(kind) + collateral.haircut_slope * value / collateral.depth_usd)
 
 
-def collateral_value(collateral: Collateral, balance: float, price: float, kind: str = "mm") -> float:
+def collateral_value(collateral: Collateral, balance: float, price: float, kind: str = "mm",
+                     deposits: tuple[float, float] | None = None) -> float:
     """bal_k · P_k · (1 - h_k): what a collateral holding contributes to equity."""
-    return balance * price * (1.0 - haircut(collateral, balance, price, kind))
+    return balance * price * (1.0 - haircut(collateral, balance, price, kind, deposits))
 
 
 def position_value(pos: Position, spot, vol, now: float, rate: float = 0.0):
@@ -198,7 +236,7 @@ def equity(account: Account, state: MarketState, params: Params, kind: str = "mm
         c = params.collateral(symbol)
         if c.settlement:
             raise ValueError(f"{symbol} is the settlement asset: hold it as Account.cash, not as collateral")
-        e += collateral_value(c, balance, collateral_price(c, state), kind)
+        e += collateral_value(c, balance, collateral_price(c, state), kind, state.deposits.get(symbol))
     for pos in account.positions:
         u = pos.spec.underlying
         e += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
@@ -249,7 +287,7 @@ def scenario_pnl(u: str, account: Account, state: MarketState, params: Params) -
     for c in params.linked_collaterals(u):
         balance = account.collateral.get(c.symbol, 0.0)
         if balance:
-            pnl += collateral_value(c, balance, spot, "mm") * moves
+            pnl += collateral_value(c, balance, spot, "mm", state.deposits.get(c.symbol)) * moves
     return pnl
 
 
@@ -315,7 +353,8 @@ def addons(u: str, account: Account, state: MarketState, params: Params) -> Addo
     basis          basis_rate · (gross - |net|) of the linear book (PERP + FUTURE notionals at S_u):
                    futures against perps are not a perfect hedge; a one-sided book pays none.
     short_option   short_option_rate · Σ |size| · S_u over short options.
-    concentration  λ_u · N_u² / depth_u, N_u = |net delta| · S_u of the positions.
+    concentration  λ_u · N_u · max(A_s·S_u, N_u) / depth_u, N_u = |net delta| · S_u of the positions and A_s
+                   the smoothed open interest of u (`state.crowding`); IM's flavour on max(A, A_s).
     """
     account = account.resolved(params)
     return _addons(u, _notionals(u, account, state.spot[u]), net_delta(u, account, state, params), state, params)
@@ -334,12 +373,15 @@ def _notionals(u: str, account: Account, spot: float) -> tuple[float, float, flo
 
 def _addons(u: str, notionals: tuple[float, float, float], delta: float, state: MarketState, params: Params) -> Addons:
     gross, net, short_options = notionals
-    N = abs(delta) * state.spot[u]
+    S = state.spot[u]
+    N = abs(delta) * S
     und = params.underlying(u)
+    aggregate = state.crowding.get(u)
     return Addons(
         basis=params.risk.basis_rate * (gross - net),
         short_option=params.risk.short_option_rate * short_options,
-        concentration=und.concentration * N * N / und.depth_usd,
+        concentration=und.concentration * N * max(crowding_level(aggregate, "mm") * S, N) / und.depth_usd,
+        concentration_im=und.concentration * N * max(crowding_level(aggregate, "im") * S, N) / und.depth_usd,
     )
 
 
@@ -374,7 +416,8 @@ def underlying_risk(u: str, account: Account, state: MarketState, params: Params
 def requirements(account: Account, state: MarketState, params: Params) -> MarginResult:
     """Equity, IM, MM and shortfalls of an account.
 
-    MM = R + Σ_u add-ons_u (MM haircuts inside the scenarios); IM = im_factor · MM, so 0 <= MM <= IM.
+    MM = R + Σ_u add-ons_u (MM haircuts inside the scenarios); IM = im_factor · (MM + Σ_u (conc_im,u - conc_u)),
+    so 0 <= MM <= IM (IM's concentration prices today's crowding, MM's the smoothed one).
     Only the underlyings the account touches are evaluated (and need a price and a vol): L_u = C_u = 0
     elsewhere, so an account's health never depends on a feed it has no exposure to.
     """
@@ -385,7 +428,7 @@ def requirements(account: Account, state: MarketState, params: Params) -> Margin
     R, regime = correlated_requirement(L, C, params)
     total_addons = sum(r.addons.total for r in per.values())
     mm = R + total_addons
-    im = params.risk.im_factor * mm
+    im = params.risk.im_factor * (mm + sum(r.addons.im_extra for r in per.values()))
     e_im, e_mm = equity(account, state, params, "im"), equity(account, state, params, "mm")
     return MarginResult(
         equity_im=e_im, equity_mm=e_mm, im=im, mm=mm, im_shortfall=im - e_im, mm_shortfall=mm - e_mm,
@@ -422,8 +465,8 @@ def liquidation_requirements(account: Account, state: MarketState, params: Param
                 c = params.collateral(symbol)
                 if c.underlying == u:
                     price = collateral_price(c, state)
-                    pen_im += collateral_value(c, balance, price, "im")
-                    pen_mm += collateral_value(c, balance, price, "mm")
+                    pen_im += collateral_value(c, balance, price, "im", state.deposits.get(symbol))
+                    pen_mm += collateral_value(c, balance, price, "mm", state.deposits.get(symbol))
     e_im, e_mm = base.equity_im - pen_im, base.equity_mm - pen_mm
     result = dataclasses.replace(base, equity_im=e_im, equity_mm=e_mm, im_shortfall=base.im - e_im,
                                  mm_shortfall=base.mm - e_mm)

@@ -8,7 +8,10 @@ Units as in `params`: USD, units of the underlying, token units for collateral b
 - `Account(cash, collateral, positions, funding)`: `cash` is the settlement asset balance (USD, may be
   negative), `collateral` the other tokens' balances in token units, `funding` accrued unsettled funding (USD,
   signed, + = receivable).
-- `MarketState(spot, vol, now)`: index price and ATM implied vol per underlying symbol, and the time.
+- `MarketState(spot, vol, now, crowding, deposits)`: index price and ATM implied vol per underlying symbol, the
+  time, and the protocol-wide crowding aggregates (TECH_SPEC "Crowding"): per underlying its open interest summed
+  over its instruments, per collateral token the deposits of all accounts, each as (current, smoothed). Absent =
+  (0, 0): every term then falls back to the account's own exposure (the account is the whole market).
 """
 
 from __future__ import annotations
@@ -103,10 +106,14 @@ class MarketState:
     spot: Mapping[str, float]
     vol: Mapping[str, float]
     now: int = 0
+    crowding: Mapping[str, tuple[float, float]] = field(default_factory=dict)   # underlying -> (A, A_s), units
+    deposits: Mapping[str, tuple[float, float]] = field(default_factory=dict)   # collateral -> (D, D_s), tokens
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spot", MappingProxyType(dict(self.spot)))
         object.__setattr__(self, "vol", MappingProxyType(dict(self.vol)))
+        object.__setattr__(self, "crowding", MappingProxyType({k: tuple(v) for k, v in dict(self.crowding).items()}))
+        object.__setattr__(self, "deposits", MappingProxyType({k: tuple(v) for k, v in dict(self.deposits).items()}))
 
     @classmethod
     def from_params(cls, params: Params, now: int = 0) -> MarketState:
@@ -121,6 +128,12 @@ class MarketState:
 
     def at(self, now: int) -> MarketState:
         return dataclasses.replace(self, now=now)
+
+    def with_crowding(self, crowding: Mapping[str, tuple[float, float]] | None = None,
+                      deposits: Mapping[str, tuple[float, float]] | None = None) -> MarketState:
+        """This state with crowding aggregates (current, smoothed) replaced for the given keys."""
+        return dataclasses.replace(self, crowding={**self.crowding, **(crowding or {})},
+                                   deposits={**self.deposits, **(deposits or {})})
 
 
 def _same(instrument: MarketSpec | int | str, spec: MarketSpec) -> bool:

@@ -24,7 +24,7 @@
 
 
 # @dev Seconds for the smoothed aggregate to reach a new current value (mirrored by the model's CROWDING_WINDOW).
-WINDOW: constant(uint256) = 86_400
+WINDOW: constant(uint256) = 3_600
 @internal
 @pure
 def _smoothed(_current: uint256, _last: uint256, _time: uint256, _now: uint256) -> uint256:

@@ -59,7 +59,7 @@ from crossmargin.model.params import Collateral, MarketSpec, Params, RiskParams,
 from crossmargin.model.portfolio import Account, MarketState, Position
 from crossmargin.model.pricing import black76_greeks, black76_price
 
-CROWDING_WINDOW = 86_400           # seconds for a smoothed aggregate to reach its current value (lib/aggregates.vy WINDOW)
+CROWDING_WINDOW = 3_600            # seconds for a smoothed aggregate to reach its current value (lib/aggregates.vy WINDOW)
 GRID_STEPS = 4                      # spot moves k/GRID_STEPS · s_u for k = -GRID_STEPS..GRID_STEPS
 VOL_DOWN, VOL_FLAT, VOL_UP = 0, 1, 2  # rows of a scenario PnL matrix
 REGIMES = ("base", "high", "low")     # correlation regimes: ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI

@@ -1036,15 +1036,25 @@ def _requirements(
             equity_mm -= convert(book.worst_loss, int256)
             penalty += book.worst_loss
 
-        # [addons] the crowding aggregate of u (read only when the book has a net delta)
-        a_now: uint256 = 0
-        a_smooth: uint256 = 0
-        if book.net_delta != 0:
-            a_now, a_smooth = staticcall IPositions(source).crowding(book.underlying)
-        conc_im: uint256 = 0
-        book.basis, book.short_option, book.concentration, conc_im = self._addons(book, und, w1, a_now, a_smooth)
+        # [addons] crowding: the open interest of u over all accounts, A now and A_s smoothed (read only
+        # when the book has a net delta); MM's concentration on max(A_s, |net|), IM's on max(A, A_s, |net|)
+        book.basis, book.short_option = self._addons(book.gross_size, book.linear_size, book.short_options, book.spot, w1)
+        net: uint256 = margin_math._abs(book.net_delta)
+        if net != 0:
+            a_now: uint256 = 0
+            a_mm: uint256 = 0
+            a_now, a_mm = staticcall IPositions(source).crowding(book.underlying)
+            a_mm = max(a_mm, net)
+            # dev: λ_u·N_u·(level·S_u) / depth_u = N_u·ceil(level·S_u·λ_u / WAD²) / depth_u, every step rounded up;
+            # plain checked products (λ_u < 2**64 by its bound, A < 2**96 in the Clearinghouse): they could only
+            # overflow at prices and sizes no oracle or cap admits
+            level_k: uint256 = (a_mm * book.spot * (und >> 128) + WAD2 - 1) // WAD2
+            n: uint256 = fixed_point._mul_div_up(net, book.spot, constants.WAD)
+            book.concentration = fixed_point._mul_div_up(n, level_k, und & LOW_128)
+            if a_now > a_mm:
+                # dev: IM's flavour: the MM add-on scaled by A / max(A_s, |net|), rounded up
+                crowd_im += (book.concentration * a_now + a_mm - 1) // a_mm - book.concentration
         addons += book.basis + book.short_option + book.concentration
-        crowd_im += conc_im - book.concentration
         books[b] = book
         linear.append(book.linear)
 
@@ -1175,15 +1185,19 @@ def _collateral_value(_leg: Leg, _price: uint256) -> (uint256, uint256):
          level = max(bal, D_s) for MM and max(bal, D, D_s) for IM (the token's
          protocol-wide deposits: splitting a holding cannot lower the rate).
          The slope term uses level·P rounded up and is itself rounded up
-         (larger haircut); the value is rounded down.
+         (larger haircut; IM's is MM's times level_im / level_mm, rounded up);
+         the value is rounded down.
     @param _leg The holding.
     @param _price P: its underlying's index price (WAD).
     @return (IM value, MM value), WAD USD.
     """
     value: uint256 = _leg.balance * _price // constants.WAD
-    slope: uint256 = margin_math._field(_leg.packed, 2)
-    slope_mm: uint256 = fixed_point._mul_div_up(slope, fixed_point._mul_div_up(_leg.level_mm, _price, constants.WAD), _leg.depth)
-    slope_im: uint256 = fixed_point._mul_div_up(slope, fixed_point._mul_div_up(_leg.level_im, _price, constants.WAD), _leg.depth)
+    value_up: uint256 = fixed_point._mul_div_up(_leg.level_mm, _price, constants.WAD)
+    slope_mm: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, _leg.depth)
+    slope_im: uint256 = slope_mm
+    if _leg.level_im != _leg.level_mm:
+        # dev: IM's slope term: MM's scaled by max(D, D_s) / max(bal, D_s), rounded up
+        slope_im = fixed_point._mul_div_up(slope_mm, _leg.level_im, _leg.level_mm)
     h_mm: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 0) + slope_mm)
     h_im: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 1) + slope_im)
     return value * (constants.WAD - h_im) // constants.WAD, value * (constants.WAD - h_mm) // constants.WAD
@@ -1241,40 +1255,26 @@ def _split(_worst: uint256, _directional: int256) -> (int256, uint256):
 
 @internal
 @pure
-def _addons(
-    _book: UnderlyingRisk, _und: uint256, _w1: uint256, _a_now: uint256, _a_smooth: uint256
-) -> (uint256, uint256, uint256, uint256):
+def _addons(_gross: uint256, _linear: int256, _short_options: uint256, _spot: uint256, _w1: uint256) -> (uint256, uint256):
     """
     @dev [addons] Basis: basis_rate·(gross - |net|)·S_u of the open linear book.
          Short option: short_option_rate·Σ|size|·S_u over short options (expired
-         but unsettled ones included). Concentration (crowding, TECH_SPEC
-         "Crowding"): λ_u·N_u·max(A_s, |net|)·S_u / depth_u with N_u = |net delta|·S_u
-         (positions only) and A_s the smoothed open interest of u over all
-         accounts; IM's flavour on max(A, A_s, |net|). Linear in the own exposure:
-         splitting a book across accounts cannot lower it. All rounded up.
-    @param _book The book (spot, sizes and net delta filled in).
-    @param _und Packed underlying parameters (depth | λ << 128).
+         but unsettled ones included). Both rounded up. Concentration (crowding,
+         TECH_SPEC "Crowding", in `_requirements`): λ_u·N_u·(level·S_u) / depth_u with
+         N_u = |net delta|·S_u (positions only) and level the open interest of u
+         over all accounts (A_s for MM, max(A, A_s) for IM), at least |net|: linear
+         in the own exposure, so splitting a book across accounts cannot lower the sum.
+         Takes the book's fields, not the book (a struct argument is copied into the frame).
+    @param _gross Σ |size| of the open linear positions (WAD units).
+    @param _linear Σ size of the open linear positions (WAD units).
+    @param _short_options Σ |size| of short options (WAD units).
+    @param _spot S_u (WAD).
     @param _w1 Packed risk word 1 (basis_rate, corr_kappa, short_option_rate, rate).
-    @param _a_now A: the Clearinghouse's open interest of u now (WAD units).
-    @param _a_smooth A_s: its smoothed value (WAD units).
-    @return (basis, short_option, concentration (MM), concentration (IM)), WAD USD.
+    @return (basis, short_option), WAD USD.
     """
-    hedged: uint256 = _book.gross_size - margin_math._abs(_book.linear_size)
-    basis: uint256 = fixed_point._mul_div_up(hedged * _book.spot, margin_math._field(_w1, 0), WAD2)
-    net: uint256 = margin_math._abs(_book.net_delta)
-    a_mm: uint256 = max(_a_smooth, net)
-    n: uint256 = fixed_point._mul_div_up(net, _book.spot, constants.WAD)
-    depth: uint256 = _und & LOW_128
-    conc_mm: uint256 = fixed_point._mul_div_up(
-        fixed_point._mul_div_up(n, fixed_point._mul_div_up(a_mm, _book.spot, constants.WAD), depth), _und >> 128, constants.WAD
-    )
-    conc_im: uint256 = fixed_point._mul_div_up(
-        fixed_point._mul_div_up(n, fixed_point._mul_div_up(max(a_mm, _a_now), _book.spot, constants.WAD), depth),
-        _und >> 128,
-        constants.WAD,
-    )
-    short_option: uint256 = fixed_point._mul_div_up(_book.short_options * _book.spot, margin_math._field(_w1, 2), WAD2)
-    return basis, short_option, conc_mm, conc_im
+    basis: uint256 = fixed_point._mul_div_up((_gross - margin_math._abs(_linear)) * _spot, margin_math._field(_w1, 0), WAD2)
+    short_option: uint256 = fixed_point._mul_div_up(_short_options * _spot, margin_math._field(_w1, 2), WAD2)
+    return basis, short_option
 
 
 @internal

@@ -63,6 +63,17 @@ def clamp(target_wad: int, limits: VolLimits) -> int:
     return min(max(target_wad, limits.lo), limits.hi)
 
 
+def decide(current, post, age, refresh, min_change, min_vol, max_vol):
+    """What the feeder sends (None: nothing): `post` (the clamped target) when the current value is outside the
+    bounds or `post` moves it by more than `min_change` (relative), else the current value again once it is
+    `refresh` seconds old (keeping it fresh). The one rule of the bot and of the simulator's vol path
+    (`crossmargin.sim.paths.feeder_vol`); WAD integers on chain, floats in the simulator."""
+    moved = not (min_vol <= current <= max_vol) or abs(post - current) > min_change * current
+    if moved:
+        return post
+    return current if age >= refresh else None
+
+
 @dataclass
 class VolConfig:
     prices: Path | None = None        # daily closes (None: the shipped file)
@@ -155,13 +166,11 @@ class VolFeeder:
             post = clamp(target_wad, limits)
             record[u] = round(current, 6)
             refresh = self.config.refresh or max(1, limits.heartbeat // 2)
-            moved = not (limits.min_vol <= cur_wad <= limits.max_vol) or \
-                abs(post - cur_wad) > self.config.min_change * cur_wad
-            old = now - updated >= refresh
+            wad = decide(cur_wad, post, now - updated, refresh, self.config.min_change, limits.min_vol,
+                         limits.max_vol)
             self.state.steps_left[u] = _steps(current, goal / WAD, limits.hour_factor)
-            if not (moved or old) or self.sender.busy(("vol", uid)):
+            if wad is None or self.sender.busy(("vol", uid)):
                 continue
-            wad = post if moved else cur_wad
             self.sender.send(self.vo, "set_vol", [uid, wad], "vol", key=("vol", uid), head=head,
                              meta={"underlying": u, "from": current, "to": wad / WAD, "target": target})
             sent += 1

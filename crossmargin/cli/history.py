@@ -268,11 +268,15 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
                    "25 %% of MM (crossmargin simulate's model).")
 @click.option("--liq-delay", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Path steps between the MM breach and the bid (0: a keeper bidding at once).")
+@click.option("--funding-premium", default=1.25e-5, show_default=True, type=float,
+              help="Perp mark premium per funding period (dutch only; 1.25e-5 an hour = 0.01 %% per 8 h).")
+@click.option("--funding-beta", default=0.0, show_default=True, type=float,
+              help="Premium added per unit of the trailing day's log return (> 0: a discount in a fall).")
 @refit_option
 @out_option
 @json_option
 def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_per_day, vol_method, insurance,
-               liq_model, liq_delay, refit_days, out, as_json) -> None:
+               liq_model, liq_delay, funding_premium, funding_beta, refit_days, out, as_json) -> None:
     """Replay real history: Brownian bridges between daily closes with the forecast vol, the vol the feeder posts
     through the VolOracle's rate limit, random books cross vs isolated (liquidations, bad debt, insurance fund)."""
     from crossmargin.sim.backtest import book_vols
@@ -297,9 +301,11 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
         f = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]), params.risk.horizon_days,
                           refit_days=refit_days, with_garch=vol_method == "garch")
         vols = book_vols(listed, prices, vol_method, f)
-        from crossmargin.sim.engine import LiquidationModel
+        from crossmargin.sim.engine import FundingModel, LiquidationModel
 
-        liq = LiquidationModel(delay_steps=liq_delay, schedule=listed.liquidation if liq_model == "dutch" else None)
+        dutch = liq_model == "dutch"
+        liq = LiquidationModel(delay_steps=liq_delay, schedule=listed.liquidation if dutch else None,
+                               funding=FundingModel(funding_premium, funding_beta) if dutch else None)
         results = [replay(params, prices, vols, a, b, books, seed, steps_per_day, insurance, liquidation=liq, key=k)
                    for k, a, b, _ in windows]
     except ValueError as exc:
@@ -310,6 +316,7 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
 
     data = {"params": params.name, "prices": prices.source, "books": books, "seed": seed, "vol": vol_method,
             "steps_per_day": steps_per_day, "liquidation": liq_model, "liq_delay_steps": liq_delay,
+            "funding": {"premium": funding_premium, "beta": funding_beta} if liq_model == "dutch" else None,
             "replays": [_plain(dataclasses.asdict(r)) | {"seconds": s} for r, _, s in results]}
     path = _out(out) / "replay.json"
     path.write_text(json.dumps(data, indent=2, default=str))
@@ -317,15 +324,22 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
     symbols = list(params.symbols)
     rows = [[r.key, "/".join(f"{100 * r.trough[u]:.0f}" for u in symbols),
              f"{r.cross.books_hit:,.0f} / {r.isolated.books_hit:,.0f}",
+             f"{r.cross.bids:,.0f} ({r.cross.partial_bids:,.0f}) / {r.isolated.bids:,.0f} "
+             f"({r.isolated.partial_bids:,.0f})",
+             f"{r.cross.penalties:,.0f} / {r.isolated.penalties:,.0f}",
+             f"{r.cross.funding_paid:,.0f} / {r.isolated.funding_paid:,.0f}",
              f"{r.cross.bad_debt:,.0f} / {r.isolated.bad_debt:,.0f}",
              f"{r.cross.uncovered:,.0f} / {r.isolated.uncovered:,.0f}"] for r, _, _ in results]
     notes = "; ".join(dict.fromkeys(p.sources.split("; ", 1)[1] for _, p, _ in results if "; " in p.sources))
     emit(data, as_json, _readable(table(
         f"replays of real closes, params {params.name}, {books:,} books, {steps_per_day} steps a day, vol {vol_method}",
-        ["replay", f"low % {'/'.join(symbols)}", "books liquidated cross / iso", "bad debt cross / iso",
+        ["replay", f"low % {'/'.join(symbols)}", "books liquidated cross / iso", "bids (partial) cross / iso",
+         "owners' liquidation cost cross / iso", "funding paid cross / iso", "bad debt cross / iso",
          "uncovered cross / iso"], rows)),
         message=f"USD; insurance fund {insurance:.2%} of gross notional per mode; liquidation: "
-                + ("the contract's full bid (Dutch-auction discount, flag and fund fees)" if liq_model == "dutch"
+                + ("the contract's auction (flag fee, Dutch-auction discount, partial bids up to f_max, fund fee; "
+                   f"perp funding at premium {funding_premium:g} + {funding_beta:g} x the day's return)"
+                   if liq_model == "dutch"
                    else "the bidder keeps 25 % of MM") + f", {liq_delay} step(s) after the breach. "
                 + (f"Proxies: {notes}. " if notes else "")
                 + f"wrote {path}")

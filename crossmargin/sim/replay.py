@@ -10,12 +10,16 @@ EWMA at the close of day d, annualised: no look-ahead). At k = 0 and k = n the p
 the closes are written, not recomputed). Prices are rebased so every underlying starts at the parameter set's
 reference price (the books are opened there; the model is homogeneous in price at fixed notional).
 
-Oracle vol along the path: the forecast is the feeder's target at every step, moved by the VolOracle's rate limit
-(`crossmargin.sim.paths.oracle_vol`: ×/÷ `vol_hour_factor` an hour, `vol_day_factor` a day, inside [min_vol, max_vol]),
-starting at the first day's forecast. Books are opened and funded with that vol (the random books of
+Oracle vol along the path: the vol feeder of `crossmargin agent vol` runs at every step with the day's forecast as
+its target (`crossmargin.sim.paths.feeder_vol`: the bot's own rule, `crossmargin.bots.vol.decide`, against a model
+of the VolOracle's windows, `VolOracleModel`: ×/÷ `vol_hour_factor` of the hour window's anchor, `vol_day_factor` of
+the day window's, inside [min_vol, max_vol]), starting at the first day's forecast. Books are opened and funded with that vol (the random books of
 `crossmargin simulate`), and walked (`crossmargin.sim.engine.walk`) with the Liquidation contract's full bid by
-default: Dutch-auction discount d(t), flag fee, insurance-fund fee, insolvent accounts costing the fund -V + MM·d,
-the bid at the step of the breach (a keeper bidding at once, like the demo's) unless a delay is given.
+default (`crossmargin.sim.engine._auction_walk`): the flag fee at the auction's start, Dutch-auction discount d(t),
+partial bids capped at f_max (the fraction that restores IM; whole portfolios when small or deep under water),
+insurance-fund fee, insolvent accounts costing the fund -V + MM·d, the bid at the step of the breach (a keeper
+bidding at once, like the demo's) unless a delay is given; perps pay funding (`FundingModel`: a constant premium,
+by default 1.25e-5 an hour, the major venues' 0.01 % per 8 h, plus an optional term in the trailing day's return).
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ import numpy as np
 
 from crossmargin.model.params import Params
 from crossmargin.sim.history import Prices
-from crossmargin.sim.paths import PricePath, cholesky, oracle_vol
+from crossmargin.sim.paths import PricePath, cholesky, feeder_vol
 
 HOURS = 24
+DEFAULT_PREMIUM = 1.25e-5   # perp premium per (hourly) funding period: 0.01 % per 8 h, the major venues' base rate
 # Named replays (issue 13): (first day, last day) of the window, and a title
 NAMED = {
     "2020-03-12": ("2020-03-10", "2020-03-16", "COVID crash (Black Thursday)"),
@@ -98,15 +103,16 @@ def bridge_path(params: Params, prices: Prices, vols: np.ndarray, start: str, en
         spot[d * n:(d + 1) * n + 1] = seg
         target[d * n:(d + 1) * n] = vols[i0 + d]
     target[-1] = vols[i1]
-    vol = oracle_vol(target, params.oracle, start=target[0])
     times = np.arange(days * n + 1) * (86_400 // n if 86_400 % n == 0 else 86_400 / n)
+    vol = feeder_vol(target, np.asarray(times, dtype=float), params.oracle, start=target[0])
     return PricePath(name or f"{start}..{end}", symbols, np.asarray(times, dtype=float), spot, vol, stylised=False,
                      title=f"replay {start} .. {end} ({n} steps a day, Brownian bridges between daily closes)",
                      sources=f"{prices.source}: daily closes {start} .. {end}" + "".join(f"; {x}" for x in notes))
 
 
 def replay(params: Params, prices: Prices, vols: np.ndarray, start: str, end: str, books: int = 1000, seed: int = 0,
-           steps_per_day: int = HOURS, insurance: float = 0.001, liquidation=None, key: str | None = None):
+           steps_per_day: int = HOURS, insurance: float = 0.001, liquidation=None, key: str | None = None,
+           funding=None):
     """Walk `books` random books (cross and isolated) along the replay; a `simulate.ScenarioResult` and the path."""
     from crossmargin.model.portfolio import MarketState
     from crossmargin.sim.engine import LiquidationModel, MarginArrays, walk
@@ -120,7 +126,10 @@ def replay(params: Params, prices: Prices, vols: np.ndarray, start: str, end: st
     cross, iso, h_cross, h_iso = build_books(opened, books, seed)
     spot0 = np.array([MarketState.from_params(opened).spot[u] for u in opened.symbols])
     fund = insurance * float(cross.gross_notional(spot0).sum())
-    liq = liquidation or LiquidationModel(delay_steps=0, schedule=opened.liquidation)
+    from crossmargin.sim.engine import FundingModel
+
+    liq = liquidation or LiquidationModel(delay_steps=0, schedule=opened.liquidation,
+                                          funding=funding or FundingModel(premium=DEFAULT_PREMIUM))
     walks = {mode: [walk(MarginArrays(b), path, liq, fund, h)]
              for mode, b, h in (("cross", cross, h_cross), ("isolated", iso, h_iso))}
     result = ScenarioResult(

@@ -454,9 +454,17 @@ def _vol_agent():
                   help="Relative change below which nothing is sent (unless the value is old).")
     @click.option("--refresh", type=int, default=None, help="Seconds after which the current value is re-posted "
                                                             "(default: half the oracle's heartbeat).")
+    @click.option("--half-life", default=86_400, show_default=True, type=click.IntRange(min=1),
+                  help="Without --prices: half-life of the rounds EWMA, seconds.")
+    @click.option("--lookback", default=7 * 86_400, show_default=True, type=click.IntRange(min=1),
+                  help="Without --prices: how far back the oracle's rounds are read, seconds.")
+    @click.option("--max-rounds", default=2_000, show_default=True, type=click.IntRange(min=2),
+                  help="Without --prices: at most this many rounds per underlying.")
     @refit_option
     def vol_agent_cmd(**kw) -> None:
-        """Post forecast vols (GARCH or EWMA from a price file) to the VolOracle, stepping within its limits."""
+        """Post forecast vols to the VolOracle, stepping within its limits: GARCH or EWMA from a price file
+        (--prices), or without one from the chain's own oracle history (the primary feeds' AggregatorV3 rounds: a
+        time-weighted EWMA), floored at each underlying's vol_floor and --floor."""
         from crossmargin.bots.core import BotError, GasPolicy
         from crossmargin.bots.run import run_bot
         from crossmargin.bots.vol import VolConfig, VolFeeder
@@ -464,7 +472,8 @@ def _vol_agent():
         try:
             config = VolConfig(prices=Path(kw["prices_path"]) if kw["prices_path"] else None, method=kw["method"],
                                floor=kw["floor"], min_change=kw["min_change"], refresh=kw["refresh"],
-                               refit_days=kw["refit_days"])
+                               refit_days=kw["refit_days"], half_life=kw["half_life"], lookback=kw["lookback"],
+                               max_rounds=kw["max_rounds"])
             gas = GasPolicy(kw["max_fee_gwei"], kw["priority_gwei"])
             run_bot(lambda w3, signer: VolFeeder(w3, signer, gas, kw["dry_run"], config), network=kw["network"],
                     account=kw["account"], as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"],

@@ -35,7 +35,7 @@ def build(state, params, summaries: dict[str, dict], seconds: float) -> dict:
         "chain_id": p.session.chain_id, "seconds": round(seconds, 1), "params": params.name,
         "crash": {"minutes": state.prices[-1]["t"] // 60,
                   "moves": {u: round(state.prices[-1][u] / state.prices[0][u] - 1, 4) for u in ("ETH", "BTC", "SOL")}},
-        "prices": state.prices, "accounts": accounts,
+        "prices": state.prices, "vols": state.vols, "accounts": accounts,
         "history": {t.label: t.history for t in state.tracked},
         "events": events,
         "liquidations": {"auctions": sum(1 for e in events if e["event"] == "auction started"),
@@ -155,6 +155,7 @@ FIGURES = {
     "maker": "quote rounds {rounds}, fills {fills}, volume {volume_usd:,.0f} USD, round cancels {cancels}",
     "keeper": "auctions started {started}, bids {liquidations} (races lost: {lost_races}), unwinds {unwinds}, "
               "expected profit {profit_usd:,.0f} USD",
+    "vol": "vol updates {sent} (ok {ok}, reverted {reverted}) from the oracle's own rounds, last targets {targets}",
     "band": "deposited {deposited:,.0f} USD, withdrawn {withdrawn:,.0f} USD, reductions {reductions}, "
             "equity/IM {min_ratio:.2f}–{max_ratio:.2f}",
 }

@@ -29,7 +29,10 @@ def vols(w):
 
 
 def feeder(w, *extra):
-    return w.bot("agent", "vol", "--account", "TEST::0", "--method", "ewma", *extra, name="vol")
+    from crossmargin.sim.history import SHIPPED
+
+    return w.bot("agent", "vol", "--account", "TEST::0", "--prices", str(SHIPPED), "--method", "ewma", *extra,
+                 name="vol")
 
 
 def test_feeder_walks_to_the_forecast_within_the_rate_limit_and_restarts_idle(world):

@@ -378,10 +378,16 @@ def _demo_accounts(params):
 @click.option("--symbol", default="ETH", show_default=True, help="The underlying that gaps.")
 @click.option("--stress", default=1.5, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Cover 2: historical one-day moves are multiplied by this.")
+@click.option("--liquidation", "liq_model", type=click.Choice(["dutch", "mm"]), default="dutch", show_default=True,
+              help="dutch: the Liquidation contract's auction (flag fee, d(t), partial bids, fund fee); mm: the "
+                   "bidder keeps 25 %% of MM.")
+@click.option("--liq-delay", default=0, show_default=True, type=click.IntRange(0, 1),
+              help="Hourly steps between the gap and the bid (0: at once, d = d_start; 1: an hour later).")
 @click.option("--no-plots", is_flag=True, help="Skip fund.png.")
 @out_option
 @json_option
-def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, no_plots, out, as_json) -> None:
+def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, liq_model, liq_delay, no_plots, out,
+             as_json) -> None:
     """Gap risk and the insurance fund: bad debt against a one-step gap (5 %-40 %, vol x2) for random books and
     the demo's books, and the fund a Cover 2 rule needs (two largest losses beyond margin on the worst historical
     day x stress) against the configured fund."""
@@ -404,12 +410,19 @@ def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, n
     demo = _params("demo").listed(0)
     demo_books = from_accounts(demo, _demo_accounts(demo))
     demo_fund = float(INSURANCE_DEPOSIT.get(demo.settlement.symbol, 0))
-    series = {"random books, cross": gap_table(listed, cross, fund, symbol),
-              "random books, isolated": gap_table(listed, iso, fund, symbol),
-              "demo books (demo params)": gap_table(demo, demo_books, demo_fund, symbol)}
+    from crossmargin.sim.engine import LiquidationModel
+
+    def liq(p):
+        return LiquidationModel(delay_steps=liq_delay, schedule=p.liquidation if liq_model == "dutch" else None,
+                                discount=0.25)
+
+    series = {"random books, cross": gap_table(listed, cross, fund, symbol, liquidation=liq(listed)),
+              "random books, isolated": gap_table(listed, iso, fund, symbol, liquidation=liq(listed)),
+              "demo books (demo params)": gap_table(demo, demo_books, demo_fund, symbol, liquidation=liq(demo))}
     c2 = cover2(listed, cross, prices, stress)
     c2_demo = cover2(demo, demo_books, prices, stress)
-    data = {"params": params.name, "books": books, "seed": seed, "symbol": symbol,
+    data = {"params": params.name, "books": books, "seed": seed, "symbol": symbol, "liquidation": liq_model,
+            "liq_delay_steps": liq_delay,
             "funds": {"random books": fund, "demo books": demo_fund},
             "gaps": {k: [r.__dict__ for r in v] for k, v in series.items()},
             "cover2": {"random books": c2.to_dict(), "demo books": c2_demo.to_dict()}, "files": []}
@@ -432,9 +445,18 @@ def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, n
                                                  for n in names])
     emit(data, False, _readable(table(
         f"one-step {symbol} gap, vol x2: negative equity / bad debt (USD)", ["gap", *names], rows)))
-    msg = (f"funds: random books {fund:,.0f} ({insurance:.2%} of gross notional), demo {demo_fund:,.0f}. "
-           f"Cover 2 (moves x{stress:g}, vols x2): random books need {c2.cover2:,.0f} (worst day {c2.worst_day}; "
-           f"every account {c2.cover_all:,.0f}), demo books {c2_demo.cover2:,.0f} (worst day {c2_demo.worst_day}). "
+    c2_rows = []
+    for name, c, f in (("random books", c2, fund), ("demo books (demo params)", c2_demo, demo_fund)):
+        moves = ", ".join(f"{u} {100 * m:+.0f} %" for u, m in c.moves.items())
+        c2_rows.append([name, c.worst_day, moves, " + ".join(f"{x:,.0f}" for x in c.largest), f"{c.cover2:,.0f}",
+                        f"{c.cover_all:,.0f}", f"{f:,.0f}", f"{c.cover2 / f:.2f}" if f else "-"])
+    emit(data, False, _readable(table(
+        f"Cover 2: the two largest losses beyond margin on the worst historical day, moves x{stress:g}, vols x2 (USD)",
+        ["books", "worst day", "stressed moves", "two largest", "Cover 2", "every account", "fund",
+         "Cover 2 / fund"], c2_rows)))
+    msg = (f"funds: random books {fund:,.0f} ({insurance:.2%} of gross notional), demo {demo_fund:,.0f}; liquidation: "
+           + ("the contract's auction" if liq_model == "dutch" else "the bidder keeps 25 % of MM")
+           + f", {liq_delay} step(s) after the gap. "
            + (f"No prices for {', '.join(c2.proxies)} on some days: they did not move then. " if c2.proxies else "")
            + f"wrote {', '.join(data['files'])}")
     emit(data, False, message=msg)

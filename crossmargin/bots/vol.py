@@ -34,6 +34,7 @@ from pathlib import Path
 
 from crossmargin.bots.core import BotError, GasPolicy, Loop, Sender, guard
 from crossmargin.bots.reads import Deployment
+from crossmargin.sim.vol import decide   # the send rule, shared with the simulator
 
 WAD = 10**18
 OK = 0
@@ -69,17 +70,6 @@ def clamp(target_wad: int, limits: VolLimits) -> int:
     """The WAD to post: `target_wad` inside the range the oracle accepts now. The one place the feeder applies the
     oracle's limits (the range is the contract's, in its integers: what is inside it is accepted)."""
     return min(max(target_wad, limits.lo), limits.hi)
-
-
-def decide(current, post, age, refresh, min_change, min_vol, max_vol):
-    """What the feeder sends (None: nothing): `post` (the clamped target) when the current value is outside the
-    bounds or `post` moves it by more than `min_change` (relative), else the current value again once it is
-    `refresh` seconds old (keeping it fresh). The one rule of the bot and of the simulator's vol path
-    (`crossmargin.sim.paths.feeder_vol`); WAD integers on chain, floats in the simulator."""
-    moved = not (min_vol <= current <= max_vol) or abs(post - current) > min_change * current
-    if moved:
-        return post
-    return current if age >= refresh else None
 
 
 @dataclass

@@ -159,10 +159,10 @@ def feeder_vol(target: np.ndarray, times: np.ndarray, oracle: OracleParams, star
                min_change: float = 0.01, refresh: float | None = None) -> np.ndarray:
     """The vol the VolOracle holds along a path when the feeder of `crossmargin agent vol` runs at every step:
     `start` (U,) is the value already on chain at step 0; at each later step the feeder clamps the
-    target (T+1, U) into `vol_range` and sends it by its own rule (`crossmargin.bots.vol.decide`: only moves larger
+    target (T+1, U) into `vol_range` and sends it by its own rule (`crossmargin.sim.vol.decide`: only moves larger
     than `min_change`, or a refresh after `refresh` seconds, default half the heartbeat); the oracle keeps it
     within its windows (`VolOracleModel`)."""
-    from crossmargin.bots.vol import decide
+    from crossmargin.sim.vol import decide
 
     refresh = oracle.vol_heartbeat / 2 if refresh is None else refresh
     out = np.empty_like(target, dtype=float)

@@ -11,7 +11,7 @@ the closes are written, not recomputed). Prices are rebased so every underlying 
 reference price (the books are opened there; the model is homogeneous in price at fixed notional).
 
 Oracle vol along the path: the vol feeder of `crossmargin agent vol` runs at every step with the day's forecast as
-its target (`crossmargin.sim.paths.feeder_vol`: the bot's own rule, `crossmargin.bots.vol.decide`, against a model
+its target (`crossmargin.sim.paths.feeder_vol`: the bot's own rule, `crossmargin.sim.vol.decide`, against a model
 of the VolOracle's windows, `VolOracleModel`: ×/÷ `vol_hour_factor` of the hour window's anchor, `vol_day_factor` of
 the day window's, inside [min_vol, max_vol]), starting at the first day's forecast. Books are opened and funded with that vol (the random books of
 `crossmargin simulate`), and walked (`crossmargin.sim.engine.walk`) with the Liquidation contract's full bid by

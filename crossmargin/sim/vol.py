@@ -299,3 +299,14 @@ def rounds_vol(times, prices, seed_vol: float, half_life: float = HALF_LIFE_SECO
         r = math.log(p[k] / p[k - 1])
         s = a * s + (1.0 - a) * r * r / dt * SECONDS_PER_YEAR
     return math.sqrt(s)
+
+
+def decide(current, post, age, refresh, min_change, min_vol, max_vol):
+    """What the feeder sends (None: nothing): `post` (the clamped target) when the current value is outside the
+    bounds or `post` moves it by more than `min_change` (relative), else the current value again once it is
+    `refresh` seconds old (keeping it fresh). The one rule of the bot and of the simulator's vol path
+    (`crossmargin.bots.vol`, `crossmargin.sim.paths.feeder_vol`); WAD integers on chain, floats in the simulator."""
+    moved = not (min_vol <= current <= max_vol) or abs(post - current) > min_change * current
+    if moved:
+        return post
+    return current if age >= refresh else None

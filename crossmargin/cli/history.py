@@ -268,6 +268,8 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
                    "25 %% of MM (crossmargin simulate's model).")
 @click.option("--liq-delay", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Path steps between the MM breach and the bid (0: a keeper bidding at once).")
+@click.option("--jump", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="A wick at each day's worst point: this many day-sigmas of the forecast, for one step.")
 @click.option("--funding-premium", default=1.25e-5, show_default=True, type=float,
               help="Perp mark premium per funding period (dutch only; 1.25e-5 an hour = 0.01 %% per 8 h).")
 @click.option("--funding-beta", default=0.0, show_default=True, type=float,
@@ -276,7 +278,7 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
 @out_option
 @json_option
 def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_per_day, vol_method, insurance,
-               liq_model, liq_delay, funding_premium, funding_beta, refit_days, out, as_json) -> None:
+               liq_model, liq_delay, jump, funding_premium, funding_beta, refit_days, out, as_json) -> None:
     """Replay real history: Brownian bridges between daily closes with the forecast vol, the vol the feeder posts
     through the VolOracle's rate limit, random books cross vs isolated (liquidations, bad debt, insurance fund)."""
     from crossmargin.sim.backtest import book_vols
@@ -306,8 +308,8 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
         dutch = liq_model == "dutch"
         liq = LiquidationModel(delay_steps=liq_delay, schedule=listed.liquidation if dutch else None,
                                funding=FundingModel(funding_premium, funding_beta) if dutch else None)
-        results = [replay(params, prices, vols, a, b, books, seed, steps_per_day, insurance, liquidation=liq, key=k)
-                   for k, a, b, _ in windows]
+        results = [replay(params, prices, vols, a, b, books, seed, steps_per_day, insurance, liquidation=liq, key=k,
+                          jump=jump) for k, a, b, _ in windows]
     except ValueError as exc:
         raise UserError(str(exc)) from None
     import dataclasses
@@ -317,6 +319,7 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
     data = {"params": params.name, "prices": prices.source, "books": books, "seed": seed, "vol": vol_method,
             "steps_per_day": steps_per_day, "liquidation": liq_model, "liq_delay_steps": liq_delay,
             "funding": {"premium": funding_premium, "beta": funding_beta} if liq_model == "dutch" else None,
+            "jump": jump,
             "replays": [_plain(dataclasses.asdict(r)) | {"seconds": s} for r, _, s in results]}
     path = _out(out) / "replay.json"
     path.write_text(json.dumps(data, indent=2, default=str))

@@ -66,9 +66,11 @@ def _usd(x: float) -> str:
               help="With --from/--to: replay these daily closes instead (`crossmargin replay`).")
 @click.option("--from", "start", default=None, metavar="YYYY-MM-DD", help="Replay real history from this day.")
 @click.option("--to", "end", default=None, metavar="YYYY-MM-DD", help="... to this day.")
+@click.option("--jump", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="With --from/--to: a wick of this many day-sigmas at each day's worst point.")
 @click.pass_context
 def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insurance, liq_model, liq_discount, liq_delay,
-                 funding_premium, out, no_plots, as_json, prices_path, start, end) -> None:
+                 funding_premium, out, no_plots, as_json, prices_path, start, end, jump) -> None:
     """Random books along GBM paths and stylised crash replays: capital, liquidations and bad debt,
     cross margin vs isolated margin (pure Python model, no chain). With --from/--to: a replay of real daily
     closes (`crossmargin replay`, the contract's Dutch auction)."""
@@ -77,7 +79,7 @@ def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insuranc
 
         return ctx.invoke(replay_cmd, prices_path=prices_path, params_name=params_name, start=start, end=end,
                           books=books, seed=seed, insurance=insurance, liq_model=liq_model, liq_delay=liq_delay,
-                          funding_premium=funding_premium, out=out, as_json=as_json)
+                          funding_premium=funding_premium, jump=jump, out=out, as_json=as_json)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from crossmargin.sim.engine import FundingModel, LiquidationModel

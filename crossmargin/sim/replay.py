@@ -7,7 +7,8 @@ Path between two closes (per underlying u, `steps_per_day` = n steps, day d → 
 
 with ε correlated across underlyings by the parameters' ρ (Cholesky) and σ_u,d the day's forecast vol (GARCH or
 EWMA at the close of day d, annualised: no look-ahead). At k = 0 and k = n the path is the close itself (exactly:
-the closes are written, not recomputed). Prices are rebased so every underlying starts at the parameter set's
+the closes are written, not recomputed); optionally a wick of `jump` day-sigmas at each day's lowest inner step. Prices
+are rebased so every underlying starts at the parameter set's
 reference price (the books are opened there; the model is homogeneous in price at fixed notional).
 
 Oracle vol along the path: the vol feeder of `crossmargin agent vol` runs at every step with the day's forecast as
@@ -54,13 +55,18 @@ def bridge(log_a: np.ndarray, log_b: np.ndarray, sigma_step: np.ndarray, eps: np
 
 
 def bridge_path(params: Params, prices: Prices, vols: np.ndarray, start: str, end: str, steps_per_day: int = HOURS,
-                seed: int = 0, name: str | None = None) -> PricePath:
+                seed: int = 0, name: str | None = None, jump: float = 0.0) -> PricePath:
     """The replay of `prices` from `start` to `end` (closes of both days included) on `params`' underlyings.
 
-    `vols` (T, U) annualised forecasts in `params.symbols` order, aligned with `prices.dates`.
+    `vols` (T, U) annualised forecasts in `params.symbols` order, aligned with `prices.dates`. `jump` > 0 adds a
+    wick at each day's worst point: at the inner step where the bridge of the first underlying is lowest, every
+    underlying u is marked down by exp(-jump·σ_u,d·sqrt(1/365)) (`jump` day-sigmas of its forecast) for that one
+    step, the path resuming on its bridge after it (the closes stay exact; a liquidation cascade's wick).
     """
     if steps_per_day < 1:
         raise ValueError(f"steps_per_day must be >= 1, got {steps_per_day}")
+    if jump < 0 or (jump > 0 and steps_per_day < 2):
+        raise ValueError(f"a jump needs jump >= 0 and at least 2 steps a day, got {jump}, {steps_per_day}")
     dates = prices.dates
     i0 = int(np.searchsorted(dates, np.datetime64(start, "D")))
     i1 = int(np.searchsorted(dates, np.datetime64(end, "D")))
@@ -100,25 +106,29 @@ def bridge_path(params: Params, prices: Prices, vols: np.ndarray, start: str, en
         eps = rng.standard_normal((n, U)) @ A.T
         seg = np.exp(bridge(logs[d], logs[d + 1], vols[i0 + d] * np.sqrt(dt), eps))
         seg[0], seg[-1] = levels[d], levels[d + 1]      # the closes, exactly
+        if jump > 0:                                    # the wick at the day's worst inner point
+            k = 1 + int(np.argmin(seg[1:-1, 0]))
+            seg[k] = seg[k] * np.exp(-jump * vols[i0 + d] * np.sqrt(1.0 / 365.0))
         spot[d * n:(d + 1) * n + 1] = seg
         target[d * n:(d + 1) * n] = vols[i0 + d]
     target[-1] = vols[i1]
     times = np.arange(days * n + 1) * (86_400 // n if 86_400 % n == 0 else 86_400 / n)
     vol = feeder_vol(target, np.asarray(times, dtype=float), params.oracle, start=target[0])
+    wick = f", a {jump:g}-sigma wick at each day's low" if jump > 0 else ""
     return PricePath(name or f"{start}..{end}", symbols, np.asarray(times, dtype=float), spot, vol, stylised=False,
-                     title=f"replay {start} .. {end} ({n} steps a day, Brownian bridges between daily closes)",
+                     title=f"replay {start} .. {end} ({n} steps a day, Brownian bridges between daily closes{wick})",
                      sources=f"{prices.source}: daily closes {start} .. {end}" + "".join(f"; {x}" for x in notes))
 
 
 def replay(params: Params, prices: Prices, vols: np.ndarray, start: str, end: str, books: int = 1000, seed: int = 0,
            steps_per_day: int = HOURS, insurance: float = 0.001, liquidation=None, key: str | None = None,
-           funding=None):
+           funding=None, jump: float = 0.0):
     """Walk `books` random books (cross and isolated) along the replay; a `simulate.ScenarioResult` and the path."""
     from crossmargin.model.portfolio import MarketState
     from crossmargin.sim.engine import LiquidationModel, MarginArrays, walk
     from crossmargin.sim.simulate import ScenarioResult, _stats, build_books
 
-    path = bridge_path(params, prices, vols, start, end, steps_per_day, seed, key)
+    path = bridge_path(params, prices, vols, start, end, steps_per_day, seed, key, jump)
     # books open at the replay's start: reference prices (the path is rebased there), the oracle's vol then
     opened = params.replace(underlyings=tuple(dataclasses.replace(u, vol=float(path.vol[0, j]))
                                               for j, u in enumerate(params.underlyings))).listed(0)

@@ -998,7 +998,8 @@ class LiquidationMachine:
             if not uid:
                 continue
             value = bal * prices[uid] // WAD
-            value_up = -(-bal * prices[uid] // WAD)
+            level = max(bal, w.vault.deposits(token)[1])   # the slope on the smoothed deposits (issue 12 §1)
+            value_up = -(-level * prices[uid] // WAD)
             h = min(WAD, base_mm + -(-slope * value_up // depth))
             total += value - value * (WAD - h) // WAD
         return total

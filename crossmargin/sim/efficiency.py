@@ -18,6 +18,14 @@ Canonical books (`notional` USD per leg, default 1M; markets found by kind, unde
     diversified longs            long ETH, BTC and SOL perps, equal risk per leg, scaled to the same isolated
                                  requirement as the correlated longs (so only the correlation differs)
     long ETH vs short BTC        long ETH perp, short BTC perp, same notional
+
+One more row, after the canonical books (crowding, TECH_SPEC "Crowding"):
+    same book split ten ways     long 5x the notional of the ETH perp and of the ETH future (the issue's crowded
+                                 book), cut into ten accounts of one tenth each; priced on the protocol aggregate
+                                 that book makes (ETH open interest = its gross size, caught up). `cross` is the
+                                 sum of the ten accounts' IM, to compare with the one-account IM quoted in `legs`:
+                                 crowding is linear in each account's exposure times the aggregate, so splitting
+                                 saves nothing (priced on each account alone, as before: 1,802,704 -> 1,240,204)
 """
 
 from __future__ import annotations
@@ -123,6 +131,36 @@ def _diversified(params: Params, state: MarketState, perps, trade, target_isolat
     return book(hi)
 
 
+SPLIT_WAYS = 10
+SPLIT_BOOK = "same book split ten ways"
+
+
+def split_book(params: Params, notional: float = 1_000_000.0,
+               state: MarketState | None = None) -> tuple[Account, list[Account], MarketState]:
+    """The crowded book of the split row (long 5x notional ETH perp and ETH future), its ten tenths, and the state
+    with the ETH crowding aggregate that book makes (A = A_s = its gross size)."""
+    state = state or MarketState.from_params(params)
+    q = 5 * notional / state.spot["ETH"]
+    legs = (perp(params, "ETH"), future(params, "ETH"))
+    whole, piece = Account(), Account()
+    for spec in legs:
+        whole = whole.with_trade(spec, q, state.spot["ETH"])
+        piece = piece.with_trade(spec, q / SPLIT_WAYS, state.spot["ETH"])
+    return whole, [piece] * SPLIT_WAYS, state.with_crowding({"ETH": (2 * q, 2 * q)})
+
+
+def split_row(params: Params, notional: float = 1_000_000.0, state: MarketState | None = None) -> EfficiencyRow:
+    """The `same book split ten ways` row: cross = Σ IM of the ten accounts; legs quote the one-account IM."""
+    whole, pieces, crowded = split_book(params, notional, state)
+    whole = whole.resolved(params)
+    one = requirements(whole, crowded, params).im
+    names = ", ".join(f"+{p.spec.name}" for p in whole.positions)
+    gross = sum(abs(p.size) * crowded.spot[p.spec.underlying] for p in whole.positions)
+    return EfficiencyRow(SPLIT_BOOK, f"{names} in {SPLIT_WAYS} accounts (one account: {one:,.0f})", gross,
+                         sum(requirements(p, crowded, params).im for p in pieces),
+                         isolated_requirements(whole, crowded, params).im, naive_im(whole, crowded, params))
+
+
 def efficiency(params: Params, notional: float = 1_000_000.0) -> list[EfficiencyRow]:
     """The table: cross / isolated / naive IM of each canonical book at the reference prices, time 0."""
     params = params.listed(0)
@@ -134,4 +172,5 @@ def efficiency(params: Params, notional: float = 1_000_000.0) -> list[Efficiency
             bal * state.spot[params.collateral(sym).underlying] for sym, bal in acct.collateral.items())
         rows.append(EfficiencyRow(name, legs, gross, requirements(acct, state, params).im,
                                   isolated_requirements(acct, state, params).im, naive_im(acct, state, params)))
+    rows.append(split_row(params, notional, state))
     return rows

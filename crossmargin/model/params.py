@@ -135,7 +135,7 @@ class Underlying:
     price: float               # reference spot, USD (mock feeds start here; MarketState.from_params)
     vol: float                 # reference annualised implied vol (VolOracle starts here)
     depth_usd: float           # market depth: the concentration add-on divides by it
-    concentration: float       # λ_u: concentration add-on = λ_u · N_u² / depth_usd, N_u = net delta notional
+    concentration: float       # λ_u: add-on λ_u · N_u · max(A_u·S_u, N_u) / depth_usd (A_u: protocol open interest)
     heartbeat: int = 3600      # seconds a price feed answer stays fresh
     feed_decimals: int = 8     # Chainlink answer decimals
     # -- vol feeder (off chain; issue 13): the feeder never posts a forecast below this (0 = oracle.min_vol only)

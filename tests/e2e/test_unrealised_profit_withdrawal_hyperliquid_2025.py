@@ -53,8 +53,10 @@ def test_withdrawing_unrealised_profit_into_liquidation(world):
         assert health(world, whale.account) >= before
         bids += 1
         assert bids < 20
-    eq_im, _, im, _, _ = world.margin(whale.account)
-    assert eq_im >= im, "restored to IM, the rest of the book kept"
+    # dev: back above MM (the auction closed); IM's crowding term prices the whole open interest, which the bids
+    # do not lower (the keeper holds the lots), so the rest of the book may sit between MM and IM (TECH_SPEC "Crowding")
+    _, eq_mm, _, mm, _ = world.margin(whale.account)
+    assert eq_mm >= mm, "restored above MM, the rest of the book kept"
     assert world.clearing.position(whale.account, world.instruments["ETH-PERP"])[1] > 0
     assert world.liquidation.losses() == (0, 0, 0), "no fund payment, nothing socialised, no bad debt"
     assert world.vault.cash_of(1) > fund_before, "the insurance fund earned the liquidation fee"

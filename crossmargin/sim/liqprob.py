@@ -8,13 +8,16 @@ For one account (a model `Account` read from chain or from a book file) and the 
                 drawn from the tail model, the path in between a Brownian bridge to it (exact for Brownian
                 motion, so the `normal` model is GBM sampled at the steps)
                   normal   X(H) ~ N(0, ρ)
-                  t        multivariate Student-t(ν), unit variance: one χ²_ν mixing draw per path scales the
+                  t        multivariate Student-t(ν) with scale c: one χ²_ν mixing draw per path scales the
                            endpoint AND the bridge, so the whole path is a scale mixture of Brownian motions and the
                            return over any part of the horizon is Student-t (tails do not average away over steps);
-                           ν fitted (maximum likelihood) to the shipped history's EWMA-standardised daily returns
+                           ν and c fitted (maximum likelihood, location 0) to the shipped history's EWMA-standardised
+                           daily returns, pooled: ν ≈ 3, c ≈ 0.66 (a narrower body and fatter tails than N(0, 1);
+                           a unit-variance t with so low a ν would shrink the typical move by a third)
                   fhs      filtered historical simulation: X(H) = a day of the shipped history's standardised
                            returns (r_t / σ_EWMA,t-1, all underlyings on the same day), re-coloured from the
-                           history's correlation to the configured ρ (whiten, then Cholesky of ρ); for H > 1 day
+                           history's correlation to the configured ρ (whiten, then Cholesky of ρ), keeping each
+                           column's own scale (the forecast's bias on history is part of the sample); for H > 1 day
                            the sum of ceil(H) such days / sqrt(ceil(H))
     vol         the oracle vol moves with spot as the feeder's forecast does on history: the daily variance
                 follows the EWMA recursion along the path, v ← v + a·(r² - f·v) per step (r the step's log
@@ -206,6 +209,7 @@ class ShockModel:
     method: str = "t"
     rho: np.ndarray = field(default_factory=lambda: np.eye(1))
     nu: float = DEFAULT_NU
+    scale: float = 1.0
     residuals: np.ndarray | None = field(default=None, repr=False)
     vol_response: float = VOL_RESPONSE
     source: str = ""
@@ -220,6 +224,7 @@ class ShockModel:
 
     def to_dict(self) -> dict:
         return {"method": self.method, "nu": self.nu if self.method == "t" else None,
+                "scale": self.scale if self.method == "t" else None,
                 "fhs_days": None if self.residuals is None else int(len(self.residuals)),
                 "vol_response": self.vol_response, "source": self.source}
 
@@ -247,7 +252,7 @@ def standardised_residuals(prices, symbols) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=8)
-def _history_fit(path: str | None, symbols: tuple[str, ...]) -> tuple[float, np.ndarray, str]:
+def _history_fit(path: str | None, symbols: tuple[str, ...]) -> tuple[tuple[float, float], tuple, str]:
     from scipy import stats
 
     from crossmargin.sim.history import load_prices
@@ -257,9 +262,19 @@ def _history_fit(path: str | None, symbols: tuple[str, ...]) -> tuple[float, np.
     if not have:
         raise ValueError(f"{prices.source}: no column for any of {', '.join(symbols)}")
     z, dates = standardised_residuals(prices, have)
-    pooled = z.ravel()
-    nu, _, _ = stats.t.fit(pooled, floc=0.0)
-    return float(min(max(nu, 2.5), 30.0)), (z, have), f"{prices.source}: {len(z)} days {dates[0]} .. {dates[-1]}"
+    return fit_t(z.ravel()), (z, have), f"{prices.source}: {len(z)} days {dates[0]} .. {dates[-1]}"
+
+
+def fit_t(z: np.ndarray) -> tuple[float, float]:
+    """(ν, scale) of a location-0 Student-t fitted by maximum likelihood; ν kept in [2.2, 30]."""
+    from scipy import stats
+
+    z = np.asarray(z, dtype=float)
+    z = z[~np.isnan(z)]
+    if z.size < 100:
+        return DEFAULT_NU, math.sqrt((DEFAULT_NU - 2) / DEFAULT_NU)
+    nu, _, scale = stats.t.fit(z, floc=0.0)
+    return float(min(max(nu, 2.2), 30.0)), float(scale)
 
 
 def shock_model(params: Params, method: str = "t", prices_path: str | None = None, nu: float | None = None,
@@ -270,18 +285,20 @@ def shock_model(params: Params, method: str = "t", prices_path: str | None = Non
     rho = params.rho
     if method == "normal":
         return ShockModel("normal", rho, vol_response=vol_response, source="Gaussian")
-    fit_nu, (z, have), source = _history_fit(prices_path, tuple(params.symbols))
+    (fit_nu, fit_scale), (z, have), source = _history_fit(prices_path, tuple(params.symbols))
     if method == "t":
-        return ShockModel("t", rho, float(nu) if nu else fit_nu, vol_response=vol_response,
-                          source=source if not nu else "given")
+        if nu:   # a given ν: unit variance
+            return ShockModel("t", rho, float(nu), math.sqrt((nu - 2) / nu), vol_response=vol_response, source="given")
+        return ShockModel("t", rho, fit_nu, fit_scale, vol_response=vol_response, source=source)
     U = len(params.symbols)
     full = np.random.default_rng(12345).standard_normal((len(z), U))
     for j, u in enumerate(have):
         full[:, params.symbols.index(u)] = z[:, j]
-    full = (full - full.mean(axis=0)) / full.std(axis=0)
+    sd = full.std(axis=0)
+    full = (full - full.mean(axis=0)) / sd
     hist = np.corrcoef(full, rowvar=False)
     recolour = cholesky(rho) @ np.linalg.inv(cholesky(hist))
-    return ShockModel("fhs", rho, residuals=full @ recolour.T, vol_response=vol_response, source=source)
+    return ShockModel("fhs", rho, residuals=(full @ recolour.T) * sd, vol_response=vol_response, source=source)
 
 
 def simulate_paths(S0: np.ndarray, sigma: np.ndarray, horizon_h: float, steps: int, paths: int, model: ShockModel,
@@ -299,7 +316,7 @@ def simulate_paths(S0: np.ndarray, sigma: np.ndarray, horizon_h: float, steps: i
     else:
         Y = rng.standard_normal((paths, U)) @ A.T
         if model.method == "t":
-            mix = np.sqrt((model.nu - 2.0) / rng.chisquare(model.nu, size=(paths, 1)))
+            mix = model.scale * np.sqrt(model.nu / rng.chisquare(model.nu, size=(paths, 1)))
             Y = Y * mix
         else:
             mix = np.ones((paths, 1))
@@ -312,21 +329,27 @@ def simulate_paths(S0: np.ndarray, sigma: np.ndarray, horizon_h: float, steps: i
     spot = np.empty((steps + 1, paths, U))
     spot[0] = S0
     spot[1:] = np.exp(logS)
-    vol = np.empty_like(spot)
-    vol[0] = sigma
-    o = params.oracle
+    return spot, oracle_vol_path(spot, sigma, horizon_h, model.vol_response, params)
+
+
+def oracle_vol_path(spot: np.ndarray, sigma: np.ndarray, horizon_h: float, vol_response: float,
+                    params: Params) -> np.ndarray:
+    """The oracle vol along spot paths (steps + 1, P, U) over `horizon_h` (module docstring): the daily variance
+    follows v_i = v_{i-1} + a·(r_i² - f·v_{i-1}), inside the VolOracle's rate limit and bounds; step 0 = sigma."""
+    steps = spot.shape[0] - 1
+    o, a = params.oracle, vol_response
     f = horizon_h / 24.0 / steps                      # step in days
-    a = model.vol_response
-    # v_i = v_{i-1} + a·(r_i² - f·v_{i-1}) = c^i·(v_0 + a·Σ_{j<=i} r_j²·c^-j), c = 1 - a·f (no loop over steps)
+    # v_i = c^i·(v_0 + a·Σ_{j<=i} r_j²·c^-j), c = 1 - a·f: the recursion without a loop over steps
     c = 1.0 - a * f
-    ret = np.diff(np.concatenate([np.log(S0)[None, None, :] + np.zeros((1, paths, U)), logS]), axis=0)
+    ret = np.diff(np.log(spot), axis=0)
     powers = c ** np.arange(1, steps + 1)[:, None, None]
     v = powers * (sigma**2 / DAYS_PER_YEAR + a * np.cumsum(ret * ret / powers, axis=0))
     hours = np.arange(1, steps + 1) * horizon_h / steps
     factor = np.minimum(o.vol_day_factor, o.vol_hour_factor ** np.ceil(hours - 1e-9))[:, None, None]
+    vol = np.empty_like(spot)
+    vol[0] = sigma
     vol[1:] = np.clip(np.sqrt(v * DAYS_PER_YEAR), sigma / factor, sigma * factor)
-    np.clip(vol, o.min_vol, o.max_vol, out=vol)
-    return spot, vol
+    return np.clip(vol, o.min_vol, o.max_vol, out=vol)
 
 
 # ---------------------------------------------------------------------------------------------------------

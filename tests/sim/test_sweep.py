@@ -31,7 +31,7 @@ def test_liquidation_probabilities_identical_on_dask(cluster):
     cross, *_ = build_books(p, 6, 0)
     accounts = [cross.account(i) for i in range(6)]
     state, model = MarketState.from_params(p), shock_model(p, "t")
-    kw = dict(paths=2 * CHUNK + 7, horizons_h=(1.0, 24.0), steps=(6, 24), seed=3)
+    kw = dict(paths=CHUNK + 7, horizons_h=(1.0, 24.0), steps=(4, 12), seed=3)
     here = probabilities(accounts, state, p, model, **kw)
     there = probabilities(accounts, state, p, model, mapper=cluster.map, **kw)
     assert [r.p for r in here] == [r.p for r in there]
@@ -45,19 +45,21 @@ def test_calibration_sweep_identical_on_dask(cluster):
     assert run_calibration(tasks).to_dict() == run_calibration(tasks, cluster.map).to_dict()
 
 
+def _value(i: int, seed: int) -> float:
+    return float(np.random.default_rng([seed, i]).standard_normal(1000).sum())
+
+
 def slow_task(task):
     """A seeded unit of work that logs each attempt (index, pid) to a folder: a pure function of `task`."""
     i, seed, folder = task
     (Path(folder) / f"{i}-{os.getpid()}").touch()
-    time.sleep(0.4)
-    return float(np.random.default_rng([seed, i]).standard_normal(1000).sum())
+    time.sleep(0.3)
+    return _value(i, seed)
 
 
 def test_worker_killed_mid_sweep_nothing_lost_or_double_counted(tmp_path):
-    tasks = [(i, 11, str(tmp_path)) for i in range(16)]
-    expected = [slow_task(t) for t in tasks]
-    for f in tmp_path.iterdir():
-        f.unlink()
+    tasks = [(i, 11, str(tmp_path)) for i in range(12)]
+    expected = [_value(i, 11) for i in range(12)]
     with Sweep(workers=2, processes=True, name="kill") as sw:
         client = sw.client
         futures = client.map(slow_task, tasks, key=[f"kill-{i}" for i in range(len(tasks))], retries=2, pure=False)

@@ -371,6 +371,10 @@ class LiqProb:
     seconds: float = 0.0
     revaluations: int = 0             # account-state revaluations done (paths · steps, summed over horizons)
     first_step: tuple[tuple[float, ...], ...] = ()   # per horizon: quantiles (10/50/90 %) of the breach time, h
+    target: float = 0.01              # the probability `topup` and `spare` refer to
+    topup: tuple[float, ...] = ()     # per horizon: cash (USD) to deposit now for P <= target (0 if already)
+    spare: tuple[float, ...] = ()     # per horizon: the target-quantile of the path's smallest cushion min(E_mm - MM):
+                                      # cash that could leave with P staying <= target (negative: = -topup)
 
     def at(self, horizon_h: float) -> float:
         return self.p[self.horizons_h.index(horizon_h)]
@@ -379,46 +383,51 @@ class LiqProb:
         return {"horizons_h": list(self.horizons_h), "p_liquidation": list(self.p), "stderr": list(self.stderr),
                 "paths": self.paths, "steps": list(self.steps), "equity_mm": self.equity_mm, "mm": self.mm,
                 "mm_ratio": (self.equity_mm / self.mm) if self.mm else None, "method": self.method,
+                "target": self.target, "topup_usd": list(self.topup), "spare_usd": list(self.spare),
                 "seconds": round(self.seconds, 4), "revaluations": self.revaluations,
                 "revaluations_per_s": round(self.revaluations / self.seconds) if self.seconds else None}
 
 
 def chunk_breaches(revs: list[Revaluer], state: MarketState, sigma: np.ndarray, horizon_h: float, steps: int,
                    paths: int, model: ShockModel, seed: int, chunk: int) -> np.ndarray:
-    """First breach step (1..steps) per account and path of chunk `chunk` (`paths` paths), 0 = none: (A, paths).
-    Every account sees the same paths (common random numbers). A pure function of its arguments: the unit of
+    """(2, A, paths): [0] the first breach step (1..steps, 0 = none) per account and path of chunk `chunk`,
+    [1] the path's smallest cushion min_k (E_mm - MM) over the steps (cash enters E_mm alone, not MM, so a deposit
+    of x saves exactly the paths with -x <= cushion < 0). Every account sees the same paths (common random numbers). A pure function of its arguments: the unit of
     work of a sweep."""
     p = revs[0].params
     S0 = np.array([state.spot[u] for u in p.symbols], dtype=float)
     rng = np.random.default_rng([int(seed), int(round(horizon_h * 3600)), int(chunk)])
     spot, vol = simulate_paths(S0, sigma, horizon_h, steps, paths, model, rng, p)
     U = len(p.symbols)
-    out = np.zeros((len(revs), paths), dtype=np.int32)
+    out = np.zeros((2, len(revs), paths))
     flat_S, flat_V = spot[1:].reshape(-1, U), vol[1:].reshape(-1, U)
     dt = horizon_h * 3600.0 / steps
     for a, rev in enumerate(revs):
         if rev.linear:   # time does not enter: all steps in one call
             e, mm = rev.health(flat_S, flat_V)
-            breach = (e < mm).reshape(steps, paths)
+            cushion = (e - mm).reshape(steps, paths)
         else:
-            breach = np.empty((steps, paths), dtype=bool)
+            cushion = np.empty((steps, paths))
             for i in range(1, steps + 1):
                 e, mm = rev.health(spot[i], vol[i], state.now + i * dt)
-                breach[i - 1] = e < mm
+                cushion[i - 1] = e - mm
+        breach = cushion < 0
         hit = breach.any(axis=0)
-        out[a] = np.where(hit, breach.argmax(axis=0) + 1, 0)
+        out[0, a] = np.where(hit, breach.argmax(axis=0) + 1, 0)
+        out[1, a] = cushion.min(axis=0)
     return out
 
 
 def probabilities(accounts: list[Account], state: MarketState, params: Params, model: ShockModel | None = None,
                   paths: int = 10_000, horizons_h=HORIZONS_H, steps=None, seed: int = 0, sigma: dict | None = None,
-                  mapper=None) -> list[LiqProb]:
+                  mapper=None, target: float = 0.01) -> list[LiqProb]:
     """P(E_mm < MM at some step within each horizon) for every account at `state` (module docstring), all on the
     same paths.
 
     `sigma`: forecast vols {symbol: annualised} driving the paths (default: the state's oracle vols, i.e. the
     posted forecast). `mapper(fn, tasks)` -> results in task order: how the chunks run (default: here, one after
-    the other; `crossmargin.sim.sweep` runs them on Dask).
+    the other; `crossmargin.sim.sweep` runs them on Dask). `target`: the probability the top-up and spare cash
+    are computed for (`LiqProb.topup`, `LiqProb.spare`).
     """
     import time
 
@@ -435,12 +444,15 @@ def probabilities(accounts: list[Account], state: MarketState, params: Params, m
         tasks = [(h, n, c, min(CHUNK, paths - c * CHUNK)) for c in range(-(-paths // CHUNK))]
         run = _ChunkTask(revs, state, sig, model, seed)
         parts = list(mapper(run, tasks)) if mapper else [run(t) for t in tasks]
-        firsts.append(np.concatenate(parts, axis=1))
+        firsts.append(np.concatenate(parts, axis=2))
     seconds = time.perf_counter() - started
     out = []
     for a, (e0, mm0) in enumerate(start):
         ps, ses, qs = [], [], []
-        for (h, n, first) in zip(horizons_h, steps, firsts):
+        tops = []
+        for (h, n, both) in zip(horizons_h, steps, firsts):
+            first, cushion = both[0], both[1]
+            tops.append(max(0.0, -_kth(np.minimum(cushion[a], e0[0] - mm0[0]), target)))
             if e0[0] < mm0[0]:
                 ps.append(1.0), ses.append(0.0), qs.append((0.0, 0.0, 0.0))
                 continue
@@ -450,8 +462,15 @@ def probabilities(accounts: list[Account], state: MarketState, params: Params, m
             hit = first[a][first[a] > 0] * h / n
             qs.append(tuple(float(np.quantile(hit, q)) for q in (0.1, 0.5, 0.9)) if hit.size else ())
         out.append(LiqProb(tuple(float(h) for h in horizons_h), tuple(ps), tuple(ses), paths, steps, float(e0[0]),
-                           float(mm0[0]), model.method, seconds, paths * sum(steps) * len(accounts), tuple(qs)))
+                           float(mm0[0]), model.method, seconds, paths * sum(steps) * len(accounts), tuple(qs),
+                           target, tuple(tops), tuple(_kth(both[1][a], target) for both in firsts)))
     return out
+
+
+def _kth(cushion: np.ndarray, target: float) -> float:
+    """The cushion c with at most floor(target·n) paths strictly below it: adding -c of cash leaves P <= target."""
+    k = min(cushion.size - 1, int(target * cushion.size))
+    return float(np.partition(cushion, k)[k])
 
 
 @dataclass(frozen=True)
@@ -471,9 +490,9 @@ class _ChunkTask:
 
 def liquidation_probability(account: Account, state: MarketState, params: Params, model: ShockModel | None = None,
                             paths: int = 10_000, horizons_h=HORIZONS_H, steps=None, seed: int = 0,
-                            sigma: dict | None = None, mapper=None) -> LiqProb:
+                            sigma: dict | None = None, mapper=None, target: float = 0.01) -> LiqProb:
     """`probabilities` of one account."""
-    return probabilities([account], state, params, model, paths, horizons_h, steps, seed, sigma, mapper)[0]
+    return probabilities([account], state, params, model, paths, horizons_h, steps, seed, sigma, mapper, target)[0]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -111,3 +111,16 @@ def test_seeded_chunks_and_book_file(params, tmp_path):
          for _, acct in accounts]
     assert [x.p for x in a] == [x.p for x in b]          # same paths whatever else is in the book
     assert a[0].p[0] > 0.05 and a[1].p[0] < a[0].p[0]
+
+
+def test_topup_brings_probability_to_target(params):
+    state = MarketState.from_params(params)
+    acct = Account(cash=4000.0, positions=(Position(params.market("ETH-PERP"), 10.0, 30_000.0),))
+    model = shock_model(params, "t")
+    kw = dict(paths=CHUNK, horizons_h=(24.0,), steps=(48,), target=0.02)
+    r = liquidation_probability(acct, state, params, model, **kw)
+    assert r.p[0] > 0.1 and r.topup[0] > 0
+    after = liquidation_probability(dataclasses.replace(acct, cash=acct.cash + r.topup[0] + 1e-6), state, params,
+                                    model, **kw)
+    print(f"P {r.p[0]:.3f} -> {after.p[0]:.4f} after depositing {r.topup[0]:,.0f} USD")
+    assert after.p[0] <= 0.02 and after.spare[0] >= -1e-6

@@ -591,25 +591,41 @@ def chain_account(dep, account_id: int, block="latest") -> tuple[Account, Market
                             "status": status, "cash_adjustment": drift}
 
 
-def keeper_column(dep, rows, now: int, cache: dict, top: int = 3, every: int = 10, paths: int = 2048) -> dict:
-    """The keeper's live-table column: max P(liq, 24 h) over the `top` riskiest healthy accounts it scanned
-    (lowest E_mm / MM), recomputed every `every` calls (cached in `cache`); {} until there is something to show.
-    Never raises (a probability is advice, not a reason to stop the keeper)."""
-    try:
-        cache["n"] = cache.get("n", 0) + 1
-        if cache["n"] % every != 1 and "value" in cache:
-            return cache["value"]
-        healthy = sorted((h for h in rows if h.mm > 0 and not h.liquidatable), key=lambda h: h.mm_ratio)[:top]
-        best, who = 0.0, None
-        model = cache.get("model") or shock_model(dep.listed, "t")
-        cache["model"] = model
-        for h in healthy:
-            account, state, _ = chain_account(dep, h.account)
-            p = liquidation_probability(account, state, dep.listed, model, paths=paths, horizons_h=(24.0,),
-                                        steps=(96,)).p[0]
-            if who is None or p > best:
-                best, who = p, h.account
-        cache["value"] = {} if who is None else {"p_liq_24h": round(best, 4), "p_liq_acct": who}
-        return cache["value"]
-    except Exception:  # noqa: BLE001
-        return cache.get("value", {})
+def keeper_column(dep, rows, cache: dict, top: int = 3, every: int = 10, paths: int = 2048) -> dict:
+    """The keeper's live-table column (`crossmargin keeper run`): {"p_liq_24h": P, "p_liq_acct": id}, the largest
+    P(liquidation, 24 h) among the `top` riskiest healthy accounts of the last scan (lowest E_mm / MM).
+
+    Never blocks and never raises: every `every` calls it starts the computation in a background thread (reads
+    of the accounts and the Monte Carlo) and shows the last finished result ({} before the first one). `cache` is
+    the caller's dict that keeps the thread and the result between calls.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache["n"] = n = cache.get("n", 0) + 1
+    job = cache.get("job")
+    if job is not None and job.done():
+        cache.pop("job")
+        try:
+            cache["value"] = job.result()
+        except Exception:  # noqa: BLE001 - advice, not a reason to stop the keeper
+            pass
+    if "job" not in cache and (n - 1) % every == 0:
+        healthy = sorted((h for h in rows if h.mm > 0 and not h.liquidatable and not h.in_auction),
+                         key=lambda h: h.mm_ratio)[:top]
+        if healthy:
+            pool = cache.setdefault("pool", ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqprob"))
+            cache["job"] = pool.submit(_riskiest, dep, [h.account for h in healthy], cache, paths)
+    return cache.get("value", {})
+
+
+def _riskiest(dep, accounts: list[int], cache: dict, paths: int) -> dict:
+    model = cache.get("model") or shock_model(dep.listed, "t")
+    cache["model"] = model
+    best, who = -1.0, None
+    for a in accounts:
+        account, state, _ = chain_account(dep, a)
+        p = liquidation_probability(account, state, dep.listed, model, paths=paths, horizons_h=(24.0,),
+                                    steps=(96,)).p[0]
+        if p > best:
+            best, who = p, a
+    return {} if who is None else {"p_liq_24h": round(best, 4), "p_liq_acct": who}

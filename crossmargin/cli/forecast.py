@@ -15,7 +15,7 @@ import json
 
 import click
 
-from crossmargin.cli.common import UserError, chain_options, console, emit, table
+from crossmargin.cli.common import UserError, chain_options, emit, table
 
 method_option = click.option("--method", type=click.Choice(["t", "fhs", "normal"]), default="t", show_default=True,
                              help="Tails: Student-t fitted to history, filtered historical simulation, or Gaussian.")
@@ -112,7 +112,7 @@ def risk_cmd(network, account, confirmations, as_json, account_id, book, paths, 
           _pct(r.p[0], r.stderr[0]), _pct(r.p[-1], r.stderr[-1]),
           f"{r.first_step[-1][1]:.1f}" if r.first_step and r.first_step[-1] else "-"]
          for row, r in zip(rows, results)]),
-        message=f"{sum(r.revaluations for r in results[:1]) * len(results):,} account-path revaluations in "
+        message=f"{r0.revaluations:,} account-path revaluations in "
                 f"{r0.seconds:.1f} s on {where}. ± is one standard error.")
 
 

@@ -58,7 +58,8 @@ class CalTask:
 
 
 def calibration_tasks(params: Params, prices=None, books: int = 16, windows: int = 200, seed: int = 0,
-                      paths: int = 512, steps: int = 24, start: str | None = None, end: str | None = None) -> list[CalTask]:
+                      paths: int = 512, steps: int = 24, start: str | None = None,
+                      end: str | None = None) -> list[CalTask]:
     """The windows of the study (module docstring) over `prices` (default: the shipped file)."""
     from crossmargin.sim.history import load_prices
     from crossmargin.sim.vol import forecast_vols, oracle_vol

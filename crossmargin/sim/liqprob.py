@@ -12,8 +12,9 @@ For one account (a model `Account` read from chain or from a book file) and the 
                            endpoint AND the bridge, so the whole path is a scale mixture of Brownian motions and the
                            return over any part of the horizon is Student-t (tails do not average away over steps);
                            ν and c fitted (maximum likelihood, location 0) to the shipped history's EWMA-standardised
-                           daily returns, pooled: ν ≈ 3, c ≈ 0.66 (a narrower body and fatter tails than N(0, 1);
-                           a unit-variance t with so low a ν would shrink the typical move by a third)
+                           daily returns on the days with every underlying, pooled (shipped file: ν ≈ 3.7,
+                           c ≈ 0.74 — a narrower body and fatter tails than N(0, 1); a unit-variance t with so low
+                           a ν would shrink the typical move by a third)
                   fhs      filtered historical simulation: X(H) = a day of the shipped history's standardised
                            returns (r_t / σ_EWMA,t-1, all underlyings on the same day), re-coloured from the
                            history's correlation to the configured ρ (whiten, then Cholesky of ρ), keeping each
@@ -47,7 +48,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from crossmargin.model.margin import GRID_STEPS, VOL_FLAT, collateral_price, correlation_regimes, vol_shocks
+from crossmargin.model.margin import GRID_STEPS, VOL_FLAT, correlation_regimes, vol_shocks
 from crossmargin.model.params import DAYS_PER_YEAR, SECONDS_PER_YEAR, Params
 from crossmargin.model.portfolio import Account, MarketState, Position
 from crossmargin.model.pricing import black76_greeks, black76_price
@@ -392,7 +393,8 @@ def chunk_breaches(revs: list[Revaluer], state: MarketState, sigma: np.ndarray, 
                    paths: int, model: ShockModel, seed: int, chunk: int) -> np.ndarray:
     """(2, A, paths): [0] the first breach step (1..steps, 0 = none) per account and path of chunk `chunk`,
     [1] the path's smallest cushion min_k (E_mm - MM) over the steps (cash enters E_mm alone, not MM, so a deposit
-    of x saves exactly the paths with -x <= cushion < 0). Every account sees the same paths (common random numbers). A pure function of its arguments: the unit of
+    of x saves exactly the paths with -x <= cushion < 0). Every account sees the same paths (common random
+    numbers). A pure function of its arguments: the unit of
     work of a sweep."""
     p = revs[0].params
     S0 = np.array([state.spot[u] for u in p.symbols], dtype=float)
@@ -532,7 +534,8 @@ def load_book(path) -> tuple[Params, MarketState, list[tuple[str, Account]]]:
     state = state.with_vol(**{k: float(v) for k, v in data.get("vol", {}).items()})
     accounts = []
     for i, a in enumerate(data.get("accounts", [])):
-        acct = Account(cash=float(a.get("cash", 0.0)), collateral={k: float(v) for k, v in a.get("collateral", {}).items()})
+        acct = Account(cash=float(a.get("cash", 0.0)),
+                       collateral={k: float(v) for k, v in a.get("collateral", {}).items()})
         for pos in a.get("positions", []):
             spec = params.market(pos["instrument"])
             size = float(pos["size"])

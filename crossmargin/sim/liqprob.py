@@ -594,13 +594,16 @@ def chain_account(dep, account_id: int, block="latest") -> tuple[Account, Market
                             "status": status, "cash_adjustment": drift}
 
 
-def keeper_column(dep, rows, cache: dict, top: int = 3, every: int = 10, paths: int = 2048) -> dict:
+def keeper_column(dep, rows, cache: dict, top: int = 3, every: int = 10, warmup: int = 5,
+                  paths: int = 1024) -> dict:
     """The keeper's live-table column (`crossmargin keeper run`): {"p_liq_24h": P, "p_liq_acct": id}, the largest
     P(liquidation, 24 h) among the `top` riskiest healthy accounts of the last scan (lowest E_mm / MM).
 
-    Never blocks and never raises: every `every` calls it starts the computation in a background thread (reads
-    of the accounts and the Monte Carlo) and shows the last finished result ({} before the first one). `cache` is
-    the caller's dict that keeps the thread and the result between calls.
+    Never blocks and never raises: it starts the computation (reads of the accounts, the Monte Carlo: 1,024 paths,
+    48 steps) in one background thread, and shows the last finished result ({} before the first one). A job
+    starts only when the keeper is idle (no liquidatable account and no open auction in the scan, so it never
+    competes with a liquidation for the CPU), after `warmup` calls and then at most every `every` calls. `cache`
+    is the caller's dict that keeps the thread and the result between calls.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -612,12 +615,13 @@ def keeper_column(dep, rows, cache: dict, top: int = 3, every: int = 10, paths: 
             cache["value"] = job.result()
         except Exception:  # noqa: BLE001 - advice, not a reason to stop the keeper
             pass
-    if "job" not in cache and (n - 1) % every == 0:
-        healthy = sorted((h for h in rows if h.mm > 0 and not h.liquidatable and not h.in_auction),
-                         key=lambda h: h.mm_ratio)[:top]
+    busy = any(h.liquidatable or h.in_auction for h in rows)
+    if "job" not in cache and not busy and n > warmup and n - cache.get("started", -every) >= every:
+        healthy = sorted((h for h in rows if h.mm > 0), key=lambda h: h.mm_ratio)[:top]
         if healthy:
             pool = cache.setdefault("pool", ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqprob"))
             cache["job"] = pool.submit(_riskiest, dep, [h.account for h in healthy], cache, paths)
+            cache["started"] = n
     return cache.get("value", {})
 
 
@@ -628,7 +632,7 @@ def _riskiest(dep, accounts: list[int], cache: dict, paths: int) -> dict:
     for a in accounts:
         account, state, _ = chain_account(dep, a)
         p = liquidation_probability(account, state, dep.listed, model, paths=paths, horizons_h=(24.0,),
-                                    steps=(96,)).p[0]
+                                    steps=(48,)).p[0]
         if p > best:
             best, who = p, a
     return {} if who is None else {"p_liq_24h": round(best, 4), "p_liq_acct": who}

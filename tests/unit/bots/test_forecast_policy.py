@@ -69,8 +69,12 @@ def test_forecast_policy_withdraws_only_its_spare_cash(chain):
 def test_keeper_column_never_blocks(chain):
     rows = [Health(a, equity_mm=(4000 + a) * WAD, mm=3300 * WAD, equity_im=0, im=0, status=0) for a in (3, 4, 5, 6)]
     cache = {}
+    busy = rows + [Health(9, equity_mm=WAD, mm=3300 * WAD, equity_im=0, im=0, status=0)]
+    for _ in range(8):   # warm-up calls, then a keeper busy with a liquidatable account: nothing starts
+        assert lp.keeper_column(chain.dep, busy, cache) == {}
+    assert "job" not in cache
     t = time.perf_counter()
-    assert lp.keeper_column(chain.dep, rows, cache) == {}        # started in the background
+    assert lp.keeper_column(chain.dep, rows, cache) == {}        # idle: started in the background
     assert time.perf_counter() - t < 0.5
     cache["job"].result(timeout=120)
     out = lp.keeper_column(chain.dep, rows, cache)

@@ -54,7 +54,7 @@ class Sweep:
 
             n = self.workers or os.cpu_count() or 1
             # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers, which also freezes glibc's mmap threshold:
-            # every large numpy temporary is then mmapped and page-faulted afresh (about 3x slower Monte Carlo).
+            # every large numpy temporary is then mmapped and page-faulted afresh (about 2x slower Monte Carlo here).
             environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
                        if k != "MALLOC_TRIM_THRESHOLD_"}
             with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):

@@ -124,14 +124,15 @@ def risk_cmd(network, account, confirmations, as_json, account_id, book, paths, 
               help="Rolling 24 h windows, spread evenly over the history.")
 @click.option("--paths", default=512, show_default=True, type=click.IntRange(64, 1_000_000), help="Paths per book.")
 @click.option("--steps", default=24, show_default=True, type=click.IntRange(2, 1440), help="Steps per 24 h.")
+@method_option
 @seed_option
 @workers_option
 @scheduler_option
 @click.option("--no-plots", is_flag=True, help="Skip the reliability diagram.")
 @click.option("--out", default=None, metavar="DIR", help="Where the plot and JSON go (default: reports/).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, steps, seed, workers, scheduler,
-                             no_plots, out, as_json) -> None:
+def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, steps, method, seed, workers,
+                             scheduler, no_plots, out, as_json) -> None:
     """Is P(liquidation) right? Random books through rolling windows of the shipped history: predicted
     probability vs realised liquidations (reliability diagram), Brier score against a naive baseline (distance
     to MM in units of forecast vol)."""
@@ -147,7 +148,7 @@ def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, st
 
         prices = _prices(prices_path)
     try:
-        tasks = calibration_tasks(params, prices, books, windows, seed, paths, steps)
+        tasks = calibration_tasks(params, prices, books, windows, seed, paths, steps, method=method)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     started = time.perf_counter()
@@ -160,11 +161,13 @@ def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, st
     files = []
     if not no_plots:
         files.append(str(plot_reliability(cal, out_dir, f"params {params.name}, {len(tasks)} windows "
-                                          f"{tasks[0].day} .. {tasks[-1].day}, {books} books each, {paths} paths")))
+                                          f"{tasks[0].day} .. {tasks[-1].day}, {books} books each, {paths} paths",
+                                          method)))
     data = {"params": params.name, "windows": len(tasks), "first": tasks[0].day, "last": tasks[-1].day,
-            "books_per_window": books, "paths": paths, "steps": steps, "seed": seed, "nu": tasks[0].nu,
+            "books_per_window": books, "paths": paths, "steps": steps, "seed": seed, "method": method,
+            "nu": tasks[0].nu,
             "scale": tasks[0].scale, "ran_on": where, "seconds": round(seconds, 1), **d}
-    path = out_dir / "liquidation_forecast.json"
+    path = out_dir / ("liquidation_forecast.json" if method == "t" else f"liquidation_forecast_{method}.json")
     path.write_text(json.dumps(data, indent=2, default=str))
     data["files"] = files + [str(path)]
     rows = [[f"{r['bin'][0]:.3f} - {r['bin'][1]:.3f}", r["n"], _pct(r["predicted"]), _pct(r["realised"]),
@@ -173,7 +176,8 @@ def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, st
                               ["predicted bin", "books", "mean predicted", "realised", "95 % interval"], rows),
          message=f"Brier: forecast {d['brier']:.4f}, naive (distance to MM in forecast vols) {d['brier_naive']:.4f}, "
                  f"base rate {d['brier_climatology']:.4f}; skill vs naive {d['skill_vs_naive']:+.1%}. "
-                 f"Student-t ν {tasks[0].nu:.2f}, scale {tasks[0].scale:.2f} (fitted before {tasks[0].day}). "
+                 + (f"Student-t ν {tasks[0].nu:.2f}, scale {tasks[0].scale:.2f} (fitted before {tasks[0].day}). "
+                    if method == "t" else f"Tails: {method}. ") +
                  f"{seconds:.0f} s on {where}. wrote {', '.join(data['files'])}")
 
 

@@ -55,12 +55,16 @@ class CalTask:
     seed: int
     nu: float
     scale: float
+    method: str = "t"
+    residuals: np.ndarray | None = None   # fhs: the standardised residuals up to the window's day
 
 
 def calibration_tasks(params: Params, prices=None, books: int = 16, windows: int = 200, seed: int = 0,
                       paths: int = 512, steps: int = 24, start: str | None = None,
-                      end: str | None = None) -> list[CalTask]:
-    """The windows of the study (module docstring) over `prices` (default: the shipped file)."""
+                      end: str | None = None, method: str = "t") -> list[CalTask]:
+    """The windows of the study (module docstring) over `prices` (default: the shipped file). `method`: the tail
+    model of the forecast (`t` fitted before the first window; `fhs` on the residuals up to each window's day,
+    an expanding window of at least 30 days; `normal`)."""
     from crossmargin.sim.history import load_prices
     from crossmargin.sim.vol import forecast_vols, oracle_vol
 
@@ -90,14 +94,31 @@ def calibration_tasks(params: Params, prices=None, books: int = 16, windows: int
         zz = r[1:days[0] + 1, j] / np.sqrt(v[:days[0]])
         z.append(zz[~np.isnan(zz)])
     nu, scale = fit_t(np.concatenate(z))
+    if method == "fhs":
+        zs = np.full(r.shape, np.nan)
+        for j in range(r.shape[1]):
+            zs[1:, j] = r[1:, j] / np.sqrt(ewma_variance(r[:, j])[:-1])
+        days = days[np.array([np.sum(~np.isnan(zs[:d + 1]).any(axis=1)) >= 30 for d in days], dtype=bool)]
     listed = params.listed(0)
     tasks = []
     for d in days:
         p = listed.replace(underlyings=tuple(dataclasses.replace(u, vol=float(vols[d, j]))
                                              for j, u in enumerate(listed.underlyings)))
+        res = None
+        if method == "fhs":
+            rows = zs[:d + 1][~np.isnan(zs[:d + 1]).any(axis=1)]
+            res = _recolour(rows, params.rho)
         tasks.append(CalTask(p, str(prices.dates[d]), int(d), close[d + 1] / close[d], books, paths, steps, seed, nu,
-                             scale))
+                             scale, method, res))
     return tasks
+
+
+def _recolour(z: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """Residual rows re-coloured from their own correlation to ρ, each column keeping its scale."""
+    sd = z.std(axis=0)
+    x = (z - z.mean(axis=0)) / sd
+    recolour = cholesky(rho) @ np.linalg.inv(cholesky(np.corrcoef(x, rowvar=False)))
+    return (x @ recolour.T) * sd
 
 
 def naive_probability(rev: Revaluer, state: MarketState, sigma: np.ndarray, rho: np.ndarray) -> float:
@@ -131,7 +152,7 @@ def calibration_task(task: CalTask) -> dict:
     accounts = [dataclasses.replace(cross.account(i), cash=cross.account(i).cash + target[i] * h.mm[i] - h.equity_mm[i])
                 for i in range(task.books)]
     sigma = np.array([state.vol[u] for u in p.symbols])
-    model = ShockModel("t", p.rho, task.nu, task.scale)
+    model = ShockModel(task.method, p.rho, task.nu, task.scale, task.residuals)
     pred = probabilities(accounts, state, p, model, paths=task.paths, horizons_h=(24.0,), steps=(task.steps,),
                          seed=task.seed * 1_000_003 + task.index)
     revs = [Revaluer(a, p) for a in accounts]
@@ -215,7 +236,7 @@ def run_calibration(tasks: list[CalTask], mapper=None) -> Calibration:
                        cat("kind"), tasks[0].paths if tasks else 0)
 
 
-def plot_reliability(cal: Calibration, out_dir, title: str = ""):
+def plot_reliability(cal: Calibration, out_dir, title: str = "", method: str = "t"):
     """reliability diagram (forecast and naive baseline) + histogram of predictions: liquidation_forecast.png."""
     from pathlib import Path
 
@@ -226,7 +247,8 @@ def plot_reliability(cal: Calibration, out_dir, title: str = ""):
 
     fig, (ax, hx) = plt.subplots(1, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": [1.4, 1]})
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect calibration")
-    for name, rows, colour in (("Monte Carlo (Student-t, full revaluation)", reliability(cal.p, cal.y), "C0"),
+    tails = {"t": "Student-t", "fhs": "filtered historical", "normal": "Gaussian"}.get(method, method)
+    for name, rows, colour in ((f"Monte Carlo ({tails}, full revaluation)", reliability(cal.p, cal.y), "C0"),
                                ("naive: distance to MM in forecast vols", reliability(cal.naive, cal.y), "C1")):
         x = [r["predicted"] for r in rows]
         yv = [r["realised"] for r in rows]
@@ -251,7 +273,7 @@ def plot_reliability(cal: Calibration, out_dir, title: str = ""):
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path = Path(out_dir) / "liquidation_forecast.png"
+    path = Path(out_dir) / ("liquidation_forecast.png" if method == "t" else f"liquidation_forecast_{method}.png")
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

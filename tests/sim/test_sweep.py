@@ -65,7 +65,9 @@ def test_worker_killed_mid_sweep_nothing_lost_or_double_counted(tmp_path):
         futures = client.map(slow_task, tasks, key=[f"kill-{i}" for i in range(len(tasks))], retries=2, pure=False)
         while sum(f.done() for f in futures) < 3:
             time.sleep(0.05)
-        busy = next(w for w, keys in client.processing().items() if keys)
+        busy = None
+        while busy is None:   # a worker with a task in flight
+            busy = next((w for w, keys in client.processing().items() if keys), None)
         pid = client.run(os.getpid, workers=[busy])[busy]
         os.kill(pid, signal.SIGKILL)
         results = client.gather(futures)

@@ -11,7 +11,7 @@ to settle before it reads the ratio again.
 
 Forecast policy (`--max-pliq p`, e.g. 0.01): "keep P(liquidation within 24 h) below p". Every `pliq_every` blocks
 the agent reads its account into the margin model and computes P by Monte Carlo (`crossmargin.sim.liqprob`:
-Student-t tails fitted to the shipped history, the VolOracle's vols, full revaluation). Above p it deposits the
+filtered historical simulation on the shipped history, the VolOracle's vols, full revaluation). Above p it deposits the
 cash that brings P to p / 2 (exact on the simulated paths: `LiqProb.topup`), and reduces every position by
 1.1 · (T - D) / (T + E_mm) when the reserve D is short of the need T. It acts before the MM breach, on what may
 happen within a day, instead of on how far the ratio has already fallen (the `low` trigger is off). Withdrawals
@@ -106,7 +106,7 @@ class BandAgent(AccountBot):
             from crossmargin.sim.liqprob import chain_account, liquidation_probability, shock_model
 
             if self.model is None:
-                self.model = shock_model(self.dep.listed, "t")
+                self.model = shock_model(self.dep.listed, "fhs")
             account, state, _ = chain_account(self.dep, self.account)
             self.forecast = liquidation_probability(account, state, self.dep.listed, self.model, paths=c.pliq_paths,
                                                     horizons_h=(24.0,), steps=(96,), seed=head,

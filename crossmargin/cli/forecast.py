@@ -17,8 +17,9 @@ import click
 
 from crossmargin.cli.common import UserError, chain_options, emit, table
 
-method_option = click.option("--method", type=click.Choice(["t", "fhs", "normal"]), default="t", show_default=True,
-                             help="Tails: Student-t fitted to history, filtered historical simulation, or Gaussian.")
+method_option = click.option("--method", type=click.Choice(["fhs", "t", "normal"]), default="fhs", show_default=True,
+                             help="Tails: filtered historical simulation (the best calibrated on the shipped history), "
+                                  "Student-t fitted to history, or Gaussian.")
 seed_option = click.option("--seed", default=0, show_default=True, help="Seed: the same seed, the same paths.")
 workers_option = click.option("--workers", default=None, type=click.IntRange(0, 1024), metavar="N",
                               help="Dask LocalCluster workers (default: one per core; 0: no Dask, this process).")
@@ -167,7 +168,7 @@ def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, st
             "books_per_window": books, "paths": paths, "steps": steps, "seed": seed, "method": method,
             "nu": tasks[0].nu,
             "scale": tasks[0].scale, "ran_on": where, "seconds": round(seconds, 1), **d}
-    path = out_dir / ("liquidation_forecast.json" if method == "t" else f"liquidation_forecast_{method}.json")
+    path = out_dir / ("liquidation_forecast.json" if method == "fhs" else f"liquidation_forecast_{method}.json")
     path.write_text(json.dumps(data, indent=2, default=str))
     data["files"] = files + [str(path)]
     rows = [[f"{r['bin'][0]:.3f} - {r['bin'][1]:.3f}", r["n"], _pct(r["predicted"]), _pct(r["realised"]),
@@ -189,12 +190,13 @@ def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, st
 @click.option("--books", default=12, show_default=True, type=click.IntRange(1, 10_000), help="Random books a window.")
 @click.option("--max-pliq", default=0.01, show_default=True, type=click.FloatRange(0.0001, 0.5, min_open=False),
               help="The forecast agent keeps P(liquidation, 24 h) below this.")
+@method_option
 @seed_option
 @workers_option
 @scheduler_option
 @click.option("--out", default=None, metavar="DIR", help="Where the JSON goes (default: reports/).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def band_forecast_cmd(params_name, prices_path, named, books, max_pliq, seed, workers, scheduler, out,
+def band_forecast_cmd(params_name, prices_path, named, books, max_pliq, method, seed, workers, scheduler, out,
                       as_json) -> None:
     """The band agent with the policy "keep P(liquidation, 24 h) below p" against the plain band agent, replayed
     on real history (hourly bridges between the shipped daily closes): liquidations, capital used, actions."""
@@ -211,7 +213,7 @@ def band_forecast_cmd(params_name, prices_path, named, books, max_pliq, seed, wo
         prices = _prices(prices_path)
     try:
         tasks = replay_tasks(params, prices, tuple(named) or WINDOWS, books, seed,
-                             (Policy("plain"), Policy("forecast", max_pliq=max_pliq)))
+                             (Policy("plain"), Policy("forecast", max_pliq=max_pliq)), _model(params, method))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     started = time.perf_counter()
@@ -220,7 +222,8 @@ def band_forecast_cmd(params_name, prices_path, named, books, max_pliq, seed, wo
         where = sw.describe()
     seconds = time.perf_counter() - started
     summary = summarise(results)
-    data = {"params": params.name, "books_per_window": books, "max_pliq": max_pliq, "seed": seed, "ran_on": where,
+    data = {"params": params.name, "books_per_window": books, "max_pliq": max_pliq, "method": method, "seed": seed,
+            "ran_on": where,
             "seconds": round(seconds, 1), "windows": summary, "books": results}
     path = _out(out) / "band_forecast.json"
     path.write_text(json.dumps(data, indent=2, default=str))

@@ -7,7 +7,7 @@ and withdraw surplus cash above the band. What triggers a top-up differs:
 
     plain      ratio = E_im / IM below `low` (1.3): deposit up to `target` (1.6) · IM; reserve short: reduce by
                (1 - E_after / (target·IM)) · 1.1
-    forecast   P(liquidation within 24 h) > p (1 %, `crossmargin.sim.liqprob`: Student-t, the oracle's forecast vol,
+    forecast   P(liquidation within 24 h) > p (1 %, `crossmargin.sim.liqprob`: FHS tails, the oracle's forecast vol,
                full revaluation): deposit the cash that brings P to p / 2 (the paths' smallest cushions tell it
                exactly, `LiqProb.topup`); reserve short: reduce by 1.1 · (T - D) / (T + E_mm) (the needed cushion
                E_mm + T scales with the position sizes). It acts before the MM breach, on what may happen, not
@@ -196,7 +196,7 @@ def replay_tasks(params: Params, prices=None, windows=WINDOWS, books: int = 24, 
     f = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]), params.risk.horizon_days,
                       with_garch=False)
     vols = book_vols(listed, prices, "ewma", f)
-    model = model or shock_model(params, "t")
+    model = model or shock_model(params, "fhs")
     tasks = []
     for w in windows:
         if w not in NAMED:

@@ -7,8 +7,9 @@ EWMA forecast at d (no look-ahead: the forecast uses closes up to d). On each wi
     books       `books` random books (`crossmargin.sim.books`, the simulation's four families, options included),
                 opened at the parameter set's reference prices with the day's forecast vols in the oracle, each
                 with cash set so that E_mm / MM = 1 + Exp(mean 0.35) (a spread of distances to MM, many close)
-    predicted   P(liquidation within 24 h) by `crossmargin.sim.liqprob` (Student-t, ν and scale fitted on the
-                residuals before the first window, the forecast vols, `paths` paths, `steps` steps)
+    predicted   P(liquidation within 24 h) by `crossmargin.sim.liqprob` (`--method`: fhs on the standardised
+                residuals up to the window's day, by default; or Student-t with ν and scale fitted on the residuals
+                before the first window; or Gaussian, the forecast vols, `paths` paths, `steps` steps)
     naive       the baseline: distance to MM in units of forecast vol, DD = (E_mm - MM) / σ_loss with σ_loss the
                 one-day 1-σ loss from the account's dollar deltas, the forecast vols and ρ; P = min(1, 2·N(-DD))
                 (the reflection principle for a Gaussian walk hitting a fixed barrier)
@@ -61,7 +62,7 @@ class CalTask:
 
 def calibration_tasks(params: Params, prices=None, books: int = 16, windows: int = 200, seed: int = 0,
                       paths: int = 512, steps: int = 24, start: str | None = None,
-                      end: str | None = None, method: str = "t") -> list[CalTask]:
+                      end: str | None = None, method: str = "fhs") -> list[CalTask]:
     """The windows of the study (module docstring) over `prices` (default: the shipped file). `method`: the tail
     model of the forecast (`t` fitted before the first window; `fhs` on the residuals up to each window's day,
     an expanding window of at least 30 days; `normal`)."""
@@ -236,7 +237,7 @@ def run_calibration(tasks: list[CalTask], mapper=None) -> Calibration:
                        cat("kind"), tasks[0].paths if tasks else 0)
 
 
-def plot_reliability(cal: Calibration, out_dir, title: str = "", method: str = "t"):
+def plot_reliability(cal: Calibration, out_dir, title: str = "", method: str = "fhs"):
     """reliability diagram (forecast and naive baseline) + histogram of predictions: liquidation_forecast.png."""
     from pathlib import Path
 
@@ -273,7 +274,7 @@ def plot_reliability(cal: Calibration, out_dir, title: str = "", method: str = "
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path = Path(out_dir) / ("liquidation_forecast.png" if method == "t" else f"liquidation_forecast_{method}.png")
+    path = Path(out_dir) / ("liquidation_forecast.png" if method == "fhs" else f"liquidation_forecast_{method}.png")
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

@@ -278,7 +278,7 @@ def fit_t(z: np.ndarray) -> tuple[float, float]:
     return float(min(max(nu, 2.2), 30.0)), float(scale)
 
 
-def shock_model(params: Params, method: str = "t", prices_path: str | None = None, nu: float | None = None,
+def shock_model(params: Params, method: str = "fhs", prices_path: str | None = None, nu: float | None = None,
                 vol_response: float = VOL_RESPONSE) -> ShockModel:
     """The tail model for `params`' underlyings, fitted to the shipped history (or `prices_path`).
 
@@ -626,7 +626,7 @@ def keeper_column(dep, rows, cache: dict, top: int = 3, every: int = 10, warmup:
 
 
 def _riskiest(dep, accounts: list[int], cache: dict, paths: int) -> dict:
-    model = cache.get("model") or shock_model(dep.listed, "t")
+    model = cache.get("model") or shock_model(dep.listed, "fhs")
     cache["model"] = model
     best, who = -1.0, None
     for a in accounts:

@@ -52,6 +52,7 @@ class Policy:
     min_usd: float = 10.0
     spread: float = 0.0005        # cost of a reduction, fraction of the notional reduced
     every: int = 2                # forecast: hours between two forecasts
+    feeder_aware: bool = True     # forecast: the vol feeder's next daily post (of today's move so far) is foreseen
     paths: int = 512
     steps: int = 24
 
@@ -128,7 +129,8 @@ def run_agent(policy: Policy, account: Account, reserve: float, path, params: Pa
                 withdraw = min(r.equity_im - policy.target * r.im, max(account.cash, 0.0))
         elif r.im > 0 and (t - 1) % policy.every == 0:
             lp = liquidation_probability(account, state, params, model, paths=policy.paths, horizons_h=(24.0,),
-                                         steps=(policy.steps,), seed=seed * 10_007 + t, target=policy.max_pliq / 2)
+                                         steps=(policy.steps,), seed=seed * 10_007 + t, target=policy.max_pliq / 2,
+                                         pending=_pending(path, t, model) if policy.feeder_aware else None)
             forecasts += 1
             p_max = max(p_max, lp.p[0])
             if lp.p[0] > policy.max_pliq:
@@ -156,6 +158,19 @@ def run_agent(policy: Policy, account: Account, reserve: float, path, params: Pa
         capitals.append(capital)
     caps = np.array(capitals or [capital])
     return AgentRun(liquidated, dep, wd, n_red, n_dep, n_wd, float(caps.mean()), float(caps.max()), forecasts, p_max)
+
+
+def _pending(path, t: int, model: ShockModel):
+    """The feeder posts once a day (at the closes, every 24 steps of the replay): its next post adds
+    a·(r_sofar² - f·v) for today's move so far (`liqprob.oracle_vol_path`), in 24 - h hours."""
+    from crossmargin.model.params import DAYS_PER_YEAR
+
+    h = t % 24
+    if h == 0:
+        return None
+    v = path.vol[t] ** 2 / DAYS_PER_YEAR
+    r = np.log(path.spot[t] / path.spot[t - h])
+    return model.vol_response * (r * r - h / 24 * v), float(24 - h)
 
 
 @dataclass(frozen=True)

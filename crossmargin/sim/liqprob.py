@@ -303,7 +303,7 @@ def shock_model(params: Params, method: str = "fhs", prices_path: str | None = N
 
 
 def simulate_paths(S0: np.ndarray, sigma: np.ndarray, horizon_h: float, steps: int, paths: int, model: ShockModel,
-                   rng: np.random.Generator, params: Params) -> tuple[np.ndarray, np.ndarray]:
+                   rng: np.random.Generator, params: Params, pending=None) -> tuple[np.ndarray, np.ndarray]:
     """(spot, oracle vol), each (steps + 1, paths, U): step 0 is the start (module docstring)."""
     S0, sigma = np.asarray(S0, dtype=float), np.asarray(sigma, dtype=float)
     U = S0.size
@@ -330,13 +330,17 @@ def simulate_paths(S0: np.ndarray, sigma: np.ndarray, horizon_h: float, steps: i
     spot = np.empty((steps + 1, paths, U))
     spot[0] = S0
     spot[1:] = np.exp(logS)
-    return spot, oracle_vol_path(spot, sigma, horizon_h, model.vol_response, params)
+    return spot, oracle_vol_path(spot, sigma, horizon_h, model.vol_response, params, pending)
 
 
 def oracle_vol_path(spot: np.ndarray, sigma: np.ndarray, horizon_h: float, vol_response: float,
-                    params: Params) -> np.ndarray:
+                    params: Params, pending=None) -> np.ndarray:
     """The oracle vol along spot paths (steps + 1, P, U) over `horizon_h` (module docstring): the daily variance
-    follows v_i = v_{i-1} + a·(r_i² - f·v_{i-1}), inside the VolOracle's rate limit and bounds; step 0 = sigma."""
+    follows v_i = v_{i-1} + a·(r_i² - f·v_{i-1}), inside the VolOracle's rate limit and bounds; step 0 = sigma.
+
+    `pending` = (δ (U,), hours): what the feeder's next post adds for the moves already made since its last one
+    (δ = a·(r_sofar² - f_elapsed·v), daily variance units) and in how many hours it posts: from that step on the
+    variance carries δ·c^(i - k) (the recursion is linear in v). None: the posted vol is up to date."""
     steps = spot.shape[0] - 1
     o, a = params.oracle, vol_response
     f = horizon_h / 24.0 / steps                      # step in days
@@ -345,6 +349,12 @@ def oracle_vol_path(spot: np.ndarray, sigma: np.ndarray, horizon_h: float, vol_r
     ret = np.diff(np.log(spot), axis=0)
     powers = c ** np.arange(1, steps + 1)[:, None, None]
     v = powers * (sigma**2 / DAYS_PER_YEAR + a * np.cumsum(ret * ret / powers, axis=0))
+    if pending is not None:
+        delta, in_hours = np.asarray(pending[0], dtype=float), float(pending[1])
+        k = max(1, math.ceil(in_hours / horizon_h * steps - 1e-9))
+        if k <= steps:
+            v[k - 1:] = np.maximum(v[k - 1:] + delta[None, None, :] * (c ** np.arange(steps - k + 1))[:, None, None],
+                                   1e-12)
     hours = np.arange(1, steps + 1) * horizon_h / steps
     factor = np.minimum(o.vol_day_factor, o.vol_hour_factor ** np.ceil(hours - 1e-9))[:, None, None]
     vol = np.empty_like(spot)
@@ -390,7 +400,7 @@ class LiqProb:
 
 
 def chunk_breaches(revs: list[Revaluer], state: MarketState, sigma: np.ndarray, horizon_h: float, steps: int,
-                   paths: int, model: ShockModel, seed: int, chunk: int) -> np.ndarray:
+                   paths: int, model: ShockModel, seed: int, chunk: int, pending=None) -> np.ndarray:
     """(2, A, paths): [0] the first breach step (1..steps, 0 = none) per account and path of chunk `chunk`,
     [1] the path's smallest cushion min_k (E_mm - MM) over the steps (cash enters E_mm alone, not MM, so a deposit
     of x saves exactly the paths with -x <= cushion < 0). Every account sees the same paths (common random
@@ -399,7 +409,7 @@ def chunk_breaches(revs: list[Revaluer], state: MarketState, sigma: np.ndarray, 
     p = revs[0].params
     S0 = np.array([state.spot[u] for u in p.symbols], dtype=float)
     rng = np.random.default_rng([int(seed), int(round(horizon_h * 3600)), int(chunk)])
-    spot, vol = simulate_paths(S0, sigma, horizon_h, steps, paths, model, rng, p)
+    spot, vol = simulate_paths(S0, sigma, horizon_h, steps, paths, model, rng, p, pending)
     U = len(p.symbols)
     out = np.zeros((2, len(revs), paths))
     flat_S, flat_V = spot[1:].reshape(-1, U), vol[1:].reshape(-1, U)
@@ -422,14 +432,14 @@ def chunk_breaches(revs: list[Revaluer], state: MarketState, sigma: np.ndarray, 
 
 def probabilities(accounts: list[Account], state: MarketState, params: Params, model: ShockModel | None = None,
                   paths: int = 10_000, horizons_h=HORIZONS_H, steps=None, seed: int = 0, sigma: dict | None = None,
-                  mapper=None, target: float = 0.01) -> list[LiqProb]:
+                  mapper=None, target: float = 0.01, pending=None) -> list[LiqProb]:
     """P(E_mm < MM at some step within each horizon) for every account at `state` (module docstring), all on the
     same paths.
 
     `sigma`: forecast vols {symbol: annualised} driving the paths (default: the state's oracle vols, i.e. the
     posted forecast). `mapper(fn, tasks)` -> results in task order: how the chunks run (default: here, one after
     the other; `crossmargin.sim.sweep` runs them on Dask). `target`: the probability the top-up and spare cash
-    are computed for (`LiqProb.topup`, `LiqProb.spare`).
+    are computed for (`LiqProb.topup`, `LiqProb.spare`). `pending`: the vol feeder's next post (`oracle_vol_path`).
     """
     import time
 
@@ -444,7 +454,7 @@ def probabilities(accounts: list[Account], state: MarketState, params: Params, m
     firsts = []
     for h, n in zip(horizons_h, steps):
         tasks = [(h, n, c, min(CHUNK, paths - c * CHUNK)) for c in range(-(-paths // CHUNK))]
-        run = _ChunkTask(revs, state, sig, model, seed)
+        run = _ChunkTask(revs, state, sig, model, seed, pending)
         parts = list(mapper(run, tasks)) if mapper else [run(t) for t in tasks]
         firsts.append(np.concatenate(parts, axis=2))
     seconds = time.perf_counter() - started
@@ -484,17 +494,19 @@ class _ChunkTask:
     sigma: np.ndarray
     model: ShockModel
     seed: int
+    pending: tuple | None = None
 
     def __call__(self, task) -> np.ndarray:
         h, n, c, size = task
-        return chunk_breaches(self.revs, self.state, self.sigma, h, n, size, self.model, self.seed, c)
+        return chunk_breaches(self.revs, self.state, self.sigma, h, n, size, self.model, self.seed, c, self.pending)
 
 
 def liquidation_probability(account: Account, state: MarketState, params: Params, model: ShockModel | None = None,
                             paths: int = 10_000, horizons_h=HORIZONS_H, steps=None, seed: int = 0,
-                            sigma: dict | None = None, mapper=None, target: float = 0.01) -> LiqProb:
+                            sigma: dict | None = None, mapper=None, target: float = 0.01, pending=None) -> LiqProb:
     """`probabilities` of one account."""
-    return probabilities([account], state, params, model, paths, horizons_h, steps, seed, sigma, mapper, target)[0]
+    return probabilities([account], state, params, model, paths, horizons_h, steps, seed, sigma, mapper, target,
+                         pending)[0]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -124,3 +124,16 @@ def test_topup_brings_probability_to_target(params):
                                     model, **kw)
     print(f"P {r.p[0]:.3f} -> {after.p[0]:.4f} after depositing {r.topup[0]:,.0f} USD")
     assert after.p[0] <= 0.02 and after.spare[0] >= -1e-6
+
+
+def test_pending_vol_post_lifts_the_oracle_vol_when_it_lands(params):
+    state = MarketState.from_params(params)
+    S0 = np.array([state.spot[u] for u in params.symbols])
+    sigma = np.array([state.vol[u] for u in params.symbols])
+    model = ShockModel("normal", params.rho)
+    v = sigma**2 / 365
+    delta = model.vol_response * (0.2**2 - 0.75 * v)     # a 20 % move over the last 18 h, posted in 6 h
+    a = simulate_paths(S0, sigma, 24.0, 24, 500, model, np.random.default_rng(5), params)[1]
+    b = simulate_paths(S0, sigma, 24.0, 24, 500, model, np.random.default_rng(5), params, pending=(delta, 6.0))[1]
+    assert np.array_equal(a[:6], b[:6]) and (b[6:] > a[6:]).all()
+    assert np.allclose(b[6].mean(axis=0), np.sqrt((v + delta) * 365), rtol=0.01)

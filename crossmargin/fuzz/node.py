@@ -26,8 +26,9 @@ from eth_utils import keccak
 from crossmargin.chain.artifacts import artifact
 from crossmargin.chain.manifest import Manifest, ManifestError
 from crossmargin.fuzz.engine import NodeChain, Revert
-from crossmargin.fuzz.world import Trader, World
+from crossmargin.fuzz.world import CAP, Trader, World
 from crossmargin.model.params import load_params
+from crossmargin.paths import reports_dir
 
 ADDRESS_KEYS = {"vault": "Vault", "router": "OracleRouter", "vol": "VolOracle", "markets": "Markets",
                 "pricer": "OptionPricer", "engine": "RiskEngine", "clearing": "Clearinghouse",
@@ -98,6 +99,17 @@ def _mock_feed(chain: NodeChain, address: str) -> None:
         chain.rpc(chain._ns("setStorageAt"), address, hex(slot), "0x" + value.to_bytes(32, "big").hex())
 
 
+def _lift_caps(world: World, admin: str) -> None:
+    """Deposit caps and open-interest / position limits out of the way, as the revm world lists them (the machine
+    sizes trades by leverage and tops accounts up for its what-if fills), sent as the admin (the Timelock,
+    impersonated: this runs inside the fuzzer's snapshot). Every risk parameter stays the deployment's."""
+    governor = world.timelock.address if hasattr(world, "timelock") else admin
+    for token in world.tokens.values():
+        world.vault.set_cap(token.address, CAP, sender=governor)
+    for m in world.params.markets:
+        world.markets.set_caps(m.id, CAP, CAP, sender=governor)
+
+
 def attach_world(chain: NodeChain, manifest: Manifest, n_traders: int = 5, params_name: str | None = None) -> World:
     """A `World` on the deployment's contracts (no deploy): handles, feeds, tokens, funded traders with accounts,
     fresh price rounds and vols at the parameter file's values."""
@@ -125,6 +137,7 @@ def attach_world(chain: NodeChain, manifest: Manifest, n_traders: int = 5, param
                             f"{len(params.markets)}")
     for m in params.markets:
         world.instruments[m.name] = m.id
+    _lift_caps(world, admin)
     world.refresh_all()                 # the deployment may be hours old: fresh rounds and vols now
     world.domain_separator = bytes(world.clearing.domain_separator())
     for i in range(n_traders):
@@ -161,7 +174,7 @@ class NodeResult:
 def fuzz_node(uri: str, deployment: str | None = None, steps: int = 200, seed: int = 0, episode: int = 400,
               keep: bool = False, replay: str | None = None, options: bool = False,
               weights: dict[str, int] | None = None, on_step: Callable[[int], None] | None = None,
-              replay_dir: str | Path = ".", shrink_budget: int = 40) -> NodeResult:
+              replay_dir: str | Path | None = None, shrink_budget: int = 40) -> NodeResult:
     """Fuzz the deployment on the node at `uri` (or replay a step list): see the module docstring."""
     from crossmargin.fuzz.machine import LiquidationMachine
     from crossmargin.fuzz.runner import replay_steps, run, shrink
@@ -185,7 +198,9 @@ def fuzz_node(uri: str, deployment: str | None = None, steps: int = 200, seed: i
             if report.violation is not None:
                 result.shrunk, result.shrink_replays = shrink(machine, report.trace, report.violation.name,
                                                               budget=shrink_budget)
-                path = Path(replay_dir) / f"fuzz-failure-{chain.chain_id}-seed{seed}.json"
+                folder = Path(replay_dir) if replay_dir is not None else reports_dir()
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"fuzz-failure-{chain.chain_id}-seed{seed}.json"
                 path.write_text(json.dumps({"uri": uri, "deployment": deployment, "seed": seed,
                                             "invariant": report.violation.name, "detail": str(report.violation),
                                             "steps": [[r, list(a)] for r, a in result.shrunk]}, indent=1))

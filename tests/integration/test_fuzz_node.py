@@ -23,7 +23,8 @@ from crossmargin.paths import ROOT
 
 STALE_HEAVY = dict(WEIGHTS, make_stale=40)        # the planted bug shows on a stale primary: draw it often
 HARDHAT_CONFIG = """module.exports = { networks: { hardhat: {
-  chainId: 1337, hardfork: "cancun", allowBlocksWithSameTimestamp: true,
+  chainId: 31337, hardfork: "cancun", allowBlocksWithSameTimestamp: true,
+  forking: { url: "%s", blockNumber: %d },
   accounts: { mnemonic: "test test test test test test test test test test test junk", count: 10 } } } };
 """
 
@@ -87,10 +88,13 @@ def test_finds_the_planted_stale_feed_on_anvil(anvil, deployed, cli_env, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def hardhat(tmp_path_factory, cli_env):
-    """`hardhat node` (from node_modules) with chain id 1337 (a dev chain: the deploy uses mocks)."""
+def hardhat(tmp_path_factory, anvil, deployed):
+    """`hardhat node` (node_modules) forking the session's anvil after its deploy: a Hardhat node holding the
+    deployment (a deploy through Ape on Hardhat takes ~60 s; the fork ~3 s). One block is mined first: Hardhat
+    runs calls at the fork block itself only with a hardfork history for the chain id."""
     folder = tmp_path_factory.mktemp("hardhat")
-    (folder / "hardhat.config.js").write_text(HARDHAT_CONFIG)
+    block = int(rpc(anvil.uri, "eth_blockNumber"), 16)
+    (folder / "hardhat.config.js").write_text(HARDHAT_CONFIG % (anvil.uri, block))
     port = free_port()
     proc = subprocess.Popen([find_binary("hardhat"), "node", "--hostname", "127.0.0.1", "--port", str(port),
                              "--config", str(folder / "hardhat.config.js")], cwd=ROOT,  # Hardhat resolves itself from cwd
@@ -106,21 +110,21 @@ def hardhat(tmp_path_factory, cli_env):
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.2)
+        rpc(uri, "evm_mine")
         yield uri
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
 
 
-def test_finds_the_planted_stale_feed_on_hardhat(hardhat, cli, cli_env):
-    deployed = json.loads(cli.run("deploy", "--network", hardhat, "--json", network=False).stdout)
-    assert deployed["chain_id"] == 1337
-    dep = _deployment(cli_env, 1337)
+def test_runs_clean_and_finds_the_planted_stale_feed_on_hardhat(hardhat, cli_env):
+    dep = _deployment(cli_env, 31337)
+    clean = fuzz_node(hardhat, dep, steps=20, seed=5)
+    print(f"hardhat: {clean.report.steps} steps at {clean.report.steps_per_second:.1f} steps/s")
+    assert clean.client == "hardhat" and clean.report.violation is None and clean.report.steps == 20
     _plant_broken_feed(hardhat, dep, "hardhat")
     r = fuzz_node(hardhat, dep, steps=200, seed=1, weights=STALE_HEAVY)
-    print(f"hardhat, broken feed: {r.report.violation} at step {r.report.failing_step}, shrunk to {r.shrunk}, "
-          f"{r.report.steps_per_second:.1f} steps/s")
-    assert r.client == "hardhat"
+    print(f"hardhat, broken feed: {r.report.violation} at step {r.report.failing_step}, shrunk to {r.shrunk}")
     assert r.report.violation is not None and r.report.violation.name == "oracle_status_follows_the_feeds"
     assert r.shrunk[-1] == ("make_stale", ("ETH",))
 

@@ -71,6 +71,15 @@ no_trade_makes_insolvent_or_lowers_under_im_ratio   (adversarial `sibling_dump`:
                                    cash, which moves equity 1:1 and no requirement) and must happen; after a fill
                                    both accounts have E_mm >= 0, and a side left below IM purely reduced from
                                    E_mm > 0 without lowering its E_mm / MM (a full close: E'_mm >= 0).
+oracle_status_follows_the_feeds    (issue 17) after the machine makes a feed stale, lets the secondary deviate or
+                                   go stale, or refreshes one: the router's status for that underlying is the one
+                                   the feeds' data give: STALE when the primary's last update is older than its
+                                   heartbeat, else DEGRADED when the secondary is stale or off by more than the max
+                                   deviation, else OK (a feed that re-stamps a stale answer as fresh fails here).
+
+Engines: the machine reaches the chain only through `self.chain` (the engine interface of `crossmargin/fuzz/
+engine.py`) and the `World`'s contract handles: pyrevm in process by default, or a node through JSON-RPC when
+given a `World` attached to a deployment (`crossmargin/fuzz/node.py`, `crossmargin fuzz --network URL`).
 """
 
 from __future__ import annotations

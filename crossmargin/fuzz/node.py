@@ -117,6 +117,10 @@ def attach_world(chain: NodeChain, manifest: Manifest, n_traders: int = 5, param
     listed_at = int(manifest.parameters.get("listed_at") or 0)
     admin = manifest.deployer or chain.eoa
     world = World(_Node(chain, admin), params.listed(listed_at) if listed_at else params, n_traders)
+    if not chain.get_code(manifest.address("Vault")):
+        raise ManifestError(f"no contract at the deployment's Vault {manifest.address('Vault')} on {chain.uri} "
+                            f"(chain {chain.chain_id}; the file is for chain {manifest.chain_id}): wrong node, file "
+                            "or fork block?")
     for attr, key in ADDRESS_KEYS.items():
         if key in manifest.contracts:
             setattr(world, attr, chain.at(key, manifest.contracts[key]))

@@ -1,7 +1,7 @@
 """The liquidation machine against real deployments on nodes (crossmargin/fuzz/node.py): runs clean on the real
 contracts (anvil), finds a planted bug (contracts/mocks/BrokenAggregator.vy: a feed that lets the price go stale
 without reading STALE, put at the deployment's ETH feed with *_setCode) on anvil and on a Hardhat node, and fuzzes a
-fork (a second anvil `--fork-url` the first) through the CLI with `--deployment FILE`."""
+fork (a second anvil `--fork-url` the first) through the CLI with `--deployment FILE`, and `ape run fuzz`."""
 
 from __future__ import annotations
 
@@ -140,3 +140,16 @@ def test_fuzz_a_fork_through_the_cli(anvil, deployed, cli, cli_env):
     print(f"fork: {out['steps']} steps at {out['steps_per_second']} steps/s, {out['rpc_calls']} RPC calls")
     assert out["violation"] is None and out["steps"] == 25 and out["client"] == "anvil"
     assert out["invariants"]["collateral_conservation"] >= 25
+
+
+def test_ape_run_fuzz(anvil, deployed, cli_env):
+    """Ape users: `ape run fuzz --network URL` (scripts/fuzz.py) on the same deployment."""
+    import sys
+
+    env = dict(cli_env, VVM_BINARY_PATH=str(ROOT / ".venv" / "vvm"),
+               CROSSMARGIN_DEPLOYMENT=_deployment(cli_env, 31337))
+    ape = Path(sys.executable).parent / "ape"
+    proc = subprocess.run([str(ape), "run", "fuzz", "--network", anvil.uri, "--steps", "15", "--seed", "2"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "15 steps on" in proc.stdout and "no violation" in proc.stdout

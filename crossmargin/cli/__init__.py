@@ -23,6 +23,7 @@ def _register() -> None:
     for module in (deploy, node, account, oracle, risk, trade, liquidation, bots, sim, demo):
         module.register(cli)
     from crossmargin.cli import history; history.register(cli)  # vol, backtest, risk calibrate (after risk)
+    from crossmargin.cli import forecast; forecast.register(cli)  # account risk, report liquidation-forecast (issue 14)
 
 
 def main() -> None:

@@ -86,7 +86,7 @@ def keeper_run(**kw) -> None:
         raise UserError(str(exc)) from None
     _run(lambda w3, signer, options: Keeper(w3, signer, options, config), kw, "keeper",
          ("block", "accounts", "scanned", "scan_ms", "liquidatable", "in_auction", "stale", "started", "bids",
-          "liquidations", "lost_races", "failures", "profit_usd", "own_ratio", "pending", "loop_ms"))
+          "liquidations", "lost_races", "failures", "profit_usd", "own_ratio", "pending", "p_liq_24h", "loop_ms"))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -122,17 +122,21 @@ def maker_cmd(**kw) -> None:
 @click.option("--low", type=float, default=1.3, show_default=True, help="Below: deposit from the reserve or reduce risk.")
 @click.option("--high", type=float, default=2.2, show_default=True, help="Above: withdraw the surplus.")
 @click.option("--asset", default="USDC", show_default=True, help="Settlement asset moved.")
+@click.option("--max-pliq", type=float, default=None, help="Forecast policy: keep P(liquidation, 24 h) below this "
+              "(e.g. 0.01), topping up or reducing before the MM breach; replaces the `low` trigger.")
 def band_cmd(**kw) -> None:
     """Keep the account's equity/IM inside [low, high] from a reserve wallet (the signer's)."""
     from crossmargin.bots.band import BandAgent, BandConfig
     from crossmargin.bots.core import BotError
 
     try:
-        config = BandConfig(target=kw["target"], low=kw["low"], high=kw["high"], asset=kw["asset"])
+        config = BandConfig(target=kw["target"], low=kw["low"], high=kw["high"], asset=kw["asset"],
+                            max_pliq=kw["max_pliq"])
     except BotError as exc:
         raise UserError(str(exc)) from None
     _run(lambda w3, signer, options: BandAgent(w3, signer, options, config), kw, "band",
-         ("block", "account", "ratio", "status", "equity_im", "im", "deposited", "withdrawn", "reductions", "action"))
+         ("block", "account", "ratio", "status", "equity_im", "im", "p_liq_24h", "deposited", "withdrawn",
+          "reductions", "action"))
 
 
 @agent.command("hedge")

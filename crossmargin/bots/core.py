@@ -177,28 +177,16 @@ def dev_key(index: int) -> LocalAccount:
 
 def load_signer(account: str | None, chain_id: int) -> LocalAccount | None:
     """The bot's key: `--account TEST::i` (dev chains), `--account ALIAS` (Ape keystore, passphrase from
-    APE_ACCOUNTS_<alias>_PASSPHRASE), or CROSSMARGIN_PRIVATE_KEY. None: no signer (dry run)."""
-    if account:
-        if account.upper().startswith("TEST::"):
-            if chain_id not in DEV_CHAIN_IDS:
-                raise BotError("test accounts exist only on dev chains")
-            return dev_key(int(account.split("::")[1]))
-        return _keystore(account)
-    if os.environ.get(KEY_ENV):
-        return Account.from_key(os.environ[KEY_ENV])
-    return None
+    APE_ACCOUNTS_<alias>_PASSPHRASE, or asked once on a terminal), or CROSSMARGIN_PRIVATE_KEY. None: no signer
+    (the runner then refuses to start unless --dry-run). One loader for the CLI and the bots
+    (`crossmargin.chain.signers`)."""
+    from crossmargin.chain.signers import SignerError, resolve_key
 
-
-def _keystore(alias: str) -> LocalAccount:
-    from ape import config
-
-    path = Path(config.DATA_FOLDER) / "accounts" / f"{alias}.json"
-    if not path.exists():
-        raise BotError(f"no Ape account {alias!r} ({path})")
-    passphrase = os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE")
-    if passphrase is None:
-        raise BotError(f"set APE_ACCOUNTS_{alias}_PASSPHRASE to unlock {alias!r} for an unattended bot")
-    return Account.from_key(Account.decrypt(json.loads(path.read_text()), passphrase))
+    try:
+        key = resolve_key(account, chain_id in DEV_CHAIN_IDS)
+    except SignerError as exc:
+        raise BotError(str(exc)) from None
+    return Account.from_key(key) if key is not None else None
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -186,8 +186,12 @@ class Protocol(Trading):
     params: Params
 
     @classmethod
-    def load(cls, session: Session) -> "Protocol":
-        manifest = Manifest.load(session.chain_id)
+    def load(cls, session: Session, verify: bool = True) -> "Protocol":
+        """The deployment of `session.deployment` (or this chain's default file), checked against the node: same
+        chain id and genesis, code at every recorded contract (`Manifest.verify`)."""
+        manifest = Manifest.load(session.chain_id, path=getattr(session, "deployment", None))
+        if verify:
+            manifest.verify(session.web3)
         return cls(session, manifest, load_params(manifest.params_name))
 
     # -- contracts -----------------------------------------------------------------------------------------

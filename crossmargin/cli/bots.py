@@ -2,8 +2,8 @@
 
 Each prints one JSON line per block (`--json`, or whenever stdout is not a terminal) or a live rich view (its
 JSON lines then go to `--log`, default `.cache/bots/<bot>-<chain_id>.jsonl`), and stops cleanly on Ctrl-C.
-Without a signer (`--account` / CROSSMARGIN_PRIVATE_KEY), or with `--dry-run`, a bot sends nothing and logs
-what it would have sent.
+A bot needs a signer (`--account` / CROSSMARGIN_PRIVATE_KEY) unless `--dry-run`, where it sends nothing and logs
+what it would have sent. Failure policy: `crossmargin.bots.run`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from crossmargin.cli.common import UserError, chain_options
 def bot_options(f):
     """Options every bot takes, on top of --network / --account / --json."""
 
-    @chain_options
+    @chain_options(capture_stdout=False)
     @click.option("--account-id", type=int, default=None, help="Vault account operated (default: the signer's first).")
-    @click.option("--dry-run", is_flag=True, help="Simulate and log what would be sent; send nothing.")
+    @click.option("--dry-run", is_flag=True, help="Simulate and log what would be sent; send nothing (no signer needed).")
     @click.option("--max-fee-gwei", type=float, default=100.0, show_default=True, help="Gas price cap: above it, wait.")
     @click.option("--priority-gwei", type=float, default=1.0, show_default=True, help="Priority fee (tip).")
     @click.option("--book", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -47,7 +47,7 @@ def _run(make, kw: dict, name: str, columns: tuple[str, ...]) -> None:
     try:
         run_bot(lambda w3, signer: make(w3, signer, options), network=kw["network"], account=kw["account"],
                 as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"], max_blocks=kw["max_blocks"],
-                columns=columns, name=name)
+                columns=columns, name=name, dry_run=kw["dry_run"])
     except BotError as exc:
         raise UserError(str(exc)) from None
 
@@ -66,7 +66,8 @@ def keeper() -> None:
 @click.option("--shard", default="0/1", show_default=True, help="i/n: this keeper's share of the accounts.")
 @click.option("--takeover-blocks", type=int, default=3, show_default=True,
               help="Blocks per rank before a keeper covers another shard's account.")
-@click.option("--batch", type=int, default=250, show_default=True, help="Accounts per Lens call (max 500).")
+@click.option("--batch", type=click.IntRange(1, 500), default=250, show_default=True,
+              help="Accounts per Lens call (1..500).")
 @click.option("--min-profit", type=float, default=0.0, show_default=True, help="USD a bid must earn after gas and unwind.")
 @click.option("--unwind-cost", type=float, default=0.003, show_default=True, help="Expected unwind cost (fraction of notional).")
 @click.option("--no-unwind", is_flag=True, help="Keep received positions instead of closing them against the maker.")
@@ -128,7 +129,7 @@ def band_cmd(**kw) -> None:
     from crossmargin.bots.core import BotError
 
     try:
-        config = BandConfig(target=kw["target"], low=kw["low"], high=kw["high"], asset=kw["asset"])
+        config = BandConfig(target=kw["target"], low=kw["low"], high=kw["high"], asset=kw["asset"].upper())
     except BotError as exc:
         raise UserError(str(exc)) from None
     _run(lambda w3, signer, options: BandAgent(w3, signer, options, config), kw, "band",

@@ -30,8 +30,9 @@ class AccountBot:
     name = "bot"
     # `ready` checks the deployment is on chain every `ALIVE_EVERY` blocks (and after a reconnect or a failing
     # block), and waits for a redeploy when it is gone. A bot doing this itself (the keeper) sets it False.
+    # Every block by default: five eth_calls, and an agent never acts on a chain that lost its deployment.
     checks_deployment = True
-    ALIVE_EVERY = 20
+    ALIVE_EVERY = 1
 
     def __init__(self, w3, signer, options: BotOptions):
         self.w3, self.signer, self.options = w3, signer, options

@@ -8,14 +8,14 @@ from decimal import Decimal
 from crossmargin.chain.node import Anvil
 
 
-def test_hardhat_smoke(cli_env):
+def test_hardhat_smoke(cli_env, tmp_path):
     """Deploy, deposit, withdraw, read back on a Hardhat node started by ape-hardhat."""
     from crossmargin.chain.deploy import deploy
     from crossmargin.chain.protocol import Protocol
     from crossmargin.chain.session import connect
     from crossmargin.model.params import load_params
 
-    with connect("ethereum:local:hardhat") as session:
+    with connect("ethereum:local:hardhat", deployment=str(tmp_path / "hardhat.json")) as session:
         assert session.provider.name == "hardhat"
         manifest, sent = deploy(session, load_params("default"), fresh=True)
         assert manifest.complete and sent
@@ -46,18 +46,4 @@ def _json(cli, *args):
 
     return json.loads(cli.run(*args, "--json", network=False).stdout)
 
-
-def test_ape_run_deploy(cli_env):
-    """Ape users: `ape run deploy --network ethereum:local:foundry` (ape-foundry starts its own anvil)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from crossmargin.paths import ROOT
-
-    env = dict(cli_env, VVM_BINARY_PATH=str(ROOT / ".venv" / "vvm"))
-    ape = Path(sys.executable).parent / "ape"
-    proc = subprocess.run([str(ape), "run", "deploy", "--network", "ethereum:local:foundry"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "deployed on chain 31337" in proc.stdout and "Vault" in proc.stdout
+# `ape run deploy`: tests/integration/test_operator.py (its own deployment file, no node_modules/.bin on PATH)

@@ -66,7 +66,13 @@ def register(cli: click.Group) -> None:
 @chain_options
 @click.option("--all", "include_closed", is_flag=True, help="Include closed auctions.")
 def liquidations(network, account, confirmations, as_json, include_closed) -> None:
-    """List liquidation auctions: discount now, mark value, health, largest fraction and its price."""
+    """List liquidation auctions: discount now, mark value, health, largest fraction and its price (no key needed).
+
+    \b
+    Examples:
+      crossmargin liquidations
+      crossmargin liquidations --all --json
+    """
     from crossmargin.chain.manifest import ManifestError
     from crossmargin.chain.protocol import Protocol, ProtocolError
     from crossmargin.chain.session import connect

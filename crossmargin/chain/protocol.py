@@ -38,6 +38,14 @@ def to_wad(value: Decimal, what: str) -> int:
     return int(units)
 
 
+def token_units(wad: int, decimals: int) -> str:
+    """A WAD balance shown in the token's own decimals, rounded down (what could leave the Vault)."""
+    from decimal import ROUND_DOWN
+
+    value = from_wad(wad).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+    return format(value.normalize(), "f") if value else "0"
+
+
 MAX_PRICE = Decimal(10) ** 12  # USD: a feed answer above this breaks margin arithmetic (and is never real)
 
 
@@ -345,7 +353,7 @@ class Protocol(Trading):
         for c in self.params.collaterals:
             token = self.manifest.token(c.symbol)
             wad = self.vault.cash_of(account_id) if c.settlement else self.vault.balance_of(account_id, token)
-            rows[c.symbol] = str(from_wad(wad))
+            rows[c.symbol] = token_units(wad, c.decimals)  # in the token's own decimals (cash accrues in WAD)
             most[c.symbol] = str(self.max_withdrawable(account_id, c.symbol, balance_wad=wad, owner=owner))
         return {"account": account_id, "owner": owner,
                 "isolated_instrument": int(self.vault.isolated_instrument(account_id)), "balances": rows,

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 # The stream a command's result goes to: the real stdout of the command, even while library noise (Ape's revert
-# traces, deploy logs) printed to `sys.stdout` is captured (`chain_options`); shown with CROSSMARGIN_DEBUG only.
+# traces, deploy logs) printed to `sys.stdout` is held back (`chain_options`; CROSSMARGIN_DEBUG lets it through).
 _RESULT_OUT: ContextVar = ContextVar("crossmargin_result_out", default=None)
 
 
@@ -78,7 +78,7 @@ def chain_options(f=None, *, capture_stdout: bool = True):
     """--network / --deployment / --account / --confirmations / --json for every command that talks to a chain.
 
     While the command runs, anything libraries print to stdout (Ape's revert traces) is held back: stdout carries
-    only the result (`emit`); the held text goes to stderr with CROSSMARGIN_DEBUG=1. Bots pass
+    only the result (`emit`); with CROSSMARGIN_DEBUG=1 nothing is held back. Bots pass
     `capture_stdout=False` (their JSON lines are their result)."""
     if f is None:
         return functools.partial(chain_options, capture_stdout=capture_stdout)

@@ -7,6 +7,7 @@ import functools
 import io
 import json
 import os
+import re
 import sys
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
@@ -66,7 +67,7 @@ def _json_errors() -> bool:
 
 def show_error(message: str) -> None:
     """One line on stderr: `error: ...`, or `{"error": ...}` under --json."""
-    message = " ".join(str(message).split())
+    message = " ".join(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(message)).split())  # no raw ANSI codes
     if _json_errors():
         sys.stderr.write(json.dumps({"error": message}) + "\n")
         sys.stderr.flush()

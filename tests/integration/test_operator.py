@@ -182,6 +182,28 @@ def test_keystore_account_signs_unattended_with_the_passphrase_variable(op):
     assert usdc.functions.allowance(address, op["data"]["contracts"]["Vault"]).call() == 0, "exact approval, used up"
 
 
+def test_keystore_passphrase_is_asked_once_on_a_terminal(op, cli_env):
+    """Without the variable, on a terminal (a pty): one hidden prompt, then the command signs; no "Sign: [y/N]"."""
+    import sys
+
+    import pexpect
+
+    from crossmargin.paths import ROOT
+
+    rpc(op["uri"], "anvil_setBalance", [op["key"].address, hex(10**20)])
+    env = {k: v for k, v in cli_env.items() if not k.startswith("APE_ACCOUNTS_")}
+    child = pexpect.spawn(sys.executable, ["-m", "crossmargin", "account", "open", "--account", ALIAS, "--network",
+                                           op["uri"], "--json"], env=env, cwd=str(ROOT), encoding="utf-8",
+                          timeout=120)
+    child.expect(f"passphrase for '{ALIAS}'")
+    child.sendline(PASSPHRASE)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert f'"owner": "{op["key"].address}"' in child.before
+    assert "passphrase for" not in child.before and "Sign:" not in child.before, "asked once, never to sign"
+
+
 SIGNER_CASES = [
     (["account", "open", "--account", ALIAS], {}, f"account '{ALIAS}' is locked: set APE_ACCOUNTS_{ALIAS}_PASSPHRASE"),
     (["account", "open", "--account", ALIAS], {f"APE_ACCOUNTS_{ALIAS}_PASSPHRASE": "nope"},

@@ -28,7 +28,6 @@ from crossmargin.bots.core import BotError, Loop, Skipped, guard
 from crossmargin.bots.reads import FAILED, OK, STALE
 
 WAD = 10**18
-MAX_UINT = 2**256 - 1
 
 
 @dataclass
@@ -71,9 +70,6 @@ class BandAgent(AccountBot):
         self.token = self.dep.token(c.symbol)
         self.scale = 10 ** (18 - c.decimals)
         self.wallet = self.signer.address if self.signer else self.sender.sim_from
-        allowance = guard(lambda: self.token.functions.allowance(self.wallet, self.dep.vault.address).call())
-        if allowance < 2**128 and not self.sender.dry_run:
-            self.sender.send(self.token, "approve", [self.dep.vault.address, MAX_UINT], "approve", key="approve")
 
     def on_block(self, loop: Loop, block) -> dict:
         head = int(block["number"])
@@ -132,10 +128,19 @@ class BandAgent(AccountBot):
         if amount >= self.config.min_usd * WAD:
             units = -(-amount // self.scale)  # up: a deposit may overshoot by < 1 unit, never undershoot
             units = min(units, reserve // self.scale)
+            # exactly what is deposited is approved (never an unlimited allowance): approve in one block, deposit
+            # in the next (a deposit simulated before its approval is mined would revert)
+            allowance = guard(lambda: self.token.functions.allowance(self.wallet, self.dep.vault.address).call())
             try:
-                self.sender.send(self.dep.vault, "deposit", [self.account, self.token.address, units], "deposit",
-                                 key="deposit", head=head, meta={"usd": units * self.scale / WAD})
-                actions.append("deposit")
+                if allowance * self.scale >= self.config.min_usd * WAD:
+                    units = min(units, allowance)
+                    self.sender.send(self.dep.vault, "deposit", [self.account, self.token.address, units], "deposit",
+                                     key="deposit", head=head, meta={"usd": units * self.scale / WAD})
+                    actions.append("deposit")
+                elif not self.sender.dry_run:
+                    self.sender.send(self.token, "approve", [self.dep.vault.address, units], "approve",
+                                     key="approve", head=head)
+                    actions.append("approve")
             except Skipped as exc:
                 self.sender.log({"event": "skip", "purpose": "deposit", "reason": str(exc)})
         if need - amount > self.config.min_usd * WAD:  # the reserve is short: reduce risk for the rest

@@ -106,6 +106,7 @@ class KeeperState:
 
 class Keeper(AccountBot):
     name = "keeper"
+    checks_deployment = False  # on_block checks it itself (`_redeployed` also resets the keeper's state)
 
     def __init__(self, w3, signer, options: BotOptions, config: KeeperConfig):
         super().__init__(w3, signer, options)

@@ -502,7 +502,8 @@ def _vol_agent():
             gas = GasPolicy(kw["max_fee_gwei"], kw["priority_gwei"])
             run_bot(lambda w3, signer: VolFeeder(w3, signer, gas, kw["dry_run"], config), network=kw["network"],
                     account=kw["account"], as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"],
-                    max_blocks=kw["max_blocks"], columns=("block", "vols", "posts", "sent", "steps_left"), name="vol")
+                    max_blocks=kw["max_blocks"], columns=("block", "vols", "posts", "sent", "steps_left"), name="vol",
+                    dry_run=kw["dry_run"])
         except BotError as exc:
             raise UserError(str(exc)) from None
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import click
 
-from crossmargin.cli.common import UserError, chain_options, console, emit, table
+from crossmargin.cli.common import UserError, chain_options, console, emit, print_table, table
 
 WAD = 10**18
 STATUS = {0: "OK", 1: "DEGRADED", 2: "STALE"}
@@ -66,7 +66,13 @@ def register(cli: click.Group) -> None:
 @chain_options
 @click.option("--all", "include_closed", is_flag=True, help="Include closed auctions.")
 def liquidations(network, account, confirmations, as_json, include_closed) -> None:
-    """List liquidation auctions: discount now, mark value, health, largest fraction and its price."""
+    """List liquidation auctions: discount now, mark value, health, largest fraction and its price (no key needed).
+
+    \b
+    Examples:
+      crossmargin liquidations
+      crossmargin liquidations --all --json
+    """
     from crossmargin.chain.manifest import ManifestError
     from crossmargin.chain.protocol import Protocol, ProtocolError
     from crossmargin.chain.session import connect
@@ -148,9 +154,9 @@ def fuzz(steps, seed, options, episode, as_json, network, deployment, keep, repl
         emit(data, True)
     else:
         rows = [[name, f"{count:,}"] for name, count in data["invariants"].items()]
-        console.print(table(f"invariants checked ({data['books']} books, seed {seed})", ["invariant", "checks"], rows))
+        print_table(table(f"invariants checked ({data['books']} books, seed {seed})", ["invariant", "checks"], rows))
         top = [[k, f"{v:,}"] for k, v in list(data["outcomes"].items())[:14]]
-        console.print(table("outcomes", ["what happened", "count"], top))
+        print_table(table("outcomes", ["what happened", "count"], top))
         console.print(f"{report.steps:,} steps in {report.seconds:.1f} s: [bold]{report.steps_per_second:,.0f} steps/s[/] "
                       f"({report.stats.txs:,} transactions; setup {setup:.1f} s)")
     if report.violation is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crossmargin.cli.common import UserError, console, emit, err_console, table
+from crossmargin.cli.common import UserError, console, emit, err_console, print_table, table
 from crossmargin.paths import reports_dir
 from crossmargin.sim.stress import SCENARIOS
 
@@ -135,7 +135,7 @@ def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insuranc
         f"simulate: params {params.name}, seed {seed}, {pop.books:,} books; means per path",
         ["scenario", "paths", f"low % {'/'.join(symbols)}", "books liquidated cross / iso",
          "bad debt cross / iso", "uncovered cross / iso"], rows))
-    console.print(_readable(cap))
+    print_table(_readable(cap))
     emit(data, False, summary_table,
          message=f"* stylised replay (source figures in sim_summary.json). USD; insurance fund {_usd(fund)} per mode "
                  f"({insurance:.2%} of gross notional); isolated: a book counts as liquidated if any of its "

@@ -101,15 +101,17 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
 @contextmanager
 def _deployments_in(folder: str):
     """A throwaway chain keeps a throwaway manifest; the caller's setting comes back afterwards."""
-    saved = os.environ.get("CROSSMARGIN_DEPLOYMENTS")
+    saved = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_DEPLOYMENT")}
     os.environ["CROSSMARGIN_DEPLOYMENTS"] = folder
+    os.environ.pop("CROSSMARGIN_DEPLOYMENT", None)  # a user's chosen file is not the demo's
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop("CROSSMARGIN_DEPLOYMENTS", None)
-        else:
-            os.environ["CROSSMARGIN_DEPLOYMENTS"] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _progress(quiet: bool) -> Progress:

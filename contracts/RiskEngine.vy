@@ -212,8 +212,6 @@ struct UnderlyingRisk:
     gamma: int256                # Σ size·gamma of the options (OptionPricer units)
     vega: int256                 # Σ size·vega
     theta: int256                # Σ size·theta
-    tenor: int256                # Σ size·(expiry - now) of open futures (WAD units × seconds)
-    basis_loss: uint256          # |B| = basis_vol·σ_u·S_u·|tenor| / YEAR: the term row's basis loss at m = 0 (WAD USD)
 
 
 # @dev What `_requirements` returns (memory only): a struct, not a tuple, so a view that needs one member reads
@@ -840,6 +838,9 @@ def _requirements(
     option_sizes: DynArray[int256, constants.MAX_POSITIONS] = []
     # per book: the primary price when Markets would accrue funding at it (status OK), else 0
     funding_prices: DynArray[uint256, constants.MAX_UNDERLYINGS] = []
+    # per book: Σ size·(expiry - now) of its open futures (WAD units × seconds); not in the book (gas: a smaller
+    # UnderlyingRisk is cheaper to copy on every check)
+    tenors: DynArray[int256, constants.MAX_UNDERLYINGS] = []
 
     # ---- pass 1: positions
     for pos: types.Position in staticcall IPositions(source).positions_of(_account):
@@ -862,6 +863,7 @@ def _requirements(
             uids.append(inst.underlying)
             books.append(opened)
             funding_prices.append(fp)
+            tenors.append(0)
         if inst.kind == constants.PERP:
             # dev: the funding index at the book's own oracle read (no second one)
             fp: uint256 = funding_prices[b]
@@ -880,8 +882,11 @@ def _requirements(
             books[b].linear_size += pos.size
             books[b].gross_size += margin_math._abs(pos.size)
             if inst.kind == constants.FUTURE and inst.expiry > block.timestamp:
-                # dev: [basis_shock] an open future's basis moves in the term row; expired, unsettled ones have none
-                books[b].tenor += pos.size * convert(unsafe_sub(inst.expiry, block.timestamp), int256)
+                # dev: [basis_shock] an open future's basis moves in the term row; expired, unsettled ones have none.
+                # Unchecked: |size| < 2**127 (Clearinghouse packing), expiry < 2**64 (Markets packing), ≤ 32 terms
+                tenors[b] = unsafe_add(
+                    tenors[b], unsafe_mul(pos.size, convert(unsafe_sub(inst.expiry, block.timestamp), int256))
+                )
 
     # ---- pass 1: linked collateral (a listed token without haircut parameters is worth nothing)
     legs: DynArray[Leg, constants.MAX_ASSETS] = []
@@ -904,6 +909,7 @@ def _requirements(
             uids.append(uid)
             books.append(opened)
             funding_prices.append(fp)
+            tenors.append(0)
         books[b].collateral += balance
         legs.append(Leg(book=b, balance=balance, packed=packed, depth=self._collateral_depth[tokens[i]]))
 
@@ -956,13 +962,17 @@ def _requirements(
             equity_im += convert(v_im, int256)
             equity_mm += convert(v_mm, int256)
         delta_notional: int256 = book.linear_size * convert(book.spot, int256) + convert(book.collateral_mm, int256) * SWAD
-        if book.tenor != 0:
-            # [basis_shock] |B| = S_u·|Σ size·T|·basis_vol·σ_u / YEAR, each step rounded up
-            book.basis_loss = fixed_point._mul_div_up(
-                fixed_point._mul_div_up(margin_math._abs(book.tenor), book.spot, constants.WAD),
-                fixed_point._mul_div_up(margin_math._field(w1, 3), book.vol, constants.WAD),
-                constants.WAD * YEAR,
-            )
+        tenor: int256 = tenors[b]
+        basis_loss: uint256 = 0
+        if tenor != 0:
+            # [basis_shock] |B| = S_u·|Σ size·T|·basis_vol·σ_u / YEAR (basis_vol: field 3 of word 1), each step
+            # rounded up. Plain checked arithmetic, not 512-bit mul_div (gas on every book with futures): it
+            # overflows only past |size|·T·S_u ~ 1e59 USD·s, far beyond any position cap and price
+            if tenor < 0:
+                tenor = -tenor
+            notional_time: uint256 = (convert(tenor, uint256) * book.spot + constants.WAD - 1) // constants.WAD
+            rate_shock: uint256 = ((w1 >> 192) * book.vol + constants.WAD - 1) // constants.WAD
+            basis_loss = (notional_time * rate_shock + constants.WAD * YEAR - 1) // (constants.WAD * YEAR)
 
         # [option_price, scenario_pnl, worst_loss, directional, net_delta] the book's options, each at its
         # expiry's vol (VolOracle.vol_at; expired ones are worth their intrinsic value and need none). The
@@ -998,7 +1008,7 @@ def _requirements(
                 ),
                 options,
                 delta_notional,
-                book.basis_loss,
+                basis_loss,
             )
             book.option_value = opt.value
             book.gamma = opt.gamma
@@ -1007,7 +1017,7 @@ def _requirements(
             book.worst_loss = opt.worst_loss
             book.directional = opt.directional
         else:
-            book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock, book.basis_loss)
+            book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock, basis_loss)
         status = max(status, book.status)
 
         # [equity] open linear positions at the index price and options, rounded down
@@ -1178,7 +1188,9 @@ def _shock_size(_sigma: uint256, _w0: uint256) -> uint256:
     @param _w0 Packed risk word 0 (shock_coef, shock_min, shock_max, im_factor).
     @return s_u (WAD fraction).
     """
-    s: uint256 = fixed_point._mul_div_up(margin_math._field(_w0, 0), _sigma, constants.WAD)
+    # dev: coef < 2**64 (packed) and σ < 2**128 (VolOracle bounds): the plain product cannot overflow (same ceil as
+    # 512-bit mul_div, cheaper on every book)
+    s: uint256 = (margin_math._field(_w0, 0) * _sigma + constants.WAD - 1) // constants.WAD
     return min(max(s, margin_math._field(_w0, 1)), margin_math._field(_w0, 2))
 
 
@@ -1200,15 +1212,17 @@ def _scenario_pnl(_delta_notional: int256, _shock: uint256, _basis: uint256) -> 
     @param _basis |B| (WAD USD).
     @return (K_u, WS_u), WAD USD.
     """
-    loss: uint256 = fixed_point._mul_div_up(margin_math._abs(_delta_notional), _shock, WAD2)
+    # dev: plain checked arithmetic, rounded up, not 512-bit mul_div (every book without options pays it): |D_u|·s_u
+    # overflows only past |D_u| ~ 1e59 WAD² (1e23 USD of delta notional), far beyond any position cap and price
+    loss: uint256 = (margin_math._abs(_delta_notional) * _shock + WAD2 - 1) // WAD2
     directional: int256 = convert(loss, int256)
     if _delta_notional < 0:
         directional = -directional
     if _basis == 0:
         return loss, directional
-    # dev: D_u - |B| in WAD² units, |B|·WAD fits (|B| < 2**128 for any listed book)
+    # dev: D_u - |B| in WAD² units, plain checked arithmetic rounded up (same bound as above)
     net: int256 = _delta_notional - convert(_basis, int256) * SWAD
-    return _basis + fixed_point._mul_div_up(margin_math._abs(net), _shock, WAD2), directional
+    return _basis + (margin_math._abs(net) * _shock + WAD2 - 1) // WAD2, directional
 
 
 @internal

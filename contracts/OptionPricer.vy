@@ -24,6 +24,12 @@
                       get larger relative vol shocks. Expired legs (T = 0) are
                       worth their intrinsic value at every grid spot (no vol).
         - ΔV          Σ_leg size·(V(S·(1 + m_k), σ_row) - V(S, σ)) [scenario_pnl].
+        - term row    per move m_k, Σ over expiries of the worst of that
+                      expiry's three rows: each expiry's vol moves on its own
+                      inside its range (parallel moves and twists of the term
+                      structure) [scenario_pnl, row TERM]. `book_risk` folds it
+                      with the book's linear delta D_u and the futures' basis
+                      loss |B| into K_u and WS_u for the RiskEngine.
 
 @dev Rounding favours the protocol. Black-76 prices carry a directed margin
      (black76.vy: ERR = (F + K)·1e-13 + 16 wei, >= 45x the measured error),

@@ -34,8 +34,13 @@
                       scaled by the vol row, with shocks min(cap, sqrt(T_ref/T))
                       times larger for short expiries; expired but unsettled
                       options at their intrinsic value (no vol).
-        - K_u, WS_u   worst loss max(0, -min ΔV_u) [worst_loss] and the PnL of the
-                      +s_u move at flat vol [directional].
+        - term row    per spot move: every expiry's options at the worst of
+                      their own three vol rows (parallel moves and twists), plus
+                      D_u·m, minus the futures' basis loss |B|·(1 + m) with
+                      B = Σ size·S_u·b_T, b_T = basis_vol·σ_u·T [basis_shock];
+                      at or below every parallel row (TECH_SPEC "Term row").
+        - K_u, WS_u   worst loss max(0, -min) over the term row [worst_loss] and
+                      the PnL of the +s_u move at flat vol, no basis [directional].
         - L_u, C_u    linear part clamp(WS_u, -K_u, K_u) and non-linear rest
                       K_u - |L_u| [split].
         - R           max over the regimes ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI of

@@ -106,6 +106,7 @@ class KeeperState:
 
 class Keeper(AccountBot):
     name = "keeper"
+    checks_deployment = False  # on_block checks it itself (`_redeployed` also resets the keeper's state)
 
     def __init__(self, w3, signer, options: BotOptions, config: KeeperConfig):
         super().__init__(w3, signer, options)
@@ -208,6 +209,8 @@ class Keeper(AccountBot):
         s.last_block, s.last_hash = head, _hex(block["hash"])
         if head % 20 == 0:
             self._save_state()
+        from crossmargin.sim.liqprob import keeper_column  # issue 14: P(liq, 24 h), computed off the loop
+        forecast = keeper_column(self.dep, rows, self.__dict__.setdefault("_liqprob", {}))
         return {"shard": f"{self.config.shard}/{self.config.shards}", "accounts": len(self.index.accounts),
                 "scanned": len(rows), "scan_ms": round(scan_ms, 1), **counts,
                 "started": sent["started"], "bids": sent["bids"], "closed": sent["closed"],
@@ -216,7 +219,7 @@ class Keeper(AccountBot):
                 "failures": sum(s.failures.values()),
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4),
                 "own_ratio": round(min(own.ratio, 1e9), 4),
-                "pending": len(self.sender.pending)}
+                "pending": len(self.sender.pending), **forecast}
 
     # -- scanning plan -------------------------------------------------------------------------------------
     def _owner(self, account: int) -> int:

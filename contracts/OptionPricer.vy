@@ -24,6 +24,12 @@
                       get larger relative vol shocks. Expired legs (T = 0) are
                       worth their intrinsic value at every grid spot (no vol).
         - ΔV          Σ_leg size·(V(S·(1 + m_k), σ_row) - V(S, σ)) [scenario_pnl].
+        - term row    per move m_k, Σ over expiries of the worst of that
+                      expiry's three rows: each expiry's vol moves on its own
+                      inside its range (parallel moves and twists of the term
+                      structure) [scenario_pnl, row TERM]. `book_risk` folds it
+                      with the book's linear delta D_u and the futures' basis
+                      loss |B| into K_u and WS_u for the RiskEngine.
 
 @dev Rounding favours the protocol. Black-76 prices carry a directed margin
      (black76.vy: ERR = (F + K)·1e-13 + 16 wei, >= 45x the measured error),
@@ -83,6 +89,18 @@ struct BookValue:
     gamma: int256                # Σ size·∂²V/∂S² (WAD per USD)
     vega: int256                 # Σ size·∂V/∂σ (WAD USD per 1.00 of vol)
     theta: int256                # Σ size·∂V/∂t (WAD USD per year)
+    term: int256[9]              # term row: per move, Σ over expiries of the worst of that expiry's rows, rounded down
+
+
+# @dev What the RiskEngine needs of one book with options (WAD USD unless noted): `book_risk`.
+struct BookRisk:
+    value: int256                # Σ size·V: long legs rounded down, short legs up
+    worst_loss: uint256          # K_u = max(0, -min over the term row of ΔV + D_u·m - |B|·(1 + m)), rounded up
+    directional: int256          # WS_u = ΔV + D_u·m at (+s, flat vol), rounded down
+    delta: int256                # Σ size·∂V/∂S (WAD units of the underlying)
+    gamma: int256                # Σ size·∂²V/∂S² (WAD per USD)
+    vega: int256                 # Σ size·∂V/∂σ (WAD USD per 1.00 of vol)
+    theta: int256                # Σ size·∂V/∂t (WAD USD per year)
 
 
 # @dev Legs per batch: an account holds at most this many positions.
@@ -93,10 +111,14 @@ N_SCENARIOS: constant(uint256) = 27
 N_MOVES: constant(uint256) = 9
 # @dev Index of the (flat vol, m = 0) point: the current value.
 FLAT_ZERO: constant(uint256) = 13
+# @dev Index of the (flat vol, m = +s) point: the directional PnL WS_u.
+WS_INDEX: constant(uint256) = 17
 # @dev Fixed-point unit.
 WAD: constant(uint256) = 10**18
 # @dev Fixed-point unit, signed.
 SWAD: constant(int256) = 10**18
+# @dev WAD squared, signed (the scale of D_u·m).
+WAD2_SIGNED: constant(int256) = 10**36
 
 
 @external
@@ -117,6 +139,59 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
     @return value, pnl[27] (rows vol down/flat/up, moves -s..+s), delta, gamma,
             vega, theta.
     """
+    return self._scenario_values(_grid, _legs)
+
+
+@external
+@pure
+def book_risk(
+    _grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS], _delta_notional: int256, _basis: uint256
+) -> BookRisk:
+    """
+    @notice What the RiskEngine needs of a book with options: the options'
+            value and Greeks, and the grid folded into the book's worst loss
+            K_u and directional PnL WS_u [scenario_pnl, worst_loss, directional].
+    @dev The book's linear positions and linked collateral are affine in
+         spot: the engine passes their delta notional D_u and each grid point
+         gets D_u·m_k (floored) on top of the options' ΔV. K_u = max(0, -min)
+         over the term row (TECH_SPEC "Term row"): at each move m_k, every
+         expiry's options at the worst of their own three vol rows (parallel
+         moves and twists alike), plus D_u·m_k, minus the futures' basis loss
+         |B|·(1 + m_k) (rounded up). It is at or below every parallel row, so
+         K_u covers all 27 points. WS_u at (+s, flat vol), without the basis.
+         Rounding as in `scenario_values`: every point is below the exact PnL.
+    @param _grid Spot, shock, vol-shock parameters, rate and time.
+    @param _legs The options (zero sizes are skipped).
+    @param _delta_notional D_u scaled by WAD (WAD² units): Σ linear size·S + collateral MM value·WAD.
+    @param _basis |B|: the futures' basis loss at m = 0 (WAD USD, the engine's `basis_loss`).
+    @return value, worst_loss, directional, delta, gamma, vega, theta.
+    """
+    v: BookValue = self._scenario_values(_grid, _legs)
+    step: int256 = _delta_notional * convert(_grid.shock, int256)
+    out: BookRisk = BookRisk(
+        value=v.value, worst_loss=0, directional=0, delta=v.delta, gamma=v.gamma, vega=v.vega, theta=v.theta
+    )
+    # dev: WS_u at (+s, flat vol): the 27-point grid's directional point, no basis shock
+    out.directional = v.pnl[WS_INDEX] + margin_math._sdiv_down(step * 4, 4 * WAD2_SIGNED)
+    # dev: K_u from the term row, at or below every parallel row at each move; the basis loss |B|·(1 + m_k) rounded up
+    worst: int256 = 0
+    for k: uint256 in range(N_MOVES):
+        lin: int256 = margin_math._sdiv_down(step * (convert(k, int256) - 4), 4 * WAD2_SIGNED)
+        basis: uint256 = fixed_point._mul_div_up(_basis, 4 * WAD + k * _grid.shock - 4 * _grid.shock, 4 * WAD)
+        worst = min(worst, v.term[k] + lin - convert(basis, int256))
+    out.worst_loss = convert(-worst, uint256)
+    return out
+
+
+@internal
+@pure
+def _scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookValue:
+    """
+    @dev The body of `scenario_values` (see there).
+    @param _grid Spot, shock, vol-shock parameters, rate and time.
+    @param _legs The options.
+    @return value, pnl[27], delta, gamma, vega, theta.
+    """
     out: BookValue = empty(BookValue)
     if _grid.spot == 0:
         return out
@@ -134,73 +209,98 @@ def scenario_values(_grid: Grid, _legs: DynArray[OptionLeg, MAX_LEGS]) -> BookVa
     grid_sum: int256[N_SCENARIOS] = empty(int256[N_SCENARIOS])
     now_sum: int256 = 0
 
-    for leg: OptionLeg in _legs:
-        size: int256 = leg.size
-        if size == 0:
+    # the term row: per spot move, Σ over expiries of the worst of that expiry's three vol rows (WAD², exact)
+    term_sum: int256[N_MOVES] = empty(int256[N_MOVES])
+    n: uint256 = len(_legs)
+    # legs are taken expiry by expiry: `first` is the first live leg of its expiry, the inner loop takes them all
+    for first: uint256 in range(n, bound=MAX_LEGS):
+        expiry: uint256 = _legs[first].expiry
+        if _legs[first].size == 0:
             continue
-        t: uint256 = 0
-        if leg.expiry > _grid.now:
-            # dev: expiry > now checked
-            t = unsafe_sub(leg.expiry, _grid.now)
-        value_down: uint256 = 0
-        d: int256 = 0
-        g: int256 = 0
-        vg: int256 = 0
-        th: int256 = 0
-        value_down, d, g, vg, th = self._leg_greeks(leg, _grid.spot, t, rate)
-        out.delta += d
-        out.gamma += g
-        out.vega += vg
-        out.theta += th
-        disc: uint256 = black76._discount(rate, t)
-        long: bool = size > 0
-
-        # current value both ways (value_down comes with the Greeks); long legs: scenarios down, now up
-        v_flat: uint256 = black76._sigma_sqrt_t(leg.vol, t)
-        ell: int256 = 0
-        if t != 0:
-            ell = black76._log_moneyness(_grid.spot, leg.strike)
-        value_up: uint256 = black76._price_from_d(
-            leg.is_call, _grid.spot, leg.strike, self._d1_or_zero(ell, v_flat), v_flat, disc, True
-        )
-        if long:
-            now_sum += size * convert(value_up, int256)
-            out.value += margin_math._sdiv_down(size * convert(value_down, int256), SWAD)
-        else:
-            now_sum += size * convert(value_down, int256)
-            out.value += margin_math._sdiv_down(size * convert(value_up, int256), SWAD)
-
-        if t == 0:
-            # expired, unsettled: intrinsic at every grid spot (exact), the same in every vol row
-            for k: uint256 in range(N_MOVES):
-                p: int256 = size * convert(
-                    black76._price_from_d(leg.is_call, spots[k], leg.strike, 0, 0, disc, False), int256
-                )
-                for row: uint256 in range(3):
-                    grid_sum[row * N_MOVES + k] += p
+        seen: bool = False
+        for j: uint256 in range(first, bound=MAX_LEGS):
+            if _legs[j].size != 0 and _legs[j].expiry == expiry:
+                seen = True
+                break
+        if seen:
             continue
+        # Σ size·V of this expiry's legs at each grid point
+        group: int256[N_SCENARIOS] = empty(int256[N_SCENARIOS])
+        for j: uint256 in range(first, n, bound=MAX_LEGS):
+            leg: OptionLeg = _legs[j]
+            size: int256 = leg.size
+            if size == 0 or leg.expiry != expiry:
+                continue
+            t: uint256 = 0
+            if leg.expiry > _grid.now:
+                # dev: expiry > now checked
+                t = unsafe_sub(leg.expiry, _grid.now)
+            value_down: uint256 = 0
+            d: int256 = 0
+            g: int256 = 0
+            vg: int256 = 0
+            th: int256 = 0
+            value_down, d, g, vg, th = self._leg_greeks(leg, _grid.spot, t, rate)
+            out.delta += d
+            out.gamma += g
+            out.vega += vg
+            out.theta += th
+            disc: uint256 = black76._discount(rate, t)
+            long: bool = size > 0
 
-        sigmas: uint256[3] = self._vol_rows(leg.vol, t, _grid)
-        for row: uint256 in range(3):
-            v: uint256 = v_flat
-            if row != 1:
-                v = black76._sigma_sqrt_t(sigmas[row], t)
-            live: bool = v >= black76.MIN_SIGMA_SQRT_T
-            for k: uint256 in range(N_MOVES):
-                i: uint256 = row * N_MOVES + k
-                p: uint256 = 0
-                if i == FLAT_ZERO:
-                    # the current value, in the scenario direction
-                    p = value_down if long else value_up
-                else:
-                    d1: int256 = 0
-                    if live:
-                        d1 = black76._d1(ell + shifts[k], v)
-                    p = black76._price_from_d(leg.is_call, spots[k], leg.strike, d1, v, disc, not long)
-                grid_sum[i] += size * convert(p, int256)
+            # current value both ways (value_down comes with the Greeks); long legs: scenarios down, now up
+            v_flat: uint256 = black76._sigma_sqrt_t(leg.vol, t)
+            ell: int256 = 0
+            if t != 0:
+                ell = black76._log_moneyness(_grid.spot, leg.strike)
+            value_up: uint256 = black76._price_from_d(
+                leg.is_call, _grid.spot, leg.strike, self._d1_or_zero(ell, v_flat), v_flat, disc, True
+            )
+            if long:
+                now_sum += size * convert(value_up, int256)
+                out.value += margin_math._sdiv_down(size * convert(value_down, int256), SWAD)
+            else:
+                now_sum += size * convert(value_down, int256)
+                out.value += margin_math._sdiv_down(size * convert(value_up, int256), SWAD)
+
+            if t == 0:
+                # expired, unsettled: intrinsic at every grid spot (exact), the same in every vol row
+                for k: uint256 in range(N_MOVES):
+                    p: int256 = size * convert(
+                        black76._price_from_d(leg.is_call, spots[k], leg.strike, 0, 0, disc, False), int256
+                    )
+                    for row: uint256 in range(3):
+                        group[row * N_MOVES + k] += p
+                continue
+
+            sigmas: uint256[3] = self._vol_rows(leg.vol, t, _grid)
+            for row: uint256 in range(3):
+                v: uint256 = v_flat
+                if row != 1:
+                    v = black76._sigma_sqrt_t(sigmas[row], t)
+                live: bool = v >= black76.MIN_SIGMA_SQRT_T
+                for k: uint256 in range(N_MOVES):
+                    i: uint256 = row * N_MOVES + k
+                    p: uint256 = 0
+                    if i == FLAT_ZERO:
+                        # the current value, in the scenario direction
+                        p = value_down if long else value_up
+                    else:
+                        d1: int256 = 0
+                        if live:
+                            d1 = black76._d1(ell + shifts[k], v)
+                        p = black76._price_from_d(leg.is_call, spots[k], leg.strike, d1, v, disc, not long)
+                    group[i] += size * convert(p, int256)
+
+        for k: uint256 in range(N_MOVES):
+            term_sum[k] += min(group[k], min(group[N_MOVES + k], group[2 * N_MOVES + k]))
+            for row: uint256 in range(3):
+                grid_sum[row * N_MOVES + k] += group[row * N_MOVES + k]
 
     for i: uint256 in range(N_SCENARIOS):
         out.pnl[i] = margin_math._sdiv_down(grid_sum[i] - now_sum, SWAD)
+    for k: uint256 in range(N_MOVES):
+        out.term[k] = margin_math._sdiv_down(term_sum[k] - now_sum, SWAD)
     return out
 
 

@@ -35,8 +35,13 @@
                       scaled by the vol row, with shocks min(cap, sqrt(T_ref/T))
                       times larger for short expiries; expired but unsettled
                       options at their intrinsic value (no vol).
-        - K_u, WS_u   worst loss max(0, -min ΔV_u) [worst_loss] and the PnL of the
-                      +s_u move at flat vol [directional].
+        - term row    per spot move: every expiry's options at the worst of
+                      their own three vol rows (parallel moves and twists), plus
+                      D_u·m, minus the futures' basis loss |B|·(1 + m) with
+                      B = Σ size·S_u·b_T, b_T = basis_vol·σ_u·T [basis_shock];
+                      at or below every parallel row (TECH_SPEC "Term row").
+        - K_u, WS_u   worst loss max(0, -min) over the term row [worst_loss] and
+                      the PnL of the +s_u move at flat vol, no basis [directional].
         - L_u, C_u    linear part clamp(WS_u, -K_u, K_u) and non-linear rest
                       K_u - |L_u| [split].
         - R           max over the regimes ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI of
@@ -158,6 +163,7 @@ struct RiskParams:
     short_option_rate: uint256   # add-on per USD of short option notional
     corr_kappa: uint256          # κ of the stressed correlation regimes
     rate: uint256                # Black-76 discount rate
+    basis_vol: uint256           # basis shock b_T = basis_vol·σ_u·T of dated futures (term row)
 
 
 # @dev Bounds of every settable parameter (`Params.onchain()["risk"]["bounds"]`), set once by the admin.
@@ -175,6 +181,7 @@ struct RiskBounds:
     short_option_rate: Bound
     corr_kappa: Bound
     rate: Bound
+    basis_vol: Bound
     haircut_base_mm: Bound
     haircut_base_im: Bound
     haircut_slope: Bound
@@ -244,8 +251,6 @@ YEAR: constant(uint256) = 31_536_000
 WAD2: constant(uint256) = 10**36
 # @dev WAD as a signed integer.
 SWAD: constant(int256) = 10**18
-# @dev WAD squared, signed.
-WAD2_SIGNED: constant(int256) = 10**36
 # @dev Mask of the low 128 bits (packed underlying parameters).
 LOW_128: constant(uint256) = 2**128 - 1
 
@@ -267,8 +272,9 @@ _bounds: RiskBounds
 # @dev Whether the bounds were set (they can be set once).
 _bounds_set: bool
 # @dev Risk parameters, 64-bit fields: [shock_coef, shock_min, shock_max, im_factor],
-#      [basis_rate, corr_kappa, short_option_rate, rate], [vol_up, vol_down, vol_shock_cap,
-#      vol_t_ref_seconds], [z, horizon_seconds, 0, 0]; shock_coef = z·sqrt(H / YEAR). Word 0 is 0 until set.
+#      [basis_rate, corr_kappa, short_option_rate, basis_vol], [vol_up, vol_down, vol_shock_cap,
+#      vol_t_ref_seconds], [z, horizon_seconds, rate, 0]; shock_coef = z·sqrt(H / YEAR). Word 0 is 0 until set.
+#      Words 0 and 1 are read by every margin check, words 2 and 3 only for books with options.
 _risk: uint256[4]
 # @dev Per underlying id: depth (low 128 bits, WAD USD, > 0 once set) | λ (high 128 bits, WAD).
 _underlying: HashMap[uint256, uint256]
@@ -397,7 +403,7 @@ def set_bounds(_bounds: RiskBounds):
     b: RiskBounds = _bounds
     for bound: Bound in [
         b.z, b.horizon_seconds, b.shock_min, b.shock_max, b.vol_up, b.vol_down, b.vol_shock_cap,
-        b.vol_t_ref_seconds, b.im_factor, b.basis_rate, b.short_option_rate, b.corr_kappa, b.rate,
+        b.vol_t_ref_seconds, b.im_factor, b.basis_rate, b.short_option_rate, b.corr_kappa, b.rate, b.basis_vol,
         b.haircut_base_mm, b.haircut_base_im, b.haircut_slope, b.concentration,
     ]:
         assert bound.lo <= bound.hi and bound.hi <= margin_math.FIELD_MAX, errors.BAD_BOUNDS
@@ -441,14 +447,15 @@ def set_risk_params(_params: RiskParams):
     self._check_in(p.short_option_rate, b.short_option_rate)
     self._check_in(p.corr_kappa, b.corr_kappa)
     self._check_in(p.rate, b.rate)
+    self._check_in(p.basis_vol, b.basis_vol)
     # dev: sqrt(H / YEAR) in WAD = sqrt(H·WAD² / YEAR), both steps rounded up
     sqrt_h: uint256 = margin_math._sqrt_up(fixed_point._mul_div_up(p.horizon_seconds, WAD2, YEAR))
     coef: uint256 = fixed_point._mul_div_up(p.z, sqrt_h, constants.WAD)
     self._risk = [
         margin_math._pack(coef, p.shock_min, p.shock_max, p.im_factor),
-        margin_math._pack(p.basis_rate, p.corr_kappa, p.short_option_rate, p.rate),
+        margin_math._pack(p.basis_rate, p.corr_kappa, p.short_option_rate, p.basis_vol),
         margin_math._pack(p.vol_up, p.vol_down, p.vol_shock_cap, p.vol_t_ref_seconds),
-        margin_math._pack(p.z, p.horizon_seconds, 0, 0),
+        margin_math._pack(p.z, p.horizon_seconds, p.rate, 0),
     ]
     log RiskParamsSet(params=p)
 
@@ -740,7 +747,8 @@ def risk_params() -> RiskParams:
         basis_rate=margin_math._field(w[1], 0),
         short_option_rate=margin_math._field(w[1], 2),
         corr_kappa=margin_math._field(w[1], 1),
-        rate=margin_math._field(w[1], 3),
+        rate=margin_math._field(w[3], 2),
+        basis_vol=margin_math._field(w[1], 3),
     )
 
 
@@ -841,6 +849,9 @@ def _requirements(
     option_sizes: DynArray[int256, constants.MAX_POSITIONS] = []
     # per book: the primary price when Markets would accrue funding at it (status OK), else 0
     funding_prices: DynArray[uint256, constants.MAX_UNDERLYINGS] = []
+    # per book: Σ size·(expiry - now) of its open futures (WAD units × seconds); not in the book (gas: a smaller
+    # UnderlyingRisk is cheaper to copy on every check)
+    tenors: DynArray[int256, constants.MAX_UNDERLYINGS] = []
 
     # ---- pass 1: positions
     for pos: types.Position in staticcall IPositions(source).positions_of(_account):
@@ -863,6 +874,7 @@ def _requirements(
             uids.append(inst.underlying)
             books.append(opened)
             funding_prices.append(fp)
+            tenors.append(0)
         if inst.kind == constants.PERP:
             # dev: the funding index at the book's own oracle read (no second one)
             fp: uint256 = funding_prices[b]
@@ -880,6 +892,12 @@ def _requirements(
         else:
             books[b].linear_size += pos.size
             books[b].gross_size += margin_math._abs(pos.size)
+            if inst.kind == constants.FUTURE and inst.expiry > block.timestamp:
+                # dev: [basis_shock] an open future's basis moves in the term row; expired, unsettled ones have none.
+                # Unchecked: |size| < 2**127 (Clearinghouse packing), expiry < 2**64 (Markets packing), ≤ 32 terms
+                tenors[b] = unsafe_add(
+                    tenors[b], unsafe_mul(pos.size, convert(unsafe_sub(inst.expiry, block.timestamp), int256))
+                )
 
     # ---- pass 1: linked collateral (a listed token without haircut parameters is worth nothing)
     legs: DynArray[Leg, constants.MAX_ASSETS] = []
@@ -902,6 +920,7 @@ def _requirements(
             uids.append(uid)
             books.append(opened)
             funding_prices.append(fp)
+            tenors.append(0)
         books[b].collateral += balance
         # [crowding] the haircut slope is priced on the token's protocol-wide deposits: D_s for MM, max(D, D_s) for IM
         d_now: uint256 = 0
@@ -955,10 +974,38 @@ def _requirements(
         book.status = max(book.status, vol_status)
         book.shock = self._shock_size(book.vol, w0)
 
-        # [option_price, scenario_pnl, net_delta] the book's options, each at its expiry's vol
-        # (VolOracle.vol_at; expired ones are worth their intrinsic value and need none). The
-        # pricer gets every option leg, those of other books with size 0 (it skips them).
-        opt: OptionPricer.BookValue = empty(OptionPricer.BookValue)
+        # [collateral_value] linked collateral, IM and MM haircuts
+        for leg: Leg in legs:
+            if leg.book != b:
+                continue
+            v_im: uint256 = 0
+            v_mm: uint256 = 0
+            v_im, v_mm = self._collateral_value(leg, book.spot)
+            book.collateral_mm += v_mm
+            if price_doubt:
+                # dev: liquidation mode, stale price: worth 0 in equity, still a spot delta in the scenarios
+                penalty += v_mm
+                continue
+            equity_im += convert(v_im, int256)
+            equity_mm += convert(v_mm, int256)
+        delta_notional: int256 = book.linear_size * convert(book.spot, int256) + convert(book.collateral_mm, int256) * SWAD
+        tenor: int256 = tenors[b]
+        basis_loss: uint256 = 0
+        if tenor != 0:
+            # [basis_shock] |B| = S_u·|Σ size·T|·basis_vol·σ_u / YEAR (basis_vol: field 3 of word 1), each step
+            # rounded up. Plain checked arithmetic, not 512-bit mul_div (gas on every book with futures): it
+            # overflows only past |size|·T·S_u ~ 1e59 USD·s, far beyond any position cap and price
+            if tenor < 0:
+                tenor = -tenor
+            notional_time: uint256 = (convert(tenor, uint256) * book.spot + constants.WAD - 1) // constants.WAD
+            rate_shock: uint256 = ((w1 >> 192) * book.vol + constants.WAD - 1) // constants.WAD
+            basis_loss = (notional_time * rate_shock + constants.WAD * YEAR - 1) // (constants.WAD * YEAR)
+
+        # [option_price, scenario_pnl, worst_loss, directional, net_delta] the book's options, each at its
+        # expiry's vol (VolOracle.vol_at; expired ones are worth their intrinsic value and need none). The
+        # pricer gets every option leg, those of other books with size 0 (it skips them), and D_u: it folds
+        # the grid into K_u and WS_u. Without options, `_scenario_pnl` does it here.
+        opt: OptionPricer.BookRisk = empty(OptionPricer.BookRisk)
         if has_options:
             for i: uint256 in range(len(options), bound=constants.MAX_POSITIONS):
                 options[i].size = 0
@@ -974,7 +1021,8 @@ def _requirements(
             pricer: address = self._pricer
             assert pricer != empty(address), errors.OPTIONS_NOT_SUPPORTED
             w2: uint256 = self._risk[2]
-            opt = staticcall OptionPricer.__interface__(pricer).scenario_values(
+            w3: uint256 = self._risk[3]
+            opt = staticcall OptionPricer.__interface__(pricer).book_risk(
                 OptionPricer.Grid(
                     spot=book.spot,
                     shock=book.shock,
@@ -982,52 +1030,30 @@ def _requirements(
                     vol_down=margin_math._field(w2, 1),
                     vol_shock_cap=margin_math._field(w2, 2),
                     vol_t_ref_seconds=margin_math._field(w2, 3),
-                    rate=margin_math._field(w1, 3),
+                    rate=margin_math._field(w3, 2),
                     now=block.timestamp,
                 ),
                 options,
+                delta_notional,
+                basis_loss,
             )
             book.option_value = opt.value
             book.gamma = opt.gamma
             book.vega = opt.vega
             book.theta = opt.theta
+            book.worst_loss = opt.worst_loss
+            book.directional = opt.directional
+        else:
+            book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock, basis_loss)
         status = max(status, book.status)
 
         # [equity] open linear positions at the index price and options, rounded down
-        spot: int256 = convert(book.spot, int256)
         value: int256 = self._position_value(book.linear_size, book.spot) + opt.value
         equity_im += value
         equity_mm += value
-        # [collateral_value] linked collateral, IM and MM haircuts
-        for leg: Leg in legs:
-            if leg.book != b:
-                continue
-            v_im: uint256 = 0
-            v_mm: uint256 = 0
-            v_im, v_mm = self._collateral_value(leg, book.spot)
-            book.collateral_mm += v_mm
-            if price_doubt:
-                # dev: liquidation mode, stale price: worth 0 in equity, still a spot delta in the scenarios
-                penalty += v_mm
-                continue
-            equity_im += convert(v_im, int256)
-            equity_mm += convert(v_mm, int256)
 
-        # [scenario_pnl, worst_loss, directional, split]
+        # [split]
         book.net_delta = book.linear_size + opt.delta
-        delta_notional: int256 = book.linear_size * spot + convert(book.collateral_mm, int256) * SWAD
-        if has_options:
-            # dev: options: D_u·m added to each of the 27 points (floored), K_u = max(0, -min), WS_u at (+s_u, flat)
-            step: int256 = delta_notional * convert(book.shock, int256)
-            worst: int256 = 0
-            for i: uint256 in range(27):
-                pnl: int256 = opt.pnl[i] + margin_math._sdiv_down(step * (convert(i % 9, int256) - 4), 4 * WAD2_SIGNED)
-                worst = min(worst, pnl)
-                if i == 17:
-                    book.directional = pnl
-            book.worst_loss = convert(-worst, uint256)
-        else:
-            book.worst_loss, book.directional = self._scenario_pnl(delta_notional, book.shock)
         book.linear, book.nonlinear = self._split(book.worst_loss, book.directional)
         nonlinear += book.nonlinear
         if doubt:
@@ -1212,31 +1238,41 @@ def _shock_size(_sigma: uint256, _w0: uint256) -> uint256:
     @param _w0 Packed risk word 0 (shock_coef, shock_min, shock_max, im_factor).
     @return s_u (WAD fraction).
     """
-    s: uint256 = fixed_point._mul_div_up(margin_math._field(_w0, 0), _sigma, constants.WAD)
+    # dev: coef < 2**64 (packed) and σ < 2**128 (VolOracle bounds): the plain product cannot overflow (same ceil as
+    # 512-bit mul_div, cheaper on every book)
+    s: uint256 = (margin_math._field(_w0, 0) * _sigma + constants.WAD - 1) // constants.WAD
     return min(max(s, margin_math._field(_w0, 1)), margin_math._field(_w0, 2))
 
 
 @internal
 @pure
-def _scenario_pnl(_delta_notional: int256, _shock: uint256) -> (uint256, int256):
+def _scenario_pnl(_delta_notional: int256, _shock: uint256, _basis: uint256) -> (uint256, int256):
     """
     @dev [scenario_pnl, worst_loss, directional] Worst loss K_u and directional
-         PnL WS_u of a book without options over the grid m = k/4·s_u,
-         k = -4..4, × vol {down, flat, up}. Linear positions and linked
-         collateral are affine in spot: their PnL is D_u·m in every vol row, so
-         the worst loss is |D_u|·s_u (at k = -4 for a long book, k = +4 for a
-         short one) and WS_u = D_u·s_u. Both are rounded away from zero
-         (|WS_u| = K_u exactly, so L_u = WS_u, C_u = 0). A book with options
-         takes the full grid instead (`_requirements`): the OptionPricer's 27
-         PnLs plus D_u·m, floored, at each point.
+         PnL WS_u of a book without options. Linear positions and linked
+         collateral are affine in spot: their PnL is D_u·m in every vol row,
+         and the term row takes the futures' basis loss |B|·(1 + m) off it:
+         (D_u - |B|)·m - |B|, lowest at m = ∓s_u, so K_u = |B| + s_u·|D_u - |B||
+         (|D_u|·s_u without futures). WS_u = D_u·s_u (no basis shock). Both
+         rounded away from zero (without futures |WS_u| = K_u exactly, so
+         L_u = WS_u, C_u = 0; the basis part of K_u is in C_u). A book with
+         options takes the full grid instead (`OptionPricer.book_risk`).
     @param _delta_notional D_u scaled by WAD (WAD² units).
     @param _shock s_u (WAD).
+    @param _basis |B| (WAD USD).
     @return (K_u, WS_u), WAD USD.
     """
-    loss: uint256 = fixed_point._mul_div_up(margin_math._abs(_delta_notional), _shock, WAD2)
+    # dev: plain checked arithmetic, rounded up, not 512-bit mul_div (every book without options pays it): |D_u|·s_u
+    # overflows only past |D_u| ~ 1e59 WAD² (1e23 USD of delta notional), far beyond any position cap and price
+    loss: uint256 = (margin_math._abs(_delta_notional) * _shock + WAD2 - 1) // WAD2
+    directional: int256 = convert(loss, int256)
     if _delta_notional < 0:
-        return loss, -convert(loss, int256)
-    return loss, convert(loss, int256)
+        directional = -directional
+    if _basis == 0:
+        return loss, directional
+    # dev: D_u - |B| in WAD² units, plain checked arithmetic rounded up (same bound as above)
+    net: int256 = _delta_notional - convert(_basis, int256) * SWAD
+    return _basis + (margin_math._abs(net) * _shock + WAD2 - 1) // WAD2, directional
 
 
 @internal

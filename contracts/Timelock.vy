@@ -150,7 +150,7 @@ GRACE_PERIOD: public(constant(uint256)) = 14 * 86400
 MAX_DATA: constant(uint256) = 4096
 # @dev Word of `im_factor` in the ABI encoding of RiskEngine.RiskParams.
 IM_FACTOR_WORD: constant(uint256) = 8
-# @dev Words of RiskEngine.RiskParams that a tighten compares (its 13 fields, with room to grow).
+# @dev Words of RiskEngine.RiskParams that a tighten compares (its 14 fields, with room to grow).
 MAX_PARAM_WORDS: constant(uint256) = 32
 
 QUEUED: public(constant(uint8)) = 1
@@ -160,7 +160,7 @@ CANCELLED: public(constant(uint8)) = 3
 SET_CAPS: constant(bytes4) = method_id("set_caps(uint256,uint256,uint256)", output_type=bytes4)
 SET_CAP: constant(bytes4) = method_id("set_cap(address,uint256)", output_type=bytes4)
 SET_RISK_PARAMS: constant(bytes4) = method_id(
-    "set_risk_params((uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256))",
+    "set_risk_params((uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256))",
     output_type=bytes4,
 )
 RISK_PARAMS: constant(Bytes[4]) = method_id("risk_params()")

@@ -24,7 +24,8 @@ from crossmargin.model.params import LENDING_FIELDS, LIQUIDATION_FIELDS, Params
 
 KIND = {"PERP": 1, "FUTURE": 2, "CALL": 3, "PUT": 4}
 RISK_PARAMS_ORDER = ("z", "horizon_seconds", "shock_min", "shock_max", "vol_up", "vol_down", "vol_shock_cap",
-                     "vol_t_ref_seconds", "im_factor", "basis_rate", "short_option_rate", "corr_kappa", "rate")
+                     "vol_t_ref_seconds", "im_factor", "basis_rate", "short_option_rate", "corr_kappa", "rate",
+                     "basis_vol")   # basis_vol: [scenarios] (ScenarioParams)
 RISK_BOUNDS_ORDER = RISK_PARAMS_ORDER + ("haircut_base_mm", "haircut_base_im", "haircut_slope", "concentration")
 WAD = 10**18
 # Markets' funding bounds (periods and EMA tau in seconds, rates as WAD, mark depths as WAD USD): the risk

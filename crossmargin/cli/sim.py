@@ -188,11 +188,12 @@ def efficiency_cmd(params_name, notional, out, no_plots, as_json) -> None:
     wide = console.width >= 120
     emit(data, as_json, _readable(table(
         f"capital efficiency, params {params.name}: IM in USD, {notional:,.0f} USD per leg",
-        ["book", "cross", "isolated", "naive sum", "cross / iso"] + (["legs"] if wide else []),
-        [[r.book, _usd(r.cross), _usd(r.isolated), _usd(r.naive), f"{r.cross_vs_isolated:.1%}"]
+        ["book", "cross", "cross, vol ×3", "isolated", "naive sum", "cross / iso"] + (["legs"] if wide else []),
+        [[r.book, _usd(r.cross), _usd(r.cross_stressed), _usd(r.isolated), _usd(r.naive), f"{r.cross_vs_isolated:.1%}"]
          + ([r.legs] if wide else []) for r in rows])),
         message=("" if wide else "\n".join(f"{r.book}: {r.legs}" for r in rows) + "\n")
         + "naive sum: per-position margins added in one pool (= isolated unless linked collateral is a leg). "
+        + "cross, vol ×3: the same book with every vol tripled (spot shock, vol rows and futures' basis shock grow). "
         + f"wrote {', '.join(data['files'])}")
 
 

@@ -10,8 +10,11 @@ Glossary
     E             equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i) + accrued funding
     s_u           shock size: clamp(z · σ_u · sqrt(H), shock_min, shock_max)
     grid          spot moves m = k/4 · s_u, k = -4..4, × vol {down, flat, up}: 27 scenarios per underlying
-    ΔV_u          scenario PnL matrix, shape (3, 9): rows vol down/flat/up, columns m = -s_u .. +s_u
-    K_u           worst loss: max(0, -min ΔV_u)
+    term row      per spot move, every expiry's options at the worst of their own vol rows (down, flat, up at
+                  that tenor's scale, chosen independently per expiry: parallel moves and twists), and the
+                  futures' basis at its adverse shock b_T = basis_vol · σ_u · T (T in years to expiry)
+    ΔV_u          scenario PnL matrix, shape (4, 9): rows vol down/flat/up (parallel), term; columns m = -s_u .. +s_u
+    K_u           worst loss: max(0, -min ΔV_u) (the term row is the lowest at every spot move)
     WS_u          directional PnL: ΔV_u at (+s_u, flat vol)
     L_u, C_u      linear part clamp(WS_u, -K_u, K_u) and non-linear remainder K_u - |L_u|
     R             correlated scenario requirement: max over 3 regimes of sqrt(max(0, Lᵀ ρ L)) + Σ C_u
@@ -25,7 +28,7 @@ Glossary
 Function by function (DESIGN §4)
     equity              haircut, collateral_value, position_value (option_price), equity
     1. shock size       shock_size
-    2. scenarios        scenario_grid, vol_shocks, scenario_pnl, worst_loss, directional
+    2. scenarios        scenario_grid, vol_shocks, basis_shock, scenario_pnl, worst_loss, directional
     3. correlation      split, correlation_regimes, correlated_requirement
     4. add-ons          net_delta, addons
     health              underlyings_of, underlying_risk, requirements, is_risk_reducing
@@ -55,13 +58,13 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from crossmargin.model.params import Collateral, MarketSpec, Params, RiskParams, _kind
+from crossmargin.model.params import Collateral, Kind, MarketSpec, Params, RiskParams, ScenarioParams, _kind
 from crossmargin.model.portfolio import Account, MarketState, Position
 from crossmargin.model.pricing import black76_greeks, black76_price
 
 CROWDING_WINDOW = 3_600            # seconds for a smoothed aggregate to reach its current value (lib/aggregates.vy WINDOW)
 GRID_STEPS = 4                      # spot moves k/GRID_STEPS · s_u for k = -GRID_STEPS..GRID_STEPS
-VOL_DOWN, VOL_FLAT, VOL_UP = 0, 1, 2  # rows of a scenario PnL matrix
+VOL_DOWN, VOL_FLAT, VOL_UP, TERM = 0, 1, 2, 3  # rows of a scenario PnL matrix
 REGIMES = ("base", "high", "low")     # correlation regimes: ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI
 
 
@@ -100,7 +103,7 @@ class UnderlyingRisk:
     spot: float
     vol: float
     shock: float                 # s_u
-    pnl: np.ndarray              # ΔV_u, shape (3, 9)
+    pnl: np.ndarray              # ΔV_u, shape (4, 9): vol down/flat/up, term row
     worst_loss: float            # K_u
     directional: float           # WS_u
     linear: float                # L_u
@@ -266,33 +269,58 @@ def vol_shocks(T_years: float, risk: RiskParams) -> np.ndarray:
     return np.array([1.0 - risk.vol_down * m, 1.0, 1.0 + risk.vol_up * m])
 
 
-def scenario_pnl(u: str, account: Account, state: MarketState, params: Params) -> np.ndarray:
-    """ΔV_u, shape (3, 9): the PnL of everything on u in each scenario (full revaluation, not Greeks).
+def basis_shock(T_years: float, sigma: float, scenarios: ScenarioParams) -> float:
+    """b_T = basis_vol · σ_u · T: the relative move of a dated future's basis to spot in the term row.
 
+    A future's basis F/S - 1 is about its carry rate times its time to expiry; stress moves the annualised
+    carry rate by basis_vol · σ_u, so the shock grows with vol and with the time to expiry (0 for a perp,
+    which tracks the index through funding, and for an expired future)."""
+    return scenarios.basis_vol * sigma * max(0.0, T_years)
+
+
+def scenario_pnl(u: str, account: Account, state: MarketState, params: Params) -> np.ndarray:
+    """ΔV_u, shape (4, 9): the PnL of everything on u in each scenario (full revaluation, not Greeks).
+
+    Rows VOL_DOWN, VOL_FLAT, VOL_UP: every expiry's vol at that row of its own `vol_shocks` (parallel).
     Linear positions: size · S · m. Options: value at (S·(1+m), σ·vol multiplier) minus value now.
     Linked collateral: bal · P · m · (1 - h_mm), a spot delta worth its haircut value.
+    Row TERM, at each spot move: the linear and collateral PnL, plus for each expiry the worst of its three
+    vol rows (each expiry on its own: parallel moves, twists short end up / long end down and the reverse,
+    and every other combination of the tenors' own ranges), minus the futures' basis loss |B|·(1 + m) with
+    B = Σ_futures size · S · b_T (all bases shocked the same way, in the book's adverse direction).
     """
     account = account.resolved(params)
     spot, sigma, rate = state.spot[u], state.vol[u], params.risk.rate
     moves = scenario_grid(shock_size(sigma, params.risk))
-    pnl = np.zeros((3, moves.size))
+    pnl = np.zeros((4, moves.size))
+    groups: dict[float, np.ndarray] = {}  # time to expiry -> PnL (3, 9) of that expiry's options
+    basis = 0.0
     for pos in _on(u, account):
         spec = pos.spec
         if spec.is_linear:
             pnl += pos.size * spot * moves
+            if spec.kind is Kind.FUTURE:
+                basis += pos.size * spot * basis_shock(spec.time_to_expiry(state.now), sigma, params.scenarios)
         else:
-            vols = sigma * vol_shocks(spec.time_to_expiry(state.now), params.risk)[:, None]
-            pnl += position_value(pos, spot * (1.0 + moves)[None, :], vols, state.now, rate) \
+            T = spec.time_to_expiry(state.now)
+            vols = sigma * vol_shocks(T, params.risk)[:, None]
+            leg = position_value(pos, spot * (1.0 + moves)[None, :], vols, state.now, rate) \
                 - position_value(pos, spot, sigma, state.now, rate)
+            pnl[:3] += leg
+            key = max(T, 0.0)
+            groups[key] = groups[key] + leg if key in groups else leg
+    for leg in groups.values():
+        pnl[TERM] += leg.min(axis=0)
     for c in params.linked_collaterals(u):
         balance = account.collateral.get(c.symbol, 0.0)
         if balance:
             pnl += collateral_value(c, balance, spot, "mm", state.deposits.get(c.symbol)) * moves
+    pnl[TERM] -= abs(basis) * (1.0 + moves)
     return pnl
 
 
 def worst_loss(pnl: np.ndarray) -> float:
-    """K_u = max(0, -min ΔV_u): the worst loss over the grid."""
+    """K_u = max(0, -min ΔV_u): the worst loss over the grid (the term row is the lowest at every move)."""
     return max(0.0, -float(np.min(pnl)))
 
 

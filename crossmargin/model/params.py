@@ -371,6 +371,31 @@ class OracleParams:
 
 
 @dataclass(frozen=True)
+class ScenarioParams:
+    """Term-structure and basis scenarios (issue 12 §2-§3; TECH_SPEC RiskEngine "Term row"), an optional
+    `[scenarios]` table. The term row of each underlying's grid takes, at each spot move, every expiry's options at
+    the worst of that expiry's own vol rows (parallel moves and twists, no parameter: the ranges are the vol rows')
+    and shocks the dated futures' basis to spot by b_T = basis_vol · σ_u · T (T in years to expiry), in the
+    book's adverse direction. On chain `basis_vol` is a RiskEngine risk parameter (RiskParams / RiskBounds,
+    after `rate`), settable by the risk manager inside `basis_vol_bounds`."""
+
+    basis_vol: float = 0.1                                  # annualised carry-rate shock per unit of σ_u
+    basis_vol_bounds: tuple[float, float] = (0.0, 0.5)      # on-chain bounds of basis_vol
+
+    def __post_init__(self) -> None:
+        lo, hi = (float(x) for x in self.basis_vol_bounds)
+        object.__setattr__(self, "basis_vol_bounds", (lo, hi))
+        _check(0 <= lo <= hi <= 1, f"scenarios.basis_vol_bounds must satisfy 0 <= min <= max <= 1, got {[lo, hi]}")
+        _check(lo <= self.basis_vol <= hi,
+               f"scenarios.basis_vol = {self.basis_vol} is outside its on-chain bounds [{lo}, {hi}]")
+
+    @classmethod
+    def defaults(cls) -> ScenarioParams:
+        """The values of default.toml (used when a parameter set has no `[scenarios]` table)."""
+        return cls()
+
+
+@dataclass(frozen=True)
 class LiquidationParams:
     """Dutch auctions of under-margined portfolios (TECH_SPEC "Liquidation"); every key is required in a
     `[liquidation]` table. Reference: Derive mainnet's auctions (discount 5 % -> 30 % over 15 minutes) and
@@ -491,6 +516,7 @@ class Params:
     name: str = "custom"
     liquidation: LiquidationParams = field(default_factory=LiquidationParams.defaults)
     lending: LendingParams = field(default_factory=LendingParams.defaults)
+    scenarios: ScenarioParams = field(default_factory=ScenarioParams.defaults)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "underlyings", tuple(self.underlyings))
@@ -559,6 +585,10 @@ class Params:
         """A validated copy with risk parameters replaced (`params.with_risk(z=4.0)`)."""
         return dataclasses.replace(self, risk=dataclasses.replace(self.risk, **changes))
 
+    def with_scenarios(self, **changes: Any) -> Params:
+        """A validated copy with scenario parameters replaced (`params.with_scenarios(basis_vol=0.2)`)."""
+        return dataclasses.replace(self, scenarios=dataclasses.replace(self.scenarios, **changes))
+
     def listed(self, at: int) -> Params:
         """This set with every dated market's absolute expiry fixed as if listed at unix time `at`."""
         return dataclasses.replace(self, markets=tuple(m.listed(at) for m in self.markets))
@@ -623,6 +653,9 @@ class Params:
         risk["vol_t_ref_seconds"] = seconds(r.vol_t_ref_days)
         risk["max_positions"] = r.max_positions
         risk["bounds"] = {(n.replace("_days", "_seconds")): bound(n) for n in BOUNDED}
+        # [scenarios] (RiskEngine RiskParams / RiskBounds after `rate`)
+        risk["basis_vol"] = to_wad(self.scenarios.basis_vol)
+        risk["bounds"]["basis_vol"] = tuple(to_wad(x) for x in self.scenarios.basis_vol_bounds)
         return {
             "name": self.name,
             "underlyings": [
@@ -707,7 +740,7 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
     """Build `Params` from the TOML document's structure (plain floats/ints/strings)."""
     doc = dict(doc)
     _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets", "liquidation",
-                "lending"}, "top level", optional={"name", "liquidation", "lending"})
+                "lending", "scenarios"}, "top level", optional={"name", "liquidation", "lending", "scenarios"})
     risk = dict(doc["risk"])
     risk["bounds"] = {k: tuple(v) for k, v in dict(risk.get("bounds", {})).items()}
     corr = dict(doc["correlation"])
@@ -724,6 +757,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
                      else LiquidationParams.defaults()),
         lending=(_build(LendingParams, doc["lending"], "[lending]") if "lending" in doc
                  else LendingParams.defaults()),
+        scenarios=(_build(ScenarioParams, doc["scenarios"], "[scenarios]") if "scenarios" in doc
+                   else ScenarioParams.defaults()),
     )
 
 

@@ -1,6 +1,8 @@
 """Capital efficiency of canonical books: initial margin under cross, under isolated, and as a naive sum.
 
-Three requirements (IM, USD) per book, all from `crossmargin.model.margin` at the reference prices:
+Three requirements (IM, USD) per book, all from `crossmargin.model.margin` at the reference prices, and the cross
+IM again in stress (every vol × `stress_vol`, default 3: the spot shock, the vol rows and the futures' basis
+shock all grow with it; the books are the same):
     cross     `requirements(book).im`: one account, net portfolio risk (DESIGN §4)
     isolated  `isolated_requirements(book).im`: every position in its own subaccount, and every linked
               collateral holding alone too (it cannot back the other legs)
@@ -46,6 +48,7 @@ class EfficiencyRow:
     cross: float           # IM, USD
     isolated: float
     naive: float
+    cross_stressed: float = float("nan")   # cross IM with every vol × stress_vol (same book)
 
     @property
     def cross_vs_isolated(self) -> float:
@@ -58,7 +61,7 @@ class EfficiencyRow:
     def to_dict(self) -> dict:
         return {"book": self.book, "legs": self.legs, "gross_notional": self.gross_notional, "cross": self.cross,
                 "isolated": self.isolated, "naive": self.naive, "cross_vs_isolated": self.cross_vs_isolated,
-                "cross_vs_naive": self.cross_vs_naive}
+                "cross_vs_naive": self.cross_vs_naive, "cross_stressed": self.cross_stressed}
 
 
 def naive_im(account: Account, state: MarketState, params: Params) -> float:
@@ -149,8 +152,10 @@ def split_book(params: Params, notional: float = 1_000_000.0,
     return whole, [piece] * SPLIT_WAYS, state.with_crowding({"ETH": (2 * q, 2 * q)})
 
 
-def split_row(params: Params, notional: float = 1_000_000.0, state: MarketState | None = None) -> EfficiencyRow:
-    """The `same book split ten ways` row: cross = Σ IM of the ten accounts; legs quote the one-account IM."""
+def split_row(params: Params, notional: float = 1_000_000.0, state: MarketState | None = None,
+              stressed: MarketState | None = None) -> EfficiencyRow:
+    """The `same book split ten ways` row: cross = Σ IM of the ten accounts; legs quote the one-account IM;
+    the stressed column is the same ten accounts at `stressed` (every vol × stress_vol)."""
     whole, pieces, crowded = split_book(params, notional, state)
     whole = whole.resolved(params)
     one = requirements(whole, crowded, params).im
@@ -158,19 +163,27 @@ def split_row(params: Params, notional: float = 1_000_000.0, state: MarketState 
     gross = sum(abs(p.size) * crowded.spot[p.spec.underlying] for p in whole.positions)
     return EfficiencyRow(SPLIT_BOOK, f"{names} in {SPLIT_WAYS} accounts (one account: {one:,.0f})", gross,
                          sum(requirements(p, crowded, params).im for p in pieces),
-                         isolated_requirements(whole, crowded, params).im, naive_im(whole, crowded, params))
+                         isolated_requirements(whole, crowded, params).im, naive_im(whole, crowded, params),
+                         float('nan') if stressed is None else
+                         sum(requirements(p, split_book(params, notional, stressed)[2], params).im for p in pieces))
 
 
-def efficiency(params: Params, notional: float = 1_000_000.0) -> list[EfficiencyRow]:
-    """The table: cross / isolated / naive IM of each canonical book at the reference prices, time 0."""
+STRESS_VOL = 3.0   # the stressed column: every vol × 3 (capped at the oracle's max_vol)
+
+
+def efficiency(params: Params, notional: float = 1_000_000.0, stress_vol: float = STRESS_VOL) -> list[EfficiencyRow]:
+    """The table: cross / isolated / naive IM of each canonical book at the reference prices, time 0, and the
+    cross IM of the same book with every vol × `stress_vol`."""
     params = params.listed(0)
     state = MarketState.from_params(params)
+    stressed = state.with_vol(**{u: min(params.oracle.max_vol, v * stress_vol) for u, v in state.vol.items()})
     rows = []
     for name, (acct, legs) in canonical_books(params, notional, state).items():
         acct = acct.resolved(params)
         gross = sum(abs(p.size) * state.spot[p.spec.underlying] for p in acct.positions) + sum(
             bal * state.spot[params.collateral(sym).underlying] for sym, bal in acct.collateral.items())
         rows.append(EfficiencyRow(name, legs, gross, requirements(acct, state, params).im,
-                                  isolated_requirements(acct, state, params).im, naive_im(acct, state, params)))
-    rows.append(split_row(params, notional, state))
+                                  isolated_requirements(acct, state, params).im, naive_im(acct, state, params),
+                                  requirements(acct, stressed, params).im))
+    rows.append(split_row(params, notional, state, stressed))
     return rows

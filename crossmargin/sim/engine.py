@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crossmargin.model.margin import VOL_FLAT, correlation_regimes, scenario_grid, shock_size, vol_shocks
+from crossmargin.model.margin import VOL_FLAT, basis_shock, correlation_regimes, scenario_grid, shock_size, vol_shocks
 from crossmargin.model.params import Kind, LiquidationParams, Params
 from crossmargin.model.portfolio import MarketState
 from crossmargin.model.pricing import black76_greeks, black76_price
@@ -67,6 +67,7 @@ class Units:
     grid: np.ndarray    # (M, 27) options: value of one unit in each scenario, the 3 × 9 grid flattened row by row
     delta: np.ndarray   # (M,) delta of one unit (linear: 1)
     moves: list         # per underlying, its 9 relative spot moves tiled 3 times (one per vol row)
+    sig: np.ndarray     # (U,) vols
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class MarginArrays:
             vols = np.stack([sig[i] * vol_shocks(t, r) for i, t in zip(u, T)])[:, :, None]  # (n, 3, 1)
             grid[opt] = black76_price(is_call[:, None, None], F, K[:, None, None], T[:, None, None], vols,
                                       r.rate).reshape(opt.size, -1)
-        return Units(S, V, grid, delta, [np.tile(m, 3) for m in moves])
+        return Units(S, V, grid, delta, [np.tile(m, 3) for m in moves], sig)
 
     def collateral_values(self, S: np.ndarray, kind: str) -> np.ndarray:
         """(A, K) bal·P·(1 - h), h = min(1, base + slope·max(bal, 0)·P / depth) (model `collateral_value`)."""
@@ -205,19 +206,35 @@ class MarginArrays:
             if not rows.size:
                 continue
             n, S, moves = rows.size, x.S[u], x.moves[u][None, :]
+            m9 = x.moves[u][None, :N_MOVES]
             pnl = np.zeros((n, 3 * N_MOVES))
+            term, fut = np.zeros((n, N_MOVES)), np.zeros(n)   # model: the TERM row and Σ size·S·b_T
+            groups: dict[float, np.ndarray] = {}                # time to expiry -> (n, 27) of that expiry's options
             gross, lin_net, short_opt, delta = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
             for j, at, size in self.cols[u]:  # position by position (model: scenario_pnl, _notionals, net_delta)
+                spec = self.params.markets[j]
                 if self.linear[j]:
                     pnl[at] = pnl[at] + (size * S)[:, None] * moves
+                    term[at] = term[at] + (size * S)[:, None] * m9
                     gross[at], lin_net[at] = gross[at] + np.abs(size), lin_net[at] + size
+                    if spec.kind is Kind.FUTURE:
+                        fut[at] = fut[at] + size * S * basis_shock(spec.time_to_expiry(state.now), x.sig[u],
+                                                                   self.params.scenarios)
                 else:
-                    pnl[at] = pnl[at] + (size[:, None] * x.grid[j][None, :] - (size * x.V[j])[:, None])
+                    leg = size[:, None] * x.grid[j][None, :] - (size * x.V[j])[:, None]
+                    pnl[at] = pnl[at] + leg
+                    key = max(spec.time_to_expiry(state.now), 0.0)
+                    g = groups.setdefault(key, np.zeros((n, 3 * N_MOVES)))
+                    g[at] = g[at] + leg
                     short_opt[at] = short_opt[at] + np.where(size < 0, -size, 0.0)
                 delta[at] = delta[at] + size * x.delta[j]
+            for g in groups.values():
+                term = term + g.reshape(n, 3, N_MOVES).min(axis=1)
             for k, at, src in self.colls[u]:
                 pnl[at] = pnl[at] + cv_mm[src, k][:, None] * moves
-            K = np.maximum(0.0, -pnl.min(axis=1))
+                term[at] = term[at] + cv_mm[src, k][:, None] * m9
+            term = term - np.abs(fut)[:, None] * (1.0 + m9)
+            K = np.maximum(0.0, -np.minimum(pnl.min(axis=1), term.min(axis=1)))
             Lu = np.minimum(K, np.maximum(-K, pnl[:, WS_INDEX]))
             L[rows, u], C[rows, u] = Lu, K - np.abs(Lu)
             N = np.abs(delta) * S

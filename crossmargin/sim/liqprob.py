@@ -49,6 +49,7 @@ from functools import lru_cache
 import numpy as np
 
 from crossmargin.model.margin import GRID_STEPS, VOL_FLAT, correlation_regimes, vol_shocks
+from crossmargin.model.params import Kind
 from crossmargin.model.params import DAYS_PER_YEAR, SECONDS_PER_YEAR, Params
 from crossmargin.model.portfolio import Account, MarketState, Position
 from crossmargin.model.pricing import black76_greeks, black76_price
@@ -92,12 +93,15 @@ class Revaluer:
         self.net, self.gross = np.zeros(U), np.zeros(U)
         self.cost = 0.0
         self.options: list[_Option] = []
+        self.futures: list[tuple[int, float, object]] = []   # (u, size, spec): the term row's basis shock
         for pos in account.positions:
             u = p.index(pos.spec.underlying)
             self.cost += pos.cost
             if pos.spec.is_linear:
                 self.net[u] += pos.size
                 self.gross[u] += abs(pos.size)
+                if pos.spec.kind is Kind.FUTURE:
+                    self.futures.append((u, float(pos.size), pos.spec))
             else:
                 self.options.append(_Option(u, float(pos.size), bool(pos.spec.is_call), float(pos.spec.strike),
                                             pos.spec))
@@ -170,21 +174,31 @@ class Revaluer:
             equity += self.net[u] * Su
             delta = np.full(N, self.net[u])
             short = 0.0
+            # |B|: the futures' basis loss of the term row (model.margin.basis_shock), all bases the same way
+            B = np.abs(sum((size * Su * self.params.scenarios.basis_vol * vol[:, u] * max(0.0, spec.time_to_expiry(now))
+                            for fu, size, spec in self.futures if fu == u), np.zeros(N)))
             if u not in self.with_options:
                 Lu = X * s
-                Cu = 0.0
+                Cu = np.maximum(0.0, B + s * np.abs(X - B)) - np.abs(Lu)   # K of the term row, closed form
             else:
                 m = s[:, None] * _UNIT[None, :]                                  # (N, 9)
-                pnl = np.repeat((X[:, None] * m)[:, None, :], 3, axis=1)         # (N, 3, 9)
+                pnl = np.repeat((X[:, None] * m)[:, None, :], 4, axis=1)         # (N, 4, 9): 3 vol rows + term
+                pnl[:, 3, :] -= B[:, None] * (1.0 + m)
                 F = (Su[:, None] * (1.0 + m))[:, None, :]
+                groups: dict[float, np.ndarray] = {}
                 for i, o in enumerate(self.options):
                     if o.u != u:
                         continue
                     T = o.spec.time_to_expiry(now)
                     vols = vol[:, u][:, None, None] * vol_shocks(T, r)[None, :, None]
-                    pnl += o.size * (black76_price(o.is_call, F, o.strike, T, vols, r.rate) - opt_v[i][:, None, None])
+                    leg = o.size * (black76_price(o.is_call, F, o.strike, T, vols, r.rate) - opt_v[i][:, None, None])
+                    pnl[:, :3, :] += leg
+                    key = max(T, 0.0)
+                    groups[key] = groups[key] + leg if key in groups else leg
                     delta = delta + o.size * opt_d[i]
                     short += -o.size if o.size < 0 else 0.0
+                for leg in groups.values():
+                    pnl[:, 3, :] += leg.min(axis=1)
                 K = np.maximum(0.0, -pnl.reshape(N, -1).min(axis=1))
                 WS = pnl[:, VOL_FLAT, -1]
                 Lu = np.minimum(K, np.maximum(-K, WS))

@@ -93,7 +93,7 @@ WIDE: Params = _wide(DEFAULT)
 # ---------------------------------------------------------------------------------------------------------
 
 RISK_FIELDS = ("z", "horizon_seconds", "shock_min", "shock_max", "vol_up", "vol_down", "vol_shock_cap",
-               "vol_t_ref_seconds", "im_factor", "basis_rate", "short_option_rate", "corr_kappa", "rate")
+               "vol_t_ref_seconds", "im_factor", "basis_rate", "short_option_rate", "corr_kappa", "rate", "basis_vol")
 BOUND_FIELDS = RISK_FIELDS + ("haircut_base_mm", "haircut_base_im", "haircut_slope", "concentration")
 
 
@@ -101,8 +101,8 @@ BOUND_FIELDS = RISK_FIELDS + ("haircut_base_mm", "haircut_base_im", "haircut_slo
 class EngineSetup:
     """RiskEngine configuration in deploy order (after `set_positions`)."""
 
-    bounds: tuple            # set_bounds(RiskBounds): 17 (lo, hi) pairs
-    risk: tuple              # set_risk_params(RiskParams): 13 values
+    bounds: tuple            # set_bounds(RiskBounds): 18 (lo, hi) pairs
+    risk: tuple              # set_risk_params(RiskParams): 14 values
     underlyings: tuple       # set_underlying(uid, depth, concentration) each
     correlation: tuple       # set_correlation(uids, matrix)
     collaterals: tuple       # set_collateral_risk(symbol -> token, base_mm, base_im, slope, depth) each

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossmargin.model.margin import (
+    basis_shock,
     addons, collateral_value, isolated_requirements, requirements, shock_size,
 )
 from crossmargin.model.portfolio import Account, MarketState, Position
@@ -66,8 +67,9 @@ def test_requirement_monotone_in_shock_size(account, state, zs, u, extra_vol):
 @given(linear_accounts(P), market_states(P), decimals(1.0, 6.0, 2))
 def test_requirement_monotone_under_a_common_shock_scale(account, state, c):
     """Scaling every underlying's shock by the same factor c >= 1 (here: z and both clamps together, with
-    z·σ·sqrt(H) kept inside the clamps) scales a linear book's scenario requirement by c exactly."""
-    base = P.with_risk(z=1.0, shock_min=0.02, shock_max=0.9)
+    z·σ·sqrt(H) kept inside the clamps) scales a linear book's scenario requirement by c exactly. Without the
+    futures' basis shock (basis_vol = 0): it is set by σ_u and the time to expiry, not by the spot shock."""
+    base = P.with_risk(z=1.0, shock_min=0.02, shock_max=0.9).with_scenarios(basis_vol=0.0)
     flat = state.with_vol(**{u: 0.4 for u in P.symbols})   # 1 · 0.4 · sqrt(1/365) = 2.09 % >= 2 %
     scaled = base.with_risk(z=c, shock_min=0.02, shock_max=0.9)  # <= 6 · 2.09 % = 12.6 % <= 90 %
     lo, hi = requirements(account, flat, base), requirements(account, flat, scaled)
@@ -126,15 +128,20 @@ def test_correlated_longs_need_more_than_hedged(books, state):
 @given(decimals(0.0001, 1000.0, 4), spots(P, "ETH"), st.sampled_from(["ETH-PERP", "ETH-30D"]),
        market_states(P))
 def test_basis_trade_needs_only_basis_addon(size, spot, long_leg, state):
-    """Long future + short perp of equal size: no scenario risk, no net delta; MM is the basis add-on exactly."""
+    """Long future + short perp of equal size: no spot risk, no net delta; MM is the basis add-on plus the term
+    row's basis loss |B|·(1 + s_u), B = size·S·basis_vol·σ·T (non-linear: it never nets across underlyings)."""
     short_leg = "ETH-30D" if long_leg == "ETH-PERP" else "ETH-PERP"
     state = state.with_spot(ETH=spot)
     account = Account(positions=(Position(P.market(long_leg), size, exact_product(size, spot)),
                                  Position(P.market(short_leg), -size, -exact_product(size, spot))))
     r = requirements(account, state, P)
     eth = r.per_underlying["ETH"]
-    assert eth.worst_loss == 0.0 and r.scenario == 0.0 and eth.addons.concentration == 0.0
-    assert r.mm == eth.addons.basis == P.risk.basis_rate * (2 * size * spot)
+    b = basis_shock(P.market("ETH-30D").time_to_expiry(state.now), state.vol["ETH"], P.scenarios)
+    basis_loss = size * spot * b * (1 + shock_size(state.vol["ETH"], P.risk))
+    assert eth.linear == 0.0 and eth.addons.concentration == 0.0
+    assert eth.worst_loss == pytest.approx(basis_loss, rel=1e-9) and r.scenario == eth.worst_loss == eth.nonlinear
+    assert eth.addons.basis == P.risk.basis_rate * (2 * size * spot)
+    assert r.mm == pytest.approx(eth.addons.basis + basis_loss, rel=1e-9)
     assert r.equity_mm == 0.0
 
 

@@ -57,7 +57,7 @@ def test_vol_shocks_grow_for_short_expiries_up_to_the_cap(days, m):
 
 def test_linear_scenario_pnl_is_size_spot_move():
     pnl = scenario_pnl("ETH", book((PERP, 2.0)), S, P)
-    assert pnl.shape == (3, 9)
+    assert pnl.shape == (4, 9)   # vol down/flat/up and the term row (no futures: no basis)
     for row in pnl:  # linear: no vol dependence
         np.testing.assert_allclose(row, 2 * ETH * scenario_grid(S_ETH))
     assert worst_loss(pnl) == pytest.approx(2 * ETH * S_ETH)
@@ -168,7 +168,10 @@ def test_naked_perp_requirement():
 
 def test_basis_trade_figure():
     r = requirements(book((FUT, 1.0), (PERP, -1.0)), S, P)
-    assert (r.scenario, r.mm, r.im) == (0.0, 30.0, 37.5)
+    # the term row's basis loss: 3,000 · (0.1 · 0.6 · 30/365) · (1 + s), s = 3 · 0.6 · sqrt(1/365)
+    basis = 3_000 * 0.1 * 0.6 * 30 / 365 * (1 + 3 * 0.6 / math.sqrt(365))
+    assert r.scenario == pytest.approx(basis, rel=1e-12) and basis == pytest.approx(16.19, abs=0.01)
+    assert r.mm == pytest.approx(30.0 + basis, rel=1e-12) and r.im == pytest.approx(1.25 * r.mm, rel=1e-12)
 
 
 def test_only_touched_underlyings_are_evaluated():
@@ -181,7 +184,11 @@ def test_isolated_margins_each_item_alone():
     iso = isolated_requirements(acc, S, P)
     assert [name for name, _ in iso.items] == ["ETH-30D", "ETH-PERP", "WETH"]
     one = requirements(book((PERP, 1.0)), S, P).mm
-    assert iso.items[0][1].mm == pytest.approx(one) and iso.items[1][1].mm == pytest.approx(one)
+    assert iso.items[1][1].mm == pytest.approx(one)
+    # the future alone: the spot shock plus its basis shock, K = |B| + s·(N - |B|) (the concentration add-on alike)
+    b = 3_000 * 0.1 * 0.6 * 30 / 365
+    s = 3 * 0.6 / math.sqrt(365)
+    assert iso.items[0][1].scenario == pytest.approx(b + s * (3_000 - b), rel=1e-12)
     assert iso.items[2][1].scenario == pytest.approx(collateral_value(WETH, 1.0, ETH) * S_ETH)
     assert iso.im == pytest.approx(1.25 * iso.mm)
 

@@ -110,7 +110,8 @@ def test_onchain_is_all_ints_and_exact():
     assert risk["z"] == 3 * WAD and risk["im_factor"] == 125 * WAD // 100 and risk["basis_rate"] == 5 * WAD // 1000
     assert risk["horizon_seconds"] == 86_400 and risk["vol_t_ref_seconds"] == 30 * 86_400
     assert risk["bounds"]["horizon_seconds"] == (21_600, 7 * 86_400)
-    assert set(risk["bounds"]) == {n.replace("_days", "_seconds") for n in BOUNDED}
+    assert set(risk["bounds"]) == {n.replace("_days", "_seconds") for n in BOUNDED} | {"basis_vol"}
+    assert risk["basis_vol"] == WAD // 10 and risk["bounds"]["basis_vol"] == (0, WAD // 2)   # [scenarios]
     eth = o["underlyings"][0]
     assert (eth["id"], eth["price"], eth["feed_answer"], eth["vol"]) == (1, 3000 * WAD, 3000 * 10**8, 6 * 10**17)
     usdc, weth = o["collaterals"][0], o["collaterals"][1]

@@ -6,7 +6,9 @@
     cross_le_sum_isolated                    cross R (and R + basis for linear books) <= Σ isolated
     cross_le_sum_isolated_addons_included    full MM and IM (every add-on, crowding on the protocol aggregate) <= Σ isolated
     correlated_longs_need_more_than_hedged   same sizes, some legs flipped short -> no more MM
-    basis_trade_needs_only_basis_addon       long future + short perp of equal size: MM = the basis add-on
+    basis_trade_needs_only_basis_addon_and_basis_shock
+                                             long future + short perp of equal size: MM = the basis add-on +
+                                             the term row's basis loss |B|·(1 + s) (issue 12 §3)
 
 Portfolios come from tests/strategies.py and tests/differential/strategies_chain.py (built valid, never
 filtered). Chain numbers round requirements up by a few wei (and a wei of the shock times the notional), so
@@ -22,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crossmargin.model.margin import requirements
 from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import WIDE, ChainPortfolio, RiskWorld, chain_portfolios, risk_tuple, states
 from tests.strategies import DEFAULT as P, decimals, exact_product, linear_accounts, sizes, spots
@@ -106,7 +109,7 @@ def test_monotone_in_shock_size_under_a_common_scale(world, account, state, c):
     """Every shock scaled by c >= 1 (z scaled, shocks inside the clamps): R scales by c, MM never falls,
     cross hedges included."""
     flat = state.with_vol(**{u: 0.4 for u in WIDE.symbols})   # 1 · 0.4 · sqrt(1/365) = 2.09 % >= 2 %
-    base = WIDE.with_risk(z=1.0, shock_min=0.02, shock_max=0.9)
+    base = WIDE.with_risk(z=1.0, shock_min=0.02, shock_max=0.9).with_scenarios(basis_vol=0.0)   # basis: not s_u
     lo, r_lo, _ = evaluate(world, account, flat, base)
     hi, r_hi, _ = evaluate(world, account, flat, base.with_risk(z=c))
     assert leq(lo[3], hi[3])
@@ -197,16 +200,18 @@ def test_correlated_longs_need_more_than_hedged(world, books, state):
 @given(decimals(0.0001, 1000.0, 4), spots(P, "ETH"), st.sampled_from(["ETH-PERP", "ETH-30D", "ETH-90D"]),
        st.sampled_from(["ETH-PERP", "ETH-30D", "ETH-90D"]), states())
 @settings(**SETTINGS)
-def test_basis_trade_needs_only_basis_addon(world, size, spot, long_leg, short_leg, state):
-    """Long one linear ETH leg, short another of equal size: no scenario risk, no net delta; MM is the
-    basis add-on basis_rate · 2·size·S exactly (rounded up), and equity is 0 when both open at S."""
+def test_basis_trade_needs_only_basis_addon_and_basis_shock(world, size, spot, long_leg, short_leg, state):
+    """Long one linear ETH leg, short another of equal size: no spot risk, no net delta; MM is the basis add-on
+    basis_rate · 2·size·S exactly (rounded up) plus the term row's basis loss |B|·(1 + s), B = size·S·basis_vol·σ·
+    (T_long - T_short) (the model's figure), and equity is 0 when both open at S."""
     if long_leg == short_leg:
         short_leg = "ETH-PERP" if long_leg != "ETH-PERP" else "ETH-30D"
     state = state.with_spot(ETH=spot)
     account = Account(positions=(Position(WIDE.market(long_leg), size, exact_product(size, spot)),
                                  Position(WIDE.market(short_leg), -size, -exact_product(size, spot))))
     (e_im, e_mm, im, mm, status), r, basis = evaluate(world, account, state)
-    assert r == 0 and mm == basis
     size_wad, spot_wad = round(size * 10**4) * 10**14, round(spot * 100) * 10**16
-    assert mm == -(-(2 * size_wad) * spot_wad * 5 * 10**15 // 10**36)   # ceil(0.005 · 2·size · S), WAD
+    assert basis == -(-(2 * size_wad) * spot_wad * 5 * 10**15 // 10**36)   # ceil(0.005 · 2·size · S), WAD
+    shock = requirements(account, state, WIDE).per_underlying["ETH"].worst_loss
+    assert abs(r - shock * 10**18) <= 1e-9 * shock * 10**18 + 10**6 and mm == basis + r
     assert e_im == e_mm == 0

@@ -81,3 +81,17 @@ def test_same_book_split_ten_ways_needs_as_much_as_one_account():
     assert f"{one:,.0f}" in row.legs
     own = sum(requirements(p, S0, P).im for p in pieces)
     assert own < 0.75 * requirements(whole, S0, P).im
+
+
+def test_stressed_column_is_the_model_at_vol_x3_and_the_basis_charge_rises():
+    """Issue 12 §3: the cross IM of the same book with every vol × 3; the basis trade's charge rises in stress
+    (its basis shock grows with vol) while it stays <= 10 % of isolated at normal vol (test above)."""
+    books = canonical_books(P, 1_000_000.0, S0)
+    stressed = S0.with_vol(**{u: min(P.oracle.max_vol, 3 * v) for u, v in S0.vol.items()})
+    for name, (acct, _) in books.items():
+        assert ROWS[name].cross_stressed == requirements(acct, stressed, P).im
+        assert ROWS[name].cross_stressed > ROWS[name].cross
+    basis = ROWS["basis trade"]
+    print(f"\nbasis trade IM: {basis.cross:,.0f} normal, {basis.cross_stressed:,.0f} at vol x3 "
+          f"(isolated {basis.isolated:,.0f})")
+    assert basis.cross_stressed > 1.5 * basis.cross

@@ -20,8 +20,21 @@ SETTINGS = dict(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 def _unpack(out) -> tuple:
-    value, pnl, delta, gamma, vega, theta = out
+    value, pnl, delta, gamma, vega, theta, _term = out
     return value / WAD, np.array(pnl) / WAD, delta / WAD, gamma / WAD, vega / WAD, theta / WAD
+
+
+def reference_term(g, legs, risk=RISK) -> tuple[np.ndarray, float]:
+    """The term row from the model, legs grouped by expiry: Σ_expiry min over rows of the expiry's PnL (and the
+    summed slack)."""
+    groups: dict[int, np.ndarray] = {}
+    slack = 0.0
+    for x in legs:
+        e = reference(g, [x], risk)
+        groups[x[2]] = groups.get(x[2], 0.0) + e.pnl.reshape(3, 9)
+        slack += e.slack
+    term = sum((p.min(axis=0) for p in groups.values()), np.zeros(9))
+    return term, slack
 
 
 @st.composite
@@ -39,7 +52,8 @@ def batches(draw, max_legs: int = 6):
 
 
 def check(pricer, g, legs, risk=RISK):
-    value, pnl, delta, gamma, vega, theta = _unpack(pricer.scenario_values(g, legs))
+    out = pricer.scenario_values(g, legs)
+    value, pnl, delta, gamma, vega, theta = _unpack(out)
     e = reference(g, legs, risk)
     units = sum(abs(x[4]) for x in legs) / WAD
     notional = sum(abs(x[4]) / WAD * (g[0] / WAD + x[1] / WAD) for x in legs)
@@ -49,6 +63,11 @@ def check(pricer, g, legs, risk=RISK):
     # PnL: every scenario at or below the model's, by at most the directed margin (+ the floors)
     assert np.all(pnl <= e.pnl + noise), (pnl - e.pnl).max()
     assert np.all(pnl >= e.pnl - e.slack - noise - 1e-17), (e.pnl - pnl).max()
+    # term row: each expiry at the worst of its rows, at or below every row, within the same margins
+    term = np.array(out[6]) / WAD
+    want, slack = reference_term(g, [x for x in legs if x[4] != 0], risk)
+    assert np.all(term <= pnl.reshape(3, 9).min(axis=0))
+    assert np.all(term <= want + noise) and np.all(term >= want - slack - noise - 1e-17), (term - want)
     # Greeks: black76 per unit within 1e-12 (delta) and 1e-10 relative (gamma, vega, theta) of scipy
     assert abs(delta - e.delta) <= 1e-12 * units + 1e-17 * len(legs) + 1e-9 * abs(e.delta)
     # theta's carry term r·V uses the price rounded down: off by up to r·ERR per unit
@@ -107,20 +126,21 @@ def test_flat_point_is_the_current_value(pricer):
 def test_expired_legs_are_intrinsic_in_every_vol_row(pricer):
     g = grid(3000.0, 0.1)
     legs = [leg(True, 2900.0, -1, 0.6, 2.0), leg(False, 3100.0, -1 / 24, 0.6, -1.5)]
-    value, pnl, delta, gamma, vega, theta = pricer.scenario_values(g, legs)
+    value, pnl, delta, gamma, vega, theta, term = pricer.scenario_values(g, legs)
     # exact: 2·100 - 1.5·100 now; F_k = 3000·(1 + (k-4)/40)
     assert value == 50 * WAD
     spots = [3000 * WAD * (40 + k - 4) // 40 for k in range(9)]
     now = 2 * 100 * WAD - 3 * 100 * WAD // 2
     want = [2 * max(F - 2900 * WAD, 0) - 3 * max(3100 * WAD - F, 0) // 2 - now for F in spots]
     assert list(pnl[:9]) == want and list(pnl[9:18]) == want and list(pnl[18:]) == want
+    assert list(term) == want   # two expired expiries: every row the same
     assert delta == 2 * WAD + 3 * WAD // 2 and (gamma, vega, theta) == (0, 0, 0)
 
 
 def test_zero_sizes_and_empty_batches(pricer):
     g = grid(3000.0, 0.1)
     empty = pricer.scenario_values(g, [])
-    assert empty == (0, [0] * 27, 0, 0, 0, 0)
+    assert empty == (0, [0] * 27, 0, 0, 0, 0, [0] * 9)
     assert pricer.scenario_values(g, [leg(True, 3000.0, 30, 0.6, 0.0)]) == empty
 
 
@@ -130,7 +150,7 @@ def test_zero_strike_reverts_and_zero_spot_is_all_zeros(pricer):
     # S = 0 comes from a feed answering <= 0, a book the engine reports STALE: no revert (issue 10 §7)
     zero_spot = (0,) + grid(3000.0, 0.1)[1:]
     legs = [leg(True, 3000.0, 1, 0.6, 1.0), leg(False, 3000.0, -1, 0.6, -2.0)]   # a live call, an expired put
-    assert pricer.scenario_values(zero_spot, legs) == (0, [0] * 27, 0, 0, 0, 0)
+    assert pricer.scenario_values(zero_spot, legs) == (0, [0] * 27, 0, 0, 0, 0, [0] * 9)
 
 
 def test_at_most_32_legs(pricer):

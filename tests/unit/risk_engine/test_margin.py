@@ -7,8 +7,9 @@ import boa
 import pytest
 
 from crossmargin.model.margin import requirements
-from crossmargin.model.portfolio import Account
+from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import ChainPortfolio
+from crossmargin.model.params import Kind
 from tests.unit.risk_engine.conftest import GENESIS, ZERO, P, pos, wad
 
 WAD = 10**18
@@ -49,8 +50,10 @@ def test_single_linear_position_matches_model(engine, load, reference_state, nam
     (book,) = engine.requirement_breakdown(aid)
     u = r.per_underlying[P.market(name).underlying]
     assert book.underlying == P.underlying(u.symbol).id
-    assert near(book.worst_loss, u.worst_loss) and near(book.linear, u.linear) and book.nonlinear == 0
-    assert book.directional == book.linear and abs(book.linear) == book.worst_loss   # L = WS = ±K
+    assert near(book.worst_loss, u.worst_loss) and near(book.linear, u.linear) and near(book.nonlinear, u.nonlinear)
+    # L = WS = ±|D_u|·s_u; a future's basis shock (term row) adds |B|·(1 - s_u) to K_u, all of it in C_u
+    assert book.directional == book.linear and abs(book.linear) + book.nonlinear == book.worst_loss
+    assert (book.nonlinear == 0) == (P.market(name).kind is not Kind.FUTURE)
     assert near(book.concentration, u.addons.concentration) and book.basis == 0 and book.short_option == 0
     assert book.linear_size == book.net_delta == wad(size) and book.gross_size == wad(abs(size))
 
@@ -135,7 +138,10 @@ def test_expired_unsettled_future_is_margined_at_the_index(engine, load, referen
     account = Account(cash=100.0, positions=(pos("ETH-30D", 2.0, 2900.0),))
     aid = load(account)
     boa.env.time_travel(seconds=31 * 86400)
-    r = requirements(account, reference_state, P)
+    # expired: valued at the index like a perp, and no basis shock (the model at the same time, listed at GENESIS)
+    expired = Account(cash=100.0, positions=(Position("ETH-30D", 2.0, account.positions[0].cost),))
+    r = requirements(expired, reference_state.at(GENESIS + 31 * 86400), P.listed(GENESIS))
+    assert r.per_underlying["ETH"].worst_loss == pytest.approx(2.0 * 3000.0 * r.per_underlying["ETH"].shock)
     assert near(engine.margin(aid)[3], r.mm)
 
 

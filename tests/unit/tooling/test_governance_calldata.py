@@ -23,9 +23,9 @@ def test_calldata_is_selector_plus_abi_arguments():
 
 def test_struct_and_nested_array_arguments_encode():
     engine = artifact("RiskEngine").abi
-    params = tuple(range(1, 14))
+    params = tuple(range(1, 15))   # RiskParams: 14 fields (basis_vol last, issue 12)
     data = calldata(engine, "set_risk_params", params)
-    assert len(data) == 4 + 13 * 32
+    assert len(data) == 4 + 14 * 32
     matrix = [[WAD, WAD // 2], [WAD // 2, WAD]]
     data = calldata(engine, "set_correlation", [1, 2], matrix)
     assert decode(["uint256[]", "int256[][]"], data[4:]) == ((1, 2), ((WAD, WAD // 2), (WAD // 2, WAD)))

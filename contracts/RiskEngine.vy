@@ -633,22 +633,6 @@ def is_above_im(_account: uint256) -> bool:
 @external
 @view
 @reentrant
-def mm_shortfall(_account: uint256) -> int256:
-    """
-    @notice MM - E_mm at the primary prices: > 0 means liquidatable.
-    @dev Returned whatever the oracle status (risk-reducing trades compare it
-         before and after even when prices are stale); read `margin().status`
-         before acting on it.
-    @param _account Account id.
-    @return Signed WAD shortfall (negative = surplus).
-    """
-    result: types.MarginResult = self._requirements(_account, False, False).result
-    return convert(result.mm, int256) - result.equity_mm
-
-
-@external
-@view
-@reentrant
 def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]:
     """
     @notice Per underlying: inputs, K_u, WS_u, L_u, C_u and add-ons (MM level), for the CLI.

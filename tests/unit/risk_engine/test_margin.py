@@ -1,5 +1,5 @@
 """RiskEngine margin views on linear books: numbers against the model, rounding direction, funding,
-settled futures, collateral haircuts, the revert paths of the evaluation, is_above_im / mm_shortfall."""
+settled futures, collateral haircuts, the revert paths of the evaluation, is_above_im."""
 
 from decimal import Decimal
 
@@ -38,7 +38,8 @@ def test_empty_account_needs_nothing(engine, load, cash):
     assert engine.margin(aid) == (wad(cash), wad(cash), 0, 0, OK)
     assert engine.requirement_breakdown(aid) == []
     assert engine.is_above_im(aid) == (cash >= 0)
-    assert engine.mm_shortfall(aid) == -wad(cash)
+    r = engine.margin(aid)
+    assert r[3] - r[1] == -wad(cash)  # MM - E_mm
 
 
 @pytest.mark.parametrize("name, size", [("ETH-PERP", 2.5), ("ETH-PERP", -2.5), ("BTC-PERP", 0.3), ("ETH-30D", -4.0),
@@ -258,9 +259,3 @@ def test_is_above_im_at_the_boundary(world, engine, load):
     assert engine.is_above_im(aid)
     world.vault.adjust_cash(aid, -1, sender=world.clearing)
     assert not engine.is_above_im(aid)
-
-
-def test_mm_shortfall_is_mm_minus_equity_mm(engine, load):
-    aid = load(Account(cash=-50.0, positions=(pos("BTC-PERP", -0.2, 59_000.0),)))
-    _, e_mm, _, mm, _ = engine.margin(aid)
-    assert engine.mm_shortfall(aid) == mm - e_mm > 0

@@ -1,0 +1,80 @@
+"""The keeper's transaction rules that need no node (issue 18): gas limits sized to the call and capped, fee
+bumps that a node accepts as replacements, the per-block gas budget, and a dead shard's accounts moving to its
+successor."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossmargin.bots.base import BotOptions
+from crossmargin.bots.core import GWEI, GasPolicy
+from crossmargin.bots.keeper import Keeper, KeeperConfig
+from crossmargin.bots.reads import Health
+from crossmargin.bots.txs import Flight, TooBig, TxPolicy, TxSender
+
+WAD = 10**18
+
+
+def sender(**kw) -> TxSender:
+    s = TxSender(None, None, 31337, GasPolicy(max_fee_gwei=100, priority_gwei=1), tx=TxPolicy(**kw))
+    s.begin_block({"number": 10, "gasLimit": 30_000_000, "baseFeePerGas": GWEI})
+    return s
+
+
+def test_gas_limit_is_the_estimate_plus_a_margin_never_above_the_cap():
+    s = sender()
+    assert s.gas_limit(600_000) == 600_000 * 6 // 5 + 50_000            # a bid: ~0.77M, not 30M
+    assert s.gas_limit(12_600_000) == 15_000_000                          # the margin is cut at the cap
+    with pytest.raises(TooBig):
+        s.gas_limit(15_000_000)                                           # cannot fit: split, never send
+    s.begin_block({"number": 11, "gasLimit": 8_000_000})
+    assert s.cap == 8_000_000 and s.gas_limit(7_900_000) == 8_000_000     # a smaller block caps it lower
+    with pytest.raises(TooBig):
+        s.gas_limit(7_990_000)
+
+
+def test_fee_bump_raises_both_fees_by_more_than_ten_percent_up_to_the_cap():
+    s = sender()
+    tx = {"maxFeePerGas": 3 * GWEI, "maxPriorityFeePerGas": GWEI}
+    up = s.bumped_fees(tx)
+    assert up["maxFeePerGas"] >= tx["maxFeePerGas"] * 11 // 10 + 1
+    assert up["maxPriorityFeePerGas"] >= tx["maxPriorityFeePerGas"] * 11 // 10 + 1
+    assert s.bumped_fees({"maxFeePerGas": 95 * GWEI, "maxPriorityFeePerGas": GWEI}) is None  # 100 gwei cap
+
+
+def test_room_is_bounded_per_block_and_in_flight():
+    s = sender(block_share=0.5, inflight_blocks=1.0, max_in_flight=3)
+    assert s.room() == 15_000_000
+    s.head_gas = 14_000_000
+    assert s.room() == 1_000_000
+    s.begin_block({"number": 11, "gasLimit": 30_000_000})
+    for i in range(3):
+        s.pending[f"h{i}"] = Flight(f"h{i}", i, "bid", ("bid", i), 10, {}, {}, gas_limit=9_000_000)
+    assert s.room() == 0                                                  # max_in_flight reached
+    s.pending.pop("h2")
+    assert s.room() == 12_000_000                                         # 30M in flight - 18M
+
+
+def _keeper(shard: int, shards: int, takeover: int = 2) -> Keeper:
+    return Keeper(None, None, BotOptions(), KeeperConfig(shard=shard, shards=shards, takeover_blocks=takeover,
+                                                         dead_blocks=20))
+
+
+def test_a_dead_shard_moves_to_its_first_successor_at_once_then_back():
+    k = _keeper(shard=1, shards=3)
+    dead_owner_account, other = 3, 6                                      # owner 0: rank 1 for shard 1
+    assert k._rank(dead_owner_account, 100) == 1
+    assert not k._my_turn(dead_owner_account, first_seen=100, head=101)
+    assert k._my_turn(dead_owner_account, first_seen=100, head=102)       # the takeover: shard 0 counted dead
+    assert k._rank(other, 103) == 0 and k._my_turn(other, first_seen=103, head=103), "no more delay"
+    assert k._rank(other, 123) == 1, "dead only for dead_blocks"
+    far = _keeper(shard=2, shards=3)                                      # rank 2 for shard 0: waits its turn
+    assert not far._my_turn(dead_owner_account, first_seen=100, head=103)
+
+
+def test_bids_go_to_the_largest_expected_bad_debt_first():
+    k = _keeper(0, 1)
+    k.account = 5
+    rows = [Health(a, e * WAD, mm * WAD, e * WAD, mm * WAD, 0, True)
+            for a, e, mm in ((10, 50, 100), (11, -300, 100), (12, 10, 100), (13, -20, 50))]
+    assert [h.account for h in k._bid_order(rows)] == [11, 13, 12, 10]

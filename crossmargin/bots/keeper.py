@@ -74,6 +74,7 @@ class KeeperConfig:
     dead_blocks: int = 20             # how long a shard whose account we had to take over counts as dead
     refresh_losses: bool = True       # `refresh_loss` on auctions that went under water since they opened
     watch_pool: bool = True           # skip accounts a rival's pending transaction already acts on (txpool_content)
+    full_scan_blocks: int = 5         # scan every account at least this often (else: when a price moved)
     tx: TxPolicy = field(default_factory=TxPolicy)
     backoff_blocks: int = 2           # after a failure; doubles per consecutive failure (max 64)
     close_auctions: bool = True       # end auctions of accounts no longer below MM (no reward: gas only)
@@ -143,6 +144,13 @@ class Keeper(AccountBot):
         self.taker.sender = self.sender
         self._web3_calls = 0
         self._count_web3()
+        self._wait_hint: dict[int, int] = {}
+        self._timing = {"plan": 0.0, "send": 0.0}
+        self._ramp = None
+        self._block_time = 2.0
+        self._last_ts: int | None = None
+        self._scan_prices: dict | None = None
+        self._last_full = -10**9
         self.liq = LiquidationAdapter(self.dep)
         self.reader = HealthReader(self.dep, batch=self.config.batch, liquidation_mode=True)
         self.index = AccountIndex(self.dep)
@@ -188,11 +196,15 @@ class Keeper(AccountBot):
             s = self.state
             s.alive_at = head
         self.sender.begin_block(block)
-        self._watch_peers(self.index.sync(head), head)
+        if self._last_ts is not None and s.last_block is not None and head > s.last_block and now > self._last_ts:
+            self._block_time = 0.8 * self._block_time + 0.2 * (now - self._last_ts) / (head - s.last_block)
+        self._last_ts = now
+        changed = self.index.sync(head)
+        self._watch_peers(changed, head)
         t_settle = time.monotonic()
         self._settle(head)
         t0 = time.monotonic()
-        accounts = self._plan(head)
+        accounts = self._plan(head, changed)
         rows = self.reader.scan(accounts)
         scan_ms = (time.monotonic() - t0) * 1000
         own = next((h for h in rows if h.account == self.account), None) or self.health()
@@ -250,6 +262,8 @@ class Keeper(AccountBot):
             loop.log({"event": "would_liquidate", "accounts": [h.account for h in starts + bids][:50],
                       "note": "no Liquidation contract"})
         act_ms = (time.monotonic() - t_act) * 1000
+        timing = {f"{k}_ms": round(v * 1000, 1) for k, v in self._timing.items()}
+        self._timing = {"plan": 0.0, "send": 0.0}
         if self.config.unwind and not sent["capped"]:
             sent["unwinds"] = self._unwind(head, now)
         s.last_block, s.last_hash = head, _hex(block["hash"])
@@ -257,7 +271,7 @@ class Keeper(AccountBot):
             self._save_state()
         return {"shard": f"{self.config.shard}/{self.config.shards}", "accounts": len(self.index.accounts),
                 "scanned": len(rows), "scan_ms": round(scan_ms, 1), "settle_ms": round((t0 - t_settle) * 1000, 1),
-                "act_ms": round(act_ms, 1), **counts,
+                "act_ms": round(act_ms, 1), **timing, **counts,
                 "started": sent["started"], "bids": sent["bids"], "closed": sent["closed"],
                 "refreshed": sent["refreshed"], "unwinds": sent["unwinds"],
                 "gas_capped": sent["capped"], "liquidations": s.liquidations, "lost_races": s.lost_races,
@@ -333,16 +347,36 @@ class Keeper(AccountBot):
                 self.state.dead.pop(owner, None)
                 self.sender.log({"event": "shard_alive", "shard": owner, "account": account})
 
-    def _plan(self, head: int) -> list[int]:
-        """Own accounts every block; foreign ones every `takeover_blocks` blocks, or every block while they are
-        liquidatable or in auction (to time a takeover)."""
+    def _plan(self, head: int, changed: set[int] = frozenset()) -> list[int]:
+        """A full scan when a price moved (or every `full_scan_blocks` blocks): own accounts, foreign ones every
+        `takeover_blocks` blocks; else only what may have changed: accounts an event touched, and those
+        liquidatable or in auction (to act, and to time a takeover)."""
         s, every = self.state, max(1, self.config.takeover_blocks)
         watched = {a for (_, a) in s.since} | set(s.wait_until)
-        out = [a for a in self.index.accounts
-               if self._rank(a, head) == 0 or head % every == 0 or a in watched
-               or (a in s.health and s.health[a].in_auction)]
+        prices = self._prices_now()
+        full = prices != self._scan_prices or head - self._last_full >= self.config.full_scan_blocks
+        if full:
+            self._scan_prices, self._last_full = prices, head
+            out = [a for a in self.index.accounts
+                   if self._rank(a, head) == 0 or head % every == 0 or a in watched
+                   or (a in s.health and s.health[a].in_auction)]
+        else:
+            out = sorted(set(changed) | watched | {a for a, h in s.health.items() if h.in_auction or h.liquidatable})
         if self.account not in out:
             out.append(self.account)
+        return out
+
+    def _prices_now(self) -> dict:
+        """{underlying id: (price, status)} from the OracleRouter in one JSON-RPC batch (None: unreadable)."""
+        from crossmargin.bots.core import call_params, decode_result
+
+        router = self.dep.router
+        ids = [u.id for u in self.dep.params.underlyings]
+        out = {}
+        for uid, (ok, data) in zip(ids, self.rpc.batch([("eth_call", call_params(router, "price", [uid]))
+                                                        for uid in ids])):
+            out[uid] = tuple(int(x) for x in decode_result(router, "price", data)) if ok else None
+        self._price_cache = out
         return out
 
     def _waiting(self, key: tuple[str, int], head: int) -> bool:
@@ -510,7 +544,7 @@ class Keeper(AccountBot):
         rows = [h for h in rows if s.wait_until.get(h.account, -1) <= head]
         if not rows:
             return False
-        prices = self.dep.prices()
+        prices = {k: v for k, v in (getattr(self, "_price_cache", None) or self.dep.prices()).items() if v}
         eth_usd = prices.get(ETH, (0, 0))[0] / WAD
         try:
             fee = self.options.gas.fees(self.sender.base_fee())["maxFeePerGas"]
@@ -535,8 +569,14 @@ class Keeper(AccountBot):
                 return True
             take = max(1, min(len(rows), room // typical + 2))
             batch, rows = rows[:take], rows[take:]
-            planned = self._pool.map(plan_one, batch) if len(batch) > 1 else map(plan_one, batch)
-            for h, plan, error in planned:
+            planned = iter(self._pool.map(plan_one, batch) if len(batch) > 1 else map(plan_one, batch))
+            while True:
+                t = time.monotonic()
+                item = next(planned, None)
+                self._timing["plan"] += time.monotonic() - t
+                if item is None:
+                    break
+                h, plan, error = item
                 key = ("bid", h.account)
                 auction = self.liq.last_auction.get(h.account)
                 value = self.liq.last_value.get(h.account)
@@ -552,7 +592,8 @@ class Keeper(AccountBot):
                     continue
                 if plan is None:
                     s.since.pop(key, None)
-                    s.wait_until[h.account] = head + 2  # not worth it yet: look again in two blocks
+                    # not worth it yet: look again when the growing discount may have made it so
+                    s.wait_until[h.account] = head + self._wait_hint.pop(h.account, 2)
                     continue
                 first = s.since.setdefault(key, head)
                 if not self._my_turn(h.account, first, head):
@@ -563,6 +604,7 @@ class Keeper(AccountBot):
                 # earlier in-flight bid brings first (and this one does not) adds a position to that check
                 gas += self.config.position_gas * len(inflight - held - set(instruments))
                 fn, args = self.liq.bid_call(h.account, self.account, quote.fraction, _max_cost(quote.payment))
+                t = time.monotonic()
                 try:
                     self.sender.send(self.liq.contract, fn, args, "bid", key=key, head=head, gas=gas,
                                      meta={"account": h.account, "fraction": round(quote.fraction / WAD, 4),
@@ -580,10 +622,27 @@ class Keeper(AccountBot):
                     self._fail(key, head)
                     self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": str(exc)})
                     continue
+                self._timing["send"] += time.monotonic() - t
                 inflight |= set(instruments)
                 self._bid_gas = gas
                 sent["bids"] += 1
         return False
+
+    def _blocks_to_profit(self, h: Health, quote, deficit_usd: float, now: int) -> int:
+        """Blocks until the discount's growth covers `deficit_usd` (the gross profit grows by f·V·Δd solvent,
+        MM·Δd insolvent), at least 1, at most 30; 30 once the discount is at its maximum."""
+        if self._ramp is None:
+            d0, d1, t, *_ = guard(lambda: self.liq.contract.functions.params().call())
+            self._ramp = (int(d0), int(d1), max(1, int(t)))
+        d0, d1, t = self._ramp
+        auction = self.liq.last_auction.get(h.account)
+        if auction is not None and now - auction.start >= t:
+            return 30  # at d_max: it will not get better (see the README: an unbiddable auction)
+        base = quote.value if quote.value > 0 else h.mm
+        per_block = base / WAD * (d1 - d0) / WAD / t * self._block_time
+        if per_block <= 0:
+            return 30
+        return max(1, min(30, int(deficit_usd / per_block)))
 
     def _refresh_due(self, account: int, auction, value: int, h: Health) -> bool:
         """An auction under water now whose recorded loss is short: opened solvent (not flagged insolvent), or
@@ -624,6 +683,7 @@ class Keeper(AccountBot):
             unwind_usd = self._unwind_usd(positions, prices, now) * quote.fraction / WAD
             profit = quote.gross_profit / WAD - gas_usd - unwind_usd
             if profit < self.config.min_profit:
+                self._wait_hint[h.account] = self._blocks_to_profit(h, quote, self.config.min_profit - profit, now)
                 return None  # not yet: the discount grows with time
             return quote, gas, profit, [int(r[0]) for r in positions if int(r[1]) != 0]
         raise WouldRevert(last_reason)

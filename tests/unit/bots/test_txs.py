@@ -78,3 +78,16 @@ def test_bids_go_to_the_largest_expected_bad_debt_first():
     rows = [Health(a, e * WAD, mm * WAD, e * WAD, mm * WAD, 0, True)
             for a, e, mm in ((10, 50, 100), (11, -300, 100), (12, 10, 100), (13, -20, 50))]
     assert [h.account for h in k._bid_order(rows)] == [11, 13, 12, 10]
+
+
+def test_fast_signing_gives_eth_accounts_bytes():
+    from crossmargin.bots.core import dev_key
+    from crossmargin.bots.txs import sign_1559
+
+    key = dev_key(3)
+    for nonce, data in ((0, "0x"), (7, "0x" + "ab" * 100), (2**40, "0x01")):
+        tx = {"to": "0x5081a39b8A5f0E35a8D959395a630b68B74Dd30f", "data": data, "value": 0, "gas": 712_345,
+              "chainId": 31337, "type": 2, "maxFeePerGas": 3 * GWEI + 1, "maxPriorityFeePerGas": GWEI, "nonce": nonce}
+        signed = key.sign_transaction(tx)
+        assert sign_1559(bytes(key.key), tx) == ("0x" + bytes(signed.raw_transaction).hex().removeprefix("0x"),
+                                                  "0x" + bytes(signed.hash).hex().removeprefix("0x"))

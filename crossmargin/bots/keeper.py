@@ -466,16 +466,19 @@ class Keeper(AccountBot):
         size = max(1, self.config.start_batch)
         chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
         while chunks:
-            # simulate as many chunks as the budget could take, in one batch
+            # simulate up to 8 chunks in one batch; split ones come back to the queue
+            todo, chunks = chunks[:8], chunks[8:]
             sims = self.sender.simulate_many(self.rpc, [
                 (self.liq.address, self.liq.contract.encode_abi(*self.liq.starts_call([h.account for h in c],
                                                                                          self.account)))
-                for c in chunks[:8]])
-            for chunk, gas in zip(chunks[:8], sims):
+                for c in todo])
+            for chunk, gas in zip(todo, sims):
                 accounts = [h.account for h in chunk]
                 try:
                     if isinstance(gas, WouldRevert):
-                        raise gas
+                        # a batch skips what it cannot start: it reverts only out of gas (the node's call cap,
+                        # the block's limit) or for the starter (authorisation): split until that is clear
+                        raise TooBig(gas.reason) if len(chunk) > 1 else gas
                     fn, args = self.liq.starts_call(accounts, self.account)
                     self.sender.send(self.liq.contract, fn, args, "start_auctions", key=("starts", accounts[0]),
                                      head=head, gas=gas, meta={"accounts": accounts, "n": len(accounts)})
@@ -496,7 +499,6 @@ class Keeper(AccountBot):
                                      "reason": str(exc)})
                     continue
                 sent["started"] += len(accounts)
-            chunks = chunks[8:]
         return False
 
     def _restart(self, rows: list[Health], head: int, sent: dict) -> bool:

@@ -133,10 +133,15 @@ class TxSender(Sender):
         return sum(getattr(p, "gas_limit", 0) for p in self.pending.values())
 
     def room(self) -> int:
-        """Gas this signer may still send at this head."""
+        """Gas this signer may still send at this head (the first transaction of a head may take the whole cap
+        when nothing else is in flight: a batch bigger than the block's share is never stuck)."""
+        if len(self.pending) >= self.txp.max_in_flight:
+            return 0
         block = int(self.block_gas_limit * self.txp.block_share) - self.head_gas
         flight = int(self.block_gas_limit * self.txp.inflight_blocks) - self.inflight_gas()
-        return max(0, min(block, flight)) if len(self.pending) < self.txp.max_in_flight else 0
+        if self.head_gas == 0 and not self.pending:
+            return self.cap
+        return max(0, min(block, flight))
 
     # -- simulation ----------------------------------------------------------------------------------------
     def simulate_many(self, rpc: RawRPC, txs: list[tuple[str, str]]) -> list[int | WouldRevert]:

@@ -248,16 +248,8 @@ class Keeper(AccountBot):
                 bids = [h for h in bids if h.account not in rivals]
         t_act = time.monotonic()
         if self.liq.available:
-            sent["capped"] = self._start(sorted(starts, key=lambda h: -h.mm_shortfall), head, sent)
-            if not sent["capped"] and own.ratio >= self.config.min_own_ratio:
-                sent["capped"] = self._bid(self._bid_order(bids), head, now, sent, counts)
-            if not sent["capped"] and sent["restarts"]:  # expired auctions found by the bid simulations
-                sent["capped"] = self._restart(sent["restarts"], head, sent)
-            refresh = [h for h in sent["refresh"] if not self.sender.busy(("bid", h.account))]
-            if not sent["capped"] and refresh:  # those no bid of ours takes this block
-                sent["capped"] = self._refresh(refresh, head, sent)
-            if not sent["capped"] and self.config.close_auctions:
-                sent["capped"] = self._close(closes, head, sent)
+            with self.sender.batching():
+                self._act(starts, bids, closes, own, head, now, sent, counts)
         elif starts or bids:
             loop.log({"event": "would_liquidate", "accounts": [h.account for h in starts + bids][:50],
                       "note": "no Liquidation contract"})
@@ -280,6 +272,19 @@ class Keeper(AccountBot):
                 "own_ratio": round(min(own.ratio, 1e9), 4),
                 "pending": len(self.sender.pending), "inflight_gas": self.sender.inflight_gas(),
                 "bumped": self.sender.bumped, "dead_shards": sorted(s.dead), "rpc": self._rpc_count() - rpc0}
+
+    def _act(self, starts, bids, closes, own, head: int, now: int, sent: dict, counts: dict) -> None:
+        """Starts, bids, restarts, refreshes, closes: in that order, until the gas budget stops the round."""
+        sent["capped"] = self._start(sorted(starts, key=lambda h: -h.mm_shortfall), head, sent)
+        if not sent["capped"] and own.ratio >= self.config.min_own_ratio:
+            sent["capped"] = self._bid(self._bid_order(bids), head, now, sent, counts)
+        if not sent["capped"] and sent["restarts"]:  # expired auctions found by the bid simulations
+            sent["capped"] = self._restart(sent["restarts"], head, sent)
+        refresh = [h for h in sent["refresh"] if not self.sender.busy(("bid", h.account))]
+        if not sent["capped"] and refresh:  # those no bid of ours takes this block
+            sent["capped"] = self._refresh(refresh, head, sent)
+        if not sent["capped"] and self.config.close_auctions:
+            sent["capped"] = self._close(closes, head, sent)
 
     def _rpc_count(self) -> int:
         """HTTP requests to the node so far: web3's (counted by `_count_web3`) and the raw JSON-RPC batches of
@@ -441,14 +446,17 @@ class Keeper(AccountBot):
         return self._sel
 
     def _bid_order(self, rows: list[Health]) -> list[Health]:
-        """Largest expected bad debt first (under water: the lowest E_mm), then the largest MM shortfall; ties
-        (and equal rows across keepers) broken by a per-keeper salt, so competing keepers do not all walk the
-        same list in the same order."""
+        """Largest expected bad debt first (under water: the lowest E_mm), then the largest MM shortfall, by
+        powers of 2; inside such a bucket a per-keeper salt orders the accounts, so competing keepers do not all
+        walk the same list in the same order."""
         salt = (self.account or 0) * 0x9E3779B1
 
         def key(h: Health):
             under = h.equity_mm < 0
-            return (0 if under else 1, h.equity_mm if under else -h.mm_shortfall, (h.account * 2654435761 ^ salt) & 0xFFFF)
+            # buckets of similar urgency (under water first, then shortfall within a factor of 2), shuffled
+            # per keeper inside a bucket: competing keepers start on different accounts
+            size = abs(h.equity_mm) if under else max(h.mm_shortfall, 1)
+            return (0 if under else 1, -size.bit_length(), ((h.account * 2654435761) ^ salt) & 0xFFFFFFFF)
 
         return sorted(rows, key=key)
 
@@ -499,6 +507,7 @@ class Keeper(AccountBot):
                                      "reason": str(exc)})
                     continue
                 sent["started"] += len(accounts)
+        self.sender.flush()  # starts go out first: they start the Dutch clock
         return False
 
     def _restart(self, rows: list[Health], head: int, sent: dict) -> bool:
@@ -569,8 +578,11 @@ class Keeper(AccountBot):
             room = self.sender.room()
             if room < typical:
                 return True
-            take = max(1, min(len(rows), room // typical + 2))
+            take = max(1, min(len(rows), room // typical + 2, 16))
             batch, rows = rows[:take], rows[take:]
+            if self.config.watch_pool and sent["bids"]:  # rivals sent meanwhile: leave them their accounts
+                rivals = self._rival_intents()
+                batch = [h for h in batch if h.account not in rivals]
             planned = iter(self._pool.map(plan_one, batch) if len(batch) > 1 else map(plan_one, batch))
             while True:
                 t = time.monotonic()
@@ -628,6 +640,9 @@ class Keeper(AccountBot):
                 inflight |= set(instruments)
                 self._bid_gas = gas
                 sent["bids"] += 1
+            t = time.monotonic()
+            self.sender.flush()  # this plan batch's bids go out now, not after the whole round
+            self._timing["send"] += time.monotonic() - t
         return False
 
     def _blocks_to_profit(self, h: Health, quote, deficit_usd: float, now: int) -> int:

@@ -26,6 +26,7 @@ re-executes its whole pool for every such call, ~0.1 s under a crash). The keepe
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Hashable
 
@@ -104,6 +105,7 @@ class TxSender(Sender):
         self.bumped = self.replaced = self.too_big = self.full = 0
         self.rpc_calls = 0         # JSON-RPC requests made by this sender (for the loop's RPC count)
         self.access_lists = True   # simulate with eth_createAccessList (one execution) while the node has it
+        self._queue: list | None = None  # signed, not yet broadcast (inside `batching`)
 
     # -- per block -----------------------------------------------------------------------------------------
     def begin_block(self, block) -> None:
@@ -186,11 +188,71 @@ class TxSender(Sender):
             self.log(record)
             return None
         tx = {"to": to, "data": data, "value": 0, "gas": limit, "chainId": self.chain_id, "type": 2, **fees}
-        pending = self._sign_and_send(tx, purpose, key, meta or {}, head)
+        if self._queue is not None:  # batching: signed now, sent by `flush` in one request
+            if not self.pending and not self._queue:
+                self.nonces.next = None
+            nonce = self.nonces.take()
+            raw, h = self._raw({**tx, "nonce": nonce})
+            pending = Flight(h, nonce, purpose, key, head, {**tx, "nonce": nonce}, meta or {}, hashes=[h],
+                             last_sent_block=head, gas_limit=limit)
+            self.pending[h] = pending
+            self._queue.append((pending, raw, record))
+        else:
+            pending = self._sign_and_send(tx, purpose, key, meta or {}, head)
+            record.update(hash=pending.hash, nonce=pending.nonce)
+            self.log(record)
         self.head_gas += limit
-        record.update(hash=pending.hash, nonce=pending.nonce)
-        self.log(record)
         return pending
+
+    @contextmanager
+    def batching(self):
+        """Sends inside are signed at once and broadcast together by `flush` (one HTTP request for a round of
+        bids instead of one each); `flush` runs on exit."""
+        self._queue = [] if self._queue is None else self._queue
+        try:
+            yield self
+        finally:
+            self.flush()
+            self._queue = None
+
+    def flush(self) -> None:
+        """Broadcast the queued transactions in one JSON-RPC batch, in nonce order. One the node refuses (other
+        than "already known") leaves a nonce gap: it is filled at once by a 21,000-gas transfer to self."""
+        queue, self._queue = (self._queue or []), ([] if self._queue is not None else None)
+        if not queue:
+            return
+        self.rpc = self.rpc or RawRPC(self.w3.provider.endpoint_uri)
+        try:
+            replies = self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _ in queue])
+        except NodeDown:
+            self.nonces.next = None
+            raise
+        resync = False
+        for (p, raw, record), (ok, result) in zip(queue, replies):
+            text = str(result).lower()
+            if ok or "already known" in text:
+                self.sent += 1
+                record.update(hash=p.hash, nonce=p.nonce)
+                self.log(record)
+                continue
+            self.pending.pop(p.hash, None)
+            self.log({"event": "skip", "purpose": p.purpose, "nonce": p.nonce, "reason": str(result)[:200],
+                      **{k: v for k, v in p.meta.items() if k == "account"}})
+            if "nonce too low" in text:
+                resync = True
+                continue
+            fees = self.bumped_fees(p.tx) or {k: p.tx[k] for k in ("maxFeePerGas", "maxPriorityFeePerGas")}
+            filler = {"to": self.signer.address, "data": "0x", "value": 0, "gas": 21_000, "chainId": self.chain_id,
+                      "type": 2, "nonce": p.nonce, **fees}
+            f_raw, f_hash = self._raw(filler)
+            ok_f, res_f = self._broadcast(f_raw)
+            if ok_f:
+                self.pending[f_hash] = Flight(f_hash, p.nonce, "cancel", ("cancel", p.nonce), p.sent_block, filler,
+                                              {}, hashes=[f_hash], last_sent_block=p.sent_block, gas_limit=21_000)
+            else:
+                resync = True
+        if resync:
+            self.nonces.next = None
 
     def _raw(self, tx: dict) -> tuple[str, str]:
         if tx.get("type") == 2 and not tx.get("accessList"):
@@ -294,6 +356,7 @@ class TxSender(Sender):
         done: list[Outcome] = []
         i = 1
         stuck: list[Flight] = []
+        taken: list[Flight] = []
         for p in items:
             hashes = getattr(p, "hashes", [p.hash])
             receipt = next((r for ok, r in replies[i:i + len(hashes)] if ok and r), None)
@@ -309,12 +372,32 @@ class TxSender(Sender):
                 del self.pending[p.hash]
                 done.append(out)
             elif mined_count is not None and p.nonce < mined_count:
-                del self.pending[p.hash]  # its nonce went to a transaction that is not one of its versions
-                self.dropped += 1
-                self.log({"event": "nonce_taken", "purpose": p.purpose, "nonce": p.nonce, "hashes": hashes})
-                done.append(Outcome(p, "dropped"))
+                taken.append(p)  # mined, or its nonce went to another transaction: confirmed below
             elif head - getattr(p, "last_sent_block", p.sent_block) >= self.txp.bump_after or head < p.sent_block:
                 stuck.append(p)
+        if taken:  # a node may count a mined nonce a moment before it serves the receipt: ask again
+            time.sleep(0.1)
+            again = self.rpc.batch([("eth_getTransactionReceipt", [h]) for p in taken
+                                    for h in getattr(p, "hashes", [p.hash])])
+            j = 0
+            for p in taken:
+                hashes = getattr(p, "hashes", [p.hash])
+                receipt = next((r for ok, r in again[j:j + len(hashes)] if ok and r), None)
+                j += len(hashes)
+                del self.pending[p.hash]
+                if receipt is None:  # its nonce went to a transaction that is not one of its versions
+                    self.dropped += 1
+                    self.log({"event": "nonce_taken", "purpose": p.purpose, "nonce": p.nonce, "hashes": hashes})
+                    done.append(Outcome(p, "dropped"))
+                    continue
+                status = "ok" if int(receipt["status"], 16) == 1 else "reverted"
+                gas_used = int(receipt["gasUsed"], 16)
+                out = Outcome(p, status, int(receipt["blockNumber"], 16), gas_used,
+                              gas_used * int(receipt.get("effectiveGasPrice") or "0x0", 16))
+                if status == "reverted":
+                    self.reverted += 1
+                    out.reason = self._why(p, out.block)
+                done.append(out)
         for p in sorted(stuck, key=lambda p: p.nonce):
             fees = self.bumped_fees(p.tx)
             if fees is None:

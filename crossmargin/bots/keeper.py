@@ -75,6 +75,7 @@ class KeeperConfig:
     refresh_losses: bool = True       # `refresh_loss` on auctions that went under water since they opened
     watch_pool: bool = True           # skip accounts a rival's pending transaction already acts on (txpool_content)
     full_scan_blocks: int = 5         # scan every account at least this often (else: when a price moved)
+    max_loss_usd: float = 0.0         # bid an auction at its maximum discount at up to this loss (0: never)
     tx: TxPolicy = field(default_factory=TxPolicy)
     backoff_blocks: int = 2           # after a failure; doubles per consecutive failure (max 64)
     close_auctions: bool = True       # end auctions of accounts no longer below MM (no reward: gas only)
@@ -645,6 +646,14 @@ class Keeper(AccountBot):
             self._timing["send"] += time.monotonic() - t
         return False
 
+    def _at_max_discount(self, account: int, now: int) -> bool:
+        """The auction's discount reached d_max (its ramp is over): waiting no longer raises the profit."""
+        if self._ramp is None:
+            d0, d1, t, *_ = guard(lambda: self.liq.contract.functions.params().call())
+            self._ramp = (int(d0), int(d1), max(1, int(t)))
+        auction = self.liq.last_auction.get(account)
+        return auction is not None and auction.active and now - auction.start >= self._ramp[2]
+
     def _blocks_to_profit(self, h: Health, quote, deficit_usd: float, now: int) -> int:
         """Blocks until the discount's growth covers `deficit_usd` (the gross profit grows by f·V·Δd solvent,
         MM·Δd insolvent), at least 1, at most 30; 30 once the discount is at its maximum."""
@@ -669,7 +678,10 @@ class Keeper(AccountBot):
         last = self.state.refreshed.get(account)
         if not auction.insolvent:
             return last is None or value < last
-        return last is not None and last - value > h.mm // 100
+        if last is None:  # opened under water: its loss was booked at about this V; refresh once it grows
+            self.state.refreshed[account] = value
+            return False
+        return last - value > h.mm // 100
 
     def _plan_bid(self, h: Health, prices: dict, eth_usd: float, fee: int, now: int):
         """(quote, gas, expected profit USD, instruments) for the largest fraction this keeper can carry, or
@@ -700,6 +712,17 @@ class Keeper(AccountBot):
             unwind_usd = self._unwind_usd(positions, prices, now) * quote.fraction / WAD
             profit = quote.gross_profit / WAD - gas_usd - unwind_usd
             if profit < self.config.min_profit:
+                if self._at_max_discount(h.account, now) and profit >= -self.config.max_loss_usd > -float("inf") \
+                        and self.config.max_loss_usd > 0:
+                    # escalation: unprofitable at the maximum discount, it will not get better: clear it at a
+                    # bounded loss (the operator's public service, like `close_auction`)
+                    self.sender.log({"event": "stranded_bid", "account": h.account, "expected_loss_usd":
+                                     round(-profit, 2), "value_usd": round(quote.value / WAD, 2)})
+                    return quote, gas, profit, [int(r[0]) for r in positions if int(r[1]) != 0]
+                if self._at_max_discount(h.account, now):
+                    self.sender.log({"event": "unbiddable", "account": h.account, "value_usd":
+                                     round(quote.value / WAD, 2), "gross_usd": round(quote.gross_profit / WAD, 2),
+                                     "unwind_usd": round(unwind_usd, 2), "gas_usd": round(gas_usd, 2)})
                 self._wait_hint[h.account] = self._blocks_to_profit(h, quote, self.config.min_profit - profit, now)
                 return None  # not yet: the discount grows with time
             return quote, gas, profit, [int(r[0]) for r in positions if int(r[1]) != 0]

@@ -404,6 +404,46 @@ def test_a_rivals_pending_transaction_is_not_raced(world):
     assert_no_errors(k)
 
 
+def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
+    """Issue 18: an account whose mark value V is a sliver of its notional is worth V·d at most to a bidder, less
+    than unwinding what it brings: at the maximum discount the keeper logs it `unbiddable` and does not bid; a
+    keeper run with `--max-loss-usd` clears it (the operator pays a bounded loss, like `close_auction`'s gas)."""
+    from crossmargin.chain.node import rpc
+
+    w = world
+    w.reset()
+    target = w.risky[RISKY.index(25)]
+    liq = w.dep.liquidation
+    price = 2612.0
+    for _ in range(6):  # V of the 25 ETH long: a few hundred USD (0.5 % of its notional)
+        move_price(w, price, resume=False)
+        value = liq.functions.mark_value(target).call() / WAD
+        if 150 <= value <= 450:
+            break
+        price += (300 - value) / 25
+    assert 150 <= value <= 450, value
+    k = keeper(w, 0, "--no-unwind")
+    k.started()
+    w.blocks()
+    k.wait_for(lambda: w.health([target])[target].in_auction, 20, "the target's auction")
+    rpc(w.node.uri, "evm_increaseTime", [960])  # past the 900 s ramp: the discount is at d_max
+    at_max = move_price(w, price)
+    unbid = k.wait_for(lambda: k.events("unbiddable", account=target), 40, "the unbiddable log")[0]
+    print(f"\nunbiddable: V {unbid['value_usd']} USD, gross at d_max {unbid['gross_usd']} USD, "
+          f"unwind {unbid['unwind_usd']} USD, gas {unbid['gas_usd']} USD")
+    assert unbid["gross_usd"] < unbid["unwind_usd"] + unbid["gas_usd"]
+    assert not w.logs(liq, "Bid", at_max, account=target)
+    assert not k.events("send", purpose="bid", account=target)
+    k.interrupt()
+    k2 = keeper(w, 1, "--no-unwind", "--max-loss-usd", "500")
+    k2.started()
+    wait_liquidated(w, {target}, at_max, timeout=40)
+    assert k2.events("stranded_bid", account=target)
+    assert not w.health([target])[target].in_auction
+    k2.interrupt()
+    assert_no_errors(k, k2)
+
+
 def test_keeper_resumes_after_anvil_restart(world):
     """Last in the module: the node restarts from its dumped state (snapshots do not survive that)."""
     w = world

@@ -91,3 +91,21 @@ def test_fast_signing_gives_eth_accounts_bytes():
         signed = key.sign_transaction(tx)
         assert sign_1559(bytes(key.key), tx) == ("0x" + bytes(signed.raw_transaction).hex().removeprefix("0x"),
                                                   "0x" + bytes(signed.hash).hex().removeprefix("0x"))
+
+
+def test_refresh_loss_when_an_auction_goes_or_sinks_under_water():
+    """An auction that opened solvent and is now under water gets `refresh_loss` (its loss then holds
+    withdrawals); one that opened under water, once its V fell by more than 1 % of MM since first seen."""
+    from types import SimpleNamespace
+
+    from crossmargin.bots.liquidation import Auction
+
+    k = _keeper(0, 1)
+    k.sender = SimpleNamespace(busy=lambda key: False)
+    h = Health(9, -10 * WAD, 1000 * WAD, -10 * WAD, 1200 * WAD, 0, True)
+    solvent_at_start = Auction(start=1, insolvent=False, active=True, expiry=10**9)
+    assert k._refresh_due(9, solvent_at_start, -5 * WAD, h)
+    insolvent = Auction(start=1, insolvent=True, active=True, expiry=10**9)
+    assert not k._refresh_due(10, insolvent, -5 * WAD, h)        # first seen: its booked loss is about this
+    assert not k._refresh_due(10, insolvent, -14 * WAD, h)       # fell 9 USD < 1 % of MM
+    assert k._refresh_due(10, insolvent, -16 * WAD, h)           # fell 11 USD

@@ -222,12 +222,20 @@ class Crash:
         d_max = liq.functions.params().call()[1] / WAD
         eth = self.dep.router.functions.price(1).call()[0] / WAD
         btc = self.dep.router.functions.price(2).call()[0] / WAD
-        never = 0
+        never = later = under = other = 0
         for a in sorted(left):
             v = liq.functions.mark_value(a).call() / WAD
+            d_now = liq.functions.discount(a).call() / WAD
             notional = sum(abs(int(r[1])) / WAD * (eth if int(r[0]) == self._eth_id else btc)
                            for r in self.dep.clearinghouse.functions.positions_of(a).call())
-            never += v > 0 and v * d_max < 0.003 * notional
+            if v <= 0:
+                under += 1
+            elif v * d_max < 0.003 * notional:
+                never += 1          # no discount ever pays the unwind
+            elif v * d_now < 0.003 * notional:
+                later += 1          # worth a bid once the discount has grown (the ramp is 900 s, 450 blocks)
+            else:
+                other += 1
         loops, txs, sends, skips, stopped = [], [], [], [], []
         for log in logs:
             recs = _lines(log, None)
@@ -255,6 +263,7 @@ class Crash:
             "clear_p50": pct(to_clear, 0.5), "clear_max": max((x for x in to_clear if x is not None), default=None),
             "never_cleared": sum(1 for x in to_clear if x is None),
             "late20": late, "left": len(left), "left_accounts": sorted(left)[:10], "left_unbiddable": never,
+            "left_later": later, "left_under_water": under, "left_other": other,
             "dropped": sum(1 for t in txs if t["status"] == "dropped"),
             "underpriced": sum(1 for s in skips if "underpriced" in str(s.get("reason", "")).lower()),
             "over_block": sum(1 for g in limits if g > BLOCK_GAS),
@@ -347,14 +356,15 @@ def _print(results: list[dict]) -> None:
 
     t = Table(title="keepers under a crash (2 s blocks, 30M gas; blocks after the crash)", title_justify="left")
     for c in ("run", "liquidatable 1 / 2", "in auction p50 / max", "cleared p50 / max", "> 20 blocks",
-              "left (unbiddable at d_max)", "dropped / underpriced / > block", "gas limit max", "reverted (gas), lost races",
+              "left at end (never worth a bid / worth it at a later discount / under water)", "dropped / underpriced / > block", "gas limit max", "reverted (gas), lost races",
               "reverted / bid gas", "loop ms p50 / p95 / max", "RPC per loop p50 / max", "fund paid / socialised"):
         t.add_column(c, justify="right")
     for r in results:
         t.add_row(f"{r['accounts']:,}, {r['run']}", f"{r['liquidatable'][0]} / {r['liquidatable'][1]}",
                   f"{r['start_p50']} / {r['start_max']}" + (f" ({r['never_started']} never)" if r["never_started"] else ""),
                   f"{r['clear_p50']} / {r['clear_max']}" + (f" ({r['never_cleared']} never)" if r["never_cleared"] else ""),
-                  str(r["late20"]), f"{r['left']} ({r.get('left_unbiddable', '?')} never)",
+                  str(r["late20"]), f"{r['left']} ({r.get('left_unbiddable', '?')} never, {r.get('left_later', '?')} "
+                  f"later, {r.get('left_under_water', '?')} V<=0)",
                   f"{r['dropped']} / {r['underpriced']} / {r['over_block']}",
                   f"{r['gas_limit_max']:,}", f"{r['reverted']} ({r['reverted_gas'] / 1e6:.1f}M), {r['lost_races']}",
                   f"{100 * (r['reverted_share'] or 0):.1f} %",

@@ -223,6 +223,7 @@ class Keeper(AccountBot):
                 s.since.pop(("start", h.account), None)
                 s.since.pop(("bid", h.account), None)
                 s.since.pop(("close", h.account), None)
+                s.since.pop(("auction", h.account), None)
                 s.wait_until.pop(h.account, None)
                 continue
             counts["liquidatable" if phase == "start" else "in_auction"] += 1
@@ -553,7 +554,7 @@ class Keeper(AccountBot):
         shard's account counts its takeover delay from the first block its bid was worth making (its owner runs
         the same rule, so it bid then if alive)."""
         s = self.state
-        rows = [h for h in rows if s.wait_until.get(h.account, -1) <= head]
+        rows = [h for h in rows if s.wait_until.get(h.account, -1) <= head and self._may_plan(h.account, head)]
         if not rows:
             return False
         prices = {k: v for k, v in (getattr(self, "_price_cache", None) or self.dep.prices()).items() if v}
@@ -669,6 +670,16 @@ class Keeper(AccountBot):
         if per_block <= 0:
             return 30
         return max(1, min(30, int(deficit_usd / per_block)))
+
+    def _may_plan(self, account: int, head: int) -> bool:
+        """A foreign shard's auction is planned (quotes, simulation) only once it has been open for this
+        keeper's takeover delay: its live owner bids it before that; the takeover delay proper then counts from
+        the first block the bid was worth making (see `_bid`)."""
+        rank = self._rank(account, head)
+        if rank == 0:
+            return True
+        first = self.state.since.setdefault(("auction", account), head)
+        return head - first >= rank * self.config.takeover_blocks
 
     def _refresh_due(self, account: int, auction, value: int, h: Health) -> bool:
         """An auction under water now whose recorded loss is short: opened solvent (not flagged insolvent), or

@@ -37,7 +37,6 @@ State lives in one `KeeperState`; the loop (crossmargin.bots.core) handles node 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -250,7 +249,6 @@ class Keeper(AccountBot):
                 starts = [h for h in starts if h.account not in rivals]
                 bids = [h for h in bids if h.account not in rivals]
         t_act = time.monotonic()
-        self._share_block(head)
         if self.liq.available:
             with self.sender.batching():
                 self._act(starts, bids, closes, own, head, now, sent, counts)
@@ -289,19 +287,6 @@ class Keeper(AccountBot):
             sent["capped"] = self._refresh(refresh, head, sent)
         if not sent["capped"] and self.config.close_auctions:
             sent["capped"] = self._close(closes, head, sent)
-
-    def _share_block(self, head: int) -> None:
-        """Sharded keepers split the block: each plans and sends its live share of it (its own shard plus the
-        dead ones it serves) — the chain mines one block's gas whoever sends it, and planning three blocks'
-        worth per block only made every keeper's loop longer than the block."""
-        n = self.config.shards
-        if n < 2:
-            return
-        base = self.config.tx
-        mine = 1 + sum(1 for shard, until in self.state.dead.items() if until >= head)
-        share = min(1.0, mine / n)
-        self.sender.txp = dataclasses.replace(base, block_share=max(0.3, base.block_share * share),
-                                              inflight_blocks=max(0.5, base.inflight_blocks * share))
 
     def _rpc_count(self) -> int:
         """HTTP requests to the node so far: web3's (counted by `_count_web3`) and the raw JSON-RPC batches of

@@ -12,6 +12,10 @@ export VVM_BINARY_PATH := $(CURDIR)/$(VENV)/vvm
 export MPLBACKEND := Agg
 
 PYTEST_ARGS ?=
+# Test workers (pytest-xdist): one per core, at most 4; whole files go to one worker so module fixtures
+# (an anvil, a deployment, a Hardhat node) are built once. JOBS=0 runs in-process.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+XDIST := $(if $(filter 0 1,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
 .PHONY: all install demo test test-fast test-integration bench fuzz clean
 
@@ -36,13 +40,13 @@ demo: install
 	@$(VENV)/bin/crossmargin demo
 
 test: install
-	@$(PY) -m pytest -q $(PYTEST_ARGS)
+	@$(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 test-fast: install
-	@$(PY) -m pytest -q -m "not integration" $(PYTEST_ARGS)
+	@$(PY) -m pytest -q $(XDIST) -m "not integration" $(PYTEST_ARGS)
 
 test-integration: install
-	@$(PY) -m pytest -q -m integration $(PYTEST_ARGS)
+	@$(PY) -m pytest -q $(XDIST) -m integration $(PYTEST_ARGS)
 
 bench: install
 	@$(PY) -m benchmarks

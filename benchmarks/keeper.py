@@ -208,10 +208,8 @@ class Bench:
 
 
 def _entry() -> list[str]:
-    from crossmargin.cli import _register, cli
-
-    _register()
-    return ["-m", "crossmargin"] if "keeper" in cli.commands else ["-m", "crossmargin.bots"]
+    """The bots as users run them (`python -m crossmargin keeper|agent ...`): no reach into the CLI's internals."""
+    return ["-m", "crossmargin"]
 
 
 def _lines(path: Path, event: str) -> list[dict]:

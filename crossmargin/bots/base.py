@@ -28,9 +28,16 @@ class BotOptions:
 
 class AccountBot:
     name = "bot"
+    # `ready` checks the deployment is on chain every `ALIVE_EVERY` blocks (and after a reconnect or a failing
+    # block), and waits for a redeploy when it is gone. A bot doing this itself (the keeper) sets it False.
+    # Every block by default: five eth_calls, and an agent never acts on a chain that lost its deployment.
+    checks_deployment = True
+    ALIVE_EVERY = 1
 
     def __init__(self, w3, signer, options: BotOptions):
         self.w3, self.signer, self.options = w3, signer, options
+        self._alive_at: int | None = None
+        self._waiting_since: int | None = None
         self.dep: Deployment | None = None
         self.sender: Sender | None = None
         self.account: int | None = options.account_id
@@ -64,7 +71,35 @@ class AccountBot:
     def on_start(self, loop: Loop) -> None:
         pass
 
+    def ready(self, loop: Loop, head: int) -> bool:
+        """The failure policy's deployment check (`crossmargin.bots.run`): True when the deployment is on chain;
+        otherwise re-read the deployment file (a redeploy written since starts the bot over on it) or log that the
+        bot is waiting, and return False (no `on_block` on a chain without the deployment)."""
+        if not self.checks_deployment:
+            return True
+        if self._alive_at is not None and head - self._alive_at < self.ALIVE_EVERY and not loop.errors_in_row:
+            return True
+        if self.dep.alive():
+            self._alive_at, self._waiting_since = head, None
+            return True
+        try:
+            fresh = Deployment.load(self.w3)
+        except BotError:
+            fresh = None
+        if fresh is not None and fresh.alive() and fresh.manifest.contracts != self.dep.manifest.contracts:
+            loop.log({"event": "redeployed", "vault": fresh.manifest.address("Vault")})
+            self.account = self.options.account_id
+            self.start(loop)
+            self._alive_at, self._waiting_since = head, None
+            return True
+        if self._waiting_since is None:
+            self._waiting_since = head
+            loop.log({"event": "waiting", "reason": "deployment not on chain",
+                      "deployment": self.dep.manifest.shown, "block": head})
+        return False
+
     def on_reconnect(self, loop: Loop) -> None:
+        self._alive_at = None  # the node may have come back without our deployment
         lost = self.sender.forget_pending()
         loop.log({"event": "resynced", "lost_txs": len(lost),
                   "nonce": self.sender.nonces.next if self.sender.nonces else None})

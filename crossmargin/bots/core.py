@@ -179,28 +179,16 @@ def dev_key(index: int) -> LocalAccount:
 
 def load_signer(account: str | None, chain_id: int) -> LocalAccount | None:
     """The bot's key: `--account TEST::i` (dev chains), `--account ALIAS` (Ape keystore, passphrase from
-    APE_ACCOUNTS_<alias>_PASSPHRASE), or CROSSMARGIN_PRIVATE_KEY. None: no signer (dry run)."""
-    if account:
-        if account.upper().startswith("TEST::"):
-            if chain_id not in DEV_CHAIN_IDS:
-                raise BotError("test accounts exist only on dev chains")
-            return dev_key(int(account.split("::")[1]))
-        return _keystore(account)
-    if os.environ.get(KEY_ENV):
-        return Account.from_key(os.environ[KEY_ENV])
-    return None
+    APE_ACCOUNTS_<alias>_PASSPHRASE, or asked once on a terminal), or CROSSMARGIN_PRIVATE_KEY. None: no signer
+    (the runner then refuses to start unless --dry-run). One loader for the CLI and the bots
+    (`crossmargin.chain.signers`)."""
+    from crossmargin.chain.signers import SignerError, resolve_key
 
-
-def _keystore(alias: str) -> LocalAccount:
-    from ape import config
-
-    path = Path(config.DATA_FOLDER) / "accounts" / f"{alias}.json"
-    if not path.exists():
-        raise BotError(f"no Ape account {alias!r} ({path})")
-    passphrase = os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE")
-    if passphrase is None:
-        raise BotError(f"set APE_ACCOUNTS_{alias}_PASSPHRASE to unlock {alias!r} for an unattended bot")
-    return Account.from_key(Account.decrypt(json.loads(path.read_text()), passphrase))
+    try:
+        key = resolve_key(account, chain_id in DEV_CHAIN_IDS)
+    except SignerError as exc:
+        raise BotError(str(exc)) from None
+    return Account.from_key(key) if key is not None else None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -569,6 +557,8 @@ class Loop:
         self.started = False
         self.blocks = 0
         self.errors = 0
+        self.errors_in_row = 0  # failing blocks since the last good one (CROSSMARGIN_BOT_MAX_ERRORS ends the bot)
+        self.max_errors_in_row = int(os.environ.get("CROSSMARGIN_BOT_MAX_ERRORS", "30"))
         self.reconnects = 0
         self.signal: str | None = None
         self.began = time.monotonic()
@@ -607,12 +597,16 @@ class Loop:
 
     def _error(self, exc: BaseException) -> None:
         self.errors += 1
+        self.errors_in_row += 1
         first = str(exc).splitlines()[0][:300] if str(exc) else ""
         self.log({"event": "error", "error": f"{type(exc).__name__}: {first}", "where": _where(exc)})
         if os.environ.get("CROSSMARGIN_DEBUG"):
             import traceback
 
             traceback.print_exception(exc, file=sys.stderr)
+        if self.max_errors_in_row and self.errors_in_row >= self.max_errors_in_row:
+            raise BotError(f"{self.errors_in_row} failures in a row (CROSSMARGIN_BOT_MAX_ERRORS), the last: "
+                           f"{type(exc).__name__}: {first}")
 
     def step(self) -> dict | None:
         """Start the bot on first use, then handle the newest head if it is new: returns the loop record, or
@@ -625,6 +619,10 @@ class Loop:
         if head == self.last_head:
             return None
         block = guard(lambda: self.w3.eth.get_block(head))
+        ready = getattr(self.bot, "ready", None)  # the deployment is on chain (else: wait for a redeploy)
+        if ready is not None and not ready(self, head):
+            self.last_head = head
+            return {"event": "waiting", "block": head}
         t0 = time.monotonic()
         try:
             record = self.bot.on_block(self, block) or {}
@@ -633,6 +631,7 @@ class Loop:
         except Exception as exc:  # noqa: BLE001 - see the docstring
             self._error(exc)
             return {"event": "error", "block": head}
+        self.errors_in_row = 0
         self.last_head = head
         self.blocks += 1
         loop_record = {"event": "loop", "block": head, "loop_ms": round((time.monotonic() - t0) * 1000, 1),

@@ -131,6 +131,7 @@ class KeeperState:
 
 class Keeper(AccountBot):
     name = "keeper"
+    checks_deployment = False  # on_block checks it itself (`_redeployed` also resets the keeper's state)
 
     def __init__(self, w3, signer, options: BotOptions, config: KeeperConfig):
         super().__init__(w3, signer, options)
@@ -263,6 +264,8 @@ class Keeper(AccountBot):
         s.last_block, s.last_hash = head, _hex(block["hash"])
         if head % 20 == 0:
             self._save_state()
+        from crossmargin.sim.liqprob import keeper_column  # issue 14: P(liq, 24 h), computed off the loop
+        forecast = keeper_column(self.dep, rows, self.__dict__.setdefault("_liqprob", {}))
         return {"shard": f"{self.config.shard}/{self.config.shards}", "accounts": len(self.index.accounts),
                 "scanned": len(rows), "scan_ms": round(scan_ms, 1), "settle_ms": round((t0 - t_settle) * 1000, 1),
                 "act_ms": round(act_ms, 1), **timing, **counts,
@@ -273,7 +276,8 @@ class Keeper(AccountBot):
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4),
                 "own_ratio": round(min(own.ratio, 1e9), 4),
                 "pending": len(self.sender.pending), "inflight_gas": self.sender.inflight_gas(),
-                "bumped": self.sender.bumped, "dead_shards": sorted(s.dead), "rpc": self._rpc_count() - rpc0}
+                "bumped": self.sender.bumped, "dead_shards": sorted(s.dead), "rpc": self._rpc_count() - rpc0,
+                **forecast}
 
     def _act(self, starts, bids, closes, own, head: int, now: int, sent: dict, counts: dict) -> None:
         """Starts, bids, restarts, refreshes, closes: in that order, until the gas budget stops the round."""

@@ -40,10 +40,15 @@ class Deployment:
     params: Params
 
     @classmethod
-    def load(cls, w3, chain_id: int | None = None) -> "Deployment":
+    def load(cls, w3, chain_id: int | None = None, path=None) -> "Deployment":
+        """The deployment file (`path`, else the command's `--deployment`, else CROSSMARGIN_DEPLOYMENT, else
+        deployments/<chain_id>.json), checked against the node (same genesis, code at every contract)."""
+        from crossmargin.chain.session import DEPLOYMENT_CHOICE
+
         cid = chain_id or guard(lambda: w3.eth.chain_id)
         try:
-            manifest = Manifest.load(cid)
+            manifest = Manifest.load(cid, path=path or DEPLOYMENT_CHOICE.get())
+            guard(lambda: manifest.verify(w3))
         except ManifestError as exc:
             raise BotError(str(exc)) from None
         return cls(w3, manifest, load_params(manifest.params_name))

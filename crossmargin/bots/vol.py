@@ -15,7 +15,15 @@ A target beyond the rate limit is reached over the following hours (the range wi
 the current value and its age are read from the chain every block, and a pending update per underlying blocks
 the next one until it settles. Without a signer, or with `--dry-run`, it logs what it would send.
 
-Not built yet: the forecast from the chain's own oracle history (AggregatorV3 rounds); the price file is the source.
+Sources of the forecast:
+    --prices FILE   daily closes: GARCH(1,1)-t or EWMA at the file's last close (computed once at start)
+    (no file)       the chain's own oracle history: the primary AggregatorV3 feed of each underlying (the router's
+                    `feed_of`), its rounds walked back from `latestRoundData` over `--lookback` seconds (at most
+                    `--max-rounds`; across proxy phases, as `crossmargin.chain.rounds` does), and
+                    `crossmargin.sim.vol.rounds_vol`: a time-weighted EWMA of the variance rate (half-life
+                    `--half-life`) seeded at the underlying's reference vol at the window's start. Recomputed every
+                    block (rounds are read once and cached: a written round never changes), so a crash shows in
+                    the target within the block that reports it; deterministic given the chain (restart-safe)
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from pathlib import Path
 
 from crossmargin.bots.core import BotError, GasPolicy, Loop, Sender, guard
 from crossmargin.bots.reads import Deployment
+from crossmargin.sim.vol import decide   # the send rule, shared with the simulator
 
 WAD = 10**18
 OK = 0
@@ -65,24 +74,68 @@ def clamp(target_wad: int, limits: VolLimits) -> int:
 
 @dataclass
 class VolConfig:
-    prices: Path | None = None        # daily closes (None: the shipped file)
+    prices: Path | None = None        # daily closes (None: the chain's own oracle rounds)
     method: str = "garch"             # garch | ewma
     floor: float = 0.0                # an extra floor on every underlying (annualised)
     min_change: float = 0.01          # relative change below which nothing is sent (unless the value is old)
     refresh: int | None = None        # seconds after which the current value is re-posted (default heartbeat / 2)
     refit_days: int = 30
+    half_life: int = 86_400           # chain source: the rounds EWMA's half-life, seconds
+    lookback: int = 7 * 86_400        # chain source: rounds read back this far, seconds
+    max_rounds: int = 2_000           # chain source: at most this many rounds per underlying
 
     def __post_init__(self) -> None:
         if self.method not in ("garch", "ewma"):
             raise BotError(f"--method must be garch or ewma, got {self.method!r}")
         if self.min_change < 0 or self.floor < 0:
             raise BotError("--min-change and --floor must be >= 0")
+        if self.half_life <= 0 or self.lookback <= 0 or self.max_rounds < 2:
+            raise BotError("--half-life and --lookback must be > 0 s, --max-rounds >= 2")
+
+
+AGGREGATOR_ABI = [
+    {"name": "latestRoundData", "type": "function", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": n, "type": t} for n, t in (("roundId", "uint80"), ("answer", "int256"),
+                 ("startedAt", "uint256"), ("updatedAt", "uint256"), ("answeredInRound", "uint80"))]},
+    {"name": "getRoundData", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "_roundId", "type": "uint80"}],
+     "outputs": [{"name": n, "type": t} for n, t in (("roundId", "uint80"), ("answer", "int256"),
+                 ("startedAt", "uint256"), ("updatedAt", "uint256"), ("answeredInRound", "uint80"))]},
+]
+
+
+def round_history(get_round, latest_id: int, since: int, max_rounds: int) -> list[tuple[int, int]]:
+    """(updatedAt, answer) of a feed's rounds, oldest first: walking back from `latest_id` while rounds exist,
+    until the first one at or before `since` (kept: it is the price when the window opened) or `max_rounds`.
+    `get_round(id)` returns (answer, updatedAt) or None (no such round). Proxy phases (id = phase << 64 | n) are
+    crossed to the previous phase's last round (`crossmargin.chain.rounds`). Unusable answers (<= 0) are
+    skipped."""
+    from crossmargin.chain.rounds import AGGREGATOR_MASK, PHASE_SHIFT, _last_round_of_phase
+
+    out: list[tuple[int, int]] = []
+    rid = latest_id
+    while rid is not None and len(out) < max_rounds:
+        got = get_round(rid)
+        if got is None:
+            break
+        answer, at = got
+        if answer > 0 and at > 0:
+            out.append((at, answer))
+            if at <= since:
+                break
+        if rid & AGGREGATOR_MASK > 1:
+            rid -= 1
+        else:
+            phase = rid >> PHASE_SHIFT
+            rid = _last_round_of_phase(lambda i: (get_round(i) or (0, None))[1], phase - 1) if phase > 0 else None
+    return sorted(out)
 
 
 @dataclass
 class VolState:
     posts: int = 0
     steps_left: dict = field(default_factory=dict)   # symbol -> updates still needed to reach the target
+    rounds: dict = field(default_factory=dict)       # chain source: symbol -> rounds in the estimate
 
 
 class VolFeeder:
@@ -109,6 +162,10 @@ class VolFeeder:
             role = guard(lambda: self.vo.functions.FEEDER_ROLE().call())
             if not guard(lambda: self.vo.functions.hasRole(role, self.signer.address).call()):
                 raise BotError(f"{self.signer.address} lacks FEEDER_ROLE on the VolOracle ({self.vo.address})")
+        self.targets = {}
+        if self.config.prices is None:
+            self._start_chain_source(loop)
+            return
         try:
             prices = load_prices(self.config.prices)
         except (OSError, ValueError) as exc:
@@ -119,7 +176,6 @@ class VolFeeder:
             raise BotError(f"the price file has none of {', '.join(params.symbols)}")
         f = forecast_vols(prices.only(symbols), params.risk.horizon_days, refit_days=self.config.refit_days,
                           with_garch=self.config.method == "garch")
-        self.targets = {}
         for j, u in enumerate(symbols):
             x = f.vol(self.config.method)[-1, j]
             if x == x:  # not NaN
@@ -128,6 +184,51 @@ class VolFeeder:
         loop.log({"event": "started", "vol_oracle": self.vo.address, "method": self.config.method,
                   "as_of": str(prices.dates[-1]), "targets": {u: round(v, 6) for u, v in self.targets.items()},
                   "dry_run": self.sender.dry_run, "signer": self.signer.address if self.signer else None})
+
+    # -- the chain's own history ----------------------------------------------------------------------------
+    def _start_chain_source(self, loop: Loop) -> None:
+        router = self.dep.contract("OracleRouter")
+        self.feeds, self.rounds = {}, {}
+        for u in self.dep.params.underlyings:
+            primary = guard(lambda u=u: router.functions.feed_of(u.id).call())[0]
+            if int(primary, 16) == 0:
+                continue
+            self.feeds[u.symbol] = self.w3.eth.contract(address=primary, abi=AGGREGATOR_ABI)
+            self.rounds[u.symbol] = {}
+        if not self.feeds:
+            raise BotError("no underlying of the deployment has a price feed")
+        loop.log({"event": "started", "vol_oracle": self.vo.address, "method": "rounds-ewma",
+                  "source": {u: f.address for u, f in self.feeds.items()}, "half_life": self.config.half_life,
+                  "lookback": self.config.lookback, "dry_run": self.sender.dry_run,
+                  "signer": self.signer.address if self.signer else None})
+
+    def _get_round(self, symbol: str, rid: int):
+        cache = self.rounds[symbol]
+        if rid not in cache:
+            try:
+                _, answer, _, at, _ = self.feeds[symbol].functions.getRoundData(rid).call()
+                cache[rid] = (int(answer), int(at)) if int(at) else None
+            except Exception:  # noqa: BLE001 -- a revert: the round does not exist
+                return None   # not cached: it may be written later
+        return cache[rid]
+
+    def _chain_targets(self, now: int) -> dict:
+        """Per underlying: the rounds EWMA over the lookback (module docstring), floored; absent without rounds."""
+        from crossmargin.sim.vol import rounds_vol
+
+        out, history = {}, {}
+        for u, feed in self.feeds.items():
+            latest = int(guard(lambda feed=feed: feed.functions.latestRoundData().call())[0])
+            rows = round_history(lambda rid, u=u: self._get_round(u, rid), latest, now - self.config.lookback,
+                                 self.config.max_rounds)
+            if not rows:
+                continue
+            und = self.dep.params.underlying(u)
+            x = rounds_vol([t for t, _ in rows], [a for _, a in rows], und.vol, self.config.half_life)
+            out[u] = max(x, und.vol_floor, self.config.floor)
+            history[u] = len(rows)
+        self.state.rounds = history
+        return out
 
     def on_reconnect(self, loop: Loop) -> None:
         lost = self.sender.forget_pending()
@@ -140,6 +241,8 @@ class VolFeeder:
             self.sender.log({"event": "tx", "purpose": o.pending.purpose, "status": o.status, "block": o.block,
                              **({"reason": o.reason} if o.reason else {})})
         record, sent = {}, 0
+        if self.config.prices is None:
+            self.targets = self._chain_targets(now)
         for u, target in self.targets.items():
             uid = self.dep.params.underlying(u).id
             limits = read_limits(self.vo, uid)
@@ -155,22 +258,23 @@ class VolFeeder:
             post = clamp(target_wad, limits)
             record[u] = round(current, 6)
             refresh = self.config.refresh or max(1, limits.heartbeat // 2)
-            moved = not (limits.min_vol <= cur_wad <= limits.max_vol) or \
-                abs(post - cur_wad) > self.config.min_change * cur_wad
-            old = now - updated >= refresh
+            wad = decide(cur_wad, post, now - updated, refresh, self.config.min_change, limits.min_vol,
+                         limits.max_vol)
             self.state.steps_left[u] = _steps(current, goal / WAD, limits.hour_factor)
-            if not (moved or old) or self.sender.busy(("vol", uid)):
+            if wad is None or self.sender.busy(("vol", uid)):
                 continue
-            wad = post if moved else cur_wad
             self.sender.send(self.vo, "set_vol", [uid, wad], "vol", key=("vol", uid), head=head,
                              meta={"underlying": u, "from": current, "to": wad / WAD, "target": target})
             sent += 1
         self.state.posts += sent
-        return {"vols": record, "posts": self.state.posts, "sent": sent, "steps_left": dict(self.state.steps_left)}
+        out = {"vols": record, "posts": self.state.posts, "sent": sent, "steps_left": dict(self.state.steps_left)}
+        if self.config.prices is None:
+            out |= {"targets": {u: round(v, 6) for u, v in self.targets.items()}, "rounds": dict(self.state.rounds)}
+        return out
 
     def stop(self, loop: Loop) -> dict:
         return {"posts": self.state.posts, "sent": self.sender.sent if self.sender else 0, **self.outcomes,
-                "targets": self.targets}
+                "targets": {u: round(v, 4) for u, v in self.targets.items()}}
 
 
 def _steps(current: float, goal: float, factor: float) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,6 +56,14 @@ def _compile(path: Path) -> dict:
     return next(iter(out.values()))
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Parallel test workers compile the same contracts: a reader never sees a half-written cache file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 @lru_cache(maxsize=None)
 def _load(name: str, digest: str) -> Artifact:
     cache = BUILD / digest / f"{name.replace('/', '__')}.json"
@@ -62,8 +71,7 @@ def _load(name: str, digest: str) -> Artifact:
         data = json.loads(cache.read_text())
     else:
         data = _compile(source_path(name))
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(data))
+        _write_atomic(cache, json.dumps(data))
     return Artifact(
         name=name.split("/")[-1],
         abi=data["abi"],
@@ -105,8 +113,7 @@ def _load_path(path: str, digest: str) -> Artifact:
         search = [str(source.parent), str(CONTRACTS.parent)]
         out = compile_files([path], ["abi", "bytecode", "bytecode_runtime"], paths=search)
         data = next(iter(out.values()))
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(data))
+        _write_atomic(cache, json.dumps(data))
     return Artifact(
         name=source.stem,
         abi=data["abi"],

@@ -63,6 +63,7 @@ class Deployer:
         """Deploy `name` as `key` unless the manifest already has it on chain."""
         known = self.manifest.contracts.get(key)
         if known and self._has_code(known):
+            self._record_abi(name)
             self.on_step(key, "kept")
             return known
         kwargs = self.session.tx_kwargs()
@@ -70,10 +71,21 @@ class Deployer:
             kwargs["gas"] = DEV_DEPLOY_GAS  # Ape's creation estimates occasionally run short on anvil
         instance = container(name).deploy(*args, **kwargs)
         self.manifest.contracts[key] = instance.address
+        tx_hash = instance.txn_hash
+        tx_hash = tx_hash if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex()
+        receipt = self.session.web3.eth.get_transaction_receipt(tx_hash)
+        self.manifest.deployed[key] = {"contract": name.split("/")[-1], "tx_hash": tx_hash,
+                                       "block": int(receipt["blockNumber"])}
+        self._record_abi(name)
         self.manifest.save()
         self.sent.append(key)
         self.on_step(key, "deployed")
         return instance.address
+
+    def _record_abi(self, name: str) -> None:
+        from crossmargin.chain.artifacts import artifact
+
+        self.manifest.abis.setdefault(name.split("/")[-1], artifact(name).abi)
 
     def step(self, key: str, fn: Callable[[], object]) -> None:
         """Run a configuration call once."""
@@ -277,18 +289,41 @@ class Deployer:
 
 
 def deploy(session: Session, params: Params, fresh: bool = False,
-           on_step: Callable[[str, str], None] = lambda key, what: None) -> tuple[Manifest, list[str]]:
+           on_step: Callable[[str, str], None] = lambda key, what: None,
+           path: str | Path | None = None) -> tuple[Manifest, list[str]]:
     """Deploy (or resume, or confirm) the protocol on the session's chain. Returns the manifest and the keys
-    of what this call actually sent."""
-    manifest = Manifest.load_or_new(session.chain_id, session.network_choice)
-    stale = manifest.contracts and not any(
-        len(session.web3.eth.get_code(a)) for a in manifest.contracts.values())
-    if fresh or stale:  # a reset dev chain: the old manifest describes nothing that exists
-        manifest = Manifest(chain_id=session.chain_id, network=session.network_choice)
+    of what this call actually sent.
+
+    The deployment file (`path`, else the session's `--deployment`, else CROSSMARGIN_DEPLOYMENT, else
+    `deployments/<chain_id>.json`) is never replaced without `fresh`: a file written for another chain (other
+    genesis, same chain id) or whose contracts have no code here (a reset node) stops the deploy with the reason."""
+    from crossmargin.chain.manifest import ManifestError, genesis_hash, provenance
+
+    target = Manifest.path_for(session.chain_id, explicit=path or getattr(session, "deployment", None))
+    manifest = None
+    if target.exists() and not fresh:
+        manifest = Manifest.read(target)
+        if manifest.chain_id != session.chain_id:
+            raise ManifestError(f"{manifest.shown} was written for chain {manifest.chain_id}; this node is chain "
+                                f"{session.chain_id}: pass --deployment FILE for a new file, or --fresh to replace it")
+        problem = manifest.identity_problem(session.web3) if manifest.contracts else None
+        if problem:
+            raise ManifestError(problem.replace("`crossmargin deploy --fresh` to replace this file",
+                                                "--fresh to replace this file"))
+        if manifest.complete and manifest.params_name != params.name:
+            raise ManifestError(f"{manifest.shown} is a live deployment with params {manifest.params_name!r}, not "
+                                f"{params.name!r}: pass --fresh to deploy a second protocol over it, or "
+                                "--deployment FILE to keep both")
+    if manifest is None:
+        manifest = Manifest(chain_id=session.chain_id, network=session.network_choice, path=target)
     if not manifest.contracts:
         manifest.start_block = session.web3.eth.block_number
-    manifest.params_name = params.name
-    manifest.deployer = session.signer.address
-    manifest.network = session.network_choice
+    if not manifest.complete:  # a confirmation of a live deployment keeps its record as it was
+        manifest.params_name = params.name
+        manifest.deployer = session.signer.address
+        manifest.network = session.network_choice
+        manifest.genesis_hash = genesis_hash(session.web3)
+        manifest.rpc = getattr(session, "rpc", "") or ""
+        manifest.__dict__.update(provenance())
     deployer = Deployer(session, params, manifest, on_step)
     return deployer.run(), deployer.sent

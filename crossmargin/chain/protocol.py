@@ -28,6 +28,33 @@ def from_wad(value: int) -> Decimal:
     return Decimal(value) / WAD
 
 
+def to_wad(value: Decimal, what: str) -> int:
+    """An exact WAD amount (18 decimals) of a positive `value`, or a one-line error: never a silent 0."""
+    units = Decimal(value) * WAD
+    if units != units.to_integral_value():
+        raise ProtocolError(f"{what} {value} has more than 18 decimals (the contracts' precision)")
+    if units <= 0:
+        raise ProtocolError(f"{what} must be positive, got {value}")
+    return int(units)
+
+
+def token_units(wad: int, decimals: int) -> str:
+    """A WAD balance shown in the token's own decimals, rounded down (what could leave the Vault)."""
+    from decimal import ROUND_DOWN
+
+    value = from_wad(wad).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+    return format(value.normalize(), "f") if value else "0"
+
+
+MAX_PRICE = Decimal(10) ** 12  # USD: a feed answer above this breaks margin arithmetic (and is never real)
+
+
+def _artifact_abi(name: str) -> list:
+    from crossmargin.chain.artifacts import artifact
+
+    return artifact(name).abi
+
+
 class Trading:
     """Markets, orders and margin views of a deployment (mixed into `Protocol`)."""
 
@@ -73,8 +100,14 @@ class Trading:
         self._check_account(account_id)
         spec = self.instrument(instrument)
         now = self.session.web3.eth.get_block("latest")["timestamp"]
+        if ttl <= 0:
+            raise ProtocolError(f"ttl must be a positive number of seconds, got {ttl}")
+        if not 0 <= fee_rate < 1:
+            raise ProtocolError(f"fee rate must be in [0, 1), got {fee_rate}")
+        if nonce is not None and not 0 <= nonce < 2**256:
+            raise ProtocolError(f"nonce must be in [0, 2^256), got {nonce}")
         order = Order(account=account_id, instrument=spec.id, is_buy=side.lower() == "buy",
-                      size=int(size * WAD), limit_price=int(price * WAD),
+                      size=to_wad(size, "size"), limit_price=to_wad(price, "price"),
                       nonce=nonce if nonce is not None else secrets.randbits(64), expiry=now + ttl,
                       fee_rate=int(fee_rate * WAD))
         key = getattr(signer, "private_key", None)
@@ -91,7 +124,7 @@ class Trading:
         signer = signer or self.session.signer
         self._check_account(taker_account)
         order = Order(**signed["order"])
-        amount = int(size * WAD) if size is not None else order.size - self.clearinghouse.filled(signed["hash"])
+        amount = to_wad(size, "size") if size is not None else order.size - self.clearinghouse.filled(signed["hash"])
         if amount <= 0:
             raise ProtocolError("order already fully filled")
         receipt = self.send(self.clearinghouse.fill, order.as_tuple(), bytes.fromhex(signed["signature"][2:]),
@@ -153,7 +186,7 @@ class Trading:
         return {"equity_im": str(from_wad(eq_im)), "equity_mm": str(from_wad(eq_mm)), "im": str(from_wad(im)),
                 "mm": str(from_wad(mm)), "im_shortfall": str(from_wad(im - eq_im)),
                 "mm_shortfall": str(from_wad(mm - eq_mm)), "status": STATUS[status], "health": health,
-                "margin_ratio": (str(round(Decimal(eq_im) / Decimal(im), 4)) if im else None),
+                "margin_ratio": (str(Decimal(eq_im) / Decimal(im)) if im else None),  # unrounded (tables round)
                 "positions": positions}
 
     def greeks(self, account_id: int) -> list[dict]:
@@ -186,8 +219,12 @@ class Protocol(Trading):
     params: Params
 
     @classmethod
-    def load(cls, session: Session) -> "Protocol":
-        manifest = Manifest.load(session.chain_id)
+    def load(cls, session: Session, verify: bool = True) -> "Protocol":
+        """The deployment of `session.deployment` (or this chain's default file), checked against the node: same
+        chain id and genesis, code at every recorded contract (`Manifest.verify`)."""
+        manifest = Manifest.load(session.chain_id, path=getattr(session, "deployment", None))
+        if verify:
+            manifest.verify(session.web3)
         return cls(session, manifest, load_params(manifest.params_name))
 
     # -- contracts -----------------------------------------------------------------------------------------
@@ -204,8 +241,7 @@ class Protocol(Trading):
         return at("VolOracle", self.manifest.address("VolOracle"))
 
     def token(self, symbol: str):
-        self.collateral(symbol)
-        return at("mocks/MockERC20", self.manifest.token(symbol))
+        return at("mocks/MockERC20", self.manifest.token(self.collateral(symbol).symbol))
 
     def collateral(self, symbol: str):
         try:
@@ -229,7 +265,12 @@ class Protocol(Trading):
         return int(units)
 
     def _tx(self, signer=None) -> dict:
-        return self.session.tx_kwargs(signer)
+        kwargs = self.session.tx_kwargs(signer)
+        address = kwargs["sender"].address
+        if self.session.web3.eth.get_balance(address) == 0:
+            raise ProtocolError(f"signer {address} has no ETH to pay gas on chain {self.session.chain_id}: fund it "
+                                "first")
+        return kwargs
 
     def send(self, method, *args, signer=None):
         """Send with a padded gas estimate: margin code reads `block.timestamp` (funding accrual, auction
@@ -239,8 +280,11 @@ class Protocol(Trading):
         return method(*args, gas=int(estimate * 1.25) + 30_000, **kwargs)
 
     # -- accounts ------------------------------------------------------------------------------------------
-    def open_account(self, signer=None, isolated_instrument: int = 0) -> int:
-        receipt = self.vault.open_account(isolated_instrument, **self._tx(signer))
+    def open_account(self, signer=None, isolated_instrument: int | str = 0) -> int:
+        """Open a cross account (`isolated_instrument` 0) or one isolated on an instrument (name or id)."""
+        if isolated_instrument not in (0, "0", None, ""):
+            isolated_instrument = self.instrument(isolated_instrument).id
+        receipt = self.vault.open_account(int(isolated_instrument or 0), **self._tx(signer))
         events = receipt.decode_logs(self.vault.AccountOpened)
         return int(events[-1].id)
 
@@ -256,39 +300,100 @@ class Protocol(Trading):
         self._check_account(account_id)
         units = self._units(symbol, amount)
         token = self.token(symbol)
+        decimals = self.collateral(symbol).decimals
+        # every check before the first transaction: a refused deposit leaves no mint and no allowance behind
+        info = self.vault.asset_info(token.address)
+        wad = units * 10 ** (18 - decimals)
+        if not info.listed:
+            raise ProtocolError(f"{symbol.upper()} is not listed in this deployment's Vault")
+        if int(info.total_wad) + wad > int(info.cap_wad):
+            room = max(int(info.cap_wad) - int(info.total_wad), 0)
+            raise ProtocolError(f"cap exceeded: {symbol.upper()} deposits are capped at {from_wad(int(info.cap_wad))}, "
+                                f"{from_wad(int(info.total_wad))} deposited; at most {from_wad(room)} more")
+        tx = self._tx(signer)
         have = token.balanceOf(signer.address)
         if have < units:
             if mint if mint is not None else self.session.dev_chain:
-                token.mint(signer.address, units - have, **self._tx(signer))
+                token.mint(signer.address, units - have, **tx)
             else:
-                raise ProtocolError(f"insufficient {symbol} in wallet: have {Decimal(have) / 10**self.collateral(symbol).decimals}, need {amount}")
-        if token.allowance(signer.address, self.vault.address) < units:
-            token.approve(self.vault.address, units, **self._tx(signer))
-        self.vault.deposit(account_id, token.address, units, **self._tx(signer))
+                raise ProtocolError(f"insufficient {symbol.upper()} in wallet {signer.address}: have "
+                                    f"{Decimal(have) / 10**decimals}, need {amount}")
+        allowance = token.allowance(signer.address, self.vault.address)
+        if allowance != units:  # exactly this deposit, never an unlimited approval
+            token.approve(self.vault.address, units, **tx)
+        self.vault.deposit(account_id, token.address, units, **tx)
         return {"account": account_id, "asset": symbol.upper(), "deposited": str(amount)}
 
     def withdraw(self, account_id: int, symbol: str, amount: Decimal, to: str | None = None, signer=None) -> dict:
+        from eth_utils import is_address, to_checksum_address
+
         signer = signer or self.session.signer
-        self._check_account(account_id)
+        owner = self._check_account(account_id)
         units = self._units(symbol, amount)
         token = self.token(symbol)
+        if to is not None:
+            if not is_address(to):
+                raise ProtocolError(f"--to must be a 0x address of 40 hex digits, got {to!r}")
+            to = to_checksum_address(to)
         wad = units * 10 ** (18 - self.collateral(symbol).decimals)
         have = self.vault.cash_of(account_id) if self.collateral(symbol).settlement else self.vault.balance_of(account_id, token.address)
         if have < wad:
             raise ProtocolError(f"insufficient balance: account {account_id} has {from_wad(max(have, 0))} {symbol.upper()}, asked {amount}")
+        if not self._withdraw_ok(account_id, token.address, units, signer.address, to or signer.address):
+            most = self.max_withdrawable(account_id, symbol, sender=signer.address)
+            raise ProtocolError(f"withdrawing {amount} {symbol.upper()} would leave account {account_id} below initial "
+                                f"margin: at most {most} now")
         # padded: the withdraw hook runs the margin engine, whose gas depends on block.timestamp
         self.send(self.vault.withdraw, account_id, token.address, units, to or signer.address, signer=signer)
         return {"account": account_id, "asset": symbol.upper(), "withdrawn": str(amount), "to": to or signer.address}
 
     def account(self, account_id: int) -> dict:
         owner = self._check_account(account_id)
-        rows = {}
+        rows, most = {}, {}
         for c in self.params.collaterals:
             token = self.manifest.token(c.symbol)
             wad = self.vault.cash_of(account_id) if c.settlement else self.vault.balance_of(account_id, token)
-            rows[c.symbol] = str(from_wad(wad))
+            rows[c.symbol] = token_units(wad, c.decimals)  # in the token's own decimals (cash accrues in WAD)
+            most[c.symbol] = str(self.max_withdrawable(account_id, c.symbol, balance_wad=wad, owner=owner))
         return {"account": account_id, "owner": owner,
-                "isolated_instrument": int(self.vault.isolated_instrument(account_id)), "balances": rows}
+                "isolated_instrument": int(self.vault.isolated_instrument(account_id)), "balances": rows,
+                "max_withdrawable": most}
+
+    # -- withdrawal limits ---------------------------------------------------------------------------------
+    def _withdraw_ok(self, account_id: int, token: str, units: int, sender: str, receiver: str | None = None) -> bool:
+        """Would `withdraw(units)` sent by `sender` pass the Vault's checks (initial margin, auctions, utilisation)?"""
+        if units <= 0:
+            return True
+        vault = self.session.web3.eth.contract(self.vault.address, abi=self.manifest.abis.get("Vault")
+                                               or _artifact_abi("Vault"))
+        try:
+            vault.functions.withdraw(account_id, token, units, receiver or sender).call({"from": sender})
+            return True
+        except Exception:  # noqa: BLE001 - any revert: not withdrawable
+            return False
+
+    def max_withdrawable(self, account_id: int, symbol: str, balance_wad: int | None = None,
+                         owner: str | None = None, sender: str | None = None) -> Decimal:
+        """The largest amount of `symbol` the owner can withdraw now (token units, rounded down to 6 significant
+        digits below the exact limit): the whole balance when that passes, else a bisection on the Vault's own
+        check (`withdraw` simulated with eth_call)."""
+        c = self.collateral(symbol)
+        token = self.manifest.token(c.symbol)
+        owner = sender or owner or self.vault.owner_of(account_id)
+        if balance_wad is None:
+            balance_wad = self.vault.cash_of(account_id) if c.settlement else self.vault.balance_of(account_id, token)
+        scale = 10 ** (18 - c.decimals)
+        hi = max(int(balance_wad), 0) // scale
+        if hi == 0 or self._withdraw_ok(account_id, token, hi, owner):
+            return Decimal(hi) / 10**c.decimals
+        lo = 0
+        while hi - lo > max(1, hi // 10**6):
+            mid = (lo + hi) // 2
+            if self._withdraw_ok(account_id, token, mid, owner):
+                lo = mid
+            else:
+                hi = mid
+        return Decimal(lo) / 10**c.decimals
 
     # -- oracles -------------------------------------------------------------------------------------------
     def price(self, symbol: str) -> dict:
@@ -304,7 +409,12 @@ class Protocol(Trading):
         if not self.session.dev_chain:
             raise ProtocolError("oracle set works on dev chains only (feeds are mocks there)")
         u = self.underlying(symbol)
-        answer = int(price * Decimal(10) ** u.feed_decimals)
+        if price > MAX_PRICE:
+            raise ProtocolError(f"price must be at most {MAX_PRICE:,.0f} USD, got {price}")
+        scaled = price * Decimal(10) ** u.feed_decimals
+        if scaled != scaled.to_integral_value() or scaled <= 0:
+            raise ProtocolError(f"{u.symbol}'s feed has {u.feed_decimals} decimals: {price} is not representable")
+        answer = int(scaled)
         keys = [f"feed2:{u.symbol}"] if secondary else [f"feed:{u.symbol}", f"feed2:{u.symbol}"]
         for key in keys:
             # explicit gas: estimates for this mock can come out short after a same-value round (refunds)

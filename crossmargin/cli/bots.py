@@ -2,8 +2,8 @@
 
 Each prints one JSON line per block (`--json`, or whenever stdout is not a terminal) or a live rich view (its
 JSON lines then go to `--log`, default `.cache/bots/<bot>-<chain_id>.jsonl`), and stops cleanly on Ctrl-C.
-Without a signer (`--account` / CROSSMARGIN_PRIVATE_KEY), or with `--dry-run`, a bot sends nothing and logs
-what it would have sent.
+A bot needs a signer (`--account` / CROSSMARGIN_PRIVATE_KEY) unless `--dry-run`, where it sends nothing and logs
+what it would have sent. Failure policy: `crossmargin.bots.run`.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from crossmargin.cli.common import UserError, chain_options
 def bot_options(f):
     """Options every bot takes, on top of --network / --account / --json."""
 
-    @chain_options
-    @click.option("--account-id", type=int, default=None, help="Vault account operated (default: the signer's first).")
-    @click.option("--dry-run", is_flag=True, help="Simulate and log what would be sent; send nothing.")
+    @chain_options(capture_stdout=False)
+    @click.option("--account-id", type=click.IntRange(min=1), default=None, help="Vault account operated (default: the signer's first).")
+    @click.option("--dry-run", is_flag=True, help="Simulate and log what would be sent; send nothing (no signer needed).")
     @click.option("--max-fee-gwei", type=float, default=100.0, show_default=True, help="Gas price cap: above it, wait.")
     @click.option("--priority-gwei", type=float, default=1.0, show_default=True, help="Priority fee (tip).")
     @click.option("--book", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="The maker's quotes file (default: .cache/book/<chain_id>.json).")
     @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="Also append the JSON lines here.")
-    @click.option("--poll", type=float, default=0.25, show_default=True, help="Seconds between head polls.")
-    @click.option("--max-blocks", type=int, default=None, help="Stop after this many blocks (default: run until Ctrl-C).")
+    @click.option("--poll", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True, help="Seconds between head polls.")
+    @click.option("--max-blocks", type=click.IntRange(min=1), default=None, help="Stop after this many blocks (default: run until Ctrl-C).")
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         return f(*args, **kwargs)
@@ -47,7 +47,7 @@ def _run(make, kw: dict, name: str, columns: tuple[str, ...]) -> None:
     try:
         run_bot(lambda w3, signer: make(w3, signer, options), network=kw["network"], account=kw["account"],
                 as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"], max_blocks=kw["max_blocks"],
-                columns=columns, name=name)
+                columns=columns, name=name, dry_run=kw["dry_run"])
     except BotError as exc:
         raise UserError(str(exc)) from None
 
@@ -64,9 +64,10 @@ def keeper() -> None:
 @keeper.command("run")
 @bot_options
 @click.option("--shard", default="0/1", show_default=True, help="i/n: this keeper's share of the accounts.")
-@click.option("--takeover-blocks", type=int, default=3, show_default=True,
+@click.option("--takeover-blocks", type=click.IntRange(min=0), default=3, show_default=True,
               help="Blocks per rank before a keeper covers another shard's account.")
-@click.option("--batch", type=int, default=250, show_default=True, help="Accounts per Lens call (max 500).")
+@click.option("--batch", type=click.IntRange(1, 500), default=250, show_default=True,
+              help="Accounts per Lens call (1..500).")
 @click.option("--min-profit", type=float, default=0.0, show_default=True, help="USD a bid must earn after gas and unwind.")
 @click.option("--unwind-cost", type=float, default=0.003, show_default=True, help="Expected unwind cost (fraction of notional).")
 @click.option("--no-unwind", is_flag=True, help="Keep received positions instead of closing them against the maker.")
@@ -75,7 +76,14 @@ def keeper() -> None:
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep the account index here across keeper restarts.")
 def keeper_run(**kw) -> None:
-    """Follow new blocks, scan account health through the Lens, start auctions and bid when profitable."""
+    """Follow new blocks, scan account health through the Lens, start auctions and bid when profitable.
+
+    \b
+    Examples:
+      crossmargin keeper run --account TEST::3
+      APE_ACCOUNTS_keeper_PASSPHRASE=... crossmargin keeper run --account keeper --shard 0/2 --json
+      crossmargin keeper run --dry-run --account-id 4          # watch only, no key
+    """
     from crossmargin.bots.core import BotError
     from crossmargin.bots.keeper import Keeper, KeeperConfig, parse_shard
 
@@ -88,7 +96,7 @@ def keeper_run(**kw) -> None:
         raise UserError(str(exc)) from None
     _run(lambda w3, signer, options: Keeper(w3, signer, options, config), kw, "keeper",
          ("block", "accounts", "scanned", "scan_ms", "liquidatable", "in_auction", "stale", "started", "bids",
-          "liquidations", "lost_races", "failures", "profit_usd", "own_ratio", "pending", "loop_ms"))
+          "liquidations", "lost_races", "failures", "profit_usd", "own_ratio", "pending", "p_liq_24h", "loop_ms"))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -109,7 +117,12 @@ def agent() -> None:
 @click.option("--max-inventory", type=float, default=1_000_000.0, show_default=True,
               help="USD inventory per market at which quotes are fully skewed.")
 def maker_cmd(**kw) -> None:
-    """Quote signed two-sided orders around the oracle on every linear market."""
+    """Quote signed two-sided orders around the oracle on every linear market.
+
+    \b
+    Examples:
+      crossmargin agent maker --account TEST::1 --spread 0.002 --notional 50000
+    """
     from crossmargin.bots.maker import Maker, MakerConfig
 
     config = MakerConfig(spread=kw["spread"], notional=kw["notional"], ttl=kw["ttl"], refresh=kw["refresh"],
@@ -124,17 +137,26 @@ def maker_cmd(**kw) -> None:
 @click.option("--low", type=float, default=1.3, show_default=True, help="Below: deposit from the reserve or reduce risk.")
 @click.option("--high", type=float, default=2.2, show_default=True, help="Above: withdraw the surplus.")
 @click.option("--asset", default="USDC", show_default=True, help="Settlement asset moved.")
+@click.option("--max-pliq", type=float, default=None, help="Forecast policy: keep P(liquidation, 24 h) below this "
+              "(e.g. 0.01), topping up or reducing before the MM breach; replaces the `low` trigger.")
 def band_cmd(**kw) -> None:
-    """Keep the account's equity/IM inside [low, high] from a reserve wallet (the signer's)."""
+    """Keep the account's equity/IM inside [low, high] from a reserve wallet (the signer's).
+
+    \b
+    Examples:
+      crossmargin agent band --account TEST::5 --target 1.6 --low 1.3 --high 2.2
+    """
     from crossmargin.bots.band import BandAgent, BandConfig
     from crossmargin.bots.core import BotError
 
     try:
-        config = BandConfig(target=kw["target"], low=kw["low"], high=kw["high"], asset=kw["asset"])
+        config = BandConfig(target=kw["target"], low=kw["low"], high=kw["high"], asset=kw["asset"].upper(),
+                            max_pliq=kw["max_pliq"])
     except BotError as exc:
         raise UserError(str(exc)) from None
     _run(lambda w3, signer, options: BandAgent(w3, signer, options, config), kw, "band",
-         ("block", "account", "ratio", "status", "equity_im", "im", "deposited", "withdrawn", "reductions", "action"))
+         ("block", "account", "ratio", "status", "equity_im", "im", "p_liq_24h", "deposited", "withdrawn",
+          "reductions", "action"))
 
 
 @agent.command("hedge")
@@ -143,7 +165,12 @@ def band_cmd(**kw) -> None:
 @click.option("--target-delta", type=float, default=0.0, show_default=True, help="USD delta a hedge aims at.")
 @click.option("--max-vega", type=float, default=None, help="USD per vol point before warning (options).")
 def hedge_cmd(**kw) -> None:
-    """Offset aggregate delta with perp orders when it crosses --max-delta."""
+    """Offset aggregate delta with perp orders when it crosses --max-delta.
+
+    \b
+    Examples:
+      crossmargin agent hedge --account TEST::6 --max-delta 10000
+    """
     from crossmargin.bots.hedge import HedgeConfig, Hedger
 
     config = HedgeConfig(max_delta=kw["max_delta"], target_delta=kw["target_delta"], max_vega=kw["max_vega"])

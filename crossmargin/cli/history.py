@@ -268,11 +268,17 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
                    "25 %% of MM (crossmargin simulate's model).")
 @click.option("--liq-delay", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Path steps between the MM breach and the bid (0: a keeper bidding at once).")
+@click.option("--jump", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="A wick at each day's worst point: this many day-sigmas of the forecast, for one step.")
+@click.option("--funding-premium", default=1.25e-5, show_default=True, type=float,
+              help="Perp mark premium per funding period (dutch only; 1.25e-5 an hour = 0.01 %% per 8 h).")
+@click.option("--funding-beta", default=0.0, show_default=True, type=float,
+              help="Premium added per unit of the trailing day's log return (> 0: a discount in a fall).")
 @refit_option
 @out_option
 @json_option
 def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_per_day, vol_method, insurance,
-               liq_model, liq_delay, refit_days, out, as_json) -> None:
+               liq_model, liq_delay, jump, funding_premium, funding_beta, refit_days, out, as_json) -> None:
     """Replay real history: Brownian bridges between daily closes with the forecast vol, the vol the feeder posts
     through the VolOracle's rate limit, random books cross vs isolated (liquidations, bad debt, insurance fund)."""
     from crossmargin.sim.backtest import book_vols
@@ -297,11 +303,13 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
         f = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]), params.risk.horizon_days,
                           refit_days=refit_days, with_garch=vol_method == "garch")
         vols = book_vols(listed, prices, vol_method, f)
-        from crossmargin.sim.engine import LiquidationModel
+        from crossmargin.sim.engine import FundingModel, LiquidationModel
 
-        liq = LiquidationModel(delay_steps=liq_delay, schedule=listed.liquidation if liq_model == "dutch" else None)
-        results = [replay(params, prices, vols, a, b, books, seed, steps_per_day, insurance, liquidation=liq, key=k)
-                   for k, a, b, _ in windows]
+        dutch = liq_model == "dutch"
+        liq = LiquidationModel(delay_steps=liq_delay, schedule=listed.liquidation if dutch else None,
+                               funding=FundingModel(funding_premium, funding_beta) if dutch else None)
+        results = [replay(params, prices, vols, a, b, books, seed, steps_per_day, insurance, liquidation=liq, key=k,
+                          jump=jump) for k, a, b, _ in windows]
     except ValueError as exc:
         raise UserError(str(exc)) from None
     import dataclasses
@@ -310,6 +318,8 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
 
     data = {"params": params.name, "prices": prices.source, "books": books, "seed": seed, "vol": vol_method,
             "steps_per_day": steps_per_day, "liquidation": liq_model, "liq_delay_steps": liq_delay,
+            "funding": {"premium": funding_premium, "beta": funding_beta} if liq_model == "dutch" else None,
+            "jump": jump,
             "replays": [_plain(dataclasses.asdict(r)) | {"seconds": s} for r, _, s in results]}
     path = _out(out) / "replay.json"
     path.write_text(json.dumps(data, indent=2, default=str))
@@ -317,15 +327,22 @@ def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_p
     symbols = list(params.symbols)
     rows = [[r.key, "/".join(f"{100 * r.trough[u]:.0f}" for u in symbols),
              f"{r.cross.books_hit:,.0f} / {r.isolated.books_hit:,.0f}",
+             f"{r.cross.bids:,.0f} ({r.cross.partial_bids:,.0f}) / {r.isolated.bids:,.0f} "
+             f"({r.isolated.partial_bids:,.0f})",
+             f"{r.cross.penalties:,.0f} / {r.isolated.penalties:,.0f}",
+             f"{r.cross.funding_paid:,.0f} / {r.isolated.funding_paid:,.0f}",
              f"{r.cross.bad_debt:,.0f} / {r.isolated.bad_debt:,.0f}",
              f"{r.cross.uncovered:,.0f} / {r.isolated.uncovered:,.0f}"] for r, _, _ in results]
     notes = "; ".join(dict.fromkeys(p.sources.split("; ", 1)[1] for _, p, _ in results if "; " in p.sources))
     emit(data, as_json, _readable(table(
         f"replays of real closes, params {params.name}, {books:,} books, {steps_per_day} steps a day, vol {vol_method}",
-        ["replay", f"low % {'/'.join(symbols)}", "books liquidated cross / iso", "bad debt cross / iso",
+        ["replay", f"low % {'/'.join(symbols)}", "books liquidated cross / iso", "bids (partial) cross / iso",
+         "owners' liquidation cost cross / iso", "funding paid cross / iso", "bad debt cross / iso",
          "uncovered cross / iso"], rows)),
         message=f"USD; insurance fund {insurance:.2%} of gross notional per mode; liquidation: "
-                + ("the contract's full bid (Dutch-auction discount, flag and fund fees)" if liq_model == "dutch"
+                + ("the contract's auction (flag fee, Dutch-auction discount, partial bids up to f_max, fund fee; "
+                   f"perp funding at premium {funding_premium:g} + {funding_beta:g} x the day's return)"
+                   if liq_model == "dutch"
                    else "the bidder keeps 25 % of MM") + f", {liq_delay} step(s) after the breach. "
                 + (f"Proxies: {notes}. " if notes else "")
                 + f"wrote {path}")
@@ -364,10 +381,16 @@ def _demo_accounts(params):
 @click.option("--symbol", default="ETH", show_default=True, help="The underlying that gaps.")
 @click.option("--stress", default=1.5, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Cover 2: historical one-day moves are multiplied by this.")
+@click.option("--liquidation", "liq_model", type=click.Choice(["dutch", "mm"]), default="dutch", show_default=True,
+              help="dutch: the Liquidation contract's auction (flag fee, d(t), partial bids, fund fee); mm: the "
+                   "bidder keeps 25 %% of MM.")
+@click.option("--liq-delay", default=0, show_default=True, type=click.IntRange(0, 1),
+              help="Hourly steps between the gap and the bid (0: at once, d = d_start; 1: an hour later).")
 @click.option("--no-plots", is_flag=True, help="Skip fund.png.")
 @out_option
 @json_option
-def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, no_plots, out, as_json) -> None:
+def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, liq_model, liq_delay, no_plots, out,
+             as_json) -> None:
     """Gap risk and the insurance fund: bad debt against a one-step gap (5 %-40 %, vol x2) for random books and
     the demo's books, and the fund a Cover 2 rule needs (two largest losses beyond margin on the worst historical
     day x stress) against the configured fund."""
@@ -390,12 +413,19 @@ def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, n
     demo = _params("demo").listed(0)
     demo_books = from_accounts(demo, _demo_accounts(demo))
     demo_fund = float(INSURANCE_DEPOSIT.get(demo.settlement.symbol, 0))
-    series = {"random books, cross": gap_table(listed, cross, fund, symbol),
-              "random books, isolated": gap_table(listed, iso, fund, symbol),
-              "demo books (demo params)": gap_table(demo, demo_books, demo_fund, symbol)}
+    from crossmargin.sim.engine import LiquidationModel
+
+    def liq(p):
+        return LiquidationModel(delay_steps=liq_delay, schedule=p.liquidation if liq_model == "dutch" else None,
+                                discount=0.25)
+
+    series = {"random books, cross": gap_table(listed, cross, fund, symbol, liquidation=liq(listed)),
+              "random books, isolated": gap_table(listed, iso, fund, symbol, liquidation=liq(listed)),
+              "demo books (demo params)": gap_table(demo, demo_books, demo_fund, symbol, liquidation=liq(demo))}
     c2 = cover2(listed, cross, prices, stress)
     c2_demo = cover2(demo, demo_books, prices, stress)
-    data = {"params": params.name, "books": books, "seed": seed, "symbol": symbol,
+    data = {"params": params.name, "books": books, "seed": seed, "symbol": symbol, "liquidation": liq_model,
+            "liq_delay_steps": liq_delay,
             "funds": {"random books": fund, "demo books": demo_fund},
             "gaps": {k: [r.__dict__ for r in v] for k, v in series.items()},
             "cover2": {"random books": c2.to_dict(), "demo books": c2_demo.to_dict()}, "files": []}
@@ -418,9 +448,18 @@ def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, n
                                                  for n in names])
     emit(data, False, _readable(table(
         f"one-step {symbol} gap, vol x2: negative equity / bad debt (USD)", ["gap", *names], rows)))
-    msg = (f"funds: random books {fund:,.0f} ({insurance:.2%} of gross notional), demo {demo_fund:,.0f}. "
-           f"Cover 2 (moves x{stress:g}, vols x2): random books need {c2.cover2:,.0f} (worst day {c2.worst_day}; "
-           f"every account {c2.cover_all:,.0f}), demo books {c2_demo.cover2:,.0f} (worst day {c2_demo.worst_day}). "
+    c2_rows = []
+    for name, c, f in (("random books", c2, fund), ("demo books (demo params)", c2_demo, demo_fund)):
+        moves = ", ".join(f"{u} {100 * m:+.0f} %" for u, m in c.moves.items())
+        c2_rows.append([name, c.worst_day, moves, " + ".join(f"{x:,.0f}" for x in c.largest), f"{c.cover2:,.0f}",
+                        f"{c.cover_all:,.0f}", f"{f:,.0f}", f"{c.cover2 / f:.2f}" if f else "-"])
+    emit(data, False, _readable(table(
+        f"Cover 2: the two largest losses beyond margin on the worst historical day, moves x{stress:g}, vols x2 (USD)",
+        ["books", "worst day", "stressed moves", "two largest", "Cover 2", "every account", "fund",
+         "Cover 2 / fund"], c2_rows)))
+    msg = (f"funds: random books {fund:,.0f} ({insurance:.2%} of gross notional), demo {demo_fund:,.0f}; liquidation: "
+           + ("the contract's auction" if liq_model == "dutch" else "the bidder keeps 25 % of MM")
+           + f", {liq_delay} step(s) after the gap. "
            + (f"No prices for {', '.join(c2.proxies)} on some days: they did not move then. " if c2.proxies else "")
            + f"wrote {', '.join(data['files'])}")
     emit(data, False, message=msg)
@@ -440,9 +479,17 @@ def _vol_agent():
                   help="Relative change below which nothing is sent (unless the value is old).")
     @click.option("--refresh", type=int, default=None, help="Seconds after which the current value is re-posted "
                                                             "(default: half the oracle's heartbeat).")
+    @click.option("--half-life", default=86_400, show_default=True, type=click.IntRange(min=1),
+                  help="Without --prices: half-life of the rounds EWMA, seconds.")
+    @click.option("--lookback", default=7 * 86_400, show_default=True, type=click.IntRange(min=1),
+                  help="Without --prices: how far back the oracle's rounds are read, seconds.")
+    @click.option("--max-rounds", default=2_000, show_default=True, type=click.IntRange(min=2),
+                  help="Without --prices: at most this many rounds per underlying.")
     @refit_option
     def vol_agent_cmd(**kw) -> None:
-        """Post forecast vols (GARCH or EWMA from a price file) to the VolOracle, stepping within its limits."""
+        """Post forecast vols to the VolOracle, stepping within its limits: GARCH or EWMA from a price file
+        (--prices), or without one from the chain's own oracle history (the primary feeds' AggregatorV3 rounds: a
+        time-weighted EWMA), floored at each underlying's vol_floor and --floor."""
         from crossmargin.bots.core import BotError, GasPolicy
         from crossmargin.bots.run import run_bot
         from crossmargin.bots.vol import VolConfig, VolFeeder
@@ -450,11 +497,13 @@ def _vol_agent():
         try:
             config = VolConfig(prices=Path(kw["prices_path"]) if kw["prices_path"] else None, method=kw["method"],
                                floor=kw["floor"], min_change=kw["min_change"], refresh=kw["refresh"],
-                               refit_days=kw["refit_days"])
+                               refit_days=kw["refit_days"], half_life=kw["half_life"], lookback=kw["lookback"],
+                               max_rounds=kw["max_rounds"])
             gas = GasPolicy(kw["max_fee_gwei"], kw["priority_gwei"])
             run_bot(lambda w3, signer: VolFeeder(w3, signer, gas, kw["dry_run"], config), network=kw["network"],
                     account=kw["account"], as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"],
-                    max_blocks=kw["max_blocks"], columns=("block", "vols", "posts", "sent", "steps_left"), name="vol")
+                    max_blocks=kw["max_blocks"], columns=("block", "vols", "posts", "sent", "steps_left"), name="vol",
+                    dry_run=kw["dry_run"])
         except BotError as exc:
             raise UserError(str(exc)) from None
 

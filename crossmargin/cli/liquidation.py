@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import click
 
-from crossmargin.cli.common import UserError, chain_options, console, emit, table
+from crossmargin.cli.common import UserError, chain_options, console, emit, print_table, table
 
 WAD = 10**18
 STATUS = {0: "OK", 1: "DEGRADED", 2: "STALE"}
@@ -66,7 +66,13 @@ def register(cli: click.Group) -> None:
 @chain_options
 @click.option("--all", "include_closed", is_flag=True, help="Include closed auctions.")
 def liquidations(network, account, confirmations, as_json, include_closed) -> None:
-    """List liquidation auctions: discount now, mark value, health, largest fraction and its price."""
+    """List liquidation auctions: discount now, mark value, health, largest fraction and its price (no key needed).
+
+    \b
+    Examples:
+      crossmargin liquidations
+      crossmargin liquidations --all --json
+    """
     from crossmargin.chain.manifest import ManifestError
     from crossmargin.chain.protocol import Protocol, ProtocolError
     from crossmargin.chain.session import connect
@@ -93,9 +99,16 @@ def liquidations(network, account, confirmations, as_json, include_closed) -> No
 @click.option("--options/--linear", default=False, show_default=True, help="Trade the listed options too.")
 @click.option("--episode", default=400, show_default=True, help="Steps before returning to the base snapshot.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def fuzz(steps, seed, options, episode, as_json) -> None:
+@click.option("--network", default=None, metavar="URL",
+              help="Fuzz the deployment on this node's JSON-RPC (anvil, Hardhat, a fork) instead of pyrevm.")
+@click.option("--deployment", default=None, metavar="FILE",
+              help="With --network: the deployment file (default: deployments/<chain id>.json).")
+@click.option("--keep", is_flag=True, help="With --network: leave the node at the failing state.")
+@click.option("--replay", default=None, metavar="FILE", help="With --network: replay a failure's step list.")
+def fuzz(steps, seed, options, episode, as_json, network, deployment, keep, replay) -> None:
     """Run the liquidation state machine on pyrevm outside pytest: random rules (trades, ±50 % price jumps,
-    stale and deviating feeds, vol, time, auctions, bids, socialisation) with every invariant checked."""
+    stale and deviating feeds, vol, time, auctions, bids, socialisation) with every invariant checked.
+    With --network URL: the same machine against the deployment on that node (README "Fuzz your deployment")."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from crossmargin.fuzz.machine import INVARIANTS, LiquidationMachine
@@ -103,6 +116,10 @@ def fuzz(steps, seed, options, episode, as_json) -> None:
 
     if steps <= 0:
         raise UserError(f"--steps must be positive, got {steps}")
+    if network is not None:
+        return _fuzz_node(network, deployment, steps, seed, options, episode, keep, replay, as_json)
+    if deployment or keep or replay:
+        raise UserError("--deployment, --keep and --replay need --network URL")
     started = time.perf_counter()
     machine = LiquidationMachine(options=options)
     setup = time.perf_counter() - started
@@ -137,11 +154,65 @@ def fuzz(steps, seed, options, episode, as_json) -> None:
         emit(data, True)
     else:
         rows = [[name, f"{count:,}"] for name, count in data["invariants"].items()]
-        console.print(table(f"invariants checked ({data['books']} books, seed {seed})", ["invariant", "checks"], rows))
+        print_table(table(f"invariants checked ({data['books']} books, seed {seed})", ["invariant", "checks"], rows))
         top = [[k, f"{v:,}"] for k, v in list(data["outcomes"].items())[:14]]
-        console.print(table("outcomes", ["what happened", "count"], top))
+        print_table(table("outcomes", ["what happened", "count"], top))
         console.print(f"{report.steps:,} steps in {report.seconds:.1f} s: [bold]{report.steps_per_second:,.0f} steps/s[/] "
                       f"({report.stats.txs:,} transactions; setup {setup:.1f} s)")
     if report.violation is not None:
         raise UserError(f"invariant violated at step {report.failing_step} ({report.failing_rule}), "
                         f"replay with --seed {seed} --steps {report.failing_step + 1}: {report.violation}")
+
+
+def _fuzz_node(uri, deployment, steps, seed, options, episode, keep, replay, as_json) -> None:
+    """`crossmargin fuzz --network URL`: `crossmargin.fuzz.node.fuzz_node`, reported like the revm run."""
+    from crossmargin.chain.manifest import ManifestError
+    from crossmargin.fuzz.engine import NodeError
+    from crossmargin.fuzz.machine import INVARIANTS
+
+    from crossmargin.fuzz.node import fuzz_node
+
+    if not uri.startswith(("http://", "https://")):
+        raise UserError(f"--network for fuzz is a node's JSON-RPC URL (http://...), got {uri!r}")
+    done = {"n": 0}
+
+    def tick(n: int) -> None:
+        done["n"] += n
+        if not as_json and done["n"] % 50 == 0:
+            console.print(f"  {done['n']:,} steps", highlight=False)
+
+    try:
+        r = fuzz_node(uri, deployment, steps, seed, episode=episode, keep=keep, replay=replay, options=options,
+                      on_step=tick)
+    except (ManifestError, NodeError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    report = r.report
+    v = report.violation
+    data = {
+        "network": uri, "client": r.client, "deployment": deployment, "steps": report.steps, "seed": seed,
+        "seconds": round(report.seconds, 2), "setup_seconds": round(r.setup_seconds, 2),
+        "steps_per_second": round(report.steps_per_second, 1), "transactions": report.stats.txs,
+        "rpc_calls": r.rpc_calls, "invariants": {name: report.stats.checks[name] for name in INVARIANTS},
+        "outcomes": dict(report.stats.outcomes.most_common()),
+        "violation": None if v is None else {
+            "invariant": v.name, "detail": str(v), "step": report.failing_step, "rule": report.failing_rule,
+            "shrunk_steps": [[rule, list(args)] for rule, args in r.shrunk], "shrink_replays": r.shrink_replays,
+            "replay_file": r.replay_file, "replay": r.replay_command(), "kept": r.kept},
+    }
+    if as_json:
+        emit(data, True)
+    else:
+        rows = [[name, f"{count:,}"] for name, count in data["invariants"].items()]
+        console.print(table(f"invariants checked on {uri} ({r.client}, seed {seed})", ["invariant", "checks"], rows))
+        console.print(f"{report.steps:,} steps in {report.seconds:.1f} s: [bold]{report.steps_per_second:,.1f} "
+                      f"steps/s[/] ({report.stats.txs:,} transactions, {r.rpc_calls:,} RPC calls; setup "
+                      f"{r.setup_seconds:.1f} s)")
+        if v is not None:
+            steps_table = [[str(i), rule, ", ".join(map(str, args))] for i, (rule, args) in enumerate(r.shrunk)]
+            console.print(table(f"shortest failing step list ({len(r.shrunk)} of {report.failing_step + 1} steps)",
+                                ["#", "rule", "arguments"], steps_table))
+            if r.kept:
+                console.print("the node is left at the failing state (--keep)")
+    if v is not None:
+        raise UserError(f"invariant violated at step {report.failing_step} ({report.failing_rule}), seed {seed}: {v}"
+                        f"\nreplay: {r.replay_command()}")

@@ -18,7 +18,13 @@ from crossmargin.cli.common import UserError, console
 @click.option("--fresh", is_flag=True, help="Start from an empty chain (forget the saved state).")
 @click.option("--block-time", type=float, default=None, help="Mine every N seconds (default: on demand).")
 def node_cmd(port: int, chain_id: int, fresh: bool, block_time: float | None) -> None:
-    """Run anvil on 127.0.0.1:PORT until Ctrl-C; other commands find it without --network."""
+    """Run anvil on 127.0.0.1:PORT until Ctrl-C; other commands find it without --network (port 8545).
+
+    \b
+    Examples:
+      crossmargin node &
+      crossmargin node --port 8555 --fresh     # then: export CROSSMARGIN_NETWORK=http://127.0.0.1:8555
+    """
     state = embedded_state_file(chain_id)
     if fresh and state.exists():
         state.unlink()

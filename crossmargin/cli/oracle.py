@@ -28,7 +28,13 @@ def oracle() -> None:
 @chain_options
 @click.argument("underlyings", nargs=-1)
 def show_cmd(network, account, confirmations, as_json, underlyings) -> None:
-    """Price, vol and status of UNDERLYINGS (default: all)."""
+    """Price, vol and status of UNDERLYINGS (default: all); no key needed.
+
+    \b
+    Examples:
+      crossmargin oracle show
+      crossmargin oracle show ETH BTC --json
+    """
     def read(p):
         names = underlyings or [u.symbol for u in p.params.underlyings]
         return [p.price(name) for name in names]
@@ -46,7 +52,14 @@ def show_cmd(network, account, confirmations, as_json, underlyings) -> None:
 @click.option("--vol", "vol", default=None,
               help="New implied vol (e.g. 0.8), within the VolOracle's bounds and rate limit (×/÷ 2 per hour).")
 def set_cmd(network, account, confirmations, as_json, underlying, price, secondary, vol) -> None:
-    """Move UNDERLYING's mock price feed and/or its vol."""
+    """Move UNDERLYING's mock price feed (dev chains) and/or its vol (the feeder).
+
+    \b
+    Examples:
+      crossmargin oracle set ETH --price 2500
+      crossmargin oracle set ETH --price 2400 --secondary     # the feeds disagree: DEGRADED
+      crossmargin oracle set ETH --vol 0.9
+    """
     if price is None and vol is None:
         raise UserError("nothing to set: pass --price and/or --vol")
     price_v = parse_amount(price, "price") if price is not None else None

@@ -81,7 +81,13 @@ def risk() -> None:
 @risk.command("show")
 @chain_options
 def show_cmd(network, account, confirmations, as_json) -> None:
-    """Global risk parameters with their on-chain bounds, and the correlation matrix."""
+    """Global risk parameters with their on-chain bounds, and the correlation matrix (no key needed).
+
+    \b
+    Examples:
+      crossmargin risk show
+      crossmargin risk show --json | jq '.params[] | select(.name == "im_factor")'
+    """
     _emit(_run(network, account, confirmations, lambda s: s.show()), as_json)
 
 

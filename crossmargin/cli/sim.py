@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crossmargin.cli.common import UserError, console, emit, err_console, table
+from crossmargin.cli.common import UserError, console, emit, err_console, print_table, table
 from crossmargin.paths import reports_dir
 from crossmargin.sim.stress import SCENARIOS
 
@@ -50,10 +50,15 @@ def _usd(x: float) -> str:
               help="GBM horizon in days (hourly steps).")
 @click.option("--insurance", default=0.001, show_default=True, type=click.FloatRange(min=0),
               help="Insurance fund per margin mode, as a fraction of the books' gross notional.")
+@click.option("--liquidation", "liq_model", type=click.Choice(["dutch", "mm"]), default="dutch", show_default=True,
+              help="dutch: the Liquidation contract's auction (flag fee, d(t), partial bids up to f_max, fund fee) "
+                   "and perp funding; mm: the bidder keeps --liq-discount of MM of the whole book.")
 @click.option("--liq-discount", default=0.25, show_default=True, type=click.FloatRange(0, 1),
-              help="Liquidation: the bidder keeps this fraction of MM.")
+              help="--liquidation mm: the bidder keeps this fraction of MM.")
 @click.option("--liq-delay", default=1, show_default=True, type=click.IntRange(0, 1000),
-              help="Liquidation: hours (path steps) between the MM breach and the auction's close.")
+              help="Liquidation: hours (path steps) between the MM breach and the (first) bid.")
+@click.option("--funding-premium", default=1.25e-5, show_default=True, type=float,
+              help="--liquidation dutch: perp mark premium per funding period (1.25e-5 an hour = 0.01 %% per 8 h).")
 @click.option("--out", default=None, metavar="DIR", help="Where plots and sim_summary.json go (default: reports/).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -61,9 +66,11 @@ def _usd(x: float) -> str:
               help="With --from/--to: replay these daily closes instead (`crossmargin replay`).")
 @click.option("--from", "start", default=None, metavar="YYYY-MM-DD", help="Replay real history from this day.")
 @click.option("--to", "end", default=None, metavar="YYYY-MM-DD", help="... to this day.")
+@click.option("--jump", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="With --from/--to: a wick of this many day-sigmas at each day's worst point.")
 @click.pass_context
-def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insurance, liq_discount, liq_delay, out,
-                 no_plots, as_json, prices_path, start, end) -> None:
+def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insurance, liq_model, liq_discount, liq_delay,
+                 funding_premium, out, no_plots, as_json, prices_path, start, end, jump) -> None:
     """Random books along GBM paths and stylised crash replays: capital, liquidations and bad debt,
     cross margin vs isolated margin (pure Python model, no chain). With --from/--to: a replay of real daily
     closes (`crossmargin replay`, the contract's Dutch auction)."""
@@ -71,10 +78,11 @@ def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insuranc
         from crossmargin.cli.history import replay_cmd
 
         return ctx.invoke(replay_cmd, prices_path=prices_path, params_name=params_name, start=start, end=end,
-                          books=books, seed=seed, insurance=insurance, liq_delay=liq_delay, out=out, as_json=as_json)
+                          books=books, seed=seed, insurance=insurance, liq_model=liq_model, liq_delay=liq_delay,
+                          funding_premium=funding_premium, jump=jump, out=out, as_json=as_json)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from crossmargin.sim.engine import LiquidationModel
+    from crossmargin.sim.engine import FundingModel, LiquidationModel
     from crossmargin.sim.paths import GBMConfig
     from crossmargin.sim.simulate import SCENARIO_KEYS, SimConfig, simulate
 
@@ -82,7 +90,10 @@ def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insuranc
     keys = SCENARIO_KEYS if "all" in scenarios else tuple(dict.fromkeys(scenarios))
     try:
         config = SimConfig(books=books, paths=paths, scenarios=keys, seed=seed, gbm=GBMConfig(days=days),
-                           liquidation=LiquidationModel(discount=liq_discount, delay_steps=liq_delay),
+                           liquidation=LiquidationModel(discount=liq_discount, delay_steps=liq_delay,
+                                                        schedule=params.liquidation if liq_model == "dutch" else None,
+                                                        funding=FundingModel(funding_premium)
+                                                        if liq_model == "dutch" else None),
                            insurance=insurance)
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -124,7 +135,7 @@ def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insuranc
         f"simulate: params {params.name}, seed {seed}, {pop.books:,} books; means per path",
         ["scenario", "paths", f"low % {'/'.join(symbols)}", "books liquidated cross / iso",
          "bad debt cross / iso", "uncovered cross / iso"], rows))
-    console.print(_readable(cap))
+    print_table(_readable(cap))
     emit(data, False, summary_table,
          message=f"* stylised replay (source figures in sim_summary.json). USD; insurance fund {_usd(fund)} per mode "
                  f"({insurance:.2%} of gross notional); isolated: a book counts as liquidated if any of its "

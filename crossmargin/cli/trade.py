@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from crossmargin.cli.common import UserError, chain_options, emit, guard, load_protocol, parse_amount, table
+from crossmargin.cli.common import (UserError, chain_options, emit, guard, load_protocol, parse_amount, result_out,
+                                    table)
 
 
 @click.group("trade")
@@ -22,27 +22,41 @@ def trade() -> None:
 @click.argument("side", type=click.Choice(["buy", "sell"], case_sensitive=False))
 @click.argument("size")
 @click.argument("price")
-@click.option("--ttl", default=3600, show_default=True, help="Seconds until the order expires.")
-@click.option("--nonce", type=int, default=None, help="Order nonce (default: random); cancel by nonce.")
+@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(min=1),
+              help="Seconds until the order expires.")
+@click.option("--nonce", type=click.IntRange(0, 2**256 - 1), default=None,
+              help="Order nonce (default: random); cancel by nonce.")
 @click.option("--fee-rate", default="0", show_default=True, help="Maker fee rate (fraction of notional).")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="Also write the signed order here.")
 def order_cmd(network, account, confirmations, as_json, account_id, instrument, side, size, price, ttl, nonce,
               fee_rate, out) -> None:
-    """Sign a maker order for ACCOUNT_ID on INSTRUMENT (e.g. ETH-PERP): SIDE SIZE at limit PRICE."""
-    from decimal import Decimal
+    """Sign a maker order for ACCOUNT_ID on INSTRUMENT (e.g. ETH-PERP): SIDE SIZE at limit PRICE.
+
+    The signed order (JSON) goes to stdout when it is not a terminal, and to --out.
+
+    \b
+    Examples:
+      crossmargin trade order 1 ETH-PERP sell 2 3000 --out ask.json
+      crossmargin trade order 1 ETH-PERP buy 0.5 2990 --ttl 60 | crossmargin trade fill - 2 --account TEST::2
+    """
+    from decimal import Decimal, InvalidOperation
 
     from crossmargin.chain.session import connect
 
     qty, px = parse_amount(size, "size"), parse_amount(price, "price")
+    try:
+        fee = Decimal(fee_rate)
+    except InvalidOperation:
+        raise UserError(f"--fee-rate must be a number, got {fee_rate!r}") from None
     with connect(network, account, confirmations) as session:
         p = load_protocol(session)
         signed = guard(lambda: p.make_order(account_id, instrument, side, qty, px, nonce=nonce, ttl=ttl,
-                                             fee_rate=Decimal(fee_rate)))
+                                             fee_rate=fee))
     if out:
         with open(out, "w") as f:
             json.dump(signed, f, indent=2)
-    if as_json or not sys.stdout.isatty():
-        click.echo(json.dumps(signed, indent=2))
+    if as_json or not result_out().isatty():
+        click.echo(json.dumps(signed, indent=2), file=result_out())
     else:
         emit(signed, False, message=f"signed {side} {size} {signed['instrument']} @ {price} for account {account_id}: "
              f"{signed['hash']}" + (f" (written to {out})" if out else ""))
@@ -54,7 +68,13 @@ def order_cmd(network, account, confirmations, as_json, account_id, instrument, 
 @click.argument("taker_account", type=int)
 @click.option("--size", default=None, help="Fill this much (default: what is left of the order).")
 def fill_cmd(network, account, confirmations, as_json, order_file, taker_account, size) -> None:
-    """Fill the signed order in ORDER_FILE ('-' for stdin) from TAKER_ACCOUNT."""
+    """Fill the signed order in ORDER_FILE ('-' for stdin) from TAKER_ACCOUNT.
+
+    \b
+    Examples:
+      crossmargin trade fill ask.json 2 --account TEST::2
+      crossmargin trade fill ask.json 2 --size 0.5 --json
+    """
     from crossmargin.chain.session import connect
 
     try:

@@ -1,5 +1,6 @@
-"""The demo's bots: the real market maker, liquidation keeper and collateral-band agent of `crossmargin.bots`,
-driven in process, block by block, through `Loop.step()` (the loop `crossmargin keeper run` runs forever).
+"""The demo's bots: the real market maker, liquidation keeper, collateral-band agent and vol feeder of
+`crossmargin.bots` (the feeder without a price file: its forecast comes from the chain's own oracle rounds, so the
+crash raises the vols it posts), driven in process, block by block, through `Loop.step()` (the loop `crossmargin keeper run` runs forever).
 
 After every price move the demo calls `settle()`: rounds in which each bot handles the newest head once (maker
 first: the others fill its quotes), until a round in which no bot saw a new block. The demo's anvil mines one
@@ -13,18 +14,21 @@ from pathlib import Path
 
 from crossmargin.bots.band import BandAgent, BandConfig
 from crossmargin.bots.base import BotOptions
-from crossmargin.bots.core import Loop, Metrics, dev_key, web3_for
+from crossmargin.bots.core import GasPolicy, Loop, Metrics, dev_key, web3_for
 from crossmargin.bots.keeper import Keeper, KeeperConfig
 from crossmargin.bots.maker import Maker, MakerConfig
+from crossmargin.bots.vol import VolConfig, VolFeeder
 
 BAND = BandConfig(target=1.6, low=1.3, high=2.2)
+VOL = VolConfig(prices=None)   # forecast from the chain's rounds (half-life a day), floored at each vol_floor
 MAX_ROUNDS = 12  # per price move; a move typically needs 3-5 (start, bid, unwind, requote, quiet)
 
 
 class DemoBots:
-    """`keys`: bot name -> (dev-chain key index, Vault account it operates); all share one quotes file."""
+    """`keys`: bot name -> (dev-chain key index, Vault account it operates); all share one quotes file. The vol
+    feeder signs with `feeder_key` (the dev-chain key holding FEEDER_ROLE: the deployer's)."""
 
-    def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]]):
+    def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]], feeder_key: int = 0):
         self.w3 = web3_for(uri, timeout=60)
         self.records: list[dict] = []
         self.t = 0  # crash seconds the records are filed under
@@ -34,7 +38,8 @@ class DemoBots:
             return self.w3, dev_key(index), BotOptions(account_id=account, book=book)
 
         bots = [Maker(*options("maker"), MakerConfig()), Keeper(*options("keeper"), KeeperConfig()),
-                BandAgent(*options("band"), BAND)]
+                BandAgent(*options("band"), BAND),
+                VolFeeder(self.w3, dev_key(feeder_key), GasPolicy(), False, VOL)]
         self.bots = {b.name: b for b in bots}
         self.loops = {b.name: Loop(b, self.w3, Metrics(b.name, sink=self._keep)) for b in bots}
 
@@ -64,3 +69,7 @@ class DemoBots:
     @property
     def band(self) -> BandAgent:
         return self.bots["band"]
+
+    @property
+    def vol(self) -> VolFeeder:
+        return self.bots["vol"]

@@ -1,9 +1,10 @@
 """The demo's crash: ETH −35 % in one hour with its implied vol doubling, BTC and SOL falling with it.
 
 Stylised on the shape of 2020-03-12 and 2022-11 (a steep first leg, a bounce, a second leg), in 5-minute
-steps. Vols follow the drawdown; the whole crash lasts an hour, so each update stays within the VolOracle's
-rate limit (×/÷ `vol_hour_factor` of the value when the hour window opened: ETH's doubling is posted as it
-happens).
+steps. The demo posts only the prices: the vol feeder (`crossmargin agent vol`, run by the demo without a price
+file) forecasts from these oracle rounds and posts within the VolOracle's rate limit. `CrashStep.vols` is the
+stylised vol path of the shape (vols following the drawdown up to ×`VOL_MULTIPLIER`, within ×/÷ `vol_hour_factor`
+of the start): the stylised reference, no longer posted.
 """
 
 from __future__ import annotations

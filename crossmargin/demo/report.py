@@ -35,7 +35,7 @@ def build(state, params, summaries: dict[str, dict], seconds: float) -> dict:
         "chain_id": p.session.chain_id, "seconds": round(seconds, 1), "params": params.name,
         "crash": {"minutes": state.prices[-1]["t"] // 60,
                   "moves": {u: round(state.prices[-1][u] / state.prices[0][u] - 1, 4) for u in ("ETH", "BTC", "SOL")}},
-        "prices": state.prices, "accounts": accounts,
+        "prices": state.prices, "vols": state.vols, "accounts": accounts,
         "history": {t.label: t.history for t in state.tracked},
         "events": events,
         "liquidations": {"auctions": sum(1 for e in events if e["event"] == "auction started"),
@@ -138,6 +138,10 @@ def _print(r: dict, out: Path) -> None:
     console.print(f"auctions {liq['auctions']}, bids {liq['bids']} ({liq['partial_bids']} partial), discounts paid "
                   f"{liq['min_discount']:.2%}–{liq['max_discount']:.2%}: {liq['discount_usd']:,.0f} USD on "
                   f"{liq['value_sold']:,.0f} USD sold")
+    if r.get("vols"):
+        first, last = r["vols"][0], r["vols"][-1]
+        console.print("vols posted by the vol feeder (forecast from the oracle's own rounds): "
+                      + ", ".join(f"{u} {first[u]:.2f} → {last[u]:.2f}" for u in first if u != "t"))
     console.print(f"insurance fund {r['insurance_fund']['start']:,.0f} → {r['insurance_fund']['end']:,.0f} USDC; "
                   f"bad debt: fund paid {debt['fund_paid']:,.2f}, socialised {debt['socialised']:,.2f}, "
                   f"not absorbed {debt['not_absorbed']:,.2f}")
@@ -155,6 +159,7 @@ FIGURES = {
     "maker": "quote rounds {rounds}, fills {fills}, volume {volume_usd:,.0f} USD, round cancels {cancels}",
     "keeper": "auctions started {started}, bids {liquidations} (races lost: {lost_races}), unwinds {unwinds}, "
               "expected profit {profit_usd:,.0f} USD",
+    "vol": "vol updates {sent} (ok {ok}, reverted {reverted}), forecast from the oracle's own rounds",
     "band": "deposited {deposited:,.0f} USD, withdrawn {withdrawn:,.0f} USD, reductions {reductions}, "
             "equity/IM {min_ratio:.2f}–{max_ratio:.2f}",
 }

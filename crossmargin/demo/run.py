@@ -44,6 +44,7 @@ class DemoState:
     band: tuple[object, int] = None
     tracked: list[Tracked] = field(default_factory=list)
     prices: list[dict] = field(default_factory=list)
+    vols: list[dict] = field(default_factory=list)    # the VolOracle's vols at each snapshot (the feeder's posts)
     bots: object = None                       # demo.bots.DemoBots
     step_blocks: list[tuple[int, int]] = field(default_factory=list)  # (first block, crash seconds) per step
     insurance_start: float = 0.0
@@ -87,8 +88,7 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
                 _advance(state, STEP_SECONDS)
                 for sym, price in step.prices.items():
                     p.set_price(sym, D(str(price)))
-                for sym, vol in step.vols.items():
-                    p.set_vol(sym, D(str(vol)))
+                # no scripted vols: the vol feeder (demo.bots) posts its forecast from these rounds
                 state.bots.settle(step.seconds)
                 _snapshot(state, step.seconds, step.prices)
                 progress.update(task, advance=1, description=_step_line(state, step))
@@ -101,15 +101,17 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
 @contextmanager
 def _deployments_in(folder: str):
     """A throwaway chain keeps a throwaway manifest; the caller's setting comes back afterwards."""
-    saved = os.environ.get("CROSSMARGIN_DEPLOYMENTS")
+    saved = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_DEPLOYMENT")}
     os.environ["CROSSMARGIN_DEPLOYMENTS"] = folder
+    os.environ.pop("CROSSMARGIN_DEPLOYMENT", None)  # a user's chosen file is not the demo's
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop("CROSSMARGIN_DEPLOYMENTS", None)
-        else:
-            os.environ["CROSSMARGIN_DEPLOYMENTS"] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _progress(quiet: bool) -> Progress:
@@ -212,6 +214,8 @@ def _mid(p, instrument: str) -> D:
 
 def _snapshot(state: DemoState, seconds: int, prices: dict) -> None:
     state.prices.append({"t": seconds, **prices})
+    state.vols.append({"t": seconds, **{u.symbol: float(state.protocol.vol_oracle.vol(u.id)[0]) / 1e18
+                                        for u in state.protocol.listed_params.underlyings}})
     for t in state.tracked:
         m = state.protocol.margin(t.account)
         t.history.append({"t": seconds, "equity_mm": float(m["equity_mm"]), "mm": float(m["mm"]),

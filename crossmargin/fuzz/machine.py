@@ -71,6 +71,15 @@ no_trade_makes_insolvent_or_lowers_under_im_ratio   (adversarial `sibling_dump`:
                                    cash, which moves equity 1:1 and no requirement) and must happen; after a fill
                                    both accounts have E_mm >= 0, and a side left below IM purely reduced from
                                    E_mm > 0 without lowering its E_mm / MM (a full close: E'_mm >= 0).
+oracle_status_follows_the_feeds    (issue 17) after the machine makes a feed stale, lets the secondary deviate or
+                                   go stale, or refreshes one: the router's status for that underlying is the one
+                                   the feeds' data give: STALE when the primary's last update is older than its
+                                   heartbeat, else DEGRADED when the secondary is stale or off by more than the max
+                                   deviation, else OK (a feed that re-stamps a stale answer as fresh fails here).
+
+Engines: the machine reaches the chain only through `self.chain` (the engine interface of `crossmargin/fuzz/
+engine.py`) and the `World`'s contract handles: pyrevm in process by default, or a node through JSON-RPC when
+given a `World` attached to a deployment (`crossmargin/fuzz/node.py`, `crossmargin fuzz --network URL`).
 """
 
 from __future__ import annotations
@@ -108,6 +117,7 @@ INVARIANTS = (
     "mark_moves_in_proportion_to_notional",
     "interest_owed_equals_interest_earned_plus_fund_share",
     "no_trade_makes_insolvent_or_lowers_under_im_ratio",
+    "oracle_status_follows_the_feeds",
 )
 OK, DEGRADED, STALE = 0, 1, 2
 GRID_STEP = 1.01          # oracle prices live on a 1 % multiplicative grid (signed orders are cached per price)
@@ -224,8 +234,11 @@ class LiquidationMachine:
     """State, rules and invariants. `reset()` returns to the base snapshot (deployed, funded, no positions)."""
 
     def __init__(self, params: Params | None = None, n_traders: int = 5, whale_usd: int = 5_000_000,
-                 trader_usd: int = 100_000, fund_usd: int = 50_000, options: bool = False):
-        self.world = w = World.revm(params, n_traders=n_traders)
+                 trader_usd: int = 100_000, fund_usd: int = 50_000, options: bool = False,
+                 world: World | None = None):
+        # the engine: revm in process (default), or a world attached to a deployment on a node (fuzz/node.py)
+        self.world = w = world or World.revm(params, n_traders=n_traders)
+        n_traders = len(w.traders)
         self.params = w.params
         self.chain = w.chain
         self.traders = w.traders
@@ -458,18 +471,21 @@ class LiquidationMachine:
         self.stale[symbol] = True
         self._make_stale(symbol)
         self.stats.outcomes["stale feed"] += 1
+        self.check_oracle_status(symbol)
 
     def deviate(self, symbol: str, steps: int) -> None:
         """The secondary feed disagrees by `steps` grid steps (DEGRADED beyond 2 %); 0 makes them agree."""
         self.deviation[symbol] = steps
         self._set_feeds(symbol)
         self.stats.outcomes["deviating feed" if steps else "feeds agree"] += 1
+        self.check_oracle_status(symbol)
 
     def refresh(self, symbol: str) -> None:
         """The primary feed updates again (no longer STALE)."""
         self.stale[symbol] = False
         self._set_feeds(symbol)
         self.stats.outcomes["feed refreshed"] += 1
+        self.check_oracle_status(symbol)
 
     def move_vol(self, symbol: str, step: float) -> None:
         """Relative vol move within the VolOracle's rate limit (`vol_range`) and its bounds."""
@@ -550,11 +566,13 @@ class LiquidationMachine:
         self._make_stale(symbol, secondary=True)
         self.dirty = True
         self.stats.outcomes["stale secondary"] += 1
+        self.check_oracle_status(symbol)
 
     def refresh_secondary(self, symbol: str) -> None:
         self.stale2[symbol] = False
         self._set_feeds(symbol)
         self.stats.outcomes["secondary refreshed"] += 1
+        self.check_oracle_status(symbol)
 
     def dust_collateral(self, i: int, symbol: str) -> None:
         """Trader i deposits the smallest unit of the collateral linked to `symbol`, after that asset's primary
@@ -1119,6 +1137,31 @@ class LiquidationMachine:
         self._check("mark_moves_in_proportion_to_notional", abs(after - before) <= bound,
                     f"{market}: a {self.DUST_SIZE}-wei fill at {price} (index {index}) moved the premium from "
                     f"{before} to {after} (bound {bound})")
+
+
+    # -- oracle status (issue 17: a feed that goes stale must read STALE, on every engine) ------------------------
+    # After the machine makes a feed stale, lets it deviate or refreshes it, the router's status for that
+    # underlying is the one the feeds' data give (OracleRouter `_prices`): STALE when the primary's last update is
+    # older than its heartbeat; else DEGRADED when the secondary is stale or differs from the primary by more
+    # than the max deviation; else OK. A feed (or a router) that hides staleness fails here.
+    def expected_status(self, symbol: str) -> int:
+        if self.stale[symbol]:
+            return STALE
+        if self.stale2[symbol]:
+            return DEGRADED
+        ref = self.params.underlying(symbol).price
+        primary = _price(ref, self.k[symbol])
+        secondary = _price(ref, self.k[symbol] + self.deviation[symbol])
+        max_dev = self.params.onchain()["oracle"]["max_deviation"] if not hasattr(self, "_max_dev") else self._max_dev
+        self._max_dev = max_dev
+        return DEGRADED if abs(primary - secondary) * WAD > max_dev * primary else OK
+
+    def check_oracle_status(self, symbol: str) -> None:
+        _, status = self.world.router.price(self.params.underlying(symbol).id)
+        want = self.expected_status(symbol)
+        self._check("oracle_status_follows_the_feeds", int(status) == want,
+                    f"{symbol}: router status {int(status)}, the feeds say {want} (primary stale {self.stale[symbol]}, "
+                    f"secondary stale {self.stale2[symbol]}, deviation {self.deviation[symbol]} steps)")
 
 
 def steps_per_second(steps: int, seconds: float) -> float:

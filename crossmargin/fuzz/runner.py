@@ -182,3 +182,47 @@ def run(steps: int, seed: int = 0, episode: int = 400, machine: LiquidationMachi
         if on_step is not None:
             on_step(1)
     return Report(done, seed, time.perf_counter() - started, m.stats)
+
+
+# -- replay and shrink (any engine; the node fuzzer prints the shrunk list and a replay command) ----------------
+def replay_steps(m: LiquidationMachine, trace: list, seed: int = 0) -> Report:
+    """Run `trace` ([(rule, args)]) from the base snapshot; stops at the first violation."""
+    m.stats = Stats()
+    m.reset()
+    started = time.perf_counter()
+    for step, (rule, args) in enumerate(trace):
+        try:
+            getattr(m, METHOD.get(rule, rule))(*args)
+            m.check_global()
+        except InvariantViolation as exc:
+            return Report(step, seed, time.perf_counter() - started, m.stats, exc, step, rule, list(trace[:step + 1]))
+        m.step_done()
+    return Report(len(trace), seed, time.perf_counter() - started, m.stats)
+
+
+def shrink(m: LiquidationMachine, trace: list, invariant: str, budget: int = 40) -> tuple[list, int]:
+    """The shortest sub-list of `trace` found (within `budget` replays) that still violates `invariant`:
+    chunks removed greedily, halving the chunk size (delta debugging), the failing step kept last. Returns
+    (steps, replays used)."""
+    def fails(candidate: list) -> list | None:
+        r = replay_steps(m, candidate)
+        return r.trace if r.violation is not None and r.violation.name == invariant else None
+
+    best, used = list(trace), 0
+    chunk = max(1, len(best) // 2)
+    while used < budget and len(best) > 1:
+        i, removed = 0, False
+        while i < len(best) - 1 and used < budget:      # never drop the last (failing) step by itself
+            candidate = best[:i] + best[i + chunk:] if i + chunk < len(best) else best[:i] + best[-1:]
+            if len(candidate) == len(best):
+                break
+            used += 1
+            hit = fails(candidate)
+            if hit is not None:
+                best, removed = hit, True
+            else:
+                i += chunk
+        if chunk == 1 and not removed:
+            break
+        chunk = max(1, chunk // 2) if not removed or chunk > 1 else 1
+    return best, used

@@ -328,7 +328,7 @@ class World:
     def trade(self, maker: Trader, taker: Trader, instrument: str | int, maker_size: int, price: int):
         """The maker's standing order filled by the taker: the maker buys `maker_size` (sells if < 0) at `price`."""
         order, sig = self.order(maker, self.instrument(instrument), maker_size > 0, price)
-        if isinstance(self.backend, _Revm):  # hand-encoded calldata: eth_abi costs more than the fill itself
+        if hasattr(self.backend, "chain"):  # an engine (revm, node): hand-encoded calldata, eth_abi costs more
             data = (FILL_SELECTOR + b"".join(_word(x) for x in order) + _word(11 * 32) + _word(abs(maker_size))
                     + _word(taker.account) + _word(65) + sig + bytes(31))
             return self.chain.call(self.clearing.address, data, sender=taker.address)

@@ -22,19 +22,33 @@ that step's prices, the bidder keeping a discount of `discount · MM` (MM at the
 the risk it takes over). The account is left with E_mm(close) - discount·MM; if that is negative it is bad
 debt, paid by the insurance fund in time order; what the fund cannot pay is socialised ("uncovered").
 Owners are passive (no top-ups, no reduction); funding payments are not simulated.
-With `LiquidationModel(schedule=params.liquidation)` the close follows the Liquidation contract's full bid instead
-(its Dutch-auction discount d(t) on the mark value, the flag fee and the insurance fund's fee; insolvent accounts
-cost the fund -V + MM·d): see `LiquidationModel` and `_dutch`.
+With `LiquidationModel(schedule=params.liquidation)` the walk follows the Liquidation contract instead
+(`_auction_walk`, TECH_SPEC "Liquidation"), step by step:
+    start     an account below MM and not in auction opens one: the starter's flag fee
+              min(flag_fee_rate·MM, flag_fee_cap, max(V, 0)) leaves its cash; its first bid is `delay_steps` later
+    bid       a keeper asks for the whole portfolio at the auction's discount d(t) = min(d_max, d_start +
+              (d_max - d_start)·t/T) (t since the start; after max_age_seconds the auction restarts at d_start, no
+              new fee). Solvent (V > 0): it gets f = min(1, cap) of every position, collateral balance and cash,
+              paying f·V·(1 - d) to the account, which pays the fund f·V·r; the cap is 1 when MM <= min_partial_mm
+              or E_mm <= full_close_health·MM, else f_max = (IM - E_im + 3·slack) / (IM - E_im + V·(1 - d - r))
+              (the fraction that puts the account back above IM; slack = 1e-4 + MM·1e-6 USD). Insolvent (V <= 0):
+              everything, the fund paying need = -V + MM·d (the rest uncovered, socialised)
+    after     an account no longer below MM ends its auction (it is open again: a new breach opens a new auction
+              and pays a new flag fee); one still below MM is bid again at the next step
+    funding   with a `FundingModel`, perps pay funding each step as Markets accrues it: the index grows by
+              clamp(P, ±funding_max_rate)·S·dt / funding_period (longs pay when P > 0), P the mark premium of the
+              model (a constant plus `beta` × the trailing day's log return: perps trade at a discount in a crash)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from crossmargin.model.margin import VOL_FLAT, correlation_regimes, scenario_grid, shock_size, vol_shocks
-from crossmargin.model.params import LiquidationParams, Params
+from crossmargin.model.params import Kind, LiquidationParams, Params
 from crossmargin.model.portfolio import MarketState
 from crossmargin.model.pricing import black76_greeks, black76_price
 from crossmargin.sim.books import BookSet
@@ -236,11 +250,43 @@ class LiquidationModel:
     # fee min(flag_fee_rate·MM, flag_fee_cap, max(V, 0)) at the breach; solvent (V > 0): the account keeps
     # V·(1 - d - r), the fund earns V·r; insolvent (V <= 0): the fund owes -V + MM·d (MM at the bid)
     schedule: LiquidationParams | None = None
+    funding: FundingModel | None = None    # perp funding along the path (with a schedule only)
 
     def __post_init__(self) -> None:
         if not (0 <= self.discount <= 1) or self.delay_steps < 0:
             raise ValueError(f"liquidation discount must be in [0, 1] and delay >= 0, "
                              f"got {self.discount}, {self.delay_steps}")
+        if self.funding is not None and self.schedule is None:
+            raise ValueError("funding is simulated with the contract's auction (a schedule) only")
+
+
+@dataclass(frozen=True)
+class FundingModel:
+    """The perps' mark premium P along a path (per funding period, fraction of the index): `premium` plus `beta`
+    × the log return of the underlying over the trailing day (0 before a day has passed). Markets' funding rate is
+    clamp(P, ±funding_max_rate) per `funding_period`; the cumulative index grows by rate·S·dt / period (longs pay
+    when positive). Without fills the chain's premium is 0: this is the model's stand-in for the fills that make
+    it (a premium of 1e-4 per hour is 0.01 % per hour, ~88 % a year: use small values)."""
+
+    premium: float = 0.0
+    beta: float = 0.0
+
+    def index_steps(self, params: Params, path: PricePath) -> np.ndarray:
+        """(T+1, M) cumulative funding index per unit (USD) of every market at every step (0 at the start; 0 for
+        markets that are not perps)."""
+        T, M = path.steps, len(params.markets)
+        out = np.zeros((T + 1, M))
+        dt = np.diff(path.times)
+        for j, m in enumerate(params.markets):
+            if m.kind != Kind.PERP:
+                continue
+            S = path.spot[:, params.index(m.underlying)]
+            day = np.searchsorted(path.times, path.times - 86_400.0)          # the step a day earlier (or 0)
+            trailing = np.where(path.times >= 86_400.0, np.log(S / S[day]), 0.0)
+            P = self.premium + self.beta * trailing[:-1]                     # premium during each step
+            rate = np.clip(P, -m.funding_max_rate, m.funding_max_rate)
+            out[1:, j] = np.cumsum(rate * S[:-1] * dt / m.funding_period)
+        return out
 
 
 @dataclass(frozen=True)
@@ -256,6 +302,10 @@ class WalkResult:
     insurance_used: float        # paid by the fund
     uncovered: float             # bad debt the fund could not pay (socialised)
     fund_path: np.ndarray = field(repr=False)  # fund balance after each step, (T+1,)
+    auctions: int = 0            # auctions opened (the contract's walk; an account may have several)
+    bids: int = 0                # bids taken
+    partial_bids: int = 0        # bids capped below the whole portfolio (f_max < 1)
+    funding_paid: float = 0.0    # USD of perp funding paid by the accounts, net (the contract's walk)
 
     @property
     def liquidations(self) -> int:
@@ -269,6 +319,8 @@ class WalkResult:
 def walk(engine: MarginArrays, path: PricePath, liquidation: LiquidationModel = LiquidationModel(),
          insurance_fund: float = 0.0, start: Health | None = None) -> WalkResult:
     """Walk every account of `engine` along `path` (see the module docstring); `start`: health at step 0."""
+    if liquidation.schedule is not None:
+        return _auction_walk(engine, path, liquidation, insurance_fund, start)
     A, T = len(engine), path.steps
     h0 = start or engine.health(path.state(0))
     open_ = np.ones(A, dtype=bool)
@@ -278,22 +330,16 @@ def walk(engine: MarginArrays, path: PricePath, liquidation: LiquidationModel = 
     pending: dict[int, np.ndarray] = {}
     fund, used, uncovered = float(insurance_fund), 0.0, 0.0
     fund_path = np.full(T + 1, fund)
-    flag_value = np.zeros(A)   # V at the breach (the flag fee is capped by it)
     for t in range(1, T + 1):
         state = path.state(t)
         h = engine.health(state)
         new = np.flatnonzero(open_ & h.liquidatable)
         if new.size:
             open_[new], liq_step[new], mm_breach[new] = False, t, h.mm[new]
-            if liquidation.schedule is not None:
-                flag_value[new] = engine.mark_value(state)[new]
             close = min(t + liquidation.delay_steps, T)
             pending[close] = np.concatenate([pending.get(close, np.empty(0, dtype=int)), new])
         due = pending.pop(t, None)
-        if due is not None and liquidation.schedule is not None:
-            fund, used, uncovered = _dutch(engine, path, liquidation.schedule, state, h, due, liq_step, mm_breach,
-                                           flag_value, bad_debt, penalty, fund, used, uncovered)
-        elif due is not None:
+        if due is not None:
             disc = liquidation.discount * mm_breach[due]
             left = h.equity_mm[due] - disc
             penalty[due] = np.clip(h.equity_mm[due], 0.0, disc)
@@ -306,21 +352,103 @@ def walk(engine: MarginArrays, path: PricePath, liquidation: LiquidationModel = 
                       fund_path)
 
 
-def _dutch(engine, path, sched: LiquidationParams, state, h: Health, due, liq_step, mm_breach, flag_value, bad_debt,
-           penalty, fund, used, uncovered):
-    """Close the auctions of `due` at this step with the contract's schedule (LiquidationModel.schedule)."""
-    V = engine.mark_value(state)[due]
-    elapsed = state.now - path.times[liq_step[due]]   # seconds since the auction started
-    d = np.array([sched.discount(float(e)) for e in elapsed])
-    r = sched.fund_fee_rate
-    flag = np.minimum(np.minimum(sched.flag_fee_rate * mm_breach[due], sched.flag_fee_cap),
-                      np.maximum(flag_value[due], 0.0))
-    solvent = V > 0
-    kept = np.where(solvent, V * (1.0 - d - r), 0.0) - flag     # what the owner has left (cash may go negative)
-    need = np.where(solvent, np.maximum(0.0, -kept), -V + h.mm[due] * d)
-    penalty[due] = np.where(solvent, V * (d + r) + flag, 0.0)
-    bad_debt[due] = need
-    fund += float(np.sum(np.where(solvent, V * r, 0.0)))        # fund fees come in before the bad debt goes out
-    owed = float(need.sum())
-    pay = min(fund, owed)
-    return fund - pay, used + pay, uncovered + owed - pay
+PROOF_SLACK = 1e-4         # USD: Liquidation._slack = PROOF_SLACK + MM / PROOF_SLACK_PARTS
+PROOF_SLACK_PARTS = 1e6
+
+
+def fraction_cap(sched: LiquidationParams, V, d, mm, im, equity_mm, equity_im) -> np.ndarray:
+    """The largest fraction a solvent bid may take (Liquidation._fraction_cap, in floats): 1 when MM <=
+    min_partial_mm or E_mm <= full_close_health·MM, else (IM - E_im + 3·slack) / (IM - E_im + V·(1 - d - r)), at
+    most 1."""
+    gap = np.asarray(im, dtype=float) - equity_im
+    slack = PROOF_SLACK + np.asarray(mm, dtype=float) / PROOF_SLACK_PARTS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (gap + 3 * slack) / (gap + V * (1.0 - d - sched.fund_fee_rate))
+    whole = (mm <= sched.min_partial_mm) | (equity_mm <= sched.full_close_health * mm) | ~np.isfinite(f)
+    return np.where(whole, 1.0, np.clip(f, 0.0, 1.0))
+
+
+def _auction_walk(engine: MarginArrays, path: PricePath, liq: LiquidationModel, insurance_fund: float,
+                  start: Health | None) -> WalkResult:
+    """The walk with the Liquidation contract's auctions, partial bids and (optionally) perp funding (module
+    docstring). The book set is copied: accounts shrink as bids take fractions of them."""
+    sched = liq.schedule
+    b0 = engine.books
+    books = dataclasses.replace(b0, sizes=b0.sizes.copy(), costs=b0.costs.copy(), premiums=b0.premiums.copy(),
+                                cash=b0.cash.astype(float, copy=True), collateral=b0.collateral.copy())
+    eng = MarginArrays(books)
+    A, T = len(eng), path.steps
+    h0 = start or eng.health(path.state(0))
+    first = np.full(A, -1, dtype=int)           # step of the first auction start
+    in_auction = np.zeros(A, dtype=bool)
+    began = np.zeros(A)                         # time the auction (re)started
+    next_bid = np.zeros(A, dtype=int)
+    emptied = np.zeros(A, dtype=bool)
+    bad_debt, penalty, paid_funding = np.zeros(A), np.zeros(A), np.zeros(A)
+    fund, used, uncovered = float(insurance_fund), 0.0, 0.0
+    fund_path = np.full(T + 1, fund)
+    n_bids = n_partial = n_auctions = 0
+    F = liq.funding.index_steps(books.params, path) if liq.funding is not None else None
+    for t in range(1, T + 1):
+        state = path.state(t)
+        if F is not None:                       # funding accrued over the step, settled into cash
+            owed = books.sizes @ (F[t] - F[t - 1])
+            books.cash[:] -= owed
+            paid_funding += owed
+        h = eng.health(state)
+        V = eng.mark_value(state)
+        below = h.liquidatable & ~emptied
+        new = np.flatnonzero(below & ~in_auction)
+        if new.size:                            # start_auction: the flag fee leaves the account's cash
+            fee = np.minimum(np.minimum(sched.flag_fee_rate * h.mm[new], sched.flag_fee_cap), np.maximum(V[new], 0.0))
+            books.cash[new] -= fee
+            penalty[new] += fee
+            in_auction[new], began[new], next_bid[new] = True, state.now, t + liq.delay_steps
+            first[new] = np.where(first[new] < 0, t, first[new])
+            n_auctions += new.size
+            h = dataclasses.replace(h, equity_mm=h.equity_mm - _spread(A, new, fee),
+                                    equity_im=h.equity_im - _spread(A, new, fee))
+            V = V - _spread(A, new, fee)
+        ended = in_auction & ~below             # close_auction: no longer below MM
+        in_auction[ended] = False
+        due = np.flatnonzero(in_auction & (next_bid <= t))
+        if due.size:
+            old = state.now - began[due] > sched.max_age_seconds        # expired: restart at d_start, no fee
+            began[due[old]] = state.now
+            d = np.array([sched.discount(float(state.now - began[i])) for i in due])
+            Vd, mm = V[due], h.mm[due]
+            solvent = Vd > 0
+            f = np.where(solvent, fraction_cap(sched, Vd, d, mm, h.im[due], h.equity_mm[due], h.equity_im[due]), 1.0)
+            keep = 1.0 - f
+            pay = np.where(solvent, f * Vd * (1.0 - d), 0.0)
+            fee = np.where(solvent, f * Vd * sched.fund_fee_rate, 0.0)
+            need = np.where(solvent, 0.0, -Vd + mm * d)
+            books.sizes[due] *= keep[:, None]
+            books.costs[due] *= keep[:, None]
+            books.premiums[due] *= keep[:, None]
+            books.collateral[due] *= keep[:, None]
+            books.cash[due] = np.where(solvent, books.cash[due] * keep + pay - fee, 0.0)
+            penalty[due] += np.where(solvent, f * Vd * d + fee, 0.0)
+            bad_debt[due] += need
+            fund += float(fee.sum())            # fund fees come in before the bad debt goes out
+            owed = float(need.sum())
+            pay_fund = min(fund, owed)
+            fund, used, uncovered = fund - pay_fund, used + pay_fund, uncovered + owed - pay_fund
+            n_bids += due.size
+            n_partial += int((f < 1.0).sum())
+            emptied[due[f >= 1.0]] = True
+            in_auction[due[f >= 1.0]] = False
+            eng = MarginArrays(books)           # the shrunk accounts
+            still = eng.health(state).liquidatable[due] & ~emptied[due]
+            in_auction[due[~still]] = False     # restored: the bid closes the auction
+            next_bid[due[still]] = t + 1        # still below MM: bid again at the next step
+        fund_path[t] = fund
+    return WalkResult(path.name, h0.im.copy(), first, bad_debt, penalty, float(insurance_fund), used, uncovered,
+                      fund_path, auctions=n_auctions, bids=n_bids, partial_bids=n_partial,
+                      funding_paid=float(paid_funding.sum()))
+
+
+def _spread(n: int, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    out = np.zeros(n)
+    out[rows] = x
+    return out

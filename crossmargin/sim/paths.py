@@ -110,6 +110,77 @@ def oracle_vol(target: np.ndarray, oracle: OracleParams, start: np.ndarray | Non
     return out
 
 
+class VolOracleModel:
+    """The VolOracle's rate limit for one value in floats (contracts/VolOracle.vy `_rate_limited`, `vol_range`):
+    an hour window and a day window, each with an anchor and a start; a window an hour (a day) old reopens at
+    the current value when the next update comes; an update must stay within ×/÷ hour_factor of the hour anchor
+    and ×/÷ day_factor of the day anchor, inside [min_vol, max_vol]; the first value (or one while the current
+    is out of bounds) is free and opens both windows at itself."""
+
+    HOUR, DAY = 3600.0, 86_400.0
+
+    def __init__(self, oracle: OracleParams):
+        self.o = oracle
+        self.current = 0.0
+        self.updated = -np.inf
+        self.hour = self.day = 0.0
+        self.hour_start = self.day_start = -np.inf
+
+    def _inside(self) -> bool:
+        return self.o.min_vol <= self.current <= self.o.max_vol
+
+    def range(self, now: float) -> tuple[float, float]:
+        """`vol_range`: the smallest and largest value an update accepts at `now`."""
+        lo, hi = self.o.min_vol, self.o.max_vol
+        if not self._inside():
+            return lo, hi
+        h = self.hour if now < self.hour_start + self.HOUR else self.current
+        d = self.day if now < self.day_start + self.DAY else self.current
+        return (max(lo, h / self.o.vol_hour_factor, d / self.o.vol_day_factor),
+                min(hi, h * self.o.vol_hour_factor, d * self.o.vol_day_factor))
+
+    def set(self, now: float, v: float) -> None:
+        """`set_vol`: raises ValueError outside the accepted range (the contract reverts)."""
+        lo, hi = self.range(now)
+        if not lo * (1 - 1e-12) <= v <= hi * (1 + 1e-12):
+            raise ValueError(f"vol {v} outside [{lo}, {hi}] at {now}")
+        if self._inside():
+            if now >= self.hour_start + self.HOUR:
+                self.hour, self.hour_start = self.current, now
+            if now >= self.day_start + self.DAY:
+                self.day, self.day_start = self.current, now
+        else:
+            self.hour = self.day = v
+            self.hour_start = self.day_start = now
+        self.current, self.updated = v, now
+
+
+def feeder_vol(target: np.ndarray, times: np.ndarray, oracle: OracleParams, start: np.ndarray,
+               min_change: float = 0.01, refresh: float | None = None) -> np.ndarray:
+    """The vol the VolOracle holds along a path when the feeder of `crossmargin agent vol` runs at every step:
+    `start` (U,) is the value already on chain at step 0; at each later step the feeder clamps the
+    target (T+1, U) into `vol_range` and sends it by its own rule (`crossmargin.sim.vol.decide`: only moves larger
+    than `min_change`, or a refresh after `refresh` seconds, default half the heartbeat); the oracle keeps it
+    within its windows (`VolOracleModel`)."""
+    from crossmargin.sim.vol import decide
+
+    refresh = oracle.vol_heartbeat / 2 if refresh is None else refresh
+    out = np.empty_like(target, dtype=float)
+    for u in range(target.shape[1]):
+        m = VolOracleModel(oracle)
+        m.set(float(times[0]), float(np.clip(start[u], oracle.min_vol, oracle.max_vol)))
+        out[0, u] = m.current
+        for t in range(1, target.shape[0]):
+            now = float(times[t])
+            lo, hi = m.range(now)
+            post = min(max(float(target[t, u]), lo), hi)
+            v = decide(m.current, post, now - m.updated, refresh, min_change, oracle.min_vol, oracle.max_vol)
+            if v is not None:
+                m.set(now, v)
+            out[t, u] = m.current
+    return out
+
+
 def gbm_paths(params: Params, n_paths: int, seed: int | np.random.Generator = 0,
               config: GBMConfig = GBMConfig()) -> list[PricePath]:
     """`n_paths` correlated jump-diffusion paths starting at the reference prices and vols of `params`."""

@@ -93,6 +93,10 @@ class ModeStats:
     paths_fund_exhausted: int
     penalties: float         # USD owners lost to liquidation discounts
     by_kind: dict[str, dict[str, float]] = field(default_factory=dict)  # books_hit, bad_debt per book family
+    auctions: float = 0.0    # auctions opened (the contract's walk: an account may have several)
+    bids: float = 0.0        # bids taken
+    partial_bids: float = 0.0  # bids capped below the whole portfolio (f_max < 1)
+    funding_paid: float = 0.0  # USD of perp funding the accounts paid, net
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,10 @@ def _stats(walks: list[WalkResult], books: BookSet) -> ModeStats:
         paths_fund_exhausted=int(sum(w.uncovered > 0 for w in walks)),
         penalties=float(np.mean([w.penalty.sum() for w in walks])),
         by_kind=by_kind,
+        auctions=float(np.mean([w.auctions for w in walks])),
+        bids=float(np.mean([w.bids for w in walks])),
+        partial_bids=float(np.mean([w.partial_bids for w in walks])),
+        funding_paid=float(np.mean([w.funding_paid for w in walks])),
     )
 
 

@@ -261,3 +261,52 @@ def _no_gaps(r: np.ndarray, first: int) -> None:
 
 def _last(x: np.ndarray) -> float | None:
     return None if np.isnan(x[-1]) else float(x[-1])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# from the chain's own oracle rounds (the vol feeder without a price file)
+# ---------------------------------------------------------------------------------------------------------
+
+HALF_LIFE_SECONDS = 86_400   # the rounds EWMA's half-life (a day: RiskMetrics' λ = 0.94 is a half-life of ~11 days
+                             # of daily closes; rounds are intraday and a crash must show within the hour)
+
+
+def rounds_vol(times, prices, seed_vol: float, half_life: float = HALF_LIFE_SECONDS) -> float:
+    """Annualised vol from an oracle's rounds (irregular times, seconds; prices > 0), a time-weighted EWMA of
+    the variance rate: starting at `seed_vol`² at the first round, each later round k moves it by
+
+        s ← a·s + (1 - a)·r_k² / Δt_k · SECONDS_PER_YEAR,   a = 2^(-Δt_k / half_life),   r_k = ln(p_k / p_k-1)
+
+    (RiskMetrics' recursion in continuous time: for small Δt the weight of a return is r²·ln 2 / half_life, however
+    the rounds are spaced). Rounds at one timestamp count once (the last price); a round with no move still adds its
+    time, so a quiet feed decays the estimate. Returns `seed_vol` when there is no return yet."""
+    from crossmargin.model.params import SECONDS_PER_YEAR
+
+    t = np.asarray(times, dtype=float)
+    p = np.asarray(prices, dtype=float)
+    if t.size != p.size:
+        raise ValueError("times and prices differ in length")
+    if half_life <= 0 or (p <= 0).any():
+        raise ValueError("half_life must be > 0 and prices > 0")
+    keep = np.append(t[1:] != t[:-1], True)          # the last price of each timestamp
+    t, p = t[keep], p[keep]
+    s = float(seed_vol) ** 2
+    for k in range(1, t.size):
+        dt = t[k] - t[k - 1]
+        if dt <= 0:
+            raise ValueError("round times must increase")
+        a = 2.0 ** (-dt / half_life)
+        r = math.log(p[k] / p[k - 1])
+        s = a * s + (1.0 - a) * r * r / dt * SECONDS_PER_YEAR
+    return math.sqrt(s)
+
+
+def decide(current, post, age, refresh, min_change, min_vol, max_vol):
+    """What the feeder sends (None: nothing): `post` (the clamped target) when the current value is outside the
+    bounds or `post` moves it by more than `min_change` (relative), else the current value again once it is
+    `refresh` seconds old (keeping it fresh). The one rule of the bot and of the simulator's vol path
+    (`crossmargin.bots.vol`, `crossmargin.sim.paths.feeder_vol`); WAD integers on chain, floats in the simulator."""
+    moved = not (min_vol <= current <= max_vol) or abs(post - current) > min_change * current
+    if moved:
+        return post
+    return current if age >= refresh else None

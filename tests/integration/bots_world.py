@@ -29,12 +29,8 @@ BLOCK_TIME = 1
 
 
 def bots_entry() -> list[str]:
-    """`python -m crossmargin` once the bots' commands are registered there, else their own entry point."""
-    from crossmargin.cli import _register, cli
-
-    if "keeper" not in cli.commands:
-        _register()
-    return ["-m", "crossmargin"] if "keeper" in cli.commands else ["-m", "crossmargin.bots"]
+    """The bots run as users run them: `python -m crossmargin keeper|agent ...`."""
+    return ["-m", "crossmargin"]
 
 
 class BotProc:

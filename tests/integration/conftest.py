@@ -36,16 +36,23 @@ def cli_env(workdir) -> dict:
     env["CROSSMARGIN_CACHE"] = str(workdir / "cache")
     env["CROSSMARGIN_REPORTS"] = str(workdir / "reports")
     env["MPLBACKEND"] = "Agg"
-    env.pop("CROSSMARGIN_DEBUG", None)
+    for var in ("CROSSMARGIN_DEBUG", "CROSSMARGIN_DEPLOYMENT", "CROSSMARGIN_NETWORK", "ETH_RPC_URL",
+                "CROSSMARGIN_PRIVATE_KEY"):  # a developer's own settings must not steer the tests
+        env.pop(var, None)
     return env
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolate_in_process(cli_env):
     """In-process chain code writes manifests to the test folder too."""
-    old = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_CACHE", "CROSSMARGIN_REPORTS")}
+    old = {k: os.environ.get(k) for k in ("CROSSMARGIN_DEPLOYMENTS", "CROSSMARGIN_CACHE", "CROSSMARGIN_REPORTS",
+                                          "CROSSMARGIN_DEPLOYMENT", "CROSSMARGIN_NETWORK", "ETH_RPC_URL",
+                                          "CROSSMARGIN_PRIVATE_KEY")}
     for k in old:
-        os.environ[k] = cli_env[k]
+        if k in cli_env:
+            os.environ[k] = cli_env[k]
+        else:
+            os.environ.pop(k, None)
     os.environ["PATH"] = cli_env["PATH"]
     yield
     for k, v in old.items():

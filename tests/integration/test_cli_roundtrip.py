@@ -198,3 +198,17 @@ def test_risk_bad_input_is_one_line_and_changes_nothing(deployed, cli, args, exp
     assert proc.returncode != 0 and expected in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout and len(proc.stderr.strip().splitlines()) == 1
     assert cli.json("risk", "show") == before
+
+
+def test_account_risk_reads_the_account_into_the_model(deployed, cli):
+    """`account risk ID`: the chain's account and oracles in the margin model (issue 14). WETH is a spot delta in
+    ETH's scenarios, so the model's MM must equal the RiskEngine's; its P(liquidation) is 0 for a cash-rich account."""
+    acct = str(cli.json("account", "open")["account"])
+    cli.json("account", "deposit", acct, "WETH", "2")
+    cli.json("account", "deposit", acct, "USDC", "100")
+    out = cli.json("account", "risk", acct, "--paths", "500", "--method", "normal")
+    [row] = out["accounts"]
+    assert row["mm"] == pytest.approx(out["chain"]["mm"], rel=1e-9) and row["mm"] > 0
+    assert row["equity_mm"] == pytest.approx(out["chain"]["equity_mm"], rel=1e-12)
+    assert abs(out["chain"]["cash_adjustment"]) < 1e-6
+    assert row["p_liquidation"] == [0.0, 0.0] and row["topup_usd"] == [0.0, 0.0]

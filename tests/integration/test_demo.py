@@ -30,5 +30,13 @@ def test_demo_short_path(tmp_path):
     assert band["deposited"] > 0 and [a["action"] for a in report["band_actions"]].count("deposit") >= 1
     assert all(a["ratio_after"] > a["ratio_before"] for a in report["band_actions"] if a["action"] == "deposit")
 
+    # the vol feeder forecast from the chain's own rounds: the crash raised the vols it posted, within the rate limit
+    vol = report["bots"]["vol"]
+    first, last = report["vols"][0], report["vols"][-1]
+    print(f"\nvol feeder: {vol['sent']} updates; ETH {first['ETH']:.3f} -> {last['ETH']:.3f}, "
+          f"SOL {first['SOL']:.3f} -> {last['SOL']:.3f}")
+    assert vol["sent"] >= 1 and vol["reverted"] == 0 and vol.get("errors", 0) == 0
+    assert first["ETH"] < last["ETH"] <= 2 * first["ETH"] * (1 + 1e-12)
+
     saved = json.loads((tmp_path / "demo.json").read_text())
     assert saved["crash"]["minutes"] == 20 and (tmp_path / "demo_crash.png").stat().st_size > 10_000

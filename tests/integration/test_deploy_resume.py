@@ -8,12 +8,13 @@ from crossmargin.chain import deploy as deploy_mod
 from crossmargin.chain.node import Anvil
 
 
-def test_failed_deploy_resumes_without_redeploying():
+def test_failed_deploy_resumes_without_redeploying(tmp_path):
     from crossmargin.chain.session import connect
     from crossmargin.model.params import load_params
 
     params = load_params("default")
-    with Anvil(chain_id=31337) as node, connect(node.uri) as session:
+    path = tmp_path / "resume.json"  # its own file: the session's deployments/31337.json belongs to another node
+    with Anvil(chain_id=31337) as node, connect(node.uri, deployment=str(path)) as session:
         real_step = deploy_mod.Deployer.step
 
         def failing_step(self, key, fn):
@@ -29,7 +30,7 @@ def test_failed_deploy_resumes_without_redeploying():
             deploy_mod.Deployer.step = real_step
 
         from crossmargin.chain.manifest import Manifest
-        partial = Manifest.load(session.chain_id, require_complete=False)
+        partial = Manifest.load(session.chain_id, require_complete=False, path=path)
         assert not partial.complete and "vault.list:USDC" in partial.steps_done
         nonce_before = session.web3.eth.get_transaction_count(session.signer.address)
 

@@ -234,7 +234,7 @@ def test_stale_oracle_waits_gas_spike_caps_and_dry_run_sends_nothing(world):
     w.reset()
     w.blocks()
     k = keeper(w, 0, "--max-fee-gwei", "5", "--no-unwind", "--unwind-cost", "0.001")
-    dry = w.bot("keeper", "run", "--account-id", str(w.keepers[1]), name="dry-run")  # no signer
+    dry = w.bot("keeper", "run", "--account-id", str(w.keepers[1]), "--dry-run", name="dry-run")  # no signer
     k.started()
     dry.started()
 

@@ -29,7 +29,10 @@ def vols(w):
 
 
 def feeder(w, *extra):
-    return w.bot("agent", "vol", "--account", "TEST::0", "--method", "ewma", *extra, name="vol")
+    from crossmargin.sim.history import SHIPPED
+
+    return w.bot("agent", "vol", "--account", "TEST::0", "--prices", str(SHIPPED), "--method", "ewma", *extra,
+                 name="vol")
 
 
 def test_feeder_walks_to_the_forecast_within_the_rate_limit_and_restarts_idle(world):
@@ -71,3 +74,27 @@ def test_dry_run_sends_nothing(world):
     f.wait_for(lambda: len(f.events("would_send")) >= 3, 20, "would_send records")
     assert vols(w) == before and not f.events("send")
     f.interrupt()
+
+
+def test_without_a_price_file_it_forecasts_from_the_oracle_rounds(world):
+    """No --prices: the feeder reads the feeds' own rounds. A -10 % ETH round raises ETH's forecast far above the
+    hour factor: the oracle goes to x2 (the rate limit), BTC (no move) stays within a few % of where it was."""
+    w = world
+    w.reset()
+    w.blocks()
+    before = vols(w)
+    f = w.bot("agent", "vol", "--account", "TEST::0", "--half-life", "3600", name="vol")
+    f.started()
+    assert f.events("started")[0]["method"] == "rounds-ewma"
+    f.wait_for(lambda: len(f.events("loop")) >= 2, 20, "two loops")
+    eth = w.dep.params.underlying("ETH")
+    w.move_price(eth.price * 0.9)
+    factor = w.dep.params.oracle.vol_hour_factor
+    f.wait_for(lambda: vols(w)["ETH"] >= before["ETH"] * factor * (1 - 1e-9), 30, "ETH vol at the hour's limit")
+    after = vols(w)
+    print(f"\nvol feeder from rounds: {before} -> {after}")
+    assert after["ETH"] <= before["ETH"] * factor * (1 + 1e-12)
+    assert abs(after["BTC"] / before["BTC"] - 1) < 0.05
+    assert all(e["status"] == "ok" for e in f.events("tx"))
+    f.interrupt()
+    assert_no_errors(f)

@@ -1,5 +1,6 @@
-"""The walk with the Liquidation contract's Dutch-auction schedule (issue 13 §4): a worked case by hand, solvent
-and insolvent, against TECH_SPEC "Liquidation" (full bid)."""
+"""The walk with the Liquidation contract's Dutch-auction schedule (issue 13 §4): worked cases by hand, solvent
+(a partial bid, f_max) and insolvent (the whole portfolio), against TECH_SPEC "Liquidation", and perp funding as
+Markets accrues it. The same case on the contracts: tests/sim/test_sim_vs_contract.py."""
 
 import numpy as np
 import pytest
@@ -26,8 +27,9 @@ def path(prices, dt):
 
 
 @pytest.mark.parametrize("dt, delay", [(450, 1), (60, 2), (3600, 1), (300, 0)])
-def test_solvent_full_bid_follows_the_schedule(dt, delay):
-    """1M long ETH perp, 120k cash: ETH 3000 -> 2850 breaches MM; the bid clears `delay` steps later at 2820."""
+def test_solvent_partial_bid_follows_the_schedule(dt, delay):
+    """1M long ETH perp, 120k cash: ETH 3000 -> 2850 breaches MM (flag fee); the bid clears `delay` steps later at
+    2820 and takes f_max, the fraction that puts the account back above IM; the auction ends there."""
     spec, S0 = perp(P, "ETH"), 3000.0
     q = 1e6 / S0
     acct = Account(cash=120_000.0).with_trade(spec, q, S0)
@@ -40,13 +42,19 @@ def test_solvent_full_bid_follows_the_schedule(dt, delay):
     start = requirements(acct, MarketState.from_params(P), P)
     assert start.equity_mm > start.mm and requirements(acct, breach, P).equity_mm < mm and w.liquidated_step[0] == 1
     close = min(1 + delay, 3)
-    V_breach = 120_000.0 + q * (2850.0 - S0)
-    V = 120_000.0 + q * (prices[close] - S0)
+    flag = min(L.flag_fee_rate * mm, L.flag_fee_cap, 120_000.0 + q * (2850.0 - S0))
+    after_flag = Account(cash=120_000.0 - flag).with_trade(spec, q, S0)
+    at = requirements(after_flag, MarketState.from_params(P).with_spot(ETH=prices[close]).at(close * dt), P)
+    V = at.equity_mm                                   # a perp and cash: no haircut, V = E_mm = E_im
     d = min(L.discount_max, L.discount_start + (L.discount_max - L.discount_start) * delay * dt / L.auction_seconds)
-    flag = min(L.flag_fee_rate * mm, L.flag_fee_cap, V_breach)
-    assert w.penalty[0] == pytest.approx(V * (d + L.fund_fee_rate) + flag, rel=1e-12)
+    assert at.equity_mm > L.full_close_health * at.mm and at.mm > L.min_partial_mm     # a partial bid
+    slack = 1e-4 + at.mm / 1e6
+    f = (at.im - V + 3 * slack) / (at.im - V + V * (1 - d - L.fund_fee_rate))
+    assert 0 < f < 1
+    assert w.penalty[0] == pytest.approx(flag + f * V * (d + L.fund_fee_rate), rel=1e-12)
+    assert (w.auctions, w.bids, w.partial_bids) == (1, 1, 1)                   # back above IM: one bid ends it
     assert w.bad_debt[0] == 0 and w.insurance_used == 0
-    assert w.fund_path[-1] == pytest.approx(1_000.0 + V * L.fund_fee_rate, rel=1e-12)   # the fund earned its fee
+    assert w.fund_path[-1] == pytest.approx(1_000.0 + f * V * L.fund_fee_rate, rel=1e-12)   # the fund earned its fee
 
 
 def test_insolvent_full_bid_costs_the_fund_minus_v_plus_mm_d():
@@ -63,7 +71,30 @@ def test_insolvent_full_bid_costs_the_fund_minus_v_plus_mm_d():
     need = -V + mm_bid * d
     assert V < 0 and w.bad_debt[0] == pytest.approx(need, rel=1e-12)
     assert w.insurance_used == pytest.approx(50_000.0) and w.uncovered == pytest.approx(need - 50_000.0, rel=1e-12)
+    assert (w.bids, w.partial_bids) == (1, 0)
 
 
 def test_default_model_is_unchanged():
     assert LiquidationModel().schedule is None and LiquidationModel().discount == 0.25
+
+
+def test_funding_accrues_as_markets_does():
+    """A constant premium above the cap pays the capped rate: 1M long over 3 hours at 3000 pays
+    max_rate·S·q per period; a short receives it; a beta turns a fall into a negative premium."""
+    from crossmargin.sim.engine import FundingModel
+
+    spec, S0 = perp(P, "ETH"), 3000.0
+    q = 1e6 / S0
+    long_, short = (Account(cash=500_000.0).with_trade(spec, s, S0) for s in (q, -q))
+    p = path([S0] * 4, 3600)
+    books = from_accounts(P, [long_, short])
+    lm = LiquidationModel(schedule=L, funding=FundingModel(premium=1.0))
+    w = walk(MarginArrays(books), p, lm)
+    hours = 3 * spec.funding_max_rate * S0 * q * 3600 / spec.funding_period
+    assert w.funding_paid == pytest.approx(0.0, abs=1e-6) and w.auctions == 0
+    F = FundingModel(premium=1.0).index_steps(P, p)
+    assert F[-1, P.markets.index(spec)] * q == pytest.approx(hours, rel=1e-12)
+    # trailing-day return: ETH -10 % over a day, beta 0.001 -> premium -1e-4 (a discount: longs receive)
+    fall = path([S0, S0, 0.9 * S0, 0.9 * S0], 43_200)
+    G = FundingModel(beta=0.001).index_steps(P, fall)[:, P.markets.index(spec)]
+    assert G[2] == 0 and G[3] == pytest.approx(0.001 * np.log(0.9) * 0.9 * S0 * 43_200 / spec.funding_period)

@@ -41,6 +41,22 @@ def test_bridge_hits_the_daily_closes_exactly(ftx):
     assert not np.isin(inside, path.spot[::24, 0]).any()                         # the bridge moves in between
 
 
+def test_jump_is_a_wick_at_the_days_low(ftx):
+    """--jump 3: each day's lowest inner step (ETH's) is marked down by 3 day-sigmas of its forecast for that step
+    only; the closes and every other step are the plain bridge's."""
+    prices, vols = ftx
+    plain = bridge_path(P, prices, vols, "2022-11-06", "2022-11-12", steps_per_day=24, seed=3)
+    wick = bridge_path(P, prices, vols, "2022-11-06", "2022-11-12", steps_per_day=24, seed=3, jump=3.0)
+    i0 = int(np.flatnonzero(prices.dates == np.datetime64("2022-11-06"))[0])
+    ratio = wick.spot / plain.spot
+    for d in range(6):
+        k = d * 24 + 1 + int(np.argmin(plain.spot[d * 24 + 1:d * 24 + 24, 0]))
+        np.testing.assert_allclose(ratio[k], np.exp(-3.0 * vols[i0 + d] / np.sqrt(365.0)), rtol=1e-12)
+        others = [t for t in range(d * 24, d * 24 + 25) if t != k]
+        np.testing.assert_array_equal(ratio[others], 1.0)                    # the closes stay exact
+    assert "3-sigma wick" in wick.title
+
+
 def test_bridge_variance_and_endpoints():
     n, reps = 24, 20_000
     eps = np.random.default_rng(0).standard_normal((reps, n))

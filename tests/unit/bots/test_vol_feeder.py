@@ -32,3 +32,48 @@ def test_hourly_moves_to_the_target():
     assert _steps(0.6, 0.25, 2.0) == 2
     assert _steps(0.5, 5.0, 2.0) == math.ceil(math.log(10) / math.log(2))
     assert _steps(0.5, 0.5, 2.0) == 0 and _steps(0.0, 0.5, 2.0) == 1
+
+
+def test_decide_sends_moves_and_refreshes():
+    from crossmargin.bots.vol import decide
+
+    assert decide(0.60, 0.62, 10, 100, 0.01, 0.05, 5.0) == 0.62          # moved more than 1 %
+    assert decide(0.60, 0.603, 10, 100, 0.01, 0.05, 5.0) is None         # too small, fresh
+    assert decide(0.60, 0.603, 100, 100, 0.01, 0.05, 5.0) == 0.60        # too small, old: refreshed as is
+    assert decide(0.0, 0.5, 0, 100, 0.01, 0.05, 5.0) == 0.5              # no value yet
+
+
+def test_round_history_walks_back_across_phases():
+    """Phase 1 has rounds 1..4 (t = 100..400), phase 2 rounds 1..3 (t = 500..700); round 2 of phase 2 has no
+    usable answer."""
+    from crossmargin.bots.vol import round_history
+
+    feed = {(1 << 64) | n: (1000 + n, 100 * n) for n in range(1, 5)}
+    feed |= {(2 << 64) | 1: (2001, 500), (2 << 64) | 2: (0, 600), (2 << 64) | 3: (2003, 700)}
+    latest = (2 << 64) | 3
+    assert round_history(feed.get, latest, 0, 100) == [(100, 1001), (200, 1002), (300, 1003), (400, 1004),
+                                                      (500, 2001), (700, 2003)]
+    assert round_history(feed.get, latest, 350, 100) == [(300, 1003), (400, 1004), (500, 2001), (700, 2003)]
+    assert round_history(feed.get, latest, 0, 2) == [(500, 2001), (700, 2003)]
+
+
+def test_rounds_vol_recovers_a_known_vol_and_decays_when_quiet():
+    import numpy as np
+
+    from crossmargin.model.params import SECONDS_PER_YEAR
+    from crossmargin.sim.vol import rounds_vol
+
+    rng = np.random.default_rng(1)
+    dt = 300 + 600 * rng.random(30 * 24 * 6)              # irregular rounds, 5-15 minutes apart, 30 days
+    t = np.concatenate([[0.0], np.cumsum(dt)])
+    p = 3000 * np.exp(np.concatenate([[0.0], np.cumsum(0.8 * np.sqrt(dt / SECONDS_PER_YEAR)
+                                                       * rng.standard_normal(dt.size))]))
+    assert rounds_vol(t, p, 0.3, 86_400) == pytest.approx(0.8, rel=0.15)    # forgets the seed, finds 0.8
+    assert rounds_vol(t[:1], p[:1], 0.6) == 0.6                             # no return: the seed
+    quiet = rounds_vol([0, 86_400, 2 * 86_400], [3000, 3000, 3000], 0.6, 86_400)
+    assert quiet == pytest.approx(0.6 / 2, rel=1e-12)                       # two half-lives of no move: s / 4
+    # a -3.5 % round 5 minutes in, half-life a day: s = a·0.36 + (1 - a)·r²/Δt·year
+    a = 2 ** (-300 / 86_400)
+    r = math.log(0.965)
+    assert rounds_vol([0, 300], [3000, 2895], 0.6, 86_400) == pytest.approx(
+        math.sqrt(a * 0.36 + (1 - a) * r * r / 300 * SECONDS_PER_YEAR), rel=1e-12)

@@ -50,6 +50,8 @@ MAX_BATCH: constant(uint256) = 500
 FAILED: public(constant(uint8)) = 255
 # @dev ABI size of `types.MarginResult` (five static words).
 MARGIN_SIZE: constant(uint256) = 160
+# @dev ABI size of `RiskEngine.margin_for_liquidation`'s (MarginResult, penalty).
+LIQUIDATION_SIZE: constant(uint256) = 192
 # @dev Words of `Liquidation.auction` read (Auction {start, insolvent, active, expiry, version, holds}).
 AUCTION_SIZE: constant(uint256) = 192
 
@@ -103,6 +105,29 @@ def health(_accounts: DynArray[uint256, MAX_BATCH]) -> DynArray[Health, MAX_BATC
     return out
 
 
+@external
+@view
+def health_for_liquidation(_accounts: DynArray[uint256, MAX_BATCH]) -> DynArray[Health, MAX_BATCH]:
+    """
+    @notice Health of each account as the Liquidation contract judges it:
+            `RiskEngine.margin_for_liquidation` at the primary prices (a stale
+            secondary leaves the primary, stale collateral counts 0, a stale
+            underlying is valued at its worst scenario; STALE only when no
+            price can be used), so a keeper never skips an account that
+            `start_auction` would accept.
+    @dev Same rows as `health`; the penalty is already taken off equity_mm and
+         equity_im. DEGRADED rows are judged at the primary only (the contract
+         also requires the secondary).
+    @param _accounts Account ids (at most 500).
+    @return One `Health` per account.
+    """
+    out: DynArray[Health, MAX_BATCH] = []
+    liquidation: address = self.liquidation
+    for account: uint256 in _accounts:
+        out.append(self._health_with(account, liquidation, True))
+    return out
+
+
 @internal
 @view
 def _health(_account: uint256, _liquidation: address) -> Health:
@@ -112,18 +137,36 @@ def _health(_account: uint256, _liquidation: address) -> Health:
     @param _liquidation Liquidation contract (empty = none).
     @return The row.
     """
+    return self._health_with(_account, _liquidation, False)
+
+
+@internal
+@view
+def _health_with(_account: uint256, _liquidation: address, _liquidation_mode: bool) -> Health:
+    """
+    @dev Margin of one account, normal or liquidation mode (FAILED if the engine reverts), and its auction flag.
+    @param _account Account id.
+    @param _liquidation Liquidation contract (empty = none).
+    @param _liquidation_mode `margin_for_liquidation(_account, False)` instead of `margin(_account)`.
+    @return The row.
+    """
     ok: bool = False
-    data: Bytes[MARGIN_SIZE] = b""
+    data: Bytes[LIQUIDATION_SIZE] = b""
+    call: Bytes[68] = abi_encode(_account, method_id=method_id("margin(uint256)"))
+    size: uint256 = MARGIN_SIZE
+    if _liquidation_mode:
+        call = abi_encode(_account, False, method_id=method_id("margin_for_liquidation(uint256,bool)"))
+        size = LIQUIDATION_SIZE
     ok, data = raw_call(
         risk_engine,
-        abi_encode(_account, method_id=method_id("margin(uint256)")),
-        max_outsize=MARGIN_SIZE,
+        call,
+        max_outsize=LIQUIDATION_SIZE,
         is_static_call=True,
         revert_on_failure=False,
     )
-    if not ok or len(data) != MARGIN_SIZE:
+    if not ok or len(data) != size:
         return Health(account=_account, equity_mm=0, mm=0, equity_im=0, im=0, status=FAILED, in_auction=False)
-    r: types.MarginResult = abi_decode(data, types.MarginResult)
+    r: types.MarginResult = abi_decode(slice(data, 0, MARGIN_SIZE), types.MarginResult)
     return Health(
         account=_account,
         equity_mm=r.equity_mm,

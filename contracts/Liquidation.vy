@@ -162,6 +162,8 @@ MAX_FLAG_FEE_RATE: constant(uint256) = 10**17
 # @dev Shortest and longest auction ramp T.
 MIN_AUCTION_SECONDS: constant(uint256) = 60
 MAX_AUCTION_SECONDS: constant(uint256) = 86400
+# @dev Largest batch of `start_auctions`.
+MAX_START_BATCH: constant(uint256) = 64
 # @dev Longest auction life (`max_age_seconds` in [T, this]): also the longest withdrawal hold of one loss.
 MAX_AUCTION_AGE: constant(uint256) = 86400
 # @dev Reasons in `AuctionClosed`.
@@ -318,45 +320,58 @@ def start_auction(_account: uint256, _starter_account: uint256) -> bool:
     assert not old.active or block.timestamp > old.expiry, errors.AUCTION_ACTIVE
 
     # ---- accrue: valuation at usable prices
-    v: Valuation = self._valuation(_account)
+    v: Valuation = self._valuation(_account, True)
     assert v.liquidatable, errors.NOT_LIQUIDATABLE
 
-    # ---- math
-    version: uint256 = self._version
-    p: LiquidationParams = self._load_params(version)
-    fee: uint256 = 0
-    if not old.active:
-        fee = min(v.margin.mm * p.flag_fee_rate // constants.WAD, p.flag_fee_cap)
-        fee = min(fee, convert(max(v.value, 0), uint256))
-    insolvent: bool = v.value <= 0
-    auction: Auction = Auction(
-        start=block.timestamp,
-        insolvent=insolvent,
-        active=True,
-        expiry=block.timestamp + p.max_age_seconds,
-        version=version,
-        holds=old.active and old.holds,
-    )
-
-    # ---- storage, event
-    auction = self._book_loss(_account, old, auction, v, p.discount_max)
-    self._store(_account, auction)
-    log AuctionStarted(
-        account=_account,
-        starter_account=_starter_account,
-        caller=msg.sender,
-        flag_fee=fee,
-        equity_mm=v.margin.equity_mm,
-        mm=v.margin.mm,
-        value=v.value,
-        insolvent=insolvent,
-    )
+    # ---- math, storage, event
+    fee: uint256 = self._open(_account, _starter_account, old, v)
 
     # ---- transfer
     if fee > 0:
         extcall vault.adjust_cash(_account, -convert(fee, int256))
         extcall vault.adjust_cash(_starter_account, convert(fee, int256))
     return True
+
+
+@external
+def start_auctions(_accounts: DynArray[uint256, MAX_START_BATCH], _starter_account: uint256) -> uint256:
+    """
+    @notice `start_auction` on many accounts in one transaction (a keeper
+            after a crash): each account that may be started now is, the
+            others are skipped instead of reverting the batch.
+    @dev Skipped: reserved ids, the starter's own account, a live auction
+         (another keeper was first: no lost race costs a revert), prices
+         STALE for the account, not liquidatable. Same rules, fee and events
+         per account as `start_auction`; the starter's flag fees are credited
+         once, after the loop.
+    @param _accounts Accounts to start (at most 64).
+    @param _starter_account Account credited with the flag fees (owned or operated by the caller).
+    @return How many auctions were (re)started.
+    """
+    # ---- checks
+    assert staticcall vault.is_authorized(_starter_account, msg.sender), errors.NOT_AUTHORIZED
+    fees: uint256 = 0
+    started: uint256 = 0
+    for account: uint256 in _accounts:
+        if account <= constants.FEE_ACCOUNT or account == _starter_account:
+            continue
+        old: Auction = self._load(account)
+        if old.active and block.timestamp <= old.expiry:
+            continue
+        # ---- accrue (STALE gives a non-liquidatable valuation here: skipped)
+        v: Valuation = self._valuation(account, False)
+        if not v.liquidatable:
+            continue
+        # ---- math, storage, event; the account's fee leaves at once (its cash may go negative)
+        fee: uint256 = self._open(account, _starter_account, old, v)
+        if fee > 0:
+            extcall vault.adjust_cash(account, -convert(fee, int256))
+            fees += fee
+        started += 1
+    # ---- transfer
+    if fees > 0:
+        extcall vault.adjust_cash(_starter_account, convert(fees, int256))
+    return started
 
 
 @external
@@ -392,7 +407,7 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     assert staticcall vault.isolated_instrument(_bidder_account) == 0, errors.ISOLATED_BIDDER
 
     # ---- accrue: valuation at usable prices
-    v: Valuation = self._valuation(_account)
+    v: Valuation = self._valuation(_account, True)
     # dev: only a liquidatable account is sold: an auction opened earlier never resumes on a healthy account
     assert v.liquidatable, errors.NOT_LIQUIDATABLE
     p: LiquidationParams = self._bid_params(auction.version)
@@ -441,7 +456,7 @@ def close_auction(_account: uint256):
     """
     auction: Auction = self._load(_account)
     assert auction.active, errors.NO_AUCTION
-    v: Valuation = self._valuation(_account)
+    v: Valuation = self._valuation(_account, True)
     assert not v.liquidatable, errors.STILL_LIQUIDATABLE
     self._end(_account, auction)
     log AuctionClosed(account=_account, reason=CLOSED_RECOVERED)
@@ -461,7 +476,7 @@ def refresh_loss(_account: uint256):
     auction: Auction = self._load(_account)
     assert auction.active, errors.NO_AUCTION
     assert block.timestamp <= auction.expiry, errors.AUCTION_EXPIRED
-    v: Valuation = self._valuation(_account)
+    v: Valuation = self._valuation(_account, True)
     assert v.liquidatable, errors.NOT_LIQUIDATABLE
     assert v.value <= 0, errors.NOT_INSOLVENT
     p: LiquidationParams = self._bid_params(auction.version)
@@ -549,7 +564,7 @@ def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
     @param _fraction Fraction wanted (WAD).
     @return (payment, cap): payment > 0 is paid by the bidder; cap in WAD.
     """
-    v: Valuation = self._valuation(_account)
+    v: Valuation = self._valuation(_account, True)
     if not v.liquidatable:
         return 0, 0
     auction: Auction = self._load(_account)
@@ -629,6 +644,48 @@ def losses() -> (uint256, uint256, uint256):
     @return (paid by the insurance fund, sent to the loss index, not absorbed: bad debt), WAD.
     """
     return self._fund_paid, self._socialized, self._bad_debt
+
+
+@internal
+def _open(_account: uint256, _starter_account: uint256, _old: Auction, _v: Valuation) -> uint256:
+    """
+    @dev Open (or restart) the auction of a liquidatable account: its flag
+         fee, its loss estimate and hold (`_book_loss`), its word and event.
+         The caller moves the fee.
+    @param _account Account to liquidate.
+    @param _starter_account Account credited with the flag fee.
+    @param _old Its auction before (inactive, or active and expired).
+    @param _v Its valuation (liquidatable).
+    @return The flag fee (0 on a restart).
+    """
+    version: uint256 = self._version
+    p: LiquidationParams = self._load_params(version)
+    fee: uint256 = 0
+    if not _old.active:
+        fee = min(_v.margin.mm * p.flag_fee_rate // constants.WAD, p.flag_fee_cap)
+        fee = min(fee, convert(max(_v.value, 0), uint256))
+    insolvent: bool = _v.value <= 0
+    auction: Auction = Auction(
+        start=block.timestamp,
+        insolvent=insolvent,
+        active=True,
+        expiry=block.timestamp + p.max_age_seconds,
+        version=version,
+        holds=_old.active and _old.holds,
+    )
+    auction = self._book_loss(_account, _old, auction, _v, p.discount_max)
+    self._store(_account, auction)
+    log AuctionStarted(
+        account=_account,
+        starter_account=_starter_account,
+        caller=msg.sender,
+        flag_fee=fee,
+        equity_mm=_v.margin.equity_mm,
+        mm=_v.margin.mm,
+        value=_v.value,
+        insolvent=insolvent,
+    )
+    return fee
 
 
 # ---------------------------------------------------------------- internals: bids
@@ -760,7 +817,7 @@ def _adjust(_id: uint256, _delta: int256):
 
 @internal
 @view
-def _valuation(_account: uint256) -> Valuation:
+def _valuation(_account: uint256, _strict: bool) -> Valuation:
     """
     @dev Margin in liquidation mode (`RiskEngine.margin_for_liquidation`: a
          stale or doubtful input makes the account look worse, never blocks)
@@ -771,11 +828,14 @@ def _valuation(_account: uint256) -> Valuation:
          + haircuts, the mark value at the last prices and vols, so a
          doubtful input never lets a bidder buy the portfolio below it.
     @param _account Account id.
+    @param _strict Revert on STALE (else: an empty, non-liquidatable valuation).
     @return The valuation.
     """
     r: types.MarginResult = empty(types.MarginResult)
     penalty: uint256 = 0
     r, penalty = staticcall risk_engine.margin_for_liquidation(_account, False)
+    if r.status == constants.STALE and not _strict:
+        return empty(Valuation)
     assert r.status != constants.STALE, errors.STALE_ORACLE
     haircuts: int256 = 0
     collateral_free: bool = False
@@ -791,6 +851,8 @@ def _valuation(_account: uint256) -> Valuation:
     if r.status == constants.DEGRADED:
         s: types.MarginResult = empty(types.MarginResult)
         s, penalty = staticcall risk_engine.margin_for_liquidation(_account, True)
+        if s.status == constants.STALE and not _strict:
+            return empty(Valuation)
         assert s.status != constants.STALE, errors.STALE_ORACLE
         haircuts, collateral_free = self._haircuts(_account, True)
         v.value = max(v.value, s.equity_mm + convert(penalty, int256) + haircuts)

@@ -103,6 +103,7 @@ class RawRPC:
     def __init__(self, uri: str, timeout: float = 10.0):
         self.uri, self.timeout = uri, timeout
         self._local = threading.local()
+        self.requests = 0  # HTTP requests made (one per batch)
 
     def _session(self):
         session = getattr(self._local, "session", None)
@@ -116,6 +117,7 @@ class RawRPC:
         if not calls:
             return []
         body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        self.requests += 1
         replies = guard(lambda: self._session().post(self.uri, json=body, timeout=self.timeout).json())
         if isinstance(replies, dict):  # the node refused the whole batch
             raise NodeDown(str(replies.get("error", replies))[:200])

@@ -5,23 +5,34 @@ Every new block:
    a head below the last processed block or a different hash there (node reset, reorg) rebuilds it;
 2. settle: outcomes of its transactions (a revert because another keeper was faster — `auction active` on a
    start, `no auction` on a bid or a close — is a lost race; any other revert is counted under its reason;
-   either way the account backs off; nothing is retried blindly);
-3. scan: health of its accounts through the Lens in batches, riskiest first;
-4. act, per account: STALE prices → wait; liquidatable and no auction → `start_auction`; auction open on a
-   liquidatable account → bid the largest fraction it may take if `value − payment − gas − unwind cost ≥
-   min_profit` (else wait: the discount grows every block), simulated first, with `max_cost` as slippage guard;
-   a bid that would revert "auction expired" → `start_auction` restarts it (at d_start, no flag fee); auction
-   open on an account no longer below MM → `close_auction` (bids on it revert "not liquidatable"; a public
-   service, `close_auctions`);
+   either way the account backs off; nothing is retried blindly); unmined ones are fee-bumped (`txs.TxSender`);
+3. scan: health of its accounts through the Lens in liquidation mode (`Lens.health_for_liquidation`: what the
+   Liquidation contract judges; a stale feed penalises instead of hiding the account), in batches;
+4. act, within this signer's gas budget for the block (`txs.TxPolicy`), in priority order:
+   - starts first (they start the Dutch clock), largest MM shortfall first, batched: `start_auctions` of up
+     to `start_batch` accounts per transaction (the contract skips an account another keeper started: a lost
+     race costs nothing);
+   - bids on open auctions, insolvent and largest shortfall first: the largest fraction it may take if
+     `value − payment − gas − unwind cost ≥ min_profit` (else wait: the discount grows every block),
+     simulated at the pending block (a rival's bid in the pool makes it revert there: not sent), with
+     `max_cost` as slippage guard and a gas limit sized to its own estimate (a bid that cannot fit the cap is
+     split: half the fraction); only as many bids are planned as the block's remaining gas can take;
+   - `start_auction` restarts an expired auction; `refresh_loss` records an auction that went under water
+     since it opened (its loss then holds withdrawals: a public service); `close_auction` ends an auction whose
+     account is no longer below MM;
 5. unwind: positions it received are closed against the market maker's quotes.
 
 Sharding (`--shard i/n`): account `a` belongs to shard `a mod n`. Each keeper scans its own accounts every
 block and the others every `takeover_blocks` blocks. For a foreign account, a keeper of rank
 `r = (i − a) mod n` acts only after the condition (liquidatable, or auction open) persisted `r · takeover_blocks`
 blocks: a live owner has acted long before, a dead one is replaced by exactly one successor at a time, so
-shards never double-bid and no account is left behind.
+shards never double-bid and no account is left behind. Once a keeper had to take over an account of shard j
+while its own rank for j is 1 (it is j's first successor), it treats shard j as dead and serves all of j's
+accounts at once (rank 0) for `dead_blocks` blocks, unless shard j's keeper is seen acting again (a start or a
+bid by it on a shard-j account): the load of a killed keeper moves to its successor within
+`takeover_blocks` blocks, and back when it restarts.
 
-State lives in one `KeeperState`; the loop (crossmargin.bots.core) handles node restarts, nonces and SIGINT.
+State lives in one `KeeperState`; the loop (crossmargin.bots.core) handles node restarts and SIGINT.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from crossmargin.bots.base import AccountBot, BotOptions
 from crossmargin.bots.core import BotError, GasCapped, Loop, RawRPC, Skipped, WouldRevert, guard
 from crossmargin.bots.liquidation import LiquidationAdapter
 from crossmargin.bots.reads import FAILED, STALE, AccountIndex, Health, HealthReader
+from crossmargin.bots.txs import Full, TooBig, TxPolicy, TxSender
 from crossmargin.chain.errors import reasons
 
 LOST_START = reasons()["AUCTION_ACTIVE"]   # another keeper started the auction first
@@ -57,7 +69,14 @@ class KeeperConfig:
     unwind_cost: float = 0.003        # cost of closing what a bid brings (fraction of notional) when the book is empty
     unwind: bool = True               # close received positions against the maker
     min_own_ratio: float = 1.05       # no new bid when the keeper's own equity/IM is below this
-    bid_gas_step: int = 250_000       # extra gas per earlier bid of the same block (see `_bid`)
+    position_gas: int = 60_000        # extra bid gas per instrument another in-flight bid brings first
+    start_batch: int = 32             # accounts per `start_auctions` transaction
+    dead_blocks: int = 20             # how long a shard whose account we had to take over counts as dead
+    refresh_losses: bool = True       # `refresh_loss` on auctions that went under water since they opened
+    watch_pool: bool = True           # skip accounts a rival's pending transaction already acts on (txpool_content)
+    full_scan_blocks: int = 5         # scan every account at least this often (else: when a price moved)
+    max_loss_usd: float = 0.0         # bid an auction at its maximum discount at up to this loss (0: never)
+    tx: TxPolicy = field(default_factory=TxPolicy)
     backoff_blocks: int = 2           # after a failure; doubles per consecutive failure (max 64)
     close_auctions: bool = True       # end auctions of accounts no longer below MM (no reward: gas only)
     state_file: Path | None = None    # resume the index after a keeper restart
@@ -96,12 +115,18 @@ class KeeperState:
     unwinds: int = 0
     resets: int = 0
     alive_at: int | None = None                                       # head of the last deployment check
+    dead: dict[int, int] = field(default_factory=dict)                # shard -> counted dead until this block
+    refreshed: dict[int, int] = field(default_factory=dict)           # account -> V (WAD) at our last refresh
+    wait_until: dict[int, int] = field(default_factory=dict)          # account -> block to re-plan its bid
+    refreshes: int = 0
 
     def clear_chain_view(self) -> None:
         self.alive_at = None
         self.health.clear()
         self.since.clear()
         self.backoff.clear()
+        self.dead.clear()
+        self.wait_until.clear()
 
 
 class Keeper(AccountBot):
@@ -115,8 +140,21 @@ class Keeper(AccountBot):
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def on_start(self, loop: Loop) -> None:
+        old = self.sender
+        self.sender = TxSender(self.w3, self.signer, old.chain_id, self.options.gas, dry_run=self.options.dry_run,
+                               sim_from=old.sim_from, log=loop.log, tx=self.config.tx)
+        self.taker.sender = self.sender
+        self._web3_calls = 0
+        self._count_web3()
+        self._wait_hint: dict[int, int] = {}
+        self._timing = {"plan": 0.0, "send": 0.0}
+        self._ramp = None
+        self._block_time = 2.0
+        self._last_ts: int | None = None
+        self._scan_prices: dict | None = None
+        self._last_full = -10**9
         self.liq = LiquidationAdapter(self.dep)
-        self.reader = HealthReader(self.dep, batch=self.config.batch)
+        self.reader = HealthReader(self.dep, batch=self.config.batch, liquidation_mode=True)
         self.index = AccountIndex(self.dep)
         self.taker_fee = int(guard(lambda: self.dep.clearinghouse.functions.taker_fee_rate().call())) / WAD
         self.rpc = RawRPC(self.w3.provider.endpoint_uri)
@@ -130,7 +168,8 @@ class Keeper(AccountBot):
         if self.dep.lens is None:
             loop.log({"event": "note", "note": "deployment has no Lens: one eth_call per account"})
         loop.log({"event": "keeper", "shard": f"{self.config.shard}/{self.config.shards}",
-                  "liquidation": self.liq.address, "index_from": self.index.last_block + 1})
+                  "liquidation": self.liq.address, "index_from": self.index.last_block + 1,
+                  "health": self.reader.fn, "batched_starts": self.liq.batched_starts})
 
     def on_reconnect(self, loop: Loop) -> None:
         super().on_reconnect(loop)
@@ -138,17 +177,19 @@ class Keeper(AccountBot):
 
     def stop(self, loop: Loop) -> dict:
         self._save_state()
-        s = self.state
+        s, tx = self.state, self.sender
         return {**super().stop(loop), "shard": f"{self.config.shard}/{self.config.shards}",
                 "accounts": len(self.index.accounts), "started": s.started, "closed": s.closed, "bids": s.bids,
                 "liquidations": s.liquidations, "lost_races": s.lost_races, "failures": sum(s.failures.values()),
-                "failure_reasons": dict(s.failures), "unwinds": s.unwinds,
+                "failure_reasons": dict(s.failures), "unwinds": s.unwinds, "refreshes": s.refreshes,
+                "bumped": getattr(tx, "bumped", 0), "too_big": getattr(tx, "too_big", 0),
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4), "last_block": s.last_block}
 
     # -- the loop body -------------------------------------------------------------------------------------
     def on_block(self, loop: Loop, block) -> dict:
         head, now = int(block["number"]), int(block["timestamp"])
         s = self.state
+        rpc0 = self._rpc_count()
         if self._chain_moved_back(loop, head):
             self._reset(loop)
         if s.alive_at is None or head - s.alive_at >= 20:  # re-checked after a reset and every 20 blocks
@@ -156,10 +197,16 @@ class Keeper(AccountBot):
                 return {"waiting": "deployment not on chain"}
             s = self.state
             s.alive_at = head
-        self.index.sync(head)
+        self.sender.begin_block(block)
+        if self._last_ts is not None and s.last_block is not None and head > s.last_block and now > self._last_ts:
+            self._block_time = 0.8 * self._block_time + 0.2 * (now - self._last_ts) / (head - s.last_block)
+        self._last_ts = now
+        changed = self.index.sync(head)
+        self._watch_peers(changed, head)
+        t_settle = time.monotonic()
         self._settle(head)
         t0 = time.monotonic()
-        accounts = self._plan(head)
+        accounts = self._plan(head, changed)
         rows = self.reader.scan(accounts)
         scan_ms = (time.monotonic() - t0) * 1000
         own = next((h for h in rows if h.account == self.account), None) or self.health()
@@ -177,9 +224,11 @@ class Keeper(AccountBot):
                 s.since.pop(("start", h.account), None)
                 s.since.pop(("bid", h.account), None)
                 s.since.pop(("close", h.account), None)
+                s.since.pop(("auction", h.account), None)
+                s.wait_until.pop(h.account, None)
                 continue
             counts["liquidatable" if phase == "start" else "in_auction"] += 1
-            if h.status == STALE:  # no liquidation on stale prices: wait for the oracle
+            if h.status == STALE:  # liquidation mode: no usable price at all (sequencer down): wait
                 counts["stale"] += 1
                 continue
             if self._waiting((phase, h.account), head):
@@ -192,18 +241,24 @@ class Keeper(AccountBot):
                 counts["deferred"] += 1
                 continue
             (closes if phase == "close" else starts).append(h)
-        sent = {"started": 0, "bids": 0, "closed": 0, "unwinds": 0, "capped": False, "restarts": []}
+        sent = {"started": 0, "bids": 0, "closed": 0, "unwinds": 0, "refreshed": 0, "capped": False,
+                "restarts": [], "refresh": []}
+        if starts or bids:  # the pending block: what rival keepers already sent for these accounts waits for them
+            rivals = self._rival_intents()
+            if rivals:
+                counts["rival_pending"] = sum(1 for h in starts + bids if h.account in rivals)
+                starts = [h for h in starts if h.account not in rivals]
+                bids = [h for h in bids if h.account not in rivals]
+        t_act = time.monotonic()
         if self.liq.available:
-            sent["capped"] = self._start(sorted(starts, key=lambda h: -h.mm_shortfall), head, sent)
-            if not sent["capped"] and own.ratio >= self.config.min_own_ratio:
-                sent["capped"] = self._bid(sorted(bids, key=lambda h: -h.mm_shortfall), head, now, sent, counts)
-            if not sent["capped"] and sent["restarts"]:  # expired auctions found by the bid simulations
-                sent["capped"] = self._start(sent["restarts"], head, sent)
-            if not sent["capped"] and self.config.close_auctions:
-                sent["capped"] = self._close(closes, head, sent)
+            with self.sender.batching():
+                self._act(starts, bids, closes, own, head, now, sent, counts)
         elif starts or bids:
             loop.log({"event": "would_liquidate", "accounts": [h.account for h in starts + bids][:50],
                       "note": "no Liquidation contract"})
+        act_ms = (time.monotonic() - t_act) * 1000
+        timing = {f"{k}_ms": round(v * 1000, 1) for k, v in self._timing.items()}
+        self._timing = {"plan": 0.0, "send": 0.0}
         if self.config.unwind and not sent["capped"]:
             sent["unwinds"] = self._unwind(head, now)
         s.last_block, s.last_hash = head, _hex(block["hash"])
@@ -212,58 +267,274 @@ class Keeper(AccountBot):
         from crossmargin.sim.liqprob import keeper_column  # issue 14: P(liq, 24 h), computed off the loop
         forecast = keeper_column(self.dep, rows, self.__dict__.setdefault("_liqprob", {}))
         return {"shard": f"{self.config.shard}/{self.config.shards}", "accounts": len(self.index.accounts),
-                "scanned": len(rows), "scan_ms": round(scan_ms, 1), **counts,
+                "scanned": len(rows), "scan_ms": round(scan_ms, 1), "settle_ms": round((t0 - t_settle) * 1000, 1),
+                "act_ms": round(act_ms, 1), **timing, **counts,
                 "started": sent["started"], "bids": sent["bids"], "closed": sent["closed"],
-                "unwinds": sent["unwinds"],
+                "refreshed": sent["refreshed"], "unwinds": sent["unwinds"],
                 "gas_capped": sent["capped"], "liquidations": s.liquidations, "lost_races": s.lost_races,
                 "failures": sum(s.failures.values()),
                 "profit_usd": round(s.profit_usd, 2), "gas_usd": round(s.gas_usd, 4),
                 "own_ratio": round(min(own.ratio, 1e9), 4),
-                "pending": len(self.sender.pending), **forecast}
+                "pending": len(self.sender.pending), "inflight_gas": self.sender.inflight_gas(),
+                "bumped": self.sender.bumped, "dead_shards": sorted(s.dead), "rpc": self._rpc_count() - rpc0,
+                **forecast}
 
-    # -- scanning plan -------------------------------------------------------------------------------------
+    def _act(self, starts, bids, closes, own, head: int, now: int, sent: dict, counts: dict) -> None:
+        """Starts, bids, restarts, refreshes, closes: in that order, until the gas budget stops the round."""
+        sent["capped"] = self._start(sorted(starts, key=lambda h: -h.mm_shortfall), head, sent)
+        if not sent["capped"] and own.ratio >= self.config.min_own_ratio:
+            sent["capped"] = self._bid(self._bid_order(bids), head, now, sent, counts)
+        if not sent["capped"] and sent["restarts"]:  # expired auctions found by the bid simulations
+            sent["capped"] = self._restart(sent["restarts"], head, sent)
+        refresh = [h for h in sent["refresh"] if not self.sender.busy(("bid", h.account))]
+        if not sent["capped"] and refresh:  # those no bid of ours takes this block
+            sent["capped"] = self._refresh(refresh, head, sent)
+        if not sent["capped"] and self.config.close_auctions:
+            sent["capped"] = self._close(closes, head, sent)
+
+    def _rpc_count(self) -> int:
+        """HTTP requests to the node so far: web3's (counted by `_count_web3`) and the raw JSON-RPC batches of
+        the keeper, the reader and the sender (a batch is one request)."""
+        raws = (self.rpc, getattr(self.reader, "_rpc", None), self.sender.rpc)
+        return self._web3_calls + sum(r.requests for r in raws if r is not None)
+
+    def _count_web3(self) -> None:
+        provider = self.w3.provider
+        if getattr(provider, "_keeper_counted", False):
+            return
+        inner = provider.make_request
+
+        def counted(method, params):
+            self._web3_calls += 1
+            return inner(method, params)
+
+        provider.make_request = counted
+        provider._keeper_counted = True
+
+    # -- scanning plan and shards --------------------------------------------------------------------------
     def _owner(self, account: int) -> int:
         return account % self.config.shards
 
-    def _rank(self, account: int) -> int:
-        return (self.config.shard - self._owner(account)) % self.config.shards
+    def _rank(self, account: int, head: int | None = None) -> int:
+        owner = self._owner(account)
+        rank = (self.config.shard - owner) % self.config.shards
+        if rank == 1 and head is not None and self.state.dead.get(owner, -1) >= head:
+            return 0  # we are the first successor of a shard seen dead: its accounts are ours for now
+        return rank
 
     def _my_turn(self, account: int, first_seen: int, head: int) -> bool:
-        rank = self._rank(account)
-        return rank == 0 or head - first_seen >= rank * self.config.takeover_blocks
+        rank = self._rank(account, head)
+        if rank == 0:
+            return True
+        if head - first_seen < rank * self.config.takeover_blocks:
+            return False
+        if rank == 1:  # its owner let the condition persist past its takeover delay: count that shard dead
+            owner = self._owner(account)
+            if self.state.dead.get(owner, -1) < head and self.sender is not None:
+                self.sender.log({"event": "shard_dead", "shard": owner, "account": account, "until":
+                                 head + self.config.dead_blocks})
+            self.state.dead[owner] = head + self.config.dead_blocks
+        return True
 
-    def _plan(self, head: int) -> list[int]:
-        """Own accounts every block; foreign ones every `takeover_blocks` blocks, or every block while they are
-        liquidatable or in auction (to time a takeover). Riskiest (lowest MM ratio) first."""
+    def _watch_peers(self, changed: set[int], head: int) -> None:
+        """A shard counted dead that acts again (a start or a bid by its keeper on one of its accounts, seen in
+        this block's events) gets its accounts back."""
+        if not self.state.dead or self.config.shards < 2 or not self.liq.available:
+            return
+        try:
+            logs = guard(lambda: self.w3.eth.get_logs({"address": self.liq.address, "fromBlock": head,
+                                                       "toBlock": head}))
+        except Exception:  # noqa: BLE001 - best effort
+            return
+        for log in logs:
+            topics = log["topics"]
+            if len(topics) < 3:
+                continue
+            account = int.from_bytes(bytes(topics[1]), "big")
+            actor = int.from_bytes(bytes(topics[2]), "big")
+            owner = self._owner(account)
+            if owner in self.state.dead and actor != self.account and self._owner(actor) != self.config.shard:
+                # an AuctionStarted / Bid on a shard-`owner` account by another keeper than us: it is alive
+                self.state.dead.pop(owner, None)
+                self.sender.log({"event": "shard_alive", "shard": owner, "account": account})
+
+    def _plan(self, head: int, changed: set[int] = frozenset()) -> list[int]:
+        """A full scan when a price moved (or every `full_scan_blocks` blocks): own accounts, foreign ones every
+        `takeover_blocks` blocks; else only what may have changed: accounts an event touched, and those
+        liquidatable or in auction (to act, and to time a takeover)."""
         s, every = self.state, max(1, self.config.takeover_blocks)
-        watched = {a for (_, a) in s.since}
-        out = [a for a in self.index.accounts
-               if self._rank(a) == 0 or head % every == 0 or a in watched]
+        watched = {a for (_, a) in s.since} | set(s.wait_until)
+        prices = self._prices_now()
+        full = prices != self._scan_prices or head - self._last_full >= self.config.full_scan_blocks
+        if full:
+            self._scan_prices, self._last_full = prices, head
+            out = [a for a in self.index.accounts
+                   if self._rank(a, head) == 0 or head % every == 0 or a in watched
+                   or (a in s.health and s.health[a].in_auction)]
+        else:
+            out = sorted(set(changed) | watched | {a for a, h in s.health.items() if h.in_auction or h.liquidatable})
         if self.account not in out:
             out.append(self.account)
-        return sorted(out, key=lambda a: s.health[a].mm_ratio if a in s.health else -1.0)
+        return out
+
+    def _prices_now(self) -> dict:
+        """{underlying id: (price, status)} from the OracleRouter in one JSON-RPC batch (None: unreadable)."""
+        from crossmargin.bots.core import call_params, decode_result
+
+        router = self.dep.router
+        ids = [u.id for u in self.dep.params.underlyings]
+        out = {}
+        for uid, (ok, data) in zip(ids, self.rpc.batch([("eth_call", call_params(router, "price", [uid]))
+                                                        for uid in ids])):
+            out[uid] = tuple(int(x) for x in decode_result(router, "price", data)) if ok else None
+        self._price_cache = out
+        return out
 
     def _waiting(self, key: tuple[str, int], head: int) -> bool:
+        if key[0] == "start" and key[1] in self._starting():
+            return True
         if self.sender.busy(key):
             return True
         until = self.state.backoff.get(key)
         return until is not None and head < until[0]
 
+    def _starting(self) -> set[int]:
+        out: set[int] = set()
+        for p in self.sender.pending.values():
+            if p.purpose == "start_auctions":
+                out.update(p.meta.get("accounts", ()))
+        return out
+
     def _fail(self, key: tuple[str, int], head: int) -> None:
         failures = self.state.backoff.get(key, (0, 0))[1] + 1
         self.state.backoff[key] = (head + min(64, self.config.backoff_blocks * 2 ** (failures - 1)), failures)
 
+    def _rival_intents(self) -> set[int]:
+        """Accounts that another sender's transaction in the node's pool already starts, bids on or closes
+        (`txpool_content`: the pending block's Liquidation calls; a node without it: nothing known). Acting on
+        them too would only lose the race: the keeper waits a block and looks again."""
+        if not self.config.watch_pool:
+            return set()
+        try:
+            [(ok, pool)] = self.rpc.batch([("txpool_content", [])])
+        except Exception:  # noqa: BLE001 - best effort
+            return set()
+        if not ok or not isinstance(pool, dict):
+            self.config.watch_pool = False  # not offered by this node: never asked again
+            return set()
+        me = (self.sender.address or "").lower()
+        target = (self.liq.address or "").lower()
+        sel = self._selectors()
+        out: set[int] = set()
+        for section in ("pending", "queued"):
+            for sender, txs in (pool.get(section) or {}).items():
+                if sender.lower() == me:
+                    continue
+                for tx in txs.values():
+                    if str(tx.get("to") or "").lower() != target:
+                        continue
+                    data = str(tx.get("input") or tx.get("data") or "")
+                    fn = sel.get(data[:10])
+                    if fn == "start_auctions":
+                        n = int(data[10 + 128:10 + 192], 16) if len(data) >= 202 else 0
+                        out.update(int(data[202 + 64 * i:266 + 64 * i], 16) for i in range(min(n, 64)))
+                    elif fn is not None and len(data) >= 74:
+                        out.add(int(data[10:74], 16))
+        return out
+
+    def _selectors(self) -> dict[str, str]:
+        if getattr(self, "_sel", None) is None:
+            from eth_utils import function_abi_to_4byte_selector
+
+            self._sel = {"0x" + function_abi_to_4byte_selector(x).hex(): x["name"] for x in self.liq.contract.abi
+                         if x.get("type") == "function" and x["name"] in
+                         ("start_auction", "start_auctions", "bid", "close_auction")}
+        return self._sel
+
+    def _bid_order(self, rows: list[Health]) -> list[Health]:
+        """Largest expected bad debt first (under water: the lowest E_mm), then the largest MM shortfall, by
+        powers of 2; inside such a bucket a per-keeper salt orders the accounts, so competing keepers do not all
+        walk the same list in the same order."""
+        salt = (self.account or 0) * 0x9E3779B1
+
+        def key(h: Health):
+            under = h.equity_mm < 0
+            # buckets of similar urgency (under water first, then shortfall within a factor of 2), shuffled
+            # per keeper inside a bucket: competing keepers start on different accounts
+            size = abs(h.equity_mm) if under else max(h.mm_shortfall, 1)
+            return (0 if under else 1, -size.bit_length(), ((h.account * 2654435761) ^ salt) & 0xFFFFFFFF)
+
+        return sorted(rows, key=key)
+
     # -- actions -------------------------------------------------------------------------------------------
     def _start(self, rows: list[Health], head: int, sent: dict) -> bool:
-        """Open auctions: every start simulated in one batch, then sent (in order: nonces) with its estimate."""
+        """Open auctions: `start_auctions` of up to `start_batch` accounts per transaction (each batch simulated
+        at the pending block), else one `start_auction` each. Returns True when the gas budget stops the round."""
+        if not rows:
+            return False
+        if not self.liq.batched_starts:
+            calls = [self.liq.start_call(h.account, self.account) for h in rows]
+            return self._send_batch(rows, calls, "start_auction", "start", "started", head, sent,
+                                    lambda h: {"account": h.account,
+                                               "mm_shortfall_usd": round(h.mm_shortfall / WAD, 2)})
+        size = max(1, self.config.start_batch)
+        chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+        while chunks:
+            # simulate up to 8 chunks in one batch; split ones come back to the queue
+            todo, chunks = chunks[:8], chunks[8:]
+            sims = self.sender.simulate_many(self.rpc, [
+                (self.liq.address, self.liq.contract.encode_abi(*self.liq.starts_call([h.account for h in c],
+                                                                                         self.account)))
+                for c in todo])
+            for chunk, gas in zip(todo, sims):
+                accounts = [h.account for h in chunk]
+                try:
+                    if isinstance(gas, WouldRevert):
+                        # a batch skips what it cannot start: it reverts only out of gas (the node's call cap,
+                        # the block's limit) or for the starter (authorisation): split until that is clear
+                        raise TooBig(gas.reason) if len(chunk) > 1 else gas
+                    fn, args = self.liq.starts_call(accounts, self.account)
+                    self.sender.send(self.liq.contract, fn, args, "start_auctions", key=("starts", accounts[0]),
+                                     head=head, gas=gas, meta={"accounts": accounts, "n": len(accounts)})
+                except TooBig:
+                    if len(chunk) > 1:  # split it
+                        half = len(chunk) // 2
+                        chunks.extend([chunk[:half], chunk[half:]])
+                        continue
+                    self._fail(("start", accounts[0]), head)
+                    continue
+                except (Full, GasCapped) as exc:
+                    self.sender.log({"event": "gas_capped", "reason": str(exc)})
+                    return True
+                except Skipped as exc:
+                    for a in accounts:
+                        self._fail(("start", a), head)
+                    self.sender.log({"event": "skip", "purpose": "start_auctions", "accounts": accounts,
+                                     "reason": str(exc)})
+                    continue
+                sent["started"] += len(accounts)
+        self.sender.flush()  # starts go out first: they start the Dutch clock
+        return False
+
+    def _restart(self, rows: list[Health], head: int, sent: dict) -> bool:
+        if self.liq.batched_starts:
+            return self._start(rows, head, sent)
         calls = [self.liq.start_call(h.account, self.account) for h in rows]
         return self._send_batch(rows, calls, "start_auction", "start", "started", head, sent,
-                                lambda h: {"account": h.account, "mm_shortfall_usd": round(h.mm_shortfall / WAD, 2)})
+                                lambda h: {"account": h.account})
+
+    def _refresh(self, rows: list[Health], head: int, sent: dict) -> bool:
+        calls = [self.liq.refresh_call(h.account) for h in rows]
+        return self._send_batch(rows, calls, "refresh_loss", "refresh", "refreshed", head, sent,
+                                lambda h: {"account": h.account,
+                                           "value_usd": round(self.liq.last_value.get(h.account, 0) / WAD, 2)})
 
     def _send_batch(self, rows: list[Health], calls: list, purpose: str, tag: str, counter: str, head: int,
                     sent: dict, meta) -> bool:
         """Simulate `calls` (one per row) in one batch, then send each that would not revert, in order (nonces);
-        a skip backs its (tag, account) off. Returns True when the gas cap stops the round."""
+        a skip backs its (tag, account) off. Returns True when the gas budget stops the round."""
+        if not rows:
+            return False
         sims = self.sender.simulate_many(self.rpc, [(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
                                                     for fn, args in calls])
         for h, (fn, args), gas in zip(rows, calls, sims):
@@ -272,7 +543,7 @@ class Keeper(AccountBot):
                     raise gas
                 self.sender.send(self.liq.contract, fn, args, purpose, key=(tag, h.account), head=head,
                                  gas=gas, meta=meta(h))
-            except GasCapped as exc:
+            except (Full, GasCapped) as exc:
                 self.sender.log({"event": "gas_capped", "reason": str(exc)})
                 return True
             except Skipped as exc:
@@ -283,73 +554,172 @@ class Keeper(AccountBot):
         return False
 
     def _bid(self, rows: list[Health], head: int, now: int, sent: dict, counts: dict) -> bool:
-        """Bid on open auctions that are worth it now. A foreign shard's account counts its takeover delay from
-        the first block its bid was worth making (its owner runs the same rule, so it bid then if alive)."""
-        prices = self.dep.prices()
+        """Bid on open auctions that are worth it now, as many as the block's remaining gas takes. A foreign
+        shard's account counts its takeover delay from the first block its bid was worth making (its owner runs
+        the same rule, so it bid then if alive)."""
+        s = self.state
+        rows = [h for h in rows if s.wait_until.get(h.account, -1) <= head and self._may_plan(h.account, head)]
+        if not rows:
+            return False
+        prices = {k: v for k, v in (getattr(self, "_price_cache", None) or self.dep.prices()).items() if v}
         eth_usd = prices.get(ETH, (0, 0))[0] / WAD
         try:
             fee = self.options.gas.fees(self.sender.base_fee())["maxFeePerGas"]
         except GasCapped as exc:
             self.sender.log({"event": "gas_capped", "reason": str(exc)})
             return True
+        held = set(self.positions())
+        inflight = {i for p in self.sender.pending.values() if p.purpose == "bid"
+                    for i in p.meta.get("instruments", ())}
+
         def plan_one(h: Health):
             try:
                 return h, self._plan_bid(h, prices, eth_usd, fee, now), None
             except WouldRevert as exc:
                 return h, None, exc
 
-        # quotes and simulations are read-only: plan concurrently, send in order from this thread (nonces)
-        planned = self._pool.map(plan_one, rows) if len(rows) > 1 else map(plan_one, rows)
-        for h, plan, error in planned:
-            key = ("bid", h.account)
-            if error is not None and error.reason == EXPIRED:
-                sent["restarts"].append(h)  # the auction outlived its max age: restart it at d_start
-                continue
-            if error is not None:
-                self._fail(key, head)
-                self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": error.reason})
-                continue
-            if plan is None:
-                self.state.since.pop(key, None)
-                continue
-            first = self.state.since.setdefault(key, head)
-            if not self._my_turn(h.account, first, head):
-                counts["deferred"] += 1
-                continue
-            quote, gas, profit = plan
-            fn, args = self.liq.bid_call(h.account, self.account, quote.fraction, _max_cost(quote.payment))
-            # every bid re-checks the bidder's margin, and one mined after this block's earlier bids values the
-            # larger book they brought: its simulation (against the head) ran short of that
-            gas += sent["bids"] * self.config.bid_gas_step
-            try:
-                self.sender.send(self.liq.contract, fn, args, "bid", key=key, head=head, gas=gas,
-                                 meta={"account": h.account, "fraction": round(quote.fraction / WAD, 4),
-                                       "payment_usd": round(quote.payment / WAD, 2),
-                                       "discount": round(quote.discount / WAD, 4),
-                                       "expected_profit_usd": round(profit, 2)})
-            except GasCapped as exc:
-                self.sender.log({"event": "gas_capped", "reason": str(exc)})
+        # plan only what the budget can take (a bid costs ~0.6M gas): the rest is planned next block, fresher
+        typical = max(400_000, getattr(self, "_bid_gas", 600_000))
+        while rows:
+            room = self.sender.room()
+            if room < typical:
                 return True
-            except Skipped as exc:
-                self._fail(key, head)
-                self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": str(exc)})
-                continue
-            sent["bids"] += 1
+            take = max(1, min(len(rows), room // typical + 2, 16))
+            batch, rows = rows[:take], rows[take:]
+            if self.config.watch_pool and sent["bids"]:  # rivals sent meanwhile: leave them their accounts
+                rivals = self._rival_intents()
+                batch = [h for h in batch if h.account not in rivals]
+            planned = iter(self._pool.map(plan_one, batch) if len(batch) > 1 else map(plan_one, batch))
+            while True:
+                t = time.monotonic()
+                item = next(planned, None)
+                self._timing["plan"] += time.monotonic() - t
+                if item is None:
+                    break
+                h, plan, error = item
+                key = ("bid", h.account)
+                auction = self.liq.last_auction.get(h.account)
+                value = self.liq.last_value.get(h.account)
+                if (self.config.refresh_losses and auction is not None and value is not None and value <= 0
+                        and auction.live(now) and self._refresh_due(h.account, auction, value, h)):
+                    sent["refresh"].append(h)
+                if error is not None and error.reason == EXPIRED:
+                    sent["restarts"].append(h)  # the auction outlived its max age: restart it at d_start
+                    continue
+                if error is not None:
+                    self._fail(key, head)
+                    self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": error.reason})
+                    continue
+                if plan is None:
+                    s.since.pop(key, None)
+                    # not worth it yet: look again when the growing discount may have made it so
+                    s.wait_until[h.account] = head + self._wait_hint.pop(h.account, 2)
+                    continue
+                first = s.since.setdefault(key, head)
+                if not self._my_turn(h.account, first, head):
+                    counts["deferred"] += 1
+                    continue
+                quote, gas, profit, instruments = plan
+                # the bid re-checks the bidder's margin over every instrument it holds once it is mined: one an
+                # earlier in-flight bid brings first (and this one does not) adds a position to that check
+                gas += self.config.position_gas * len(inflight - held - set(instruments))
+                fn, args = self.liq.bid_call(h.account, self.account, quote.fraction, _max_cost(quote.payment))
+                t = time.monotonic()
+                try:
+                    self.sender.send(self.liq.contract, fn, args, "bid", key=key, head=head, gas=gas,
+                                     meta={"account": h.account, "fraction": round(quote.fraction / WAD, 4),
+                                           "payment_usd": round(quote.payment / WAD, 2),
+                                           "discount": round(quote.discount / WAD, 4),
+                                           "expected_profit_usd": round(profit, 2),
+                                           "instruments": sorted(instruments)})
+                except TooBig:
+                    self._fail(key, head)
+                    continue
+                except (Full, GasCapped) as exc:
+                    self.sender.log({"event": "gas_capped", "reason": str(exc)})
+                    return True
+                except Skipped as exc:
+                    self._fail(key, head)
+                    self.sender.log({"event": "skip", "purpose": "bid", "account": h.account, "reason": str(exc)})
+                    continue
+                self._timing["send"] += time.monotonic() - t
+                inflight |= set(instruments)
+                self._bid_gas = gas
+                sent["bids"] += 1
+            t = time.monotonic()
+            self.sender.flush()  # this plan batch's bids go out now, not after the whole round
+            self._timing["send"] += time.monotonic() - t
         return False
 
-    def _plan_bid(self, h: Health, prices: dict, eth_usd: float, fee: int, now: int):
-        """(quote, gas, expected profit USD) for the largest fraction this keeper can carry, or None to wait.
+    def _at_max_discount(self, account: int, now: int) -> bool:
+        """The auction's discount reached d_max (its ramp is over): waiting no longer raises the profit."""
+        if self._ramp is None:
+            d0, d1, t, *_ = guard(lambda: self.liq.contract.functions.params().call())
+            self._ramp = (int(d0), int(d1), max(1, int(t)))
+        auction = self.liq.last_auction.get(account)
+        return auction is not None and auction.active and now - auction.start >= self._ramp[2]
 
-        Profit = value received − payment − gas − unwind cost; the bid is simulated from the keeper's account
-        (its own IM may not carry the whole fraction: halve, up to three times). One JSON-RPC batch per try."""
+    def _blocks_to_profit(self, h: Health, quote, deficit_usd: float, now: int) -> int:
+        """Blocks until the discount's growth covers `deficit_usd` (the gross profit grows by f·V·Δd solvent,
+        MM·Δd insolvent), at least 1, at most 30; 30 once the discount is at its maximum."""
+        if self._ramp is None:
+            d0, d1, t, *_ = guard(lambda: self.liq.contract.functions.params().call())
+            self._ramp = (int(d0), int(d1), max(1, int(t)))
+        d0, d1, t = self._ramp
+        auction = self.liq.last_auction.get(h.account)
+        if auction is not None and now - auction.start >= t:
+            return 30  # at d_max: it will not get better (see the README: an unbiddable auction)
+        base = quote.value if quote.value > 0 else h.mm
+        per_block = base / WAD * (d1 - d0) / WAD / t * self._block_time
+        if per_block <= 0:
+            return 30
+        return max(1, min(30, int(deficit_usd / per_block)))
+
+    def _may_plan(self, account: int, head: int) -> bool:
+        """A foreign shard's auction is planned (quotes, simulation) only once it has been open for this
+        keeper's takeover delay: its live owner bids it before that; the takeover delay proper then counts from
+        the first block the bid was worth making (see `_bid`)."""
+        rank = self._rank(account, head)
+        if rank == 0:
+            return True
+        first = self.state.since.setdefault(("auction", account), head)
+        return head - first >= rank * self.config.takeover_blocks
+
+    def _refresh_due(self, account: int, auction, value: int, h: Health) -> bool:
+        """An auction under water now whose recorded loss is short: opened solvent (not flagged insolvent), or
+        its V fell by more than 1 % of MM since our last refresh."""
+        if self.sender.busy(("refresh", account)):
+            return False
+        last = self.state.refreshed.get(account)
+        if not auction.insolvent:
+            return last is None or value < last
+        if last is None:  # opened under water: its loss was booked at about this V; refresh once it grows
+            self.state.refreshed[account] = value
+            return False
+        return last - value > h.mm // 100
+
+    def _plan_bid(self, h: Health, prices: dict, eth_usd: float, fee: int, now: int):
+        """(quote, gas, expected profit USD, instruments) for the largest fraction this keeper can carry, or
+        None to wait.
+
+        Profit = value received − payment − gas − unwind cost; the bid is simulated from the keeper's account at
+        the pending block (its own IM may not carry the whole fraction, or the gas may not fit the cap: halve,
+        up to three times). One JSON-RPC batch per try."""
         fraction, last_reason = WAD, "bid does not simulate"
         for _ in range(4):
             quote, positions, gas = self.liq.plan(self.rpc, h.account, self.account, fraction, self.sender.sim_from)
             if quote is None:
                 return None  # not below MM: nothing to bid on (the next scan closes the auction)
+            too_big = False
+            if not isinstance(gas, WouldRevert):
+                try:
+                    self.sender.gas_limit(gas)
+                except TooBig as exc:
+                    gas, too_big = WouldRevert(str(exc)), True
             if isinstance(gas, WouldRevert):
                 last_reason = gas.reason
-                if quote.fraction < 2 * 10**12 or gas.reason in NOT_FRACTION:
+                if quote.fraction < 2 * 10**12 or (gas.reason in NOT_FRACTION and not too_big) \
+                        or (too_big and quote.value <= 0):
                     break
                 fraction = quote.fraction // 2
                 continue
@@ -357,8 +727,20 @@ class Keeper(AccountBot):
             unwind_usd = self._unwind_usd(positions, prices, now) * quote.fraction / WAD
             profit = quote.gross_profit / WAD - gas_usd - unwind_usd
             if profit < self.config.min_profit:
+                if self._at_max_discount(h.account, now) and profit >= -self.config.max_loss_usd > -float("inf") \
+                        and self.config.max_loss_usd > 0:
+                    # escalation: unprofitable at the maximum discount, it will not get better: clear it at a
+                    # bounded loss (the operator's public service, like `close_auction`)
+                    self.sender.log({"event": "stranded_bid", "account": h.account, "expected_loss_usd":
+                                     round(-profit, 2), "value_usd": round(quote.value / WAD, 2)})
+                    return quote, gas, profit, [int(r[0]) for r in positions if int(r[1]) != 0]
+                if self._at_max_discount(h.account, now):
+                    self.sender.log({"event": "unbiddable", "account": h.account, "value_usd":
+                                     round(quote.value / WAD, 2), "gross_usd": round(quote.gross_profit / WAD, 2),
+                                     "unwind_usd": round(unwind_usd, 2), "gas_usd": round(gas_usd, 2)})
+                self._wait_hint[h.account] = self._blocks_to_profit(h, quote, self.config.min_profit - profit, now)
                 return None  # not yet: the discount grows with time
-            return quote, gas, profit
+            return quote, gas, profit, [int(r[0]) for r in positions if int(r[1]) != 0]
         raise WouldRevert(last_reason)
 
     def _close(self, rows: list[Health], head: int, sent: dict) -> bool:
@@ -419,6 +801,21 @@ class Keeper(AccountBot):
                     s.started += 1
                 else:
                     self._count_revert(o, LOST_START)
+                    self._fail(p.key, head)
+            elif p.purpose == "start_auctions":
+                if o.status == "ok":
+                    s.started += int(p.meta.get("n", 0))  # asked: accounts another keeper started are skipped
+                else:
+                    self._count_revert(o, LOST_START)
+                    for a in p.meta.get("accounts", ()):
+                        self._fail(("start", a), head)
+            elif p.purpose == "refresh_loss":
+                if o.status == "ok":
+                    s.refreshes += 1
+                    account = int(p.meta.get("account", 0))
+                    s.refreshed[account] = self.liq.last_value.get(account, 0)
+                else:
+                    self._count_revert(o, LOST_BID)
                     self._fail(p.key, head)
             elif p.purpose == "close_auction":
                 if o.status == "ok":

@@ -53,6 +53,8 @@ class LiquidationAdapter:
     def __init__(self, dep):
         self.dep = dep
         self.contract = dep.liquidation  # None until the deployment has one
+        self.last_auction: dict[int, Auction] = {}
+        self.last_value: dict[int, int] = {}
 
     @property
     def available(self) -> bool:
@@ -72,6 +74,17 @@ class LiquidationAdapter:
     def close_call(self, account: int) -> tuple[str, list]:
         return "close_auction", [account]
 
+    @property
+    def batched_starts(self) -> bool:
+        """The contract has `start_auctions` (many starts in one transaction, skipping instead of reverting)."""
+        return self.available and any(x.get("name") == "start_auctions" for x in self.contract.abi)
+
+    def starts_call(self, accounts: list[int], starter_account: int) -> tuple[str, list]:
+        return "start_auctions", [list(accounts), starter_account]
+
+    def refresh_call(self, account: int) -> tuple[str, list]:
+        return "refresh_loss", [account]
+
     # -- reads -------------------------------------------------------------------------------------------
     def auction(self, account: int) -> Auction:
         start, insolvent, active, expiry, version, holds = guard(
@@ -81,33 +94,43 @@ class LiquidationAdapter:
     def discount(self, account: int) -> int:
         return int(guard(lambda: self.contract.functions.discount(account).call()))
 
-    def plan(self, rpc, account: int, bidder_account: int, fraction: int, sim_from: str | None):
+    def plan(self, rpc, account: int, bidder_account: int, fraction: int, sim_from: str | None,
+             block: str = "latest"):
         """Everything a bid decision needs, in one JSON-RPC batch: `(quote or None, positions, gas or
-        WouldRevert)`. The bid is simulated (`eth_estimateGas`) for `fraction` without a price guard; positions
-        are the account's `(instrument, size, cost, funding_snapshot)` rows (for the unwind cost)."""
+        WouldRevert)`. The bid is simulated (`eth_createAccessList`: its gas used, one execution) for `fraction`
+        without a price guard; positions
+        are the account's `(instrument, size, cost, funding_snapshot)` rows (for the unwind cost). `block`:
+        "pending" sees rival keepers' transactions already in the pool. The auction and V read on the way are
+        kept in `last_auction` / `last_value`."""
         from crossmargin.bots.core import WouldRevert, call_params, decode_result
 
         c, ch = self.contract, self.dep.clearinghouse
         fn, args = self.bid_call(account, bidder_account, fraction, 2**255 - 1)
         sim = {"to": c.address, "data": c.encode_abi(fn, args=args), **({"from": sim_from} if sim_from else {})}
-        (ok_q, q), (ok_v, v), (ok_d, d), (ok_p, p), (ok_g, g) = rpc.batch([
-            ("eth_call", call_params(c, "quote", [account, fraction])),
-            ("eth_call", call_params(c, "mark_value", [account])),
-            ("eth_call", call_params(c, "discount", [account])),
-            ("eth_call", call_params(ch, "positions_of", [account])),
-            ("eth_estimateGas", [sim]),
+        (ok_q, q), (ok_v, v), (ok_d, d), (ok_p, p), (ok_a, a), (ok_g, g) = rpc.batch([
+            ("eth_call", call_params(c, "quote", [account, fraction], block=block)),
+            ("eth_call", call_params(c, "mark_value", [account], block=block)),
+            ("eth_call", call_params(c, "discount", [account], block=block)),
+            ("eth_call", call_params(ch, "positions_of", [account], block=block)),
+            ("eth_call", call_params(c, "auction", [account], block=block)),
+            ("eth_createAccessList", [sim, block]),
         ])
-        for ok, value in ((ok_q, q), (ok_v, v), (ok_d, d), (ok_p, p)):
+        for ok, value in ((ok_q, q), (ok_v, v), (ok_d, d), (ok_p, p), (ok_a, a)):
             if not ok:
                 raise WouldRevert(value)
         payment, f_max = decode_result(c, "quote", q)
         value, d = int(decode_result(c, "mark_value", v)), int(decode_result(c, "discount", d))
         positions = decode_result(ch, "positions_of", p)
+        self.last_auction[account] = Auction(*(int(x) if not isinstance(x, bool) else x
+                                              for x in decode_result(c, "auction", a)))
+        self.last_value[account] = value
         if int(f_max) == 0:
             return None, positions, None
         f = min(fraction, int(f_max)) if value > 0 else WAD
         quote = BidQuote(f, int(payment), int(f_max), d, value * f // WAD)
-        return quote, positions, (int(g, 16) if ok_g else WouldRevert(g))
+        from crossmargin.bots.txs import sim_gas
+
+        return quote, positions, sim_gas(ok_g, g)
 
     def mark_value(self, account: int) -> int:
         return int(guard(lambda: self.contract.functions.mark_value(account).call()))

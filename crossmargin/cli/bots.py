@@ -71,6 +71,8 @@ def keeper() -> None:
 @click.option("--min-profit", type=float, default=0.0, show_default=True, help="USD a bid must earn after gas and unwind.")
 @click.option("--unwind-cost", type=float, default=0.003, show_default=True, help="Expected unwind cost (fraction of notional).")
 @click.option("--no-unwind", is_flag=True, help="Keep received positions instead of closing them against the maker.")
+@click.option("--max-loss-usd", type=float, default=0.0, show_default=True,
+              help="Clear an auction unprofitable at its maximum discount at up to this loss (0: never).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep the account index here across keeper restarts.")
 def keeper_run(**kw) -> None:
@@ -89,7 +91,7 @@ def keeper_run(**kw) -> None:
         shard, shards = parse_shard(kw["shard"])
         config = KeeperConfig(shard=shard, shards=shards, takeover_blocks=kw["takeover_blocks"], batch=kw["batch"],
                               min_profit=kw["min_profit"], unwind_cost=kw["unwind_cost"], unwind=not kw["no_unwind"],
-                              state_file=kw["state_file"])
+                              state_file=kw["state_file"], max_loss_usd=kw["max_loss_usd"])
     except BotError as exc:
         raise UserError(str(exc)) from None
     _run(lambda w3, signer, options: Keeper(w3, signer, options, config), kw, "keeper",

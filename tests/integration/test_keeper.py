@@ -73,6 +73,14 @@ def wait_liquidated(w: BotWorld, accounts: set[int], since: int, timeout: float 
         time.sleep(0.2)
 
 
+def started_accounts(k) -> set[int]:
+    """Accounts the keeper sent a start for (batched `start_auctions` or single `start_auction`)."""
+    out = {r["account"] for r in k.events("send", purpose="start_auction")}
+    for r in k.events("send", purpose="start_auctions"):
+        out.update(r["accounts"])
+    return out
+
+
 def keeper(w: BotWorld, index: int = 0, *extra: str):
     return w.bot("keeper", "run", "--account", f"TEST::{3 + index}", "--account-id", str(w.keepers[index]), *extra,
                  name=f"keeper{index}")
@@ -108,8 +116,16 @@ def test_keeper_liquidates_every_liquidatable_account_within_3_blocks(world):
     assert after[w.keepers[0]].equity_im >= after[w.keepers[0]].im, "the keeper stays above IM"
     assert not any(after[a].liquidatable and not after[a].in_auction for a in w.traders)
 
+    block_gas = w.w3.eth.get_block("latest")["gasLimit"]
+    sends = k.events("send")
+    assert sends and all(r["gas_limit"] <= min(block_gas, 15_000_000) for r in sends), "gas limits fit a block"
+    for r in k.events("send", purpose="bid"):  # sized to the bid's own estimate (issue 18: not 8-30M)
+        assert r["gas_limit"] <= int(r["gas"] * 1.2) + 50_000 + 2 * 60_000, r
+    assert any(r["n"] > 1 for r in k.events("send", purpose="start_auctions")), "starts are batched"
+
     summary = k.interrupt()
     assert summary["liquidations"] >= len(hit) and summary["errors"] == 0
+    assert summary["dropped"] == 0
     records = [r for r in k.events("loop") if r["liquidatable"] or r["in_auction"]]
     assert records and all({"scanned", "scan_ms", "liquidations", "profit_usd", "loop_ms"} <= set(r) for r in records)
     assert k.events("tx", purpose="unwind", status="ok"), "what it took is offered to the maker"
@@ -151,7 +167,7 @@ def test_reverted_bid_does_not_crash_the_keeper(world):
     k.started()
     crash = move_price(w, CRASH, resume=False)
     hit = liquidatable_at(w, crash)
-    k.wait_for(lambda: len(k.events("send", purpose="start_auction")) >= len(hit), 20, "its start_auction txs")
+    k.wait_for(lambda: started_accounts(k) >= hit, 20, "its start_auctions txs")
     w.mine()
     target = max(hit, key=lambda a: RISKY[w.risky.index(a)])  # the deepest: an insolvent portfolio, taken whole
     k.wait_for(lambda: k.events("send", purpose="bid", account=target), 20, "its bid on the target")
@@ -204,6 +220,10 @@ def test_sharded_keepers_split_accounts_and_cover_a_lost_shard(world):
             {w.keepers[0]}
     late = {a: int(bids2[a][0]["blockNumber"]) - deeper for a in hit2}
     assert max(late.values()) <= 12, late
+    dead = ks[0].events("shard_dead")
+    assert dead and dead[0]["shard"] == 1, "the successor counts the killed shard dead and serves it at once"
+    after = [int(bids2[a][0]["blockNumber"]) for a in hit2 if a % 2 == 1]
+    print(f"\nshard takeover after a kill: first bids {sorted(b - deeper for b in after)} blocks after the move")
     ks[0].interrupt()
     m.interrupt()
     assert_no_errors(ks[0], m)
@@ -295,6 +315,135 @@ def test_keeper_closes_recovered_auctions_and_restarts_expired_ones(world):
     assert_no_errors(k)
 
 
+def test_stuck_transactions_are_replaced_with_bumped_fees_never_dropped(world):
+    """Issue 18: a fee spike leaves the keeper's start below the base fee; two blocks later it re-signs the same
+    nonce with both fees raised (the node accepts the replacement: no "underpriced"), and that version is mined."""
+    w = world
+    w.reset()
+    w.manual()
+    k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
+    w.mine()
+    k.started()
+    crash = move_price(w, CRASH, resume=False)
+    hit = liquidatable_at(w, crash)
+    k.wait_for(lambda: started_accounts(k) >= hit, 20, "its start_auctions txs")
+    first = k.events("send", purpose="start_auctions")[0]
+    for _ in range(4):  # base fee 20 gwei: the 1-gwei-based fees cannot be included
+        w.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)])
+        w.mine()
+        time.sleep(0.6)
+    bumps = k.wait_for(lambda: k.events("bump", nonce=first["nonce"]), 20, "a fee bump")
+    assert bumps[-1]["max_fee_gwei"] >= 1.1 * first["max_fee_gwei"]
+    w.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)])
+    w.mine()
+    done = k.wait_for(lambda: k.events("tx", purpose="start_auctions", nonce=first["nonce"]), 20, "its outcome")
+    assert done[0]["status"] == "ok"
+    starts = w.logs(w.dep.liquidation, "AuctionStarted", crash)
+    assert hit <= {int(e["args"]["account"]) for e in starts}
+    mined = w.w3.eth.get_transaction(starts[0]["transactionHash"])
+    assert mined["maxFeePerGas"] > first["max_fee_gwei"] * 10**9, "the bumped version was mined"
+    summary = k.interrupt()
+    w.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(10**9)])
+    w.mine()
+    assert summary["dropped"] == 0 and summary["bumped"] >= 1
+    assert not k.events("replace_refused") and not k.events("skip")
+    assert_no_errors(k)
+
+
+def test_gas_limits_fit_a_small_block_and_batches_split(world):
+    """Issue 18: a 1.5M-gas block: no transaction is sent with a gas limit above it; a batch of starts that cannot
+    fit is split (never sent), and every account is still liquidated."""
+    from crossmargin.chain.node import rpc
+
+    w = world
+    w.reset()
+    rpc(w.node.uri, "evm_setBlockGasLimit", [hex(1_500_000)])
+    try:
+        w.blocks()
+        k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
+        k.started()
+        crash = move_price(w, CRASH)
+        hit = liquidatable_at(w, crash)
+        try:
+            wait_liquidated(w, hit, crash, timeout=60)
+        except AssertionError:
+            print(k.tail(40), [r for r in k.records if r.get("event") not in ("loop",)][-20:])
+            raise
+        sends = k.events("send")
+        assert max(r["gas_limit"] for r in sends) <= 1_500_000
+        batches = [r["n"] for r in k.events("send", purpose="start_auctions")]
+        assert max(batches) < len(hit) <= sum(batches), f"split: {batches}"
+        per_start = [r["gas"] / r["n"] for r in k.events("send", purpose="start_auctions")]
+        print(f"\n1.5M-gas blocks: start batches {batches}, {min(per_start):,.0f}-{max(per_start):,.0f} gas a start; "
+              f"bid gas limits {sorted(r['gas_limit'] for r in k.events('send', purpose='bid'))[-3:]}")
+        summary = k.interrupt()
+        assert summary["dropped"] == 0 and summary["errors"] == 0
+        assert_no_errors(k)
+    finally:
+        w.stop_all()
+        rpc(w.node.uri, "evm_setBlockGasLimit", [hex(30_000_000)])
+
+
+def test_a_rivals_pending_transaction_is_not_raced(world):
+    """Issue 18: a rival's starts wait in the pool (blocks mined by hand): the keeper sees them there and sends
+    nothing for those accounts, so it loses no race; once mined, it bids."""
+    w = world
+    w.reset()
+    move_price(w, CRASH, resume=False)  # blocks by hand from here
+    rival = w.keeper_keys[1]
+    w.sc.send_many(rival, [(w.dep.liquidation, "start_auctions", [list(w.risky), w.keepers[1]])], gas=14_000_000,
+                   wait=False)  # in the pool, not mined
+    k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
+    k.started()
+    k.wait_for(lambda: [r for r in k.events("loop") if r.get("rival_pending", 0) > 0], 20, "the rival seen")
+    assert not started_accounts(k) & set(w.risky), "no start raced against the rival's pending one"
+    w.blocks()
+    wait_liquidated(w, set(w.risky), w.head() - 1, timeout=40)
+    summary = k.interrupt()
+    assert summary["lost_races"] == 0 and summary["reverted"] == 0
+    assert_no_errors(k)
+
+
+def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
+    """Issue 18: an account whose mark value V is a sliver of its notional is worth V·d at most to a bidder, less
+    than unwinding what it brings: at the maximum discount the keeper logs it `unbiddable` and does not bid; a
+    keeper run with `--max-loss-usd` clears it (the operator pays a bounded loss, like `close_auction`'s gas)."""
+    from crossmargin.chain.node import rpc
+
+    w = world
+    w.reset()
+    target = w.risky[RISKY.index(25)]
+    liq = w.dep.liquidation
+    price = 2612.0
+    for _ in range(6):  # V of the 25 ETH long: a few hundred USD (0.5 % of its notional)
+        move_price(w, price, resume=False)
+        value = liq.functions.mark_value(target).call() / WAD
+        if 150 <= value <= 450:
+            break
+        price += (300 - value) / 25
+    assert 150 <= value <= 450, value
+    k = keeper(w, 0, "--no-unwind")
+    k.started()
+    w.blocks()
+    k.wait_for(lambda: w.health([target])[target].in_auction, 20, "the target's auction")
+    rpc(w.node.uri, "evm_increaseTime", [960])  # past the 900 s ramp: the discount is at d_max
+    at_max = move_price(w, price)
+    unbid = k.wait_for(lambda: k.events("unbiddable", account=target), 40, "the unbiddable log")[0]
+    print(f"\nunbiddable: V {unbid['value_usd']} USD, gross at d_max {unbid['gross_usd']} USD, "
+          f"unwind {unbid['unwind_usd']} USD, gas {unbid['gas_usd']} USD")
+    assert unbid["gross_usd"] < unbid["unwind_usd"] + unbid["gas_usd"]
+    assert not w.logs(liq, "Bid", at_max, account=target)
+    assert not k.events("send", purpose="bid", account=target)
+    k.interrupt()
+    k2 = keeper(w, 1, "--no-unwind", "--max-loss-usd", "500")
+    k2.started()
+    wait_liquidated(w, {target}, at_max, timeout=40)
+    assert k2.events("stranded_bid", account=target)
+    assert not w.health([target])[target].in_auction
+    k2.interrupt()
+    assert_no_errors(k, k2)
+
+
 def test_keeper_resumes_after_anvil_restart(world):
     """Last in the module: the node restarts from its dumped state (snapshots do not survive that)."""
     w = world
@@ -304,8 +453,8 @@ def test_keeper_resumes_after_anvil_restart(world):
     k.started()
     crash = move_price(w, CRASH, resume=False)
     hit = liquidatable_at(w, crash)
-    # the keeper's start_auction txs are in the mempool when the node goes down
-    k.wait_for(lambda: len(k.events("send", purpose="start_auction")) >= len(hit), 20, "its start_auction txs")
+    # the keeper's start_auctions txs are in the mempool when the node goes down
+    k.wait_for(lambda: started_accounts(k) >= hit, 20, "its start_auctions txs")
     w.node.stop()
     k.wait_for(lambda: k.events("node_down"), 10, "node_down")
     time.sleep(1.0)

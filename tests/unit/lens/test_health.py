@@ -105,3 +105,37 @@ def test_failed_account_skips_auction_read(flaky_lens, flaky, auctions, admin):
     with boa.env.prank(admin):
         flaky_lens.set_liquidation(auctions.address)
     assert flaky_lens.health([1])[0][5:] == (FAILED, False)
+
+
+# ---------------------------------------------------------------- liquidation mode (issue 18)
+
+
+def test_health_for_liquidation_equals_engine_liquidation_mode(lens, world):
+    ids = _load_books(world)
+    rows = lens.health_for_liquidation(ids)
+    for aid, row in zip(ids, rows):
+        (eq_im, eq_mm, im, mm, status), _penalty = world.engine.margin_for_liquidation(aid, False)
+        assert _row(row) == (aid, eq_mm, mm, eq_im, im, status, False)
+
+
+def test_stale_feeds_do_not_hide_a_liquidatable_account(lens, world):
+    """Every feed older than its heartbeat: `health` reports STALE (a keeper reading it would wait), the
+    liquidation-mode row prices the stale underlying at its worst scenario, as `start_auction` does."""
+    ids = _load_books(world)
+    boa.env.time_travel(seconds=2 * 3600)
+    normal = lens.health(ids)
+    liq = lens.health_for_liquidation(ids)
+    STALE = 2
+    assert any(r[5] == STALE for r in normal)
+    for n, r in zip(normal, liq):
+        (eq_im, eq_mm, im, mm, status), _ = world.engine.margin_for_liquidation(r[0], False)
+        assert _row(r) == (r[0], eq_mm, mm, eq_im, im, status, False)
+        assert r[5] != STALE
+        assert r[1] <= n[1] or n[5] == STALE  # never healthier than the normal read
+    assert [r[0] for r in liq if r[2] > r[1]], "liquidation mode finds the account under water"
+
+
+def test_health_for_liquidation_reports_failures_per_row(flaky_lens):
+    """An engine without the call (or reverting in it) gives FAILED rows, never a reverted batch."""
+    rows = flaky_lens.health_for_liquidation([1, 2])
+    assert [_row(r) for r in rows] == [(1, 0, 0, 0, 0, FAILED, False), (2, 0, 0, 0, 0, FAILED, False)]

@@ -1,0 +1,429 @@
+"""The keeper's transaction path: gas limits sized to the call, one nonce manager per signer, fee bumps that
+replace, and a bounded amount of gas in flight (issue 18).
+
+`TxSender` is the `Sender` of crossmargin.bots.core with these rules:
+
+- gas limit = estimate · `gas_margin` + `gas_pad`, never above `min(block gas limit, max_gas)` (15M); a call
+  whose estimate cannot fit raises `TooBig` (the keeper then bids a smaller fraction: nothing is sent that no
+  block can hold);
+- per head, the gas limits sent stay within `block_share` of the block's gas limit, and the gas limits of all
+  unmined transactions within `inflight_blocks` blocks' worth and `max_in_flight` transactions: beyond, `Full`
+  stops the round (the rest waits for the next block, re-planned on fresher state);
+- nonces: one local counter per signer, taken in order; it is resynced from the node only when nothing of ours
+  is in flight, or after a nonce error;
+- a transaction not mined `bump_after` blocks after it was (re)sent is re-signed with the same nonce and both
+  fees raised by `bump` (12.5 %: EIP-1559 replacement needs +10 % of each), up to the fee cap; a transaction
+  the node forgot (evicted, lost) is re-broadcast the same way. A transaction is therefore never declared
+  dropped while its nonce is unused: it is mined (`ok` / `reverted`), or its nonce went to another transaction
+  of the same key (`dropped`: someone else used the key);
+- `cancel(p)` replaces a pending transaction that no longer makes sense by a 21,000-gas transfer to self.
+
+Simulations (`simulate_many`) run against `sim_block` ("latest"; "pending" on a node that builds it cheaply: anvil
+re-executes its whole pool for every such call, ~0.1 s under a crash). The keeper reads the pool itself instead
+(`Keeper._rival_intents`).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Hashable
+
+from crossmargin.bots.core import GWEI, GasCapped, GasPolicy, NodeDown, Outcome, Pending, RawRPC, Sender, Skipped, \
+    WouldRevert, _jsonable, guard
+
+
+def sim_gas(ok: bool, value) -> int | WouldRevert:
+    """The gas of one `eth_createAccessList` / `eth_estimateGas` reply, or why it reverts."""
+    if not ok:
+        return WouldRevert(str(value))
+    if isinstance(value, dict):
+        if value.get("error"):
+            return WouldRevert(str(value["error"]).removeprefix("execution reverted: "))
+        return int(value["gasUsed"], 16)
+    return int(value, 16)
+
+
+def sign_1559(private_key: bytes, tx: dict) -> tuple[str, str]:
+    """(raw, hash) of an EIP-1559 transaction signed with `private_key`: the same bytes as eth-account's
+    `sign_transaction`, in a third of its time (it validates and re-serialises each field: ~15 ms a
+    transaction, the keeper's largest cost when it sends 50 bids in a block)."""
+    import rlp
+    from eth_hash.auto import keccak
+    from eth_keys import keys
+
+    data = tx.get("data") or "0x"
+    fields = [int(tx["chainId"]), int(tx["nonce"]), int(tx["maxPriorityFeePerGas"]), int(tx["maxFeePerGas"]),
+              int(tx["gas"]), bytes.fromhex(str(tx["to"]).removeprefix("0x")), int(tx.get("value", 0)),
+              bytes.fromhex(data.removeprefix("0x")) if isinstance(data, str) else bytes(data), []]
+    sig = keys.PrivateKey(private_key).sign_msg_hash(keccak(b"\x02" + rlp.encode(fields)))
+    raw = b"\x02" + rlp.encode(fields + [sig.v, sig.r, sig.s])
+    return "0x" + raw.hex(), "0x" + keccak(raw).hex()
+
+
+class TooBig(Skipped):
+    """The call's gas cannot fit the per-transaction cap: split it (a smaller fraction), never send it."""
+
+
+class Full(Skipped):
+    """This signer's gas budget for the block (or in flight) is used: the rest waits for the next block."""
+
+
+@dataclass
+class TxPolicy:
+    gas_margin: float = 1.2          # gas limit = estimate · margin + pad
+    gas_pad: int = 50_000
+    max_gas: int = 15_000_000        # per transaction, also never above the block's gas limit
+    block_share: float = 0.9         # gas limits sent per head, as a share of the block gas limit
+    inflight_blocks: float = 1.5     # gas limits of all unmined transactions, in blocks
+    max_in_flight: int = 64          # unmined transactions
+    bump_after: int = 2              # blocks without inclusion before the fees are bumped
+    bump: float = 0.125              # both fees x (1 + bump) per replacement (EIP-1559: >= +10 %)
+
+
+@dataclass
+class Flight(Pending):
+    """A pending transaction and every signed version of it (same nonce)."""
+
+    hashes: list[str] = field(default_factory=list)
+    last_sent_block: int = 0
+    bumps: int = 0
+    gas_limit: int = 0
+
+
+class TxSender(Sender):
+    def __init__(self, w3, signer, chain_id: int, policy: GasPolicy, *, dry_run: bool = False,
+                 sim_from: str | None = None, log=lambda rec: None, tx: TxPolicy | None = None,
+                 sim_block: str = "latest"):
+        super().__init__(w3, signer, chain_id, policy, dry_run=dry_run, sim_from=sim_from, log=log)
+        self.txp = tx or TxPolicy()
+        self.sim_block = sim_block
+        self.block_gas_limit = 30_000_000
+        self.head: int | None = None
+        self.head_gas = 0          # gas limits sent at this head
+        self.bumped = self.replaced = self.too_big = self.full = 0
+        self.rpc_calls = 0         # JSON-RPC requests made by this sender (for the loop's RPC count)
+        self.access_lists = True   # simulate with eth_createAccessList (one execution) while the node has it
+        self._queue: list | None = None  # signed, not yet broadcast (inside `batching`)
+
+    # -- per block -----------------------------------------------------------------------------------------
+    def begin_block(self, block) -> None:
+        """The keeper's new head: block gas limit and base fee from the block it already has (no extra RPC)."""
+        self.head = int(block["number"])
+        self.head_gas = 0
+        if block.get("gasLimit"):
+            self.block_gas_limit = int(block["gasLimit"])
+        if block.get("baseFeePerGas") is not None:
+            self._base_fee = (time.monotonic(), int(block["baseFeePerGas"]))
+
+    @property
+    def cap(self) -> int:
+        return min(self.txp.max_gas, self.block_gas_limit)
+
+    def gas_limit(self, estimate: int) -> int:
+        """The limit for a call estimated at `estimate`; `TooBig` when even the bare estimate cannot fit."""
+        want = int(estimate * self.txp.gas_margin) + self.txp.gas_pad
+        if want <= self.cap:
+            return want
+        if estimate + self.txp.gas_pad // 2 <= self.cap:
+            return self.cap
+        self.too_big += 1
+        raise TooBig(f"gas estimate {estimate:,} above the {self.cap:,} cap")
+
+    def inflight_gas(self) -> int:
+        return sum(getattr(p, "gas_limit", 0) for p in self.pending.values())
+
+    def room(self) -> int:
+        """Gas this signer may still send at this head (the first transaction of a head may take the whole cap
+        when nothing else is in flight: a batch bigger than the block's share is never stuck)."""
+        if len(self.pending) >= self.txp.max_in_flight:
+            return 0
+        block = int(self.block_gas_limit * self.txp.block_share) - self.head_gas
+        flight = int(self.block_gas_limit * self.txp.inflight_blocks) - self.inflight_gas()
+        if self.head_gas == 0 and not self.pending:
+            return self.cap
+        return max(0, min(block, flight))
+
+    # -- simulation ----------------------------------------------------------------------------------------
+    def simulate_many(self, rpc: RawRPC, txs: list[tuple[str, str]]) -> list[int | WouldRevert]:
+        """Gas used by many calls `(to, data)` from our address at `sim_block`, in one batch: one execution each
+        (`eth_createAccessList` reports the gas used; `eth_estimateGas` binary-searches, ~4x the work), the
+        limit then adds its margin (`gas_limit`). A node without it: `eth_estimateGas`."""
+        frm = {"from": self.sim_from} if self.sim_from else {}
+        method = "eth_createAccessList" if self.access_lists else "eth_estimateGas"
+        results = rpc.batch([(method, [{"to": to, "data": data, **frm}, self.sim_block]) for to, data in txs])
+        out: list[int | WouldRevert] = []
+        for ok, value in results:
+            gas = sim_gas(ok, value)
+            if isinstance(gas, WouldRevert):
+                text = gas.reason.lower()
+                if self.access_lists and ("not supported" in text or "method not found" in text
+                                          or "does not exist" in text):
+                    self.access_lists = False
+                    return self.simulate_many(rpc, txs)
+                self.simulated_reverts += 1
+            out.append(gas)
+        return out
+
+    # -- sending -------------------------------------------------------------------------------------------
+    def send(self, contract, fn: str, args: list, purpose: str, key: Hashable = None, meta: dict | None = None,
+             head: int = 0, gas: int | None = None) -> Pending | None:
+        data = contract.encode_abi(fn, args=args)
+        to = contract.address
+        estimate = self.simulate(to, data) if gas is None else gas
+        limit = self.gas_limit(estimate)
+        if limit > self.room():
+            self.full += 1
+            raise Full(f"gas budget: {limit:,} above the {self.room():,} left")
+        try:
+            fees = self.policy.fees(self.base_fee())
+        except GasCapped:
+            self.capped += 1
+            raise
+        record = {"event": "would_send" if self.dry_run else "send", "purpose": purpose, "to": to, "fn": fn,
+                  "args": [_jsonable(a) for a in args], "gas": estimate, "gas_limit": limit,
+                  "max_fee_gwei": round(fees["maxFeePerGas"] / GWEI, 3), **(meta or {})}
+        if self.dry_run:
+            self.log(record)
+            return None
+        tx = {"to": to, "data": data, "value": 0, "gas": limit, "chainId": self.chain_id, "type": 2, **fees}
+        if self._queue is not None:  # batching: signed now, sent by `flush` in one request
+            if not self.pending and not self._queue:
+                self.nonces.next = None
+            nonce = self.nonces.take()
+            raw, h = self._raw({**tx, "nonce": nonce})
+            pending = Flight(h, nonce, purpose, key, head, {**tx, "nonce": nonce}, meta or {}, hashes=[h],
+                             last_sent_block=head, gas_limit=limit)
+            self.pending[h] = pending
+            self._queue.append((pending, raw, record))
+        else:
+            pending = self._sign_and_send(tx, purpose, key, meta or {}, head)
+            record.update(hash=pending.hash, nonce=pending.nonce)
+            self.log(record)
+        self.head_gas += limit
+        return pending
+
+    @contextmanager
+    def batching(self):
+        """Sends inside are signed at once and broadcast together by `flush` (one HTTP request for a round of
+        bids instead of one each); `flush` runs on exit."""
+        self._queue = [] if self._queue is None else self._queue
+        try:
+            yield self
+        finally:
+            self.flush()
+            self._queue = None
+
+    def flush(self) -> None:
+        """Broadcast the queued transactions in one JSON-RPC batch, in nonce order. One the node refuses (other
+        than "already known") leaves a nonce gap: it is filled at once by a 21,000-gas transfer to self."""
+        queue, self._queue = (self._queue or []), ([] if self._queue is not None else None)
+        if not queue:
+            return
+        self.rpc = self.rpc or RawRPC(self.w3.provider.endpoint_uri)
+        try:
+            replies = self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _ in queue])
+        except NodeDown:
+            self.nonces.next = None
+            raise
+        resync = False
+        for (p, raw, record), (ok, result) in zip(queue, replies):
+            text = str(result).lower()
+            if ok or "already known" in text:
+                self.sent += 1
+                record.update(hash=p.hash, nonce=p.nonce)
+                self.log(record)
+                continue
+            self.pending.pop(p.hash, None)
+            self.log({"event": "skip", "purpose": p.purpose, "nonce": p.nonce, "reason": str(result)[:200],
+                      **{k: v for k, v in p.meta.items() if k == "account"}})
+            if "nonce too low" in text:
+                resync = True
+                continue
+            fees = self.bumped_fees(p.tx) or {k: p.tx[k] for k in ("maxFeePerGas", "maxPriorityFeePerGas")}
+            filler = {"to": self.signer.address, "data": "0x", "value": 0, "gas": 21_000, "chainId": self.chain_id,
+                      "type": 2, "nonce": p.nonce, **fees}
+            f_raw, f_hash = self._raw(filler)
+            ok_f, res_f = self._broadcast(f_raw)
+            if ok_f:
+                self.pending[f_hash] = Flight(f_hash, p.nonce, "cancel", ("cancel", p.nonce), p.sent_block, filler,
+                                              {}, hashes=[f_hash], last_sent_block=p.sent_block, gas_limit=21_000)
+            else:
+                resync = True
+        if resync:
+            self.nonces.next = None
+
+    def _raw(self, tx: dict) -> tuple[str, str]:
+        if tx.get("type") == 2 and not tx.get("accessList"):
+            return sign_1559(bytes(self.signer.key), tx)
+        signed = self.signer.sign_transaction(tx)
+        raw = "0x" + bytes(signed.raw_transaction).hex().removeprefix("0x")
+        return raw, "0x" + bytes(signed.hash).hex().removeprefix("0x")
+
+    def _broadcast(self, raw: str) -> tuple[bool, str]:
+        self.rpc = self.rpc or RawRPC(self.w3.provider.endpoint_uri)
+        self.rpc_calls += 1
+        [(ok, result)] = self.rpc.batch([("eth_sendRawTransaction", [raw])])
+        return ok, result
+
+    def _sign_and_send(self, tx: dict, purpose: str, key: Hashable, meta: dict, head: int) -> Pending:
+        if not self.pending:
+            self.nonces.next = None  # nothing of ours in flight: the node's count is the truth
+        for attempt in (1, 2):
+            nonce = self.nonces.take()
+            raw, h = self._raw({**tx, "nonce": nonce})
+            try:
+                ok, result = self._broadcast(raw)
+            except NodeDown:
+                self.nonces.next = None
+                raise
+            if not ok and "already known" in str(result).lower():
+                ok, result = True, h
+            if not ok:
+                text = str(result).lower()
+                if ("nonce" in text or "underpriced" in text) and attempt == 1:
+                    self.nonces.resync()  # our count was off (another user of the key, a lost node)
+                    continue
+                self.nonces.release(nonce)
+                raise WouldRevert(str(result))
+            p = Flight(result, nonce, purpose, key, head, {**tx, "nonce": nonce}, meta, hashes=[result],
+                       last_sent_block=head, gas_limit=int(tx["gas"]))
+            self.pending[p.hash] = p
+            self.sent += 1
+            return p
+        raise AssertionError("unreachable")
+
+    def _replace(self, p: Flight, head: int, tx: dict, why: str) -> bool:
+        raw, h = self._raw(tx)
+        ok, result = self._broadcast(raw)
+        text = str(result).lower()
+        if ok or "already known" in text:
+            p.tx = tx
+            if h not in p.hashes:
+                p.hashes.append(h)
+            p.last_sent_block = head
+            self.log({"event": why, "purpose": p.purpose, "nonce": p.nonce, "hash": h, "bumps": p.bumps,
+                      "max_fee_gwei": round(tx["maxFeePerGas"] / GWEI, 3),
+                      "tip_gwei": round(tx["maxPriorityFeePerGas"] / GWEI, 3)})
+            return True
+        if "nonce too low" in text:
+            return False  # mined meanwhile: the next poll settles it
+        self.log({"event": "replace_refused", "purpose": p.purpose, "nonce": p.nonce, "reason": str(result)[:200]})
+        return False
+
+    def bumped_fees(self, tx: dict) -> dict | None:
+        """Both fees +`bump` (at least the market's now); None when that would pass the fee cap."""
+        cap = int(self.policy.max_fee_gwei * GWEI)
+        up = 1 + self.txp.bump
+        market = self.policy.fees(self.base_fee()) if self.base_fee() + int(self.policy.priority_gwei * GWEI) <= cap \
+            else {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
+        tip = max(int(tx["maxPriorityFeePerGas"] * up) + 1, market["maxPriorityFeePerGas"])
+        fee = max(int(tx["maxFeePerGas"] * up) + 1, market["maxFeePerGas"], tip)
+        if fee > cap:
+            return None
+        return {"maxFeePerGas": fee, "maxPriorityFeePerGas": tip}
+
+    def cancel(self, p: Flight, head: int) -> bool:
+        """Replace `p` by a transfer of 0 to self (21,000 gas) at bumped fees: its nonce is used, its call is not."""
+        fees = self.bumped_fees(p.tx)
+        if fees is None:
+            return False
+        tx = {"to": self.signer.address, "data": "0x", "value": 0, "gas": 21_000, "chainId": self.chain_id,
+              "type": 2, "nonce": p.nonce, **fees}
+        p.bumps += 1
+        if self._replace(p, head, tx, "cancel"):
+            p.purpose, p.gas_limit = "cancel", 21_000
+            return True
+        return False
+
+    # -- following -----------------------------------------------------------------------------------------
+    def poll(self, head: int) -> list[Outcome]:
+        """One batch: a receipt per signed version of every pending transaction and the mined nonce count.
+        Mined: `ok` / `reverted`. Nonce used by something else: `dropped`. Still waiting `bump_after` blocks
+        since last sent (or unknown to the node): re-signed with bumped fees, same nonce."""
+        if not self.pending:
+            return []
+        self.rpc = self.rpc or RawRPC(self.w3.provider.endpoint_uri)
+        items = list(self.pending.values())
+        # the mined count first: a nonce below it was mined before the receipts are read (no false "dropped")
+        calls = [("eth_getTransactionCount", [self.signer.address, "latest"])]
+        calls += [("eth_getTransactionReceipt", [h]) for p in items for h in getattr(p, "hashes", [p.hash])]
+        replies = self.rpc.batch(calls)
+        self.rpc_calls += 1
+        ok_count, count = replies[0]
+        mined_count = int(count, 16) if ok_count else None
+        done: list[Outcome] = []
+        i = 1
+        stuck: list[Flight] = []
+        taken: list[Flight] = []
+        for p in items:
+            hashes = getattr(p, "hashes", [p.hash])
+            receipt = next((r for ok, r in replies[i:i + len(hashes)] if ok and r), None)
+            i += len(hashes)
+            if receipt is not None:
+                status = "ok" if int(receipt["status"], 16) == 1 else "reverted"
+                gas_used = int(receipt["gasUsed"], 16)
+                out = Outcome(p, status, int(receipt["blockNumber"], 16), gas_used,
+                              gas_used * int(receipt.get("effectiveGasPrice") or "0x0", 16))
+                if status == "reverted":
+                    self.reverted += 1
+                    out.reason = self._why(p, out.block)
+                del self.pending[p.hash]
+                done.append(out)
+            elif mined_count is not None and p.nonce < mined_count:
+                taken.append(p)  # mined, or its nonce went to another transaction: confirmed below
+            elif head - getattr(p, "last_sent_block", p.sent_block) >= self.txp.bump_after or head < p.sent_block:
+                stuck.append(p)
+        if taken:  # a node may count a mined nonce a moment before it serves the receipt: ask again
+            time.sleep(0.1)
+            again = self.rpc.batch([("eth_getTransactionReceipt", [h]) for p in taken
+                                    for h in getattr(p, "hashes", [p.hash])])
+            j = 0
+            for p in taken:
+                hashes = getattr(p, "hashes", [p.hash])
+                receipt = next((r for ok, r in again[j:j + len(hashes)] if ok and r), None)
+                j += len(hashes)
+                del self.pending[p.hash]
+                if receipt is None:  # its nonce went to a transaction that is not one of its versions
+                    self.dropped += 1
+                    self.log({"event": "nonce_taken", "purpose": p.purpose, "nonce": p.nonce, "hashes": hashes})
+                    done.append(Outcome(p, "dropped"))
+                    continue
+                status = "ok" if int(receipt["status"], 16) == 1 else "reverted"
+                gas_used = int(receipt["gasUsed"], 16)
+                out = Outcome(p, status, int(receipt["blockNumber"], 16), gas_used,
+                              gas_used * int(receipt.get("effectiveGasPrice") or "0x0", 16))
+                if status == "reverted":
+                    self.reverted += 1
+                    out.reason = self._why(p, out.block)
+                done.append(out)
+        for p in sorted(stuck, key=lambda p: p.nonce):
+            fees = self.bumped_fees(p.tx)
+            if fees is None:
+                # at the fee cap: re-broadcast as is (a node that forgot it learns it again)
+                self._replace(p, head, dict(p.tx), "rebroadcast")
+                continue
+            p.bumps += 1
+            if self._replace(p, head, {**p.tx, **fees}, "bump"):
+                self.bumped += 1
+        return done
+
+    def forget_pending(self) -> list[Pending]:
+        """After the node restarted: what it lost is gone (its nonce free again), the rest stays followed."""
+        lost = []
+        for h, p in list(self.pending.items()):
+            known = False
+            for v in getattr(p, "hashes", [h]):
+                try:
+                    known = guard(lambda v=v: self.w3.eth.get_transaction(v)) is not None
+                except Exception:  # noqa: BLE001 - TransactionNotFound
+                    known = False
+                if known:
+                    break
+            if not known:
+                lost.append(self.pending.pop(h))
+        if self.nonces is not None:
+            self.nonces.resync()
+        self.dropped += len(lost)
+        return lost

@@ -1,0 +1,111 @@
+"""The keeper's transaction rules that need no node (issue 18): gas limits sized to the call and capped, fee
+bumps that a node accepts as replacements, the per-block gas budget, and a dead shard's accounts moving to its
+successor."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossmargin.bots.base import BotOptions
+from crossmargin.bots.core import GWEI, GasPolicy
+from crossmargin.bots.keeper import Keeper, KeeperConfig
+from crossmargin.bots.reads import Health
+from crossmargin.bots.txs import Flight, TooBig, TxPolicy, TxSender
+
+WAD = 10**18
+
+
+def sender(**kw) -> TxSender:
+    s = TxSender(None, None, 31337, GasPolicy(max_fee_gwei=100, priority_gwei=1), tx=TxPolicy(**kw))
+    s.begin_block({"number": 10, "gasLimit": 30_000_000, "baseFeePerGas": GWEI})
+    return s
+
+
+def test_gas_limit_is_the_estimate_plus_a_margin_never_above_the_cap():
+    s = sender()
+    assert s.gas_limit(600_000) == 600_000 * 6 // 5 + 50_000            # a bid: ~0.77M, not 30M
+    assert s.gas_limit(12_600_000) == 15_000_000                          # the margin is cut at the cap
+    with pytest.raises(TooBig):
+        s.gas_limit(15_000_000)                                           # cannot fit: split, never send
+    s.begin_block({"number": 11, "gasLimit": 8_000_000})
+    assert s.cap == 8_000_000 and s.gas_limit(7_900_000) == 8_000_000     # a smaller block caps it lower
+    with pytest.raises(TooBig):
+        s.gas_limit(7_990_000)
+
+
+def test_fee_bump_raises_both_fees_by_more_than_ten_percent_up_to_the_cap():
+    s = sender()
+    tx = {"maxFeePerGas": 3 * GWEI, "maxPriorityFeePerGas": GWEI}
+    up = s.bumped_fees(tx)
+    assert up["maxFeePerGas"] >= tx["maxFeePerGas"] * 11 // 10 + 1
+    assert up["maxPriorityFeePerGas"] >= tx["maxPriorityFeePerGas"] * 11 // 10 + 1
+    assert s.bumped_fees({"maxFeePerGas": 95 * GWEI, "maxPriorityFeePerGas": GWEI}) is None  # 100 gwei cap
+
+
+def test_room_is_bounded_per_block_and_in_flight():
+    s = sender(block_share=0.5, inflight_blocks=1.0, max_in_flight=3)
+    assert s.room() == 15_000_000
+    s.head_gas = 14_000_000
+    assert s.room() == 1_000_000
+    s.begin_block({"number": 11, "gasLimit": 30_000_000})
+    for i in range(3):
+        s.pending[f"h{i}"] = Flight(f"h{i}", i, "bid", ("bid", i), 10, {}, {}, gas_limit=9_000_000)
+    assert s.room() == 0                                                  # max_in_flight reached
+    s.pending.pop("h2")
+    assert s.room() == 12_000_000                                         # 30M in flight - 18M
+
+
+def _keeper(shard: int, shards: int, takeover: int = 2) -> Keeper:
+    return Keeper(None, None, BotOptions(), KeeperConfig(shard=shard, shards=shards, takeover_blocks=takeover,
+                                                         dead_blocks=20))
+
+
+def test_a_dead_shard_moves_to_its_first_successor_at_once_then_back():
+    k = _keeper(shard=1, shards=3)
+    dead_owner_account, other = 3, 6                                      # owner 0: rank 1 for shard 1
+    assert k._rank(dead_owner_account, 100) == 1
+    assert not k._my_turn(dead_owner_account, first_seen=100, head=101)
+    assert k._my_turn(dead_owner_account, first_seen=100, head=102)       # the takeover: shard 0 counted dead
+    assert k._rank(other, 103) == 0 and k._my_turn(other, first_seen=103, head=103), "no more delay"
+    assert k._rank(other, 123) == 1, "dead only for dead_blocks"
+    far = _keeper(shard=2, shards=3)                                      # rank 2 for shard 0: waits its turn
+    assert not far._my_turn(dead_owner_account, first_seen=100, head=103)
+
+
+def test_bids_go_to_the_largest_expected_bad_debt_first():
+    k = _keeper(0, 1)
+    k.account = 5
+    rows = [Health(a, e * WAD, mm * WAD, e * WAD, mm * WAD, 0, True)
+            for a, e, mm in ((10, 50, 100), (11, -300, 100), (12, 10, 100), (13, -20, 50))]
+    assert [h.account for h in k._bid_order(rows)] == [11, 13, 12, 10]
+
+
+def test_fast_signing_gives_eth_accounts_bytes():
+    from crossmargin.bots.core import dev_key
+    from crossmargin.bots.txs import sign_1559
+
+    key = dev_key(3)
+    for nonce, data in ((0, "0x"), (7, "0x" + "ab" * 100), (2**40, "0x01")):
+        tx = {"to": "0x5081a39b8A5f0E35a8D959395a630b68B74Dd30f", "data": data, "value": 0, "gas": 712_345,
+              "chainId": 31337, "type": 2, "maxFeePerGas": 3 * GWEI + 1, "maxPriorityFeePerGas": GWEI, "nonce": nonce}
+        signed = key.sign_transaction(tx)
+        assert sign_1559(bytes(key.key), tx) == ("0x" + bytes(signed.raw_transaction).hex().removeprefix("0x"),
+                                                  "0x" + bytes(signed.hash).hex().removeprefix("0x"))
+
+
+def test_refresh_loss_when_an_auction_goes_or_sinks_under_water():
+    """An auction that opened solvent and is now under water gets `refresh_loss` (its loss then holds
+    withdrawals); one that opened under water, once its V fell by more than 1 % of MM since first seen."""
+    from types import SimpleNamespace
+
+    from crossmargin.bots.liquidation import Auction
+
+    k = _keeper(0, 1)
+    k.sender = SimpleNamespace(busy=lambda key: False)
+    h = Health(9, -10 * WAD, 1000 * WAD, -10 * WAD, 1200 * WAD, 0, True)
+    solvent_at_start = Auction(start=1, insolvent=False, active=True, expiry=10**9)
+    assert k._refresh_due(9, solvent_at_start, -5 * WAD, h)
+    insolvent = Auction(start=1, insolvent=True, active=True, expiry=10**9)
+    assert not k._refresh_due(10, insolvent, -5 * WAD, h)        # first seen: its booked loss is about this
+    assert not k._refresh_due(10, insolvent, -14 * WAD, h)       # fell 9 USD < 1 % of MM
+    assert k._refresh_due(10, insolvent, -16 * WAD, h)           # fell 11 USD

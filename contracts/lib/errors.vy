@@ -149,3 +149,9 @@ MARGIN_RATIO_FELL: constant(String[32]) = "margin ratio fell"
 
 # ---------------------------------------------------------------- gas bounds (issue 11 §3)
 TOO_MANY_OPTIONS: constant(String[32]) = "too many options"
+
+# ---------------------------------------------------------------- ERC-4626 share feeds (issue 16)
+NOT_SHARE_FEED: constant(String[32]) = "not a share feed"
+FEED_EXISTS: constant(String[32]) = "feed id taken"
+BAD_SHARE_GUARD: constant(String[32]) = "bad share guard"
+BAD_SHARE_RATE: constant(String[32]) = "share rate unusable"

@@ -37,6 +37,11 @@ from .lib import packing
 implements: IERC165
 
 
+# @dev This router, for the asset prices of a share id.
+interface OracleRouterSelf:
+    def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+
+
 # @dev The part of ERC-4626 read when a share feed is set (convertToAssets is read with a raw_call).
 interface IERC4626Min:
     def decimals() -> uint8: view
@@ -265,19 +270,9 @@ def _prices(_uid: uint256) -> (uint256, uint256, uint8):
     """
     feed: Feed = self._load_feed(_uid)
     if feed.primary == empty(address):
+        # dev: not a Chainlink id: a share id or unknown (the plain path pays only this branch)
         return self._share_prices(_uid)
-    return self._feed_prices(feed)
 
-
-@internal
-@view
-def _feed_prices(_feed: Feed) -> (uint256, uint256, uint8):
-    """
-    @dev Read both feeds of a configured underlying and derive the status.
-    @param _feed Its feed configuration (primary set).
-    @return (primary WAD, secondary WAD or 0, status).
-    """
-    feed: Feed = _feed
     primary: Reading = self._read(feed.primary, feed.decimals_primary, feed.heartbeat_primary)
     if feed.secondary == empty(address):
         if not primary.fresh or not self._sequencer_up():
@@ -665,7 +660,8 @@ def _share_prices(_uid: uint256) -> (uint256, uint256, uint8):
     primary: uint256 = 0
     secondary: uint256 = 0
     status: uint8 = 0
-    primary, secondary, status = self._feed_prices(self._load_feed(cfg.asset_uid))
+    # dev: a static self-call (`_prices` cannot recurse); `set_share_feed` checked the asset id has feeds
+    primary, secondary, status = staticcall OracleRouterSelf(self).prices(cfg.asset_uid)
     live: uint256 = 0
     rate: uint256 = 0
     rate_status: uint8 = 0

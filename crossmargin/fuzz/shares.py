@@ -35,7 +35,7 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     """Deploy a MockERC4626 of collateral `asset` (or of `asset_token`, a token priced at `asset`'s underlying),
     seed it with `seed_assets` (asset units, deposited by the admin: the listing needs a positive rate) and list
     it as collateral. Returns the handle."""
-    guard = guard or ShareGuard()
+    guard = guard or w.params.share_guard
     o, a = w.params.onchain(), w.admin
     coll = next(c for c in o["collaterals"] if c["symbol"] == asset)
     und = next(u for u in o["underlyings"] if u["id"] == coll["underlying_id"])

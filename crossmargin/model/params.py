@@ -36,6 +36,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from crossmargin.model.share_rate import ShareGuard
 from crossmargin.paths import CONTRACTS
 
 WAD = 10**18
@@ -491,6 +492,7 @@ class Params:
     name: str = "custom"
     liquidation: LiquidationParams = field(default_factory=LiquidationParams.defaults)
     lending: LendingParams = field(default_factory=LendingParams.defaults)
+    share_guard: ShareGuard = field(default_factory=ShareGuard)   # ERC-4626 share feeds (issue 16; `[share_guard]`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "underlyings", tuple(self.underlyings))
@@ -707,7 +709,7 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
     """Build `Params` from the TOML document's structure (plain floats/ints/strings)."""
     doc = dict(doc)
     _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets", "liquidation",
-                "lending"}, "top level", optional={"name", "liquidation", "lending"})
+                "lending", "share_guard"}, "top level", optional={"name", "liquidation", "lending", "share_guard"})
     risk = dict(doc["risk"])
     risk["bounds"] = {k: tuple(v) for k, v in dict(risk.get("bounds", {})).items()}
     corr = dict(doc["correlation"])
@@ -724,6 +726,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
                      else LiquidationParams.defaults()),
         lending=(_build(LendingParams, doc["lending"], "[lending]") if "lending" in doc
                  else LendingParams.defaults()),
+        share_guard=(_build(ShareGuard, doc["share_guard"], "[share_guard]") if "share_guard" in doc
+                     else ShareGuard()),
     )
 
 

@@ -24,6 +24,12 @@ class ShareGuard:
     max_rise_per_day: float = 0.001    # 0.1 %/day: ~10x a staked-ETH yield; a pump is credited at most this fast
     max_drop: float = 0.05             # a fall of more than 5 % below the accepted rate: DEGRADED
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_rise_per_day <= 1:
+            raise ValueError(f"[share_guard] max_rise_per_day = {self.max_rise_per_day}: outside [0, 1]")
+        if not 0 < self.max_drop <= 1:
+            raise ValueError(f"[share_guard] max_drop = {self.max_drop}: outside (0, 1]")
+
     @property
     def max_rise_per_day_wad(self) -> int:
         return round(self.max_rise_per_day * WAD)

@@ -53,3 +53,31 @@ def test_share_rate_matches_model(decimals, offset):
                                                              cfg[4], cfg[5])
         checked += 1
     assert checked == 40
+
+
+def test_share_guard_model_rules():
+    """The model's rules on their own: a pump ages in at max_rise_per_day, a fall is taken at once, a fall beyond
+    max_drop is DEGRADED, a dead vault is STALE at 0; the [share_guard] table is checked."""
+    from crossmargin.model.params import params_from_dict, load_params
+
+    g = m.ShareGuard()
+    rise, drop = g.max_rise_per_day_wad, g.max_drop_wad
+    assert m.guarded_rate(2 * WAD, WAD, 0, 0, rise, drop) == (WAD, m.OK)                        # same-block pump
+    assert m.guarded_rate(2 * WAD, WAD, 0, 10 * m.DAY, rise, drop) == (WAD + 10 * rise, m.OK)   # ages in
+    assert m.guarded_rate(WAD * 97 // 100, WAD, 0, 5, rise, drop) == (WAD * 97 // 100, m.OK)    # fall at once
+    assert m.guarded_rate(WAD * 90 // 100, WAD, 0, 5, rise, drop)[1] == m.DEGRADED
+    assert m.guarded_rate(0, WAD, 0, 5, rise, drop) == (0, m.STALE)
+    assert m.live_rate(1_000_000, 6) == WAD and m.live_rate(0, 18) == 0
+    import tomllib
+
+    from crossmargin.model.params import PARAMS_DIR
+
+    assert load_params("default").share_guard == g
+    with pytest.raises(ValueError, match="max_drop"):
+        m.ShareGuard(max_drop=0)
+    doc = tomllib.loads((PARAMS_DIR / "default.toml").read_text())
+    doc["share_guard"] = {"max_rise_per_day": 0.002, "max_drop": 0.1}
+    assert params_from_dict(doc).share_guard == m.ShareGuard(0.002, 0.1)
+    doc["share_guard"] = {"max_rise": 0.1}
+    with pytest.raises(ValueError, match="unknown key"):
+        params_from_dict(doc)

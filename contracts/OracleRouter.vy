@@ -566,16 +566,22 @@ event ShareRateUpdated:
 
 
 @external
-def set_share_feed(_uid: uint256, _vault: address, _asset_uid: uint256, _max_rise_per_day: uint256, _max_drop: uint256):
+def set_share_feed(
+    _uid: uint256, _vault: address, _asset_uid: uint256, _max_rise_per_day: uint256, _max_drop: uint256, _max_rate: uint256
+):
     """
     @notice Price id `_uid` as one share of the ERC-4626 vault `_vault` times the price of its asset's id.
     @dev Admin only. `_asset_uid` must have Chainlink feeds here (no share-of-share). The accepted rate starts
-         at the live rate, which must be positive. List the share token in the Vault with underlying `_uid`.
+         at min(live rate, `_max_rate`); the live rate must be positive. `_max_rate` (the rate seen when the
+         listing was queued, plus a margin) stops a donation or first-depositor inflation made just before the
+         Timelock executes the listing from becoming the accepted rate. List the share token in the Vault with
+         underlying `_uid`.
     @param _uid Share price id (> 0, < 2**64, no feeds of its own).
     @param _vault ERC-4626 vault (its share token).
     @param _asset_uid Id of the vault asset's price.
     @param _max_rise_per_day Largest credited rise of the rate per day, relative (WAD, <= 1).
     @param _max_drop Fall below the accepted rate, relative, beyond which the status is DEGRADED (WAD, 0 < x <= 1).
+    @param _max_rate Largest initial accepted rate (WAD asset tokens per share token, > 0).
     """
     assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
     assert _uid != 0 and _uid < 2**64 and _asset_uid < 2**64, errors.ZERO_ID
@@ -593,10 +599,11 @@ def set_share_feed(_uid: uint256, _vault: address, _asset_uid: uint256, _max_ris
         | (convert(asset_decimals, uint256) << 232)
     )
     live: uint256 = self._live_rate(_vault, share_decimals, asset_decimals)
-    assert live != 0 and live < 2**192, errors.BAD_SHARE_RATE
-    self._shares[_uid] = [word0, _max_rise_per_day | (_max_drop << 128), live | (block.timestamp << 192)]
+    assert live != 0 and _max_rate != 0, errors.BAD_SHARE_RATE
+    rate: uint256 = min(live, _max_rate)
+    self._shares[_uid] = [word0, _max_rise_per_day | (_max_drop << 128), rate | (block.timestamp << 192)]
     log ShareFeedSet(
-        uid=_uid, vault=_vault, asset_uid=_asset_uid, max_rise_per_day=_max_rise_per_day, max_drop=_max_drop, rate=live
+        uid=_uid, vault=_vault, asset_uid=_asset_uid, max_rise_per_day=_max_rise_per_day, max_drop=_max_drop, rate=rate
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crossmargin.fuzz.world import CAP, World
-from crossmargin.model.share_rate import ShareGuard
+from crossmargin.model.share_rate import ShareGuard, live_rate
 
 WAD = 10**18
 
@@ -31,10 +31,11 @@ class ShareVault:
 
 def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, offset: int = 0,
                      guard: ShareGuard | None = None, rho: float = 0.99, seed_assets: int = 0,
-                     asset_token=None) -> ShareVault:
+                     asset_token=None, before_execute=None) -> ShareVault:
     """Deploy a MockERC4626 of collateral `asset` (or of `asset_token`, a token priced at `asset`'s underlying),
     seed it with `seed_assets` (asset units, deposited by the admin: the listing needs a positive rate) and list
-    it as collateral. Returns the handle."""
+    it as collateral (`before_execute(vault)` runs once the Timelock delay has passed, before the listing is
+    executed: a front-runner). Returns the handle."""
     guard = guard or w.params.share_guard
     o, a = w.params.onchain(), w.admin
     coll = next(c for c in o["collaterals"] if c["symbol"] == asset)
@@ -49,9 +50,11 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     i = uids.index(und["id"])
     rows = [list(r) + [r[i] * int(rho * WAD) // WAD] for r in o["correlation"]]
     rows.append([r[i] * int(rho * WAD) // WAD for r in o["correlation"]] + [WAD])
+    # the rate seen now (+1 %) bounds the accepted one: a pump between queue and execute is not accepted
+    max_rate = max(1, live_rate(vault.convertToAssets(10 ** vault.decimals()), token.decimals())) * 101 // 100
     ops = [
         w.propose(w.router, "set_share_feed", uid, vault.address, und["id"], guard.max_rise_per_day_wad,
-                  guard.max_drop_wad),
+                  guard.max_drop_wad, max_rate),
         w.propose(w.vol, "set_params", uid, *_vol_params(o)),
         w.propose(w.vault, "list_asset", vault.address, uid, CAP, False),
         w.propose(w.engine, "set_underlying", uid, und["depth_usd"], und["concentration"]),
@@ -61,6 +64,8 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     ]
     w.warp(int(w.timelock.delay()) + 1)
     w.refresh_all()
+    if before_execute:
+        before_execute(vault)
     for op in ops:
         w.execute(op)
     w.vol.set_vol(uid, und["vol"], sender=a)

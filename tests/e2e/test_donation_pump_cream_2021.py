@@ -41,7 +41,8 @@ def test_donation_pump_cream_2021(world):
     h1 = _headroom(w, attacker.account)
     want = h0 // 10**12 + 500_000 * 10**6                             # 500k USDC beyond the unpumped headroom
     print(f"\nrate {rate0[1] / WAD:.4f} -> live {live / WAD:.4f}, credited {used / WAD:.4f}; IM headroom "
-          f"{h0 / WAD:,.0f} -> {h1 / WAD:,.0f} USD (before the fix: ~{h0 / WAD + 900 * 3000 * 0.9:,.0f}); "
+          f"{h0 / WAD:,.0f} -> {h1 / WAD:,.0f} USD (crediting the live rate, before the fix: 2,571,960, "
+          f"and this withdrawal went through); "
           f"the attacker asks for {want / 1e6:,.0f} USDC")
     assert live >= 2 * WAD - 10**15, "the donation doubled convertToAssets"
     assert used == rate0[1], "a same-block pump is not credited"

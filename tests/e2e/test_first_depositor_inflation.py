@@ -40,3 +40,24 @@ def test_first_depositor_inflation(world):
     # the attacker tries to take USDC against it through a fill: a long ETH perp needing ~1M of IM
     with pytest.raises(RevmRevert, match=E["BELOW_INITIAL_MARGIN"]):
         w.trade(maker, attacker, "ETH-PERP", -100 * WAD, 3000 * WAD)
+
+
+def test_inflation_front_running_the_listing(world):
+    """The listing is queued on the Timelock in public: the attacker inflates the fresh vault just before it
+    executes, hoping the inflated rate becomes the accepted one. `set_share_feed` accepts at most `_max_rate`
+    (the rate when the listing was queued, +1 %)."""
+    w = world
+    attacker = w.traders[1]
+    weth = w.tokens["WETH"]
+
+    def inflate(vault):
+        weth.mint(attacker.address, 1000 * WAD + 1, sender=w.admin)
+        weth.approve(vault.address, 1, sender=attacker.address)
+        vault.deposit(1, attacker.address, sender=attacker.address)
+        weth.transfer(vault.address, 1000 * WAD, sender=attacker.address)
+
+    v = list_share_vault(w, "sETH", before_execute=inflate)
+    live, used, _ = w.router.share_rate(v.uid)
+    print(f"\ninflated before the listing executed: live {live / WAD:.3e}, accepted {used / WAD:.4f} "
+          f"(without _max_rate: {live / WAD:.3e})")
+    assert live > 10**20 * WAD // WAD and used == WAD * 101 // 100

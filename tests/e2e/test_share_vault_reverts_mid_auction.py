@@ -38,7 +38,7 @@ def test_share_vault_reverts_mid_auction(world, mode):
     (_, eq_mm1, _, mm1, st1), pen1 = w.engine.margin_for_liquidation(victim.account, False)
     print(f"\nvault mode {mode}: share price {price / WAD:,.2f} status {st}; liquidation-mode E_mm "
           f"{eq_mm0 / WAD:,.0f} -> {eq_mm1 / WAD:,.0f} USD vs MM {mm1 / WAD:,.0f} (penalty {pen1 / WAD:,.0f}); "
-          f"before the fix: every margin view reverted")
+          f"read with a plain call (before the fix), mode 1 reverted every margin view and the bid")
     assert price == 0 and st == STALE
     assert eq_mm1 < eq_mm0 and eq_mm1 < mm1, "the shares count 0: still liquidatable"
 

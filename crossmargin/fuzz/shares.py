@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crossmargin.fuzz.world import CAP, World
+from crossmargin.fuzz.world import CAP, World, vol_params
 from crossmargin.model.share_rate import ShareGuard, live_rate
 
 WAD = 10**18
@@ -55,7 +55,7 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     ops = [
         w.propose(w.router, "set_share_feed", uid, vault.address, und["id"], guard.max_rise_per_day_wad,
                   guard.max_drop_wad, max_rate),
-        w.propose(w.vol, "set_params", uid, *_vol_params(o)),
+        w.propose(w.vol, "set_params", uid, *vol_params(o["oracle"])),
         w.propose(w.vault, "list_asset", vault.address, uid, CAP, False),
         w.propose(w.engine, "set_underlying", uid, und["depth_usd"], und["concentration"]),
         w.propose(w.engine, "set_correlation", uids + [uid], rows),
@@ -71,12 +71,6 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     w.vol.set_vol(uid, und["vol"], sender=a)
     w.tokens[symbol] = vault
     return ShareVault(symbol, uid, vault, token, asset, und["id"], guard)
-
-
-def _vol_params(o: dict) -> tuple:
-    from crossmargin.fuzz.world import vol_params
-
-    return vol_params(o["oracle"])
 
 
 def fresh(w: World, *vaults: ShareVault) -> None:

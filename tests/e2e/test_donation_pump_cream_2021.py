@@ -37,7 +37,7 @@ def test_donation_pump_cream_2021(world):
     weth = w.tokens["WETH"]
     weth.mint(attacker.address, 1000 * WAD, sender=w.admin)
     weth.transfer(v.vault.address, 1000 * WAD, sender=attacker.address)
-    live, used, status = w.router.share_rate(v.uid)
+    live, used, _ = w.router.share_rate(v.uid)
     h1 = _headroom(w, attacker.account)
     want = h0 // 10**12 + 500_000 * 10**6                             # 500k USDC beyond the unpumped headroom
     print(f"\nrate {rate0[1] / WAD:.4f} -> live {live / WAD:.4f}, credited {used / WAD:.4f}; IM headroom "

@@ -27,15 +27,15 @@ def test_share_vault_reverts_mid_auction(world, mode):
     w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
     w.trade(maker, victim, "ETH-PERP", -500 * WAD, 3000 * WAD)        # the victim is long 500 ETH
     w.set_price("ETH", 2850 * WAD)
-    eq_im, eq_mm, im, mm, status = w.margin(victim.account)
+    _, eq_mm, _, mm, _ = w.margin(victim.account)
     assert eq_mm < mm, "liquidatable"
     w.liquidation.start_auction(victim.account, keeper.account, sender=keeper.address)
-    (_, eq_mm0, _, mm0, _), pen0 = w.engine.margin_for_liquidation(victim.account, False)
+    (_, eq_mm0, _, _, _), _ = w.engine.margin_for_liquidation(victim.account, False)
 
     v.vault.set_mode(mode, sender=keeper.address)                    # the vault stops answering
     assert w.router.share_rate(v.uid)[1] == 0
     price, st = w.router.price(v.uid)
-    (_, eq_mm1, _, mm1, st1), pen1 = w.engine.margin_for_liquidation(victim.account, False)
+    (_, eq_mm1, _, mm1, _), pen1 = w.engine.margin_for_liquidation(victim.account, False)
     print(f"\nvault mode {mode}: share price {price / WAD:,.2f} status {st}; liquidation-mode E_mm "
           f"{eq_mm0 / WAD:,.0f} -> {eq_mm1 / WAD:,.0f} USD vs MM {mm1 / WAD:,.0f} (penalty {pen1 / WAD:,.0f}); "
           f"read with a plain call (before the fix), mode 1 reverted every margin view and the bid")
@@ -44,7 +44,6 @@ def test_share_vault_reverts_mid_auction(world, mode):
 
     payment, cap = w.liquidation.quote(victim.account, WAD)
     paid = w.liquidation.bid(victim.account, keeper.account, cap, payment, sender=keeper.address)
-    eq_im2, eq_mm2, im2, mm2, st2 = w.margin(victim.account)
     size = [p for p in w.clearing.positions_of(victim.account) if p[1] != 0]
     print(f"bid of {cap / WAD:.3f} went through: paid {paid / WAD:,.0f} USD (negative: paid to the keeper); the victim's positions left {size}")
     assert cap == WAD and paid == payment, "a full close at the quoted payment (negative: the shares count 0)"

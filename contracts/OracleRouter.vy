@@ -571,7 +571,7 @@ def set_share_feed(
 ):
     """
     @notice Price id `_uid` as one share of the ERC-4626 vault `_vault` times the price of its asset's id.
-    @dev Admin only. `_asset_uid` must have Chainlink feeds here (no share-of-share). The accepted rate starts
+    @dev Admin only. Setting it again replaces the vault and restarts the guard. `_asset_uid` must have Chainlink feeds here (no share-of-share). The accepted rate starts
          at min(live rate, `_max_rate`); the live rate must be positive. `_max_rate` (the rate seen when the
          listing was queued, plus a margin) stops a donation or first-depositor inflation made just before the
          Timelock executes the listing from becoming the accepted rate. List the share token in the Vault with
@@ -584,7 +584,8 @@ def set_share_feed(
     @param _max_rate Largest initial accepted rate (WAD asset tokens per share token, > 0).
     """
     assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
-    assert _uid != 0 and _uid < 2**64 and _asset_uid < 2**64, errors.ZERO_ID
+    assert _uid != 0, errors.ZERO_ID
+    assert _uid < 2**64 and _asset_uid < 2**64, errors.ID_TOO_LARGE
     assert self._feeds[_uid][0] == 0, errors.FEED_EXISTS
     assert packing._address_of(self._feeds[_asset_uid][0]) != empty(address), errors.UNKNOWN_UNDERLYING
     assert _vault != empty(address), errors.EMPTY_ADDRESS

@@ -77,3 +77,11 @@ def test_guard_poke_and_dead_vault(env):
         assert tuple(router.price(10)) == (0, 2)
         assert router.update_share_rate(10, sender=keeper) == live     # nothing changes
     vault.set_mode(0, sender=a)
+
+
+def test_ids_checked(env):
+    w, router, feed, vault = env
+    with pytest.raises(RevmRevert, match=E["ZERO_ID"]):
+        router.set_share_feed(0, vault.address, 1, RISE, DROP, WAD, sender=w.admin)
+    with pytest.raises(RevmRevert, match=E["ID_TOO_LARGE"]):
+        router.set_share_feed(2**64, vault.address, 1, RISE, DROP, WAD, sender=w.admin)

@@ -433,6 +433,45 @@ def _pricer_size(bench: Bench) -> Measure:
     return Measure({"bytes": artifact("OptionPricer").runtime_size}, "EIP-170 limit")
 
 
+# ---- ERC-4626 share collateral (issue 16): its own price id (rate x asset price), hence its own book. The
+# gas world has 8 underlyings (MAX_UNDERLYINGS), so these rows use a default.toml world (3 + the share id).
+_SHARE_WORLD: dict = {}
+
+
+def _share_world(bench: Bench):
+    """A default.toml world on the same boa env with a staked-ETH-like MockERC4626 of WETH listed (id 10)."""
+    if not _SHARE_WORLD:
+        from crossmargin.fuzz.shares import list_share_vault
+        from crossmargin.fuzz.world import World
+
+        w = World.boa(n_traders=4)
+        w.deposit(w.traders[0], w.settlement, w.units(w.settlement, MAKER_CASH))
+        _SHARE_WORLD["world"] = w
+        _SHARE_WORLD["vault"] = list_share_vault(w, "sETH", seed_assets=100 * WAD)
+        _SHARE_WORLD["bench"] = Bench(w, w.params, bench.probe, None)
+    return _SHARE_WORLD["world"], _SHARE_WORLD["vault"], _SHARE_WORLD["bench"]
+
+
+def _share_row(name: str, holder: int, use_shares: bool, target: int | None = None):
+    @row("margin check", name, target=target)
+    def _(bench: Bench) -> Measure:
+        from crossmargin.fuzz.shares import deposit_shares
+
+        w, v, b = _share_world(bench)
+        t = w.traders[holder]
+        w.deposit(t, w.settlement, w.units(w.settlement, 1_000_000))
+        if use_shares:
+            deposit_shares(w, t, v, WAD)
+        else:
+            w.deposit(t, "WETH", WAD)
+        w.trade(w.traders[0], t, "ETH-PERP", -WAD // 3, w.prices["ETH"][0])
+        return b.margin_check(t.account)
+
+
+_share_row("1 perp + WETH (default.toml world)", 1, False)
+_share_row("1 perp + ERC-4626 share collateral", 2, True, target=100_000)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # runner
 # ---------------------------------------------------------------------------------------------------------

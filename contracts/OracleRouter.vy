@@ -36,6 +36,17 @@ from .lib import packing
 
 implements: IERC165
 
+
+# @dev This router, for the asset prices of a share id.
+interface OracleRouterSelf:
+    def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+
+
+# @dev The part of ERC-4626 read when a share feed is set (convertToAssets is read with a raw_call).
+interface IERC4626Min:
+    def decimals() -> uint8: view
+    def asset() -> address: view
+
 initializes: access_control
 
 exports: access_control.__interface__
@@ -121,6 +132,7 @@ def set_feed(
     """
     assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
     assert _uid != 0, errors.ZERO_ID
+    assert self._shares[_uid][0] == 0, errors.FEED_EXISTS
     assert _primary != empty(address), errors.EMPTY_ADDRESS
     assert _heartbeat_primary > 0, errors.BAD_HEARTBEAT
     decimals_primary: uint8 = staticcall IAggregatorV3(_primary).decimals()
@@ -257,7 +269,9 @@ def _prices(_uid: uint256) -> (uint256, uint256, uint8):
     @return (primary WAD, secondary WAD or 0, status).
     """
     feed: Feed = self._load_feed(_uid)
-    assert feed.primary != empty(address), errors.UNKNOWN_UNDERLYING
+    if feed.primary == empty(address):
+        # dev: not a Chainlink id: a share id or unknown (the plain path pays only this branch)
+        return self._share_prices(_uid)
 
     primary: Reading = self._read(feed.primary, feed.decimals_primary, feed.heartbeat_primary)
     if feed.secondary == empty(address):
@@ -495,3 +509,261 @@ def _round(_feed: address, _decimals: uint8, _round_id: uint256) -> Round:
     if answer <= 0 or answered_in_round < round_id:
         return Round(price=0, updated_at=updated_at)
     return Round(price=self._to_wad(convert(answer, uint256), _decimals), updated_at=updated_at)
+
+
+# ---------------------------------------------------------------- ERC-4626 share feeds (issue 16)
+#
+# A share id prices one share (10**decimals share units, i.e. 1 token) of an ERC-4626 vault in USD:
+#     P_share = rate · P_asset,  rate = min(live, cap)  (asset tokens per share token, WAD)
+#     live    = convertToAssets(10**share_decimals) / 10**asset_decimals   (static raw_call; revert/0/short = 0)
+#     cap     = r0 · (1 + max_rise_per_day · (now - t0) / 1 day)
+# where (r0, t0) is the last accepted rate and when it was accepted (`update_share_rate`, permissionless; set
+# at listing). A rise (a donation, a first-depositor inflation) is credited at most at max_rise_per_day from
+# the last accepted rate; a fall is taken at once (live < cap). Status: the asset's feed status, raised to
+# DEGRADED when live < r0 · (1 - max_drop) (until a poke accepts the fall) and to STALE with price 0 when
+# live = 0 (a reverting or drained vault): the RiskEngine then counts the shares 0 (liquidation mode: 0 in
+# equity, the account stays liquidatable). Both prices (primary, secondary) are the asset's times the rate.
+
+
+# @dev Seconds in a day (the unit of max_rise_per_day).
+DAY: constant(uint256) = 86_400
+# @dev Largest vault/asset decimals accepted.
+MAX_SHARE_DECIMALS: constant(uint8) = 36
+
+
+# @dev Share feed configuration and guard state, unpacked.
+struct ShareFeed:
+    vault: address
+    asset_uid: uint256
+    share_decimals: uint8
+    asset_decimals: uint8
+    max_rise_per_day: uint256
+    max_drop: uint256
+    rate: uint256
+    updated_at: uint256
+
+
+# @dev Per share id: [vault | asset_uid << 160 (64 bits) | share_decimals << 224 | asset_decimals << 232,
+#      max_rise_per_day | max_drop << 128, last accepted rate (WAD, 192 bits) | its time << 192]; 0 = none.
+_shares: HashMap[uint256, uint256[3]]
+
+
+# @dev Emitted when a share feed is set.
+event ShareFeedSet:
+    uid: indexed(uint256)
+    vault: address
+    asset_uid: uint256
+    max_rise_per_day: uint256
+    max_drop: uint256
+    rate: uint256
+
+
+# @dev Emitted when a share feed's accepted rate moves (`update_share_rate`).
+event ShareRateUpdated:
+    uid: indexed(uint256)
+    rate: uint256
+    live: uint256
+
+
+@external
+def set_share_feed(
+    _uid: uint256, _vault: address, _asset_uid: uint256, _max_rise_per_day: uint256, _max_drop: uint256, _max_rate: uint256
+):
+    """
+    @notice Price id `_uid` as one share of the ERC-4626 vault `_vault` times the price of its asset's id.
+    @dev Admin only. Setting it again replaces the vault and restarts the guard. `_asset_uid` must have Chainlink feeds here (no share-of-share). The accepted rate starts
+         at min(live rate, `_max_rate`); the live rate must be positive. `_max_rate` (the rate seen when the
+         listing was queued, plus a margin) stops a donation or first-depositor inflation made just before the
+         Timelock executes the listing from becoming the accepted rate. List the share token in the Vault with
+         underlying `_uid`.
+    @param _uid Share price id (> 0, < 2**64, no feeds of its own).
+    @param _vault ERC-4626 vault (its share token).
+    @param _asset_uid Id of the vault asset's price.
+    @param _max_rise_per_day Largest credited rise of the rate per day, relative (WAD, <= 1).
+    @param _max_drop Fall below the accepted rate, relative, beyond which the status is DEGRADED (WAD, 0 < x <= 1).
+    @param _max_rate Largest initial accepted rate (WAD asset tokens per share token, > 0).
+    """
+    assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
+    assert _uid != 0, errors.ZERO_ID
+    assert _uid < 2**64 and _asset_uid < 2**64, errors.ID_TOO_LARGE
+    assert self._feeds[_uid][0] == 0, errors.FEED_EXISTS
+    assert packing._address_of(self._feeds[_asset_uid][0]) != empty(address), errors.UNKNOWN_UNDERLYING
+    assert _vault != empty(address), errors.EMPTY_ADDRESS
+    assert _max_rise_per_day <= constants.WAD and _max_drop > 0 and _max_drop <= constants.WAD, errors.BAD_SHARE_GUARD
+    share_decimals: uint8 = staticcall IERC4626Min(_vault).decimals()
+    asset_decimals: uint8 = staticcall IERC4626Min(staticcall IERC4626Min(_vault).asset()).decimals()
+    assert share_decimals <= MAX_SHARE_DECIMALS and asset_decimals <= MAX_SHARE_DECIMALS, errors.BAD_FEED_DECIMALS
+    word0: uint256 = (
+        convert(_vault, uint256)
+        | (_asset_uid << 160)
+        | (convert(share_decimals, uint256) << 224)
+        | (convert(asset_decimals, uint256) << 232)
+    )
+    live: uint256 = self._live_rate(_vault, share_decimals, asset_decimals)
+    assert live != 0 and _max_rate != 0, errors.BAD_SHARE_RATE
+    rate: uint256 = min(live, _max_rate)
+    self._shares[_uid] = [word0, _max_rise_per_day | (_max_drop << 128), rate | (block.timestamp << 192)]
+    log ShareFeedSet(
+        uid=_uid, vault=_vault, asset_uid=_asset_uid, max_rise_per_day=_max_rise_per_day, max_drop=_max_drop, rate=rate
+    )
+
+
+@external
+def update_share_rate(_uid: uint256) -> uint256:
+    """
+    @notice Accept the share rate now: (r0, t0) := (min(live, cap), now). Anyone may call.
+    @dev Keeps the rise headroom `cap - r0` small (it grows with the time since the last call) and accepts a
+         fall (clearing DEGRADED). A live rate of 0 (reverting vault) changes nothing.
+    @param _uid Share price id.
+    @return The accepted rate (WAD asset tokens per share token).
+    """
+    cfg: ShareFeed = self._load_share(_uid)
+    live: uint256 = 0
+    rate: uint256 = 0
+    status: uint8 = 0
+    live, rate, status = self._guarded_rate(cfg)
+    if live == 0:
+        return cfg.rate
+    # dev: rate <= cap < 2**192 while cap stays below it; clamp so packing cannot overflow
+    rate = min(rate, 2**192 - 1)
+    self._shares[_uid][2] = rate | (block.timestamp << 192)
+    log ShareRateUpdated(uid=_uid, rate=rate, live=live)
+    return rate
+
+
+@external
+@view
+def share_feed_of(_uid: uint256) -> ShareFeed:
+    """
+    @notice Share feed configuration and guard state.
+    @param _uid Share price id.
+    @return (vault, asset_uid, share_decimals, asset_decimals, max_rise_per_day, max_drop, rate, updated_at);
+            all zero if `_uid` is not a share feed.
+    """
+    return self._unpack_share(_uid)
+
+
+@external
+@view
+def share_rate(_uid: uint256) -> (uint256, uint256, uint8):
+    """
+    @notice The vault's live rate, the rate used for margin and the rate's own status.
+    @param _uid Share price id.
+    @return live_wad convertToAssets of one share token in asset tokens (WAD; 0 if reverting or 0).
+    @return used_wad min(live, cap) (WAD).
+    @return status OK (0), DEGRADED (1: fell beyond max_drop) or STALE (2: live = 0).
+    """
+    return self._guarded_rate(self._load_share(_uid))
+
+
+@internal
+@view
+def _share_prices(_uid: uint256) -> (uint256, uint256, uint8):
+    """
+    @dev Prices of a share id: the asset's prices times the guarded rate, the worse of both statuses.
+    @param _uid Share price id (reverts "unknown underlying" if it is not one).
+    @return (primary WAD, secondary WAD or 0, status).
+    """
+    cfg: ShareFeed = self._load_share(_uid)
+    primary: uint256 = 0
+    secondary: uint256 = 0
+    status: uint8 = 0
+    # dev: a static self-call (`_prices` cannot recurse); `set_share_feed` checked the asset id has feeds
+    primary, secondary, status = staticcall OracleRouterSelf(self).prices(cfg.asset_uid)
+    live: uint256 = 0
+    rate: uint256 = 0
+    rate_status: uint8 = 0
+    live, rate, rate_status = self._guarded_rate(cfg)
+    if rate != 0 and max(primary, secondary) > max_value(uint256) // rate:
+        # dev: an absurd asset answer: unusable rather than a revert (the views never revert on feed data)
+        return 0, 0, constants.STALE
+    return primary * rate // constants.WAD, secondary * rate // constants.WAD, max(status, rate_status)
+
+
+@internal
+@view
+def _guarded_rate(_cfg: ShareFeed) -> (uint256, uint256, uint8):
+    """
+    @dev (live, min(live, cap), status) of a share feed; rounded down.
+    @param _cfg The share feed.
+    @return (live WAD, used WAD, status).
+    """
+    live: uint256 = self._live_rate(_cfg.vault, _cfg.share_decimals, _cfg.asset_decimals)
+    if live == 0:
+        return 0, 0, constants.STALE
+    # dev: t0 <= now (set by this contract); r0 < 2**192 and the factor is bounded, so no overflow
+    grown: uint256 = _cfg.rate * _cfg.max_rise_per_day // constants.WAD * (block.timestamp - _cfg.updated_at) // DAY
+    cap: uint256 = _cfg.rate + grown
+    status: uint8 = constants.OK
+    if live * constants.WAD < _cfg.rate * (constants.WAD - _cfg.max_drop):
+        status = constants.DEGRADED
+    return live, min(live, cap), status
+
+
+@internal
+@view
+def _live_rate(_vault: address, _share_decimals: uint8, _asset_decimals: uint8) -> uint256:
+    """
+    @dev convertToAssets(one share token) in asset tokens (WAD), 0 when the call reverts, returns short data,
+         0, or a value too large to scale. Never reverts.
+    @param _vault ERC-4626 vault.
+    @param _share_decimals Its decimals.
+    @param _asset_decimals Its asset's decimals.
+    @return The live rate (WAD).
+    """
+    ok: bool = False
+    data: Bytes[32] = b""
+    ok, data = raw_call(
+        _vault,
+        abi_encode(10 ** convert(_share_decimals, uint256), method_id=method_id("convertToAssets(uint256)")),
+        max_outsize=32,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if not ok or len(data) != 32:
+        return 0
+    assets: uint256 = abi_decode(data, uint256)
+    if assets == 0:
+        return 0
+    rate: uint256 = self._to_wad(assets, _asset_decimals)
+    if rate >= 2**192:
+        return 0
+    return rate
+
+
+@internal
+@view
+def _load_share(_uid: uint256) -> ShareFeed:
+    """
+    @dev The share feed of `_uid`; reverts for an id that is not one.
+    @param _uid Share price id.
+    @return The share feed.
+    """
+    cfg: ShareFeed = self._unpack_share(_uid)
+    assert cfg.vault != empty(address), errors.UNKNOWN_UNDERLYING
+    return cfg
+
+
+@internal
+@view
+def _unpack_share(_uid: uint256) -> ShareFeed:
+    """
+    @dev The three words of a share feed unpacked (all zero if none).
+    @param _uid Share price id.
+    @return The share feed.
+    """
+    w0: uint256 = self._shares[_uid][0]
+    if w0 == 0:
+        return empty(ShareFeed)
+    w1: uint256 = self._shares[_uid][1]
+    w2: uint256 = self._shares[_uid][2]
+    return ShareFeed(
+        vault=packing._address_of(w0),
+        asset_uid=(w0 >> 160) & packing.U64_MAX,
+        share_decimals=convert((w0 >> 224) & 255, uint8),
+        asset_decimals=convert((w0 >> 232) & 255, uint8),
+        max_rise_per_day=w1 & (2**128 - 1),
+        max_drop=w1 >> 128,
+        rate=w2 & (2**192 - 1),
+        updated_at=w2 >> 192,
+    )

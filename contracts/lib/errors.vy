@@ -152,3 +152,9 @@ TOO_MANY_OPTIONS: constant(String[32]) = "too many options"
 
 # ---------------------------------------------------------------- crowding aggregates (issue 12 §1)
 CROWDING_OVERFLOW: constant(String[32]) = "crowding overflow"
+
+# ---------------------------------------------------------------- ERC-4626 share feeds (issue 16)
+NOT_SHARE_FEED: constant(String[32]) = "not a share feed"
+FEED_EXISTS: constant(String[32]) = "feed id taken"
+BAD_SHARE_GUARD: constant(String[32]) = "bad share guard"
+BAD_SHARE_RATE: constant(String[32]) = "share rate unusable"

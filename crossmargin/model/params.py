@@ -36,6 +36,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from crossmargin.model.share_rate import ShareGuard
 from crossmargin.paths import CONTRACTS
 
 WAD = 10**18
@@ -517,6 +518,7 @@ class Params:
     liquidation: LiquidationParams = field(default_factory=LiquidationParams.defaults)
     lending: LendingParams = field(default_factory=LendingParams.defaults)
     scenarios: ScenarioParams = field(default_factory=ScenarioParams.defaults)
+    share_guard: ShareGuard = field(default_factory=ShareGuard)   # ERC-4626 share feeds (issue 16; `[share_guard]`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "underlyings", tuple(self.underlyings))
@@ -740,7 +742,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
     """Build `Params` from the TOML document's structure (plain floats/ints/strings)."""
     doc = dict(doc)
     _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets", "liquidation",
-                "lending", "scenarios"}, "top level", optional={"name", "liquidation", "lending", "scenarios"})
+                "lending", "scenarios", "share_guard"}, "top level",
+          optional={"name", "liquidation", "lending", "scenarios", "share_guard"})
     risk = dict(doc["risk"])
     risk["bounds"] = {k: tuple(v) for k, v in dict(risk.get("bounds", {})).items()}
     corr = dict(doc["correlation"])
@@ -759,6 +762,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
                  else LendingParams.defaults()),
         scenarios=(_build(ScenarioParams, doc["scenarios"], "[scenarios]") if "scenarios" in doc
                    else ScenarioParams.defaults()),
+        share_guard=(_build(ShareGuard, doc["share_guard"], "[share_guard]") if "share_guard" in doc
+                     else ShareGuard()),
     )
 
 

@@ -1,0 +1,95 @@
+"""ERC-4626 share collateral on a `World` (issue 16), outside `World.build` so the fuzz world is unchanged.
+
+    v = list_share_vault(world, "sETH", asset="WETH", uid=10)   # MockERC4626 of WETH priced as rate x ETH
+    fresh(world, v)                                              # after a warp: feeds, vols (the share id's too)
+
+The share id gets the asset's vol, correlation `rho` with the asset's underlying (and rho x the asset's with the
+others: PSD), its own RiskEngine underlying, and the token is listed in the Vault linked to it with the asset
+collateral's haircuts. Every admin call goes through the Timelock in one batch (one delay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crossmargin.fuzz.world import CAP, World, vol_params
+from crossmargin.model.share_rate import ShareGuard, live_rate
+
+WAD = 10**18
+
+
+@dataclass
+class ShareVault:
+    symbol: str
+    uid: int
+    vault: object          # MockERC4626 (share token)
+    asset: object          # its MockERC20 asset
+    asset_symbol: str
+    asset_uid: int
+    guard: ShareGuard
+
+
+def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, offset: int = 0,
+                     guard: ShareGuard | None = None, rho: float = 0.99, seed_assets: int = 0,
+                     asset_token=None, before_execute=None) -> ShareVault:
+    """Deploy a MockERC4626 of collateral `asset` (or of `asset_token`, a token priced at `asset`'s underlying),
+    seed it with `seed_assets` (asset units, deposited by the admin: the listing needs a positive rate) and list
+    it as collateral (`before_execute(vault)` runs once the Timelock delay has passed, before the listing is
+    executed: a front-runner). Returns the handle."""
+    guard = guard or w.params.share_guard
+    o, a = w.params.onchain(), w.admin
+    coll = next(c for c in o["collaterals"] if c["symbol"] == asset)
+    und = next(u for u in o["underlyings"] if u["id"] == coll["underlying_id"])
+    token = asset_token or w.tokens[asset]
+    vault = w.backend.deploy("mocks/MockERC4626", f"Vault {symbol}", symbol, token.address, offset)
+    if seed_assets:
+        token.mint(a, seed_assets, sender=a)
+        token.approve(vault.address, seed_assets, sender=a)
+        vault.deposit(seed_assets, a, sender=a)
+    uids = [u["id"] for u in o["underlyings"]]
+    i = uids.index(und["id"])
+    rows = [list(r) + [r[i] * int(rho * WAD) // WAD] for r in o["correlation"]]
+    rows.append([r[i] * int(rho * WAD) // WAD for r in o["correlation"]] + [WAD])
+    # the rate seen now (+1 %) bounds the accepted one: a pump between queue and execute is not accepted
+    max_rate = max(1, live_rate(vault.convertToAssets(10 ** vault.decimals()), token.decimals())) * 101 // 100
+    ops = [
+        w.propose(w.router, "set_share_feed", uid, vault.address, und["id"], guard.max_rise_per_day_wad,
+                  guard.max_drop_wad, max_rate),
+        w.propose(w.vol, "set_params", uid, *vol_params(o["oracle"])),
+        w.propose(w.vault, "list_asset", vault.address, uid, CAP, False),
+        w.propose(w.engine, "set_underlying", uid, und["depth_usd"], und["concentration"]),
+        w.propose(w.engine, "set_correlation", uids + [uid], rows),
+        w.propose(w.engine, "set_collateral_risk", vault.address, coll["haircut_base_mm"], coll["haircut_base_im"],
+                  coll["haircut_slope"], coll["depth_usd"]),
+    ]
+    w.warp(int(w.timelock.delay()) + 1)
+    w.refresh_all()
+    if before_execute:
+        before_execute(vault)
+    for op in ops:
+        w.execute(op)
+    w.vol.set_vol(uid, und["vol"], sender=a)
+    w.tokens[symbol] = vault
+    return ShareVault(symbol, uid, vault, token, asset, und["id"], guard)
+
+
+def fresh(w: World, *vaults: ShareVault) -> None:
+    """Fresh price rounds and vols (the share ids' vols too) at their last values."""
+    w.refresh_all()
+    for v in vaults:
+        vol, _ = w.vol.vol(v.asset_uid)
+        w.vol.set_vol(v.uid, int(vol), sender=w.admin)
+
+
+def deposit_shares(w: World, trader, v: ShareVault, assets: int, into_margin: bool = True) -> int:
+    """Mint `assets` of the asset to the trader, deposit them into the ERC-4626 vault, and (by default) the shares
+    into the trader's cross account. Returns the shares."""
+    v.asset.mint(trader.address, assets, sender=w.admin)
+    v.asset.approve(v.vault.address, assets, sender=trader.address)
+    before = v.vault.balanceOf(trader.address)
+    v.vault.deposit(assets, trader.address, sender=trader.address)
+    shares = v.vault.balanceOf(trader.address) - before
+    if into_margin and shares:
+        v.vault.approve(w.vault.address, shares, sender=trader.address)
+        w.vault.deposit(trader.account, v.vault.address, shares, sender=trader.address)
+    return shares

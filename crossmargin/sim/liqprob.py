@@ -48,7 +48,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from crossmargin.model.margin import GRID_STEPS, VOL_FLAT, correlation_regimes, vol_shocks
+from crossmargin.model.margin import GRID_STEPS, VOL_FLAT, correlation_regimes, crowding_level, vol_shocks
 from crossmargin.model.params import Kind
 from crossmargin.model.params import DAYS_PER_YEAR, SECONDS_PER_YEAR, Params
 from crossmargin.model.portfolio import Account, MarketState, Position
@@ -84,7 +84,9 @@ class Revaluer:
     (sums are regrouped: linear sizes are netted per underlying first).
     """
 
-    def __init__(self, account: Account, params: Params):
+    def __init__(self, account: Account, params: Params, crowding=None, deposits=None):
+        """`crowding` / `deposits`: the protocol aggregates of `MarketState` (TECH_SPEC "Crowding"), held at their
+        smoothed MM level along the paths; absent = the account's own size, as in the model."""
         account = account.resolved(params)
         self.params, self.account = params, account
         p, U = params, len(params.symbols)
@@ -118,6 +120,8 @@ class Revaluer:
         self.with_options = {o.u for o in self.options}
         self.regimes = correlation_regimes(p.rho, p.risk.corr_kappa)
         self.lam = np.array([x.concentration for x in p.underlyings])
+        self.crowd = np.array([crowding_level((crowding or {}).get(x.symbol), "mm") for x in p.underlyings])
+        self.deposit_level = {c.symbol: crowding_level((deposits or {}).get(c.symbol), "mm") for _, c, _ in self.coll}
         self.depth = np.array([x.depth_usd for x in p.underlyings])
 
     @property
@@ -125,7 +129,7 @@ class Revaluer:
         return not self.options
 
     def _cv(self, c, bal: float, P: np.ndarray, kind: str) -> np.ndarray:
-        value = max(bal, 0.0) * P
+        value = max(bal, self.deposit_level.get(c.symbol, 0.0), 0.0) * P
         h = np.minimum(1.0, c.haircut_base(kind) + c.haircut_slope * value / c.depth_usd)
         return bal * P * (1.0 - h)
 
@@ -207,7 +211,7 @@ class Revaluer:
             C = C + Cu
             Nu = np.abs(delta) * Su
             addons += (r.basis_rate * (self.gross[u] - abs(self.net[u])) * Su + r.short_option_rate * short * Su
-                       + self.lam[u] * Nu * Nu / self.depth[u])
+                       + self.lam[u] * Nu * np.maximum(self.crowd[u] * Su, Nu) / self.depth[u])
         R = self._aggregate(L) + C
         return equity, R + addons
 
@@ -459,7 +463,7 @@ def probabilities(accounts: list[Account], state: MarketState, params: Params, m
 
     model = model or ShockModel("normal", params.rho)
     steps = tuple(steps) if steps is not None else tuple(STEPS.get(float(h), 60) for h in horizons_h)
-    revs = [Revaluer(a, params) for a in accounts]
+    revs = [Revaluer(a, params, state.crowding, state.deposits) for a in accounts]
     sig = np.array([(sigma or {}).get(u, state.vol[u]) for u in params.symbols], dtype=float)
     S0 = np.array([[state.spot[u] for u in params.symbols]], dtype=float)
     vol0 = np.array([[state.vol[u] for u in params.symbols]], dtype=float)
@@ -603,14 +607,18 @@ def chain_account(dep, account_id: int, block="latest") -> tuple[Account, Market
     now = int(dep.w3.eth.get_block(block)["timestamp"])
     eq_im, eq_mm, im, mm, status = (int(x) for x in call(dep.risk.functions.margin(account_id)))
     account = Account(cash=cash, collateral=coll, positions=tuple(positions))
-    state = MarketState(spot, vol, now)
+    crowding = {u.symbol: tuple(int(x) / WAD for x in call(dep.clearinghouse.functions.crowding(u.id)))
+                for u in params.underlyings}
+    deposits = {c.symbol: tuple(int(x) / WAD for x in call(dep.vault.functions.deposits(dep.manifest.token(c.symbol))))
+                for c in params.collaterals if not c.settlement}
+    state = MarketState(spot, vol, now, crowding, deposits)
     touched = {p.spec.underlying for p in positions} | {params.collateral(k).underlying for k in coll}
     for u in params.symbols:  # an unused underlying's feed may be unset on a dev chain: any positive value works
         if u not in touched and not spot[u] > 0:
             state = state.with_spot(**{u: params.underlying(u).price})
         if u not in touched and not vol[u] > 0:
             state = state.with_vol(**{u: params.underlying(u).vol})
-    rev = Revaluer(account, params)
+    rev = Revaluer(account, params, crowding, deposits)
     S = np.array([[state.spot[u] for u in params.symbols]])
     V = np.array([[state.vol[u] for u in params.symbols]])
     e_model, _ = rev.health(S, V, now)

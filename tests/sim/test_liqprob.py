@@ -137,3 +137,23 @@ def test_pending_vol_post_lifts_the_oracle_vol_when_it_lands(params):
     b = simulate_paths(S0, sigma, 24.0, 24, 500, model, np.random.default_rng(5), params, pending=(delta, 6.0))[1]
     assert np.array_equal(a[:6], b[:6]) and (b[6:] > a[6:]).all()
     assert np.allclose(b[6].mean(axis=0), np.sqrt((v + delta) * 365), rtol=0.01)
+
+
+def test_revaluer_prices_the_protocol_crowding_like_the_model(params):
+    """Issue 12 §1 on the chain's aggregates: concentration on max(A_s·S, N), haircuts on max(bal, D_s)."""
+    from crossmargin.sim.books import random_books
+
+    books = random_books(params, 12, np.random.default_rng(5))
+    state = MarketState.from_params(params, 5 * 86_400)
+    crowding = {u: (4_000.0, 3_000.0) for u in params.symbols}
+    deposits = {c.symbol: (900.0, 800.0) for c in params.collaterals if not c.settlement}
+    crowded = state.with_crowding(crowding, deposits)
+    S = np.array([[state.spot[u] for u in params.symbols]])
+    V = np.array([[state.vol[u] for u in params.symbols]])
+    for i in range(len(books)):
+        acct = books.account(i).with_collateral("WBTC", 0.5)
+        e, mm = Revaluer(acct, params, crowding, deposits).health(S, V, state.now)
+        m = requirements(acct, crowded, params)
+        assert m.equity_mm < requirements(acct, state, params).equity_mm   # WBTC haircut on D_s, not 0.5
+        assert e[0] == pytest.approx(m.equity_mm, rel=1e-11, abs=1e-6)
+        assert mm[0] == pytest.approx(m.mm, rel=1e-11, abs=1e-6)

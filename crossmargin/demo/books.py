@@ -33,7 +33,7 @@ BOOKS: list[Book] = [
          withdraw_after={"USDC": D(5_000)}),
     Book("basis (isolated twin)", "the same book, one isolated subaccount per leg",
          {}, [("ETH-30D", D(20)), ("ETH-PERP", D(-20))], isolated=True,
-         split={"ETH-30D": {"USDC": D(8_000)}, "ETH-PERP": {"USDC": D(8_000)}}),
+         split={"ETH-30D": {"USDC": D(10_000)}, "ETH-PERP": {"USDC": D(10_000)}}),
     Book("cash and carry", "WETH collateral hedged by a short perp",
          {"WETH": D(30), "USDC": D(2_000)}, [("ETH-PERP", D(-30))]),
     Book("directional", "long ETH and BTC perps: correlated longs",

@@ -37,7 +37,10 @@ def world(tmp_path_factory):
         sizes = RISKY + TIER2 + HEALTHY
         ids = sc.open_accounts(w.trader, len(sizes))
         sc.deposit(w.trader, ids, "USDC", 10_000)
-        sc.trade(w.maker_key, w.maker, w.trader, [(a, "ETH-PERP", s) for a, s in zip(ids, sizes)], price=3000)
+        # largest first: IM prices the protocol's open interest at the fill (crowding), so the most levered
+        # books open while it is smallest, as a careful desk would sequence them
+        fills = sorted(zip(ids, sizes), key=lambda x: -x[1])
+        sc.trade(w.maker_key, w.maker, w.trader, [(a, "ETH-PERP", s) for a, s in fills], price=3000)
         w.risky, w.tier2, w.healthy = ids[:24], ids[24:28], ids[28:]
         w.traders = ids
         w.take_snapshot()

@@ -36,31 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.keeper import deploy_chain  # noqa: E402  (one deploy-with-retry for both keeper benchmarks)
+
 WAD = 10**18
 BLOCK_GAS = 30_000_000
 BLOCK_TIME = 2
 ETH0 = 3000.0
 RUNS = ("single", "all3", "sharded3", "kill")
-
-
-def deploy_chain(folder: Path):
-    from crossmargin.chain.deploy import deploy
-    from crossmargin.chain.node import Anvil
-    from crossmargin.chain.session import connect
-    from crossmargin.model.params import load_params
-
-    os.environ["CROSSMARGIN_DEPLOYMENTS"] = str(folder / "deployments")
-    os.environ["CROSSMARGIN_CACHE"] = str(folder / "cache")
-    for attempt in range(3):
-        node = Anvil(extra_args=["--gas-limit", "3000000000"]).start()
-        try:
-            with connect(node.uri) as session:
-                deploy(session, load_params("default"), fresh=True)
-            return node
-        except Exception:  # noqa: BLE001 - unpadded deploy gas estimate: retry on a fresh chain
-            node.kill()
-            if attempt == 2:
-                raise
 
 
 class Crash:

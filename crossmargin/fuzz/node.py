@@ -26,7 +26,7 @@ from eth_utils import keccak
 from crossmargin.chain.artifacts import artifact
 from crossmargin.chain.manifest import Manifest, ManifestError
 from crossmargin.fuzz.engine import NodeChain, Revert
-from crossmargin.fuzz.world import CAP, Trader, World
+from crossmargin.fuzz.world import CAP, Trader, World, _EngineBackend
 from crossmargin.model.params import load_params
 from crossmargin.paths import reports_dir
 
@@ -54,34 +54,11 @@ def load_deployment(path: str | Path | None, chain_id: int) -> Manifest:
     return manifest
 
 
-class _Node:
+class _Node(_EngineBackend):
     """World backend on a NodeChain (the `_Revm` backend's methods)."""
 
     def __init__(self, chain: NodeChain, admin: str):
         self.chain, self.admin = chain, admin
-
-    def deploy(self, name: str, *args):
-        return self.chain.deploy(name, *args, sender=self.admin)
-
-    def deploy_path(self, path: Path, *args):
-        return self.chain.deploy(path, *args, sender=self.admin)
-
-    def warp(self, seconds: int) -> None:
-        self.chain.warp(seconds)
-
-    @property
-    def now(self) -> int:
-        return self.chain.timestamp
-
-    @property
-    def chain_id(self) -> int:
-        return self.chain.chain_id
-
-    def fund(self, address: str) -> None:
-        self.chain.set_balance(address, 10**24)
-
-    def events(self) -> list[tuple[str, dict]]:
-        return self.chain.last_events
 
 
 def _mock_feed(chain: NodeChain, address: str) -> None:

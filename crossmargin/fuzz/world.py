@@ -55,14 +55,8 @@ class Trader:
     account: int = 0
 
 
-class _Revm:
-    """RevmChain backend."""
-
-    def __init__(self) -> None:
-        from crossmargin.chain.revm import RevmChain
-
-        self.chain = RevmChain()
-        self.admin = self.chain.eoa
+class _EngineBackend:
+    """What `World` needs of a chain engine (`self.chain` + `self.admin`): the revm and node backends share it."""
 
     def deploy(self, name: str, *args):
         return self.chain.deploy(name, *args, sender=self.admin)
@@ -86,6 +80,16 @@ class _Revm:
 
     def events(self) -> list[tuple[str, dict]]:
         return self.chain.last_events
+
+
+class _Revm(_EngineBackend):
+    """RevmChain backend."""
+
+    def __init__(self) -> None:
+        from crossmargin.chain.revm import RevmChain
+
+        self.chain = RevmChain()
+        self.admin = self.chain.eoa
 
 
 class _Boa:

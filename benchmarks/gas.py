@@ -419,18 +419,29 @@ def _b76_grid8(bench: Bench) -> Measure:
     return Measure({"in tx": gas}, f"{gas // 8:,} per option")
 
 
-@row("contract size", "RiskEngine runtime bytes", target=24_576, target_column="bytes")
+def _deployed_size(contract) -> int:
+    """EIP-170 counts the deployed code: the runtime plus the immutables Vyper appends at deploy time."""
+    import boa
+
+    return len(boa.env.get_code(contract.address))
+
+
+@row("contract size", "RiskEngine deployed bytes (runtime + immutables)", target=24_576, target_column="bytes")
 def _size(bench: Bench) -> Measure:
     from crossmargin.chain.artifacts import artifact
 
-    return Measure({"bytes": artifact("RiskEngine").runtime_size}, "EIP-170 limit")
+    return Measure({"bytes": _deployed_size(bench.world.engine)},
+                   f"EIP-170 limit; runtime alone {artifact('RiskEngine').runtime_size:,}")
 
 
-@row("contract size", "OptionPricer runtime bytes", target=24_576, target_column="bytes")
+@row("contract size", "OptionPricer deployed bytes", target=24_576, target_column="bytes")
 def _pricer_size(bench: Bench) -> Measure:
-    from crossmargin.chain.artifacts import artifact
+    return Measure({"bytes": _deployed_size(bench.world.pricer)}, "EIP-170 limit")
 
-    return Measure({"bytes": artifact("OptionPricer").runtime_size}, "EIP-170 limit")
+
+@row("contract size", "Vault deployed bytes", target=24_576, target_column="bytes")
+def _vault_size(bench: Bench) -> Measure:
+    return Measure({"bytes": _deployed_size(bench.world.vault)}, "EIP-170 limit")
 
 
 # ---- ERC-4626 share collateral (issue 16): its own price id (rate x asset price), hence its own book. The

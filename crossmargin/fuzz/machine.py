@@ -708,6 +708,7 @@ class LiquidationMachine:
         positive_before = w.vault.total_positive_cash() if insolvent else 0
         independent = self.independent_value(a.account, secondary=False) if insolvent else None
         had_options = self.options and self.holds_options(a.account)
+        option_notional = self.option_notional(a.account) if insolvent and had_options else 0
         if insolvent and sec is not None:
             independent = max(independent, self.independent_value(a.account, secondary=True))
 
@@ -769,8 +770,9 @@ class LiquidationMachine:
 
         # ---- insolvent: bad debt, fund, socialisation
         ev = bad[0]
-        # exact for linear books; option legs are priced by the numpy model here (1e-9 of the value apart)
-        tolerance = max(abs(value), WAD) // 10**9 if had_options else 0
+        # exact for linear books; option legs are priced by the numpy model here: 1e-9 of the option notional
+        # apart (Black-76's error scales with the legs, not with the book's net value, which can be near 0)
+        tolerance = max(abs(value), option_notional, WAD) // 10**9 if had_options else 0
         self._check("bad_debt_only_when_equity_negative",
                     insolvent and value <= 0 and abs(independent - value) <= tolerance,
                     f"account {a.account}: contract value {value}, recomputed {independent}")
@@ -1051,6 +1053,15 @@ class LiquidationMachine:
             if kind == Kind.PERP:
                 value -= -(-size * (w.markets.funding_index(inst) - snap) // WAD)
         return value + sum(size * prices[uid] // WAD for uid, size in sizes.items())
+
+    def option_notional(self, account: int) -> int:
+        """Σ |size| · S over the account's options (WAD USD): the scale of the pricing error."""
+        prices = self._prices(False)
+        total = 0
+        for inst, size, _, _ in self.world.clearing.positions_of(account):
+            if self.spec_by_id[int(inst)].is_option:
+                total += abs(size) * prices[self.params.underlying(self.spec_by_id[int(inst)].underlying).id] // WAD
+        return total
 
     def holds_options(self, account: int) -> bool:
         return any(self.spec_by_id[int(p[0])].is_option for p in self.world.clearing.positions_of(account))

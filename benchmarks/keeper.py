@@ -212,7 +212,8 @@ def _entry() -> list[str]:
     return ["-m", "crossmargin"]
 
 
-def _lines(path: Path, event: str) -> list[dict]:
+def _lines(path: Path, event: str | None) -> list[dict]:
+    """The JSON lines of a bot's log (of one `event`, or all with None), skipping non-JSON lines."""
     out = []
     if path.exists():
         for line in path.read_text().splitlines():
@@ -220,16 +221,16 @@ def _lines(path: Path, event: str) -> list[dict]:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if rec.get("event") == event:
+            if event is None or rec.get("event") == event:
                 out.append(rec)
     return out
 
 
-def _wait(pred, timeout: float) -> None:
+def _wait(pred, timeout: float, what: str = "bot") -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
-            raise TimeoutError("bot did not start")
+            raise TimeoutError(f"{what} did not start")
         time.sleep(0.2)
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.keeper import deploy_chain  # noqa: E402  (one deploy-with-retry for both keeper benchmarks)
+from benchmarks.keeper import _lines, _wait, deploy_chain  # noqa: E402  (shared by both keeper benchmarks)
 
 WAD = 10**18
 BLOCK_GAS = 30_000_000
@@ -119,7 +119,7 @@ class Crash:
         procs = [start(i) for i in range(n_keepers)]
         try:
             for log in logs:
-                _wait(lambda log=log: _lines(log, "loop"), 120)
+                _wait(lambda log=log: _lines(log, "loop"), 120, "keeper")
             self._wait_blocks(2)
             crash1 = self._crash(ETH0 * 0.7)
             killed_at = restarted_at = None
@@ -265,27 +265,6 @@ def _entry() -> list[str]:
 
     _register()
     return ["-m", "crossmargin"] if "keeper" in cli.commands else ["-m", "crossmargin.bots"]
-
-
-def _lines(path: Path, event: str | None) -> list[dict]:
-    out = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if event is None or rec.get("event") == event:
-                out.append(rec)
-    return out
-
-
-def _wait(pred, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError("keeper did not start")
-        time.sleep(0.2)
 
 
 def main(argv: list[str]) -> int:

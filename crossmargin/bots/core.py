@@ -388,15 +388,8 @@ class Sender:
         old = []
         for (h, p), (ok, r) in zip(items, receipts):
             if ok and r:
-                status = "ok" if int(r["status"], 16) == 1 else "reverted"
-                gas_used = int(r["gasUsed"], 16)
-                out = Outcome(p, status, int(r["blockNumber"], 16), gas_used,
-                              gas_used * int(r.get("effectiveGasPrice") or "0x0", 16))
-                if status == "reverted":
-                    self.reverted += 1
-                    out.reason = self._why(p, out.block)
                 del self.pending[h]
-                done.append(out)
+                done.append(self._settled(p, r))
             elif head - p.sent_block >= self.drop_after or head < p.sent_block:
                 old.append((h, p))
         if old:
@@ -409,6 +402,17 @@ class Sender:
                 self.dropped += 1
                 self.nonces.next = None
         return done
+
+    def _settled(self, p: Pending, receipt: dict) -> Outcome:
+        """The outcome a mined receipt gives (a revert is counted and its reason replayed at its block)."""
+        status = "ok" if int(receipt["status"], 16) == 1 else "reverted"
+        gas_used = int(receipt["gasUsed"], 16)
+        out = Outcome(p, status, int(receipt["blockNumber"], 16), gas_used,
+                      gas_used * int(receipt.get("effectiveGasPrice") or "0x0", 16))
+        if status == "reverted":
+            self.reverted += 1
+            out.reason = self._why(p, out.block)
+        return out
 
     def _why(self, p: Pending, block: int) -> str:
         """Replay a reverted transaction on the state its block left (whoever got there first is in it)."""

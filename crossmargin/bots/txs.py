@@ -362,15 +362,8 @@ class TxSender(Sender):
             receipt = next((r for ok, r in replies[i:i + len(hashes)] if ok and r), None)
             i += len(hashes)
             if receipt is not None:
-                status = "ok" if int(receipt["status"], 16) == 1 else "reverted"
-                gas_used = int(receipt["gasUsed"], 16)
-                out = Outcome(p, status, int(receipt["blockNumber"], 16), gas_used,
-                              gas_used * int(receipt.get("effectiveGasPrice") or "0x0", 16))
-                if status == "reverted":
-                    self.reverted += 1
-                    out.reason = self._why(p, out.block)
                 del self.pending[p.hash]
-                done.append(out)
+                done.append(self._settled(p, receipt))
             elif mined_count is not None and p.nonce < mined_count:
                 taken.append(p)  # mined, or its nonce went to another transaction: confirmed below
             elif head - getattr(p, "last_sent_block", p.sent_block) >= self.txp.bump_after or head < p.sent_block:
@@ -390,14 +383,7 @@ class TxSender(Sender):
                     self.log({"event": "nonce_taken", "purpose": p.purpose, "nonce": p.nonce, "hashes": hashes})
                     done.append(Outcome(p, "dropped"))
                     continue
-                status = "ok" if int(receipt["status"], 16) == 1 else "reverted"
-                gas_used = int(receipt["gasUsed"], 16)
-                out = Outcome(p, status, int(receipt["blockNumber"], 16), gas_used,
-                              gas_used * int(receipt.get("effectiveGasPrice") or "0x0", 16))
-                if status == "reverted":
-                    self.reverted += 1
-                    out.reason = self._why(p, out.block)
-                done.append(out)
+                done.append(self._settled(p, receipt))
         for p in sorted(stuck, key=lambda p: p.nonce):
             fees = self.bumped_fees(p.tx)
             if fees is None:

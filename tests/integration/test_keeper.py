@@ -160,9 +160,9 @@ def test_two_keepers_compete_and_both_stay_healthy(world):
     assert_no_errors(k0, k1, m)
 
 
-def test_reverted_bid_does_not_crash_the_keeper(world):
-    """Deterministic race: the test mines by hand and front-runs the keeper's bid with a higher tip."""
-    w = world
+def _crash_by_hand(w: BotWorld):
+    """Blocks mined by hand: a keeper (no unwinds), the crash to CRASH, and its start_auctions sent (not mined).
+    Returns the keeper, the crash's block and the accounts liquidatable there."""
     w.reset()
     w.manual()
     k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
@@ -171,6 +171,13 @@ def test_reverted_bid_does_not_crash_the_keeper(world):
     crash = move_price(w, CRASH, resume=False)
     hit = liquidatable_at(w, crash)
     k.wait_for(lambda: started_accounts(k) >= hit, 20, "its start_auctions txs")
+    return k, crash, hit
+
+
+def test_reverted_bid_does_not_crash_the_keeper(world):
+    """Deterministic race: the test mines by hand and front-runs the keeper's bid with a higher tip."""
+    w = world
+    k, crash, hit = _crash_by_hand(w)
     w.mine()
     target = max(hit, key=lambda a: RISKY[w.risky.index(a)])  # the deepest: an insolvent portfolio, taken whole
     k.wait_for(lambda: k.events("send", purpose="bid", account=target), 20, "its bid on the target")
@@ -322,14 +329,7 @@ def test_stuck_transactions_are_replaced_with_bumped_fees_never_dropped(world):
     """Issue 18: a fee spike leaves the keeper's start below the base fee; two blocks later it re-signs the same
     nonce with both fees raised (the node accepts the replacement: no "underpriced"), and that version is mined."""
     w = world
-    w.reset()
-    w.manual()
-    k = keeper(w, 0, "--no-unwind", "--unwind-cost", "0.001")
-    w.mine()
-    k.started()
-    crash = move_price(w, CRASH, resume=False)
-    hit = liquidatable_at(w, crash)
-    k.wait_for(lambda: started_accounts(k) >= hit, 20, "its start_auctions txs")
+    k, crash, hit = _crash_by_hand(w)
     first = k.events("send", purpose="start_auctions")[0]
     for _ in range(4):  # base fee 20 gwei: the 1-gwei-based fees cannot be included
         w.w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(20 * 10**9)])

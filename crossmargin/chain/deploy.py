@@ -141,6 +141,8 @@ class Deployer:
         self.step("vault.role:guardian", lambda: vault.grantRole(
             ROLES["GUARDIAN_ROLE"], roles.get("guardian", deployer), **tx))
         self._trading(onchain, vault, router, vol, roles.get("risk_manager", deployer), tx)
+        for spec in self.params.share_vaults:   # ERC-4626 share collateral, while the deployer is still admin
+            self._share_vault(spec, tx)
         self._hand_over(deployer, roles.get("risk_manager", deployer), roles.get("guardian", deployer), tx)
         self.manifest.parameters = {**onchain, "listed_at": self.manifest.parameters["listed_at"]}
         self.manifest.complete = True
@@ -210,6 +212,25 @@ class Deployer:
         self.step("liquidation.role:risk_manager", lambda: liquidation.grantRole(
             ROLES["RISK_MANAGER_ROLE"], risk_manager, **tx))
         return liquidation
+
+    def _share_vault(self, spec, tx: dict) -> None:
+        """Deploy and list `[[share_vaults]]` entry `spec` through `crossmargin.fuzz.shares.list_share_vault` (the one
+        listing path; TECH_SPEC "ERC-4626 share feeds"): the vault is `token:<symbol>`, each admin call one step.
+        Dev chains only (the vault is a MockERC4626). A listed vault is recorded by the step `share.listed:<symbol>`
+        and never listed twice."""
+        from crossmargin.fuzz.shares import list_share_vault
+
+        if not self.session.dev_chain:
+            raise DeployError(f"[[share_vaults]] {spec.symbol}: share vaults are deployed as mocks, on dev chains only")
+        done = f"share.listed:{spec.symbol}"
+        if done in self.manifest.steps_done:
+            self.on_step(done, "kept")
+            return
+        w = _ListingWorld(self, spec.symbol, tx)
+        seed = self.params.onchain()["share_vaults"][self.params.share_vaults.index(spec)]["seed"]
+        list_share_vault(w, spec.symbol, asset=spec.asset, uid=spec.uid, offset=spec.decimals_offset,
+                         guard=self.params.share_guard, seed_assets=seed)
+        self.step(done, lambda: None)
 
     # Contracts whose admin (and risk-manager) role passes to the Timelock; RM_CONTRACTS also have RISK_MANAGER_ROLE.
     ADMIN_CONTRACTS = ("Vault", "OracleRouter", "VolOracle", "Markets", "RiskEngine", "Clearinghouse", "Liquidation",
@@ -287,6 +308,59 @@ class Deployer:
                 self.manifest.contracts[f"feed:{sym}"] = feeds["primary"]
                 if feeds.get("secondary"):
                     self.manifest.contracts[f"feed2:{sym}"] = feeds["secondary"]
+
+
+class _Sends:
+    """An Ape contract whose transactions carry the deploy's gas settings (`sender=` of the caller wins); views
+    are plain calls."""
+
+    def __init__(self, contract, key: str, tx: dict):
+        self._c, self.key, self._tx, self.address = contract, key, tx, contract.address
+
+    def __getattr__(self, name: str):
+        from ape.contracts.base import ContractTransactionHandler
+
+        method = getattr(self._c, name)
+        if not isinstance(method, ContractTransactionHandler):
+            return method
+        return lambda *args, **kw: method(*args, **{**self._tx, **kw})
+
+
+class _ListingWorld:
+    """What `crossmargin.fuzz.shares.list_share_vault` uses of a `World`, on the deployer's Ape session before
+    the hand-over: the deployer is still admin, so a proposal is the call itself (no Timelock, no warp), each sent
+    once as the resumable step `share:<symbol>:<contract>.<function>`; the vault deploy is `token:<symbol>`."""
+
+    def __init__(self, d: Deployer, symbol: str, tx: dict):
+        self._d, self._symbol, self._tx = d, symbol, tx
+        self.params, self.admin, self.backend = d.params, d.session.signer, self
+        self.tokens = {c.symbol: _Sends(at("mocks/MockERC20", d.manifest.token(c.symbol)), c.symbol, tx)
+                       for c in d.params.collaterals}
+        for attr, key in (("router", "OracleRouter"), ("vol", "VolOracle"), ("vault", "Vault"),
+                          ("engine", "RiskEngine")):
+            setattr(self, attr, _Sends(d.at(key, key), key, tx))
+        self.timelock = _NoDelay()
+
+    def deploy(self, name: str, *args):
+        key = f"token:{self._symbol}"
+        return _Sends(at(name, self._d.contract(key, name, *args)), key, self._tx)
+
+    def propose(self, contract: _Sends, fn: str, *args):
+        return f"share:{self._symbol}:{contract.key}.{fn}", lambda: getattr(contract, fn)(*args)
+
+    def execute(self, op) -> None:
+        self._d.step(*op)
+
+    def warp(self, seconds: int) -> None:
+        pass
+
+    def refresh_all(self) -> None:
+        pass
+
+
+class _NoDelay:
+    def delay(self) -> int:
+        return 0
 
 
 def deploy(session: Session, params: Params, fresh: bool = False,

@@ -244,11 +244,36 @@ class Protocol(Trading):
         return at("mocks/MockERC20", self.manifest.token(self.collateral(symbol).symbol))
 
     def collateral(self, symbol: str):
+        """A listed collateral, or an ERC-4626 share token of `[[share_vaults]]` as one (`ShareVaultSpec.collateral`:
+        its decimals, linked to its asset's underlying); symbols match case-insensitively."""
         try:
             return self.params.collateral(symbol.upper())
         except (KeyError, ValueError):
-            known = ", ".join(c.symbol for c in self.params.collaterals)
-            raise ProtocolError(f"unknown asset {symbol!r} (listed: {known})") from None
+            pass
+        for v in self.params.share_vaults:
+            if v.symbol.upper() == symbol.upper():
+                return v.collateral(self.params)
+        known = ", ".join([c.symbol for c in self.params.collaterals] + [v.symbol for v in self.params.share_vaults])
+        raise ProtocolError(f"unknown asset {symbol!r} (listed: {known})")
+
+    def _all_collaterals(self) -> list:
+        """Listed collaterals, then the share tokens (as `Collateral`s)."""
+        return list(self.params.collaterals) + [v.collateral(self.params) for v in self.params.share_vaults]
+
+    def share_vault(self, symbol: str):
+        """The `[[share_vaults]]` entry of `symbol`, or None for a plain collateral."""
+        return next((v for v in self.params.share_vaults if v.symbol.upper() == symbol.upper()), None)
+
+    def _mint_shares(self, symbol: str, shares: int, signer, tx: dict) -> None:
+        """Dev chains: get `shares` share units of vault `symbol` the way a user does, by depositing its asset
+        (minted: a mock) into the ERC-4626 vault (`previewMint` rounds up, so it gets at least that many)."""
+        spec = self.share_vault(symbol)
+        vault = at("mocks/MockERC4626", self.manifest.token(spec.symbol))
+        asset = self.token(spec.asset)
+        assets = int(vault.previewMint(shares))
+        asset.mint(signer.address, assets, **tx)
+        asset.approve(vault.address, assets, **tx)
+        vault.mint(shares, signer.address, **tx)
 
     def underlying(self, symbol: str):
         try:
@@ -313,7 +338,9 @@ class Protocol(Trading):
         tx = self._tx(signer)
         have = token.balanceOf(signer.address)
         if have < units:
-            if mint if mint is not None else self.session.dev_chain:
+            if (mint if mint is not None else self.session.dev_chain) and self.share_vault(symbol):
+                self._mint_shares(symbol, units - have, signer, tx)
+            elif mint if mint is not None else self.session.dev_chain:
                 token.mint(signer.address, units - have, **tx)
             else:
                 raise ProtocolError(f"insufficient {symbol.upper()} in wallet {signer.address}: have "
@@ -350,7 +377,7 @@ class Protocol(Trading):
     def account(self, account_id: int) -> dict:
         owner = self._check_account(account_id)
         rows, most = {}, {}
-        for c in self.params.collaterals:
+        for c in self._all_collaterals():
             token = self.manifest.token(c.symbol)
             wad = self.vault.cash_of(account_id) if c.settlement else self.vault.balance_of(account_id, token)
             rows[c.symbol] = token_units(wad, c.decimals)  # in the token's own decimals (cash accrues in WAD)

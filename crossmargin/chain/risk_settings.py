@@ -52,8 +52,9 @@ class RiskSettings:
         return {name: (int(b[0]), int(b[1])) for name, b in zip(RISK_BOUNDS_ORDER, self.risk.bounds())}
 
     def symbols(self) -> list[str]:
-        """Listed underlyings in matrix order; the chain must list exactly the deployment's."""
-        symbols = [u.symbol for u in self.p.params.underlyings]
+        """Listed underlyings in matrix order, then the share vaults' price ids (today each its own RiskEngine
+        underlying: TECH_SPEC "ERC-4626 share feeds"); the chain must list exactly the deployment's."""
+        symbols = [u.symbol for u in self.p.params.underlyings] + [v.symbol for v in self.p.params.share_vaults]
         listed = int(self.risk.underlying_count())
         if listed != len(symbols):
             raise ProtocolError(f"the RiskEngine lists {listed} underlyings, the deployment's parameters "
@@ -62,7 +63,7 @@ class RiskSettings:
 
     def correlation_wad(self, symbols: list[str]) -> list[list[int]]:
         """The on-chain matrix (signed WAD) in the order of `symbols` (from `symbols()`)."""
-        ids = [self.p.underlying(s).id for s in symbols]
+        ids = [self._uid(s) for s in symbols]
         n = len(ids)
         rho = [[WAD if i == j else 0 for j in range(n)] for i in range(n)]
         for i in range(n):
@@ -84,13 +85,41 @@ class RiskSettings:
                                   for s in symbols],
             "collaterals": [{"symbol": c.symbol, **{n: _show(n, v) for n, v in
                                                     self._haircuts(self.p.manifest.token(c.symbol)).items()}}
-                            for c in self.p.params.collaterals if not c.settlement],
+                            for c in self.p._all_collaterals() if not c.settlement],
+            "share_feeds": self.share_feeds(),
             "timelock": {"delay_seconds": int(self.timelock.delay()), "grace_seconds": self._grace},
             "pending": [self._row(op) for op in self.operations() if op.state == "queued"],
         }
 
+    def _uid(self, symbol: str) -> int:
+        """The RiskEngine id of an underlying or of a share vault's price id."""
+        spec = self.p.share_vault(symbol)
+        return spec.uid if spec else self.p.underlying(symbol).id
+
+    def share_feeds(self) -> list[dict]:
+        """Each share collateral's guard (OracleRouter `share_feed_of` / `share_rate`): the vault, its asset, the
+        accepted rate r0 and its age, the live rate, the cap r0·(1 + max_rise_per_day·age/day), the rate used for
+        margin, the guard parameters and the rate's status. Rates are asset tokens per share token."""
+        from crossmargin.chain.protocol import STATUS
+        from crossmargin.model.share_rate import DAY
+
+        now = int(self.p.session.web3.eth.get_block("latest")["timestamp"])
+        out = []
+        for v in self.p.params.share_vaults:
+            f = self.p.router.share_feed_of(v.uid)
+            live, used, status = (int(x) for x in self.p.router.share_rate(v.uid))
+            r0, t0, rise = int(f.rate), int(f.updated_at), int(f.max_rise_per_day)
+            cap = r0 + r0 * rise // WAD * max(now - t0, 0) // DAY
+            out.append({"symbol": v.symbol, "uid": v.uid, "vault": f.vault, "asset": v.asset,
+                        "accepted_rate": str(from_wad(r0)), "accepted_age_seconds": max(now - t0, 0),
+                        "live_rate": str(from_wad(live)), "cap": str(from_wad(cap)), "used_rate": str(from_wad(used)),
+                        "headroom": float((cap - r0) / r0) if r0 else 0.0,
+                        "max_rise_per_day": str(from_wad(rise)), "max_drop": str(from_wad(int(f.max_drop))),
+                        "status": STATUS[status]})
+        return out
+
     def _underlying(self, symbol: str) -> dict[str, int]:
-        depth, concentration = (int(x) for x in self.risk.underlying_params(self.p.underlying(symbol).id))
+        depth, concentration = (int(x) for x in self.risk.underlying_params(self._uid(symbol)))
         return {"depth": depth, "concentration": concentration}
 
     def _haircuts(self, token: str) -> dict[str, int]:
@@ -250,6 +279,10 @@ class RiskSettings:
             if feeder:
                 vol, _ = self.p.vol_oracle.vol(u.id)
                 self.p.vol_oracle.set_vol(u.id, int(vol), **self.p._tx())
+        for v in self.p.params.share_vaults:   # the share ids' vols too (the asset's, as listed)
+            if feeder:
+                vol, _ = self.p.vol_oracle.vol(self.p.underlying(self.p.collateral(v.asset).underlying).id)
+                self.p.vol_oracle.set_vol(v.uid, int(vol), **self.p._tx())
 
     # -- writes (queued) -------------------------------------------------------------------------------------
     def set_params(self, changes: dict[str, str], signer=None, warp: bool = False) -> dict:
@@ -272,7 +305,7 @@ class RiskSettings:
         """Queue a change of an underlying's market depth (> 0) and concentration λ (inside its bound)."""
         values = _apply(self._underlying(symbol), changes, {"depth": None, "concentration": self.bounds()["concentration"]},
                         f"{symbol.upper()} parameter")
-        return self._queue("set_underlying", (self.p.underlying(symbol).id, values["depth"], values["concentration"]),
+        return self._queue("set_underlying", (self._uid(symbol), values["depth"], values["concentration"]),
                            signer, warp)
 
     def set_correlation(self, pairs: dict[tuple[str, str], str], signer=None, warp: bool = False) -> dict:
@@ -294,13 +327,13 @@ class RiskSettings:
             validate_correlation(np.array(wad, dtype=float) / WAD, tuple(symbols))
         except ValueError as exc:
             raise ProtocolError(str(exc)) from None
-        ids = [self.p.underlying(s).id for s in symbols]
+        ids = [self._uid(s) for s in symbols]
         return self._queue("set_correlation", (ids, wad), signer, warp)
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _index(self, symbols: list[str], symbol: str) -> int:
         try:
-            return symbols.index(symbol.upper())
+            return [s.upper() for s in symbols].index(symbol.upper())
         except ValueError:
             raise ProtocolError(f"unknown underlying {symbol!r} (known: {', '.join(symbols)})") from None
 

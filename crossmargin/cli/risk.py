@@ -33,6 +33,14 @@ def _emit(data: dict, as_json: bool) -> None:
     emit(data, False, table("collateral haircuts", ["token", "base_mm", "base_im", "slope", "depth USD"],
                             [[r["symbol"], r["base_mm"], r["base_im"], r["slope"], r["depth"]]
                              for r in data["collaterals"]]))
+    if data.get("share_feeds"):
+        emit(data, False, table("ERC-4626 share collateral (rates: asset tokens per share)",
+                                ["token", "vault", "asset", "accepted r0", "age", "live", "cap", "used",
+                                 "max rise/day", "max drop", "status"],
+                                [[r["symbol"], r["vault"], r["asset"], r["accepted_rate"],
+                                  f"{r['accepted_age_seconds'] / 3600:.1f} h", r["live_rate"], r["cap"],
+                                  r["used_rate"], r["max_rise_per_day"], r["max_drop"], r["status"]]
+                                 for r in data["share_feeds"]]))
     t = data["timelock"]
     emit(data, False, table("pending changes (timelock)", ["id", "call", "eta", "status"],
                             [[r["id"], r["call"], r["eta_utc"], r["status"]] for r in data["pending"]]),
@@ -81,7 +89,8 @@ def risk() -> None:
 @risk.command("show")
 @chain_options
 def show_cmd(network, account, confirmations, as_json) -> None:
-    """Global risk parameters with their on-chain bounds, and the correlation matrix (no key needed).
+    """Global risk parameters with their on-chain bounds, the correlation matrix, haircuts and each ERC-4626 share
+    collateral's guard: accepted rate r0 and its age, live rate, cap, used rate (no key needed).
 
     \b
     Examples:

@@ -499,6 +499,38 @@ class LendingParams:
 
 
 # Field order of the Vault's `LendingParams` struct.
+@dataclass(frozen=True)
+class ShareVaultSpec:
+    """An ERC-4626 vault whose share token is margin collateral (`[[share_vaults]]`; TECH_SPEC "ERC-4626 share
+    feeds"). On dev chains `crossmargin deploy` deploys it as a MockERC4626 of the collateral `asset` and lists it
+    through `crossmargin.fuzz.shares.list_share_vault` (share price id `uid`, guards from `[share_guard]`)."""
+
+    symbol: str                  # the share token's symbol (<= 5 characters: the mock's limit)
+    asset: str                   # the vault's asset: a non-settlement collateral (its underlying prices the shares)
+    uid: int                     # the share price id (OracleRouter, VolOracle, RiskEngine); not an underlying's id
+    decimals_offset: int = 0     # share decimals - asset decimals (virtual shares); share decimals must be <= 18
+    seed: float = 0.0            # asset units the deployer deposits before listing (the rate must be positive)
+    yield_per_day: float = 0.0   # demo: the vault's rate grows this much per day (asset donated to the vault)
+
+    def __post_init__(self) -> None:
+        where = f"share vault {self.symbol}"
+        _check(1 <= len(self.symbol) <= 5, f"{where}: symbol must have 1 to 5 characters")
+        _check(self.uid >= 1, f"{where}: uid must be >= 1, got {self.uid}")
+        _check(0 <= self.decimals_offset <= 18, f"{where}: decimals_offset must be in [0, 18]")
+        _check(self.seed >= 0 and 0 <= self.yield_per_day < 0.01,
+               f"{where}: seed must be >= 0 and yield_per_day in [0, 0.01)")
+
+    def decimals(self, params: "Params") -> int:
+        """The share token's decimals: the asset's plus the offset."""
+        return params.collateral(self.asset).decimals + self.decimals_offset
+
+    def collateral(self, params: "Params") -> Collateral:
+        """The share token as a `Collateral` (decimals; linked to the asset's underlying, the asset's haircuts):
+        what wallets, deposits and withdrawals need. The cap is the listing's (`fuzz.shares.CAP`: never binds)."""
+        a = params.collateral(self.asset)
+        return dataclasses.replace(a, symbol=self.symbol, decimals=self.decimals(params), cap=0.0)
+
+
 LENDING_FIELDS = ("base_rate", "slope1", "slope2", "kink", "reserve_factor", "withdraw_cap", "hard_cap",
                   "delever_target", "delever_grace", "delever_discount")
 
@@ -519,6 +551,7 @@ class Params:
     lending: LendingParams = field(default_factory=LendingParams.defaults)
     scenarios: ScenarioParams = field(default_factory=ScenarioParams.defaults)
     share_guard: ShareGuard = field(default_factory=ShareGuard)   # ERC-4626 share feeds (issue 16; `[share_guard]`)
+    share_vaults: tuple[ShareVaultSpec, ...] = ()   # ERC-4626 vaults listed as collateral (`[[share_vaults]]`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "underlyings", tuple(self.underlyings))
@@ -575,6 +608,12 @@ class Params:
     def markets_on(self, underlying: str) -> tuple[MarketSpec, ...]:
         return tuple(m for m in self.markets if m.underlying == underlying)
 
+    def share_vault(self, symbol: str) -> ShareVaultSpec:
+        for v in self.share_vaults:
+            if v.symbol == symbol:
+                return v
+        raise KeyError(f"unknown share vault {symbol!r}; known: {[v.symbol for v in self.share_vaults]}")
+
     def linked_collaterals(self, underlying: str) -> tuple[Collateral, ...]:
         return tuple(c for c in self.collaterals if c.underlying == underlying)
 
@@ -627,6 +666,18 @@ class Params:
             _check(m.underlying in syms, f"market {m.name}: unknown underlying {m.underlying!r}")
 
         validate_correlation(np.array(self.correlation, dtype=float), syms)
+        object.__setattr__(self, "share_vaults", tuple(self.share_vaults))
+        # share vaults: `list_share_vault` lists one share id (the correlation matrix it sends is the file's plus
+        # that id's row, and the RiskEngine takes only whole matrices), priced by a non-settlement asset's feeds
+        _check(len(self.share_vaults) <= 1, "[[share_vaults]]: at most one (the listing sends the file's "
+               "correlation matrix plus one share id's row)")
+        for v in self.share_vaults:
+            _check(v.asset in coll, f"share vault {v.symbol}: unknown asset {v.asset!r}")
+            _check(not self.collateral(v.asset).settlement, f"share vault {v.symbol}: the asset must be a "
+                   "non-settlement collateral (the shares are priced by its underlying's feeds)")
+            _check(v.symbol not in coll, f"share vault {v.symbol}: the symbol is a collateral's")
+            _check(v.uid not in ids, f"share vault {v.symbol}: uid {v.uid} is an underlying's id")
+            _check(v.decimals(self) <= 18, f"share vault {v.symbol}: share decimals above 18 (offset too large)")
 
     # -- on chain --------------------------------------------------------------------------------------------
     def onchain(self) -> dict[str, Any]:
@@ -695,6 +746,12 @@ class Params:
             "correlation": [[to_wad(x) for x in row] for row in self.correlation],
             "liquidation": self.liquidation.onchain(),
             "lending": self.lending.onchain(),
+            "share_vaults": [
+                {"symbol": v.symbol, "asset": v.asset, "uid": v.uid, "decimals_offset": v.decimals_offset,
+                 "decimals": v.decimals(self), "seed": to_units(v.seed, self.collateral(v.asset).decimals),
+                 "max_rise_per_day": self.share_guard.max_rise_per_day_wad, "max_drop": self.share_guard.max_drop_wad}
+                for v in self.share_vaults
+            ],
         }
 
 
@@ -742,8 +799,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
     """Build `Params` from the TOML document's structure (plain floats/ints/strings)."""
     doc = dict(doc)
     _keys(doc, {"name", "risk", "oracle", "underlyings", "correlation", "collaterals", "markets", "liquidation",
-                "lending", "scenarios", "share_guard"}, "top level",
-          optional={"name", "liquidation", "lending", "scenarios", "share_guard"})
+                "lending", "scenarios", "share_guard", "share_vaults"}, "top level",
+          optional={"name", "liquidation", "lending", "scenarios", "share_guard", "share_vaults"})
     risk = dict(doc["risk"])
     risk["bounds"] = {k: tuple(v) for k, v in dict(risk.get("bounds", {})).items()}
     corr = dict(doc["correlation"])
@@ -764,6 +821,8 @@ def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Pa
                    else ScenarioParams.defaults()),
         share_guard=(_build(ShareGuard, doc["share_guard"], "[share_guard]") if "share_guard" in doc
                      else ShareGuard()),
+        share_vaults=tuple(_build(ShareVaultSpec, t, f"[[share_vaults]] #{i + 1}")
+                           for i, t in enumerate(doc.get("share_vaults", ()))),
     )
 
 

@@ -105,7 +105,7 @@ def keeper_run(**kw) -> None:
 
 @click.group("agent")
 def agent() -> None:
-    """Account agents: market maker, collateral band, hedge orchestrator."""
+    """Account agents: market maker, collateral band, hedge orchestrator; share-rate poker."""
 
 
 @agent.command("maker")
@@ -176,6 +176,37 @@ def hedge_cmd(**kw) -> None:
     config = HedgeConfig(max_delta=kw["max_delta"], target_delta=kw["target_delta"], max_vega=kw["max_vega"])
     _run(lambda w3, signer, options: Hedger(w3, signer, options, config), kw, "hedge",
          ("block", "account", "max_abs_delta_usd", "hedges", "hedged_usd", "pending", "loop_ms"))
+
+
+@agent.command("shares")
+@bot_options
+@click.option("--interval", type=click.IntRange(min=1), default=6 * 3600, show_default=True,
+              help="Poke a share feed whose accepted rate is older than this (seconds).")
+@click.option("--max-headroom", type=click.FloatRange(min=0), default=0.0002, show_default=True,
+              help="... or whose headroom (cap - r0) / r0 exceeds this (a donation up to it is credited at once).")
+@click.option("--accept-drops", is_flag=True, help="Poke DEGRADED feeds too (accepts a large fall as the new rate).")
+def shares_cmd(**kw) -> None:
+    """Keep each ERC-4626 share collateral's accepted rate fresh: `OracleRouter.update_share_rate` (anyone may
+    call it) when the rate is older than --interval or its headroom exceeds --max-headroom.
+
+    \b
+    Examples:
+      crossmargin agent shares --account TEST::0
+      crossmargin agent shares --dry-run --interval 3600 --json
+    """
+    from crossmargin.bots.core import BotError, GasPolicy
+    from crossmargin.bots.run import run_bot
+    from crossmargin.bots.shares import ShareConfig, SharePoker
+
+    try:
+        config = ShareConfig(interval=kw["interval"], max_headroom=kw["max_headroom"], accept_drops=kw["accept_drops"])
+        gas = GasPolicy(kw["max_fee_gwei"], kw["priority_gwei"])
+        run_bot(lambda w3, signer: SharePoker(w3, signer, gas, kw["dry_run"], config), network=kw["network"],
+                account=kw["account"], as_json=kw["as_json"], log=kw["log_path"], poll=kw["poll"],
+                max_blocks=kw["max_blocks"], columns=("block", "vaults", "pokes", "sent", "loop_ms"), name="shares",
+                dry_run=kw["dry_run"])
+    except BotError as exc:
+        raise UserError(str(exc)) from None
 
 
 def register(cli: click.Group) -> None:

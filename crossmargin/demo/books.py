@@ -36,6 +36,8 @@ BOOKS: list[Book] = [
          split={"ETH-30D": {"USDC": D(10_000)}, "ETH-PERP": {"USDC": D(10_000)}}),
     Book("cash and carry", "WETH collateral hedged by a short perp",
          {"WETH": D(30), "USDC": D(2_000)}, [("ETH-PERP", D(-30))]),
+    Book("staked-ETH hedge", "ERC-4626 staked-ETH vault shares hedged by a short perp",
+         {"stETH": D(30), "USDC": D(2_000)}, [("ETH-PERP", D(-30))]),
     Book("directional", "long ETH and BTC perps: correlated longs",
          {"USDC": D(15_000)}, [("ETH-PERP", D(10)), ("BTC-PERP", D("0.5"))]),
     Book("option seller", "short ETH puts, collateral in WBTC and USDC",

@@ -1,5 +1,5 @@
 """The demo's bots: the real market maker, liquidation keeper, collateral-band agent and vol feeder of
-`crossmargin.bots` (the feeder without a price file: its forecast comes from the chain's own oracle rounds, so the
+`crossmargin.bots` (and the share-rate poker when the parameters list ERC-4626 vaults) (the feeder without a price file: its forecast comes from the chain's own oracle rounds, so the
 crash raises the vols it posts), driven in process, block by block, through `Loop.step()` (the loop `crossmargin keeper run` runs forever).
 
 After every price move the demo calls `settle()`: rounds in which each bot handles the newest head once (maker
@@ -28,7 +28,8 @@ class DemoBots:
     """`keys`: bot name -> (dev-chain key index, Vault account it operates); all share one quotes file. The vol
     feeder signs with `feeder_key` (the dev-chain key holding FEEDER_ROLE: the deployer's)."""
 
-    def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]], feeder_key: int = 0):
+    def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]], feeder_key: int = 0,
+                 poker_key: int | None = None):
         self.w3 = web3_for(uri, timeout=60)
         self.records: list[dict] = []
         self.t = 0  # crash seconds the records are filed under
@@ -40,6 +41,11 @@ class DemoBots:
         bots = [Maker(*options("maker"), MakerConfig()), Keeper(*options("keeper"), KeeperConfig()),
                 BandAgent(*options("band"), BAND),
                 VolFeeder(self.w3, dev_key(feeder_key), GasPolicy(), False, VOL)]
+        if poker_key is not None:   # ERC-4626 share collateral listed: the share-rate poker (`agent shares`)
+            from crossmargin.bots.shares import SharePoker
+            from crossmargin.demo.shares import POKER
+
+            bots.append(SharePoker(self.w3, dev_key(poker_key), GasPolicy(), False, POKER))
         self.bots = {b.name: b for b in bots}
         self.loops = {b.name: Loop(b, self.w3, Metrics(b.name, sink=self._keep)) for b in bots}
 

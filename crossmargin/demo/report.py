@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from crossmargin.demo import shares as demo_shares
 from crossmargin.demo.bots import BAND
 from crossmargin.paths import reports_dir
 
@@ -51,6 +52,7 @@ def build(state, params, summaries: dict[str, dict], seconds: float) -> dict:
         "saved_by_netting": saved,
         "bots": summaries,
         "band_actions": _band_actions(state),
+        "share_collateral": demo_shares.section(state),
         "bot_log": [r for r in bots.records if r.get("event") != "loop"],
     }
 
@@ -142,6 +144,8 @@ def _print(r: dict, out: Path) -> None:
         first, last = r["vols"][0], r["vols"][-1]
         console.print("vols posted by the vol feeder (forecast from the oracle's own rounds): "
                       + ", ".join(f"{u} {first[u]:.2f} → {last[u]:.2f}" for u in first if u != "t"))
+    for line in demo_shares.lines(r):
+        console.print(line)
     console.print(f"insurance fund {r['insurance_fund']['start']:,.0f} → {r['insurance_fund']['end']:,.0f} USDC; "
                   f"bad debt: fund paid {debt['fund_paid']:,.2f}, socialised {debt['socialised']:,.2f}, "
                   f"not absorbed {debt['not_absorbed']:,.2f}")
@@ -160,6 +164,7 @@ FIGURES = {
     "keeper": "auctions started {started}, bids {liquidations} (races lost: {lost_races}), unwinds {unwinds}, "
               "expected profit {profit_usd:,.0f} USD",
     "vol": "vol updates {sent} (ok {ok}, reverted {reverted}), forecast from the oracle's own rounds",
+    "shares": "share-rate pokes {sent} (ok {ok}, reverted {reverted})",
     "band": "deposited {deposited:,.0f} USD, withdrawn {withdrawn:,.0f} USD, reductions {reductions}, "
             "equity/IM {min_ratio:.2f}–{max_ratio:.2f}",
 }

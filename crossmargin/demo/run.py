@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crossmargin.chain.node import Anvil, rpc
 from crossmargin.demo.books import (BAND_RESERVE, BOOKS, INSURANCE_DEPOSIT, KEEPER_DEPOSIT, MAKER_DEPOSIT, Book)
+from crossmargin.demo import shares as demo_shares
 from crossmargin.demo.crash import STEP_SECONDS, crash_path
 
 console = Console(width=None if Console().is_terminal else 130)
@@ -48,6 +49,7 @@ class DemoState:
     bots: object = None                       # demo.bots.DemoBots
     step_blocks: list[tuple[int, int]] = field(default_factory=list)  # (first block, crash seconds) per step
     insurance_start: float = 0.0
+    share_rates: list[dict] = field(default_factory=list)   # ERC-4626 share guards at each snapshot (demo.shares)
 
 
 def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None = None,
@@ -86,6 +88,7 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
             for step in path:
                 _mark_step(state, step.seconds)
                 _advance(state, STEP_SECONDS)
+                demo_shares.accrue(state, STEP_SECONDS)   # the staked-ETH vault earns its yield
                 for sym, price in step.prices.items():
                     p.set_price(sym, D(str(price)))
                 # no scripted vols: the vol feeder (demo.bots) posts its forecast from these rounds
@@ -128,7 +131,9 @@ def _start_bots(state: DemoState, book: Path):
     index = {dev_key(i).address: i for i in range(3 + len(BOOKS))}
     keys = {name: (index[signer.address], acct)
             for name, (signer, acct) in (("maker", state.maker), ("keeper", state.keeper), ("band", state.band))}
-    return DemoBots(state.node.uri, book, keys)
+    # the share-rate poker signs with a key of its own (anyone may poke): the first one no book uses
+    poker = 3 + len(BOOKS) if state.protocol.params.share_vaults else None
+    return DemoBots(state.node.uri, book, keys, poker_key=poker)
 
 
 def _mark_step(state: DemoState, seconds: int) -> None:
@@ -214,6 +219,7 @@ def _mid(p, instrument: str) -> D:
 
 def _snapshot(state: DemoState, seconds: int, prices: dict) -> None:
     state.prices.append({"t": seconds, **prices})
+    demo_shares.snapshot(state, seconds)
     state.vols.append({"t": seconds, **{u.symbol: float(state.protocol.vol_oracle.vol(u.id)[0]) / 1e18
                                         for u in state.protocol.listed_params.underlyings}})
     for t in state.tracked:

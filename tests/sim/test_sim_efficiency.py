@@ -5,7 +5,8 @@ import pytest
 from crossmargin.model.margin import isolated_requirements, requirements
 from crossmargin.model.params import load_params
 from crossmargin.model.portfolio import MarketState
-from crossmargin.sim.efficiency import SPLIT_BOOK, canonical_books, efficiency, naive_im, split_book
+from crossmargin.sim.efficiency import (SHARE_BOOK, SPLIT_BOOK, canonical_books, efficiency, naive_im, share_listing,
+                                        split_book)
 from tests.sim.conftest import P, S0
 
 ROWS = {r.book: r for r in efficiency(load_params("default"))}
@@ -15,7 +16,7 @@ DERIVATIVES_ONLY = ("basis trade", "covered call", "delta-hedged short straddle"
 
 def test_every_requested_book_is_reported():
     assert set(ROWS) == {"basis trade", "cash-and-carry", "covered call", "delta-hedged short straddle",
-                         "correlated longs", "diversified longs", "long ETH vs short BTC", SPLIT_BOOK}
+                         "correlated longs", "diversified longs", "long ETH vs short BTC", SPLIT_BOOK, SHARE_BOOK}
 
 
 def test_numbers_are_the_models():
@@ -95,3 +96,14 @@ def test_stressed_column_is_the_model_at_vol_x3_and_the_basis_charge_rises():
     print(f"\nbasis trade IM: {basis.cross:,.0f} normal, {basis.cross_stressed:,.0f} at vol x3 "
           f"(isolated {basis.isolated:,.0f})")
     assert basis.cross_stressed > 1.5 * basis.cross
+
+
+def test_staked_eth_shares_hedge_through_rho_cost_more_than_weth():
+    """The share row prices the listing as the chain does today (own underlying at ρ 0.99): the short perp still
+    hedges most of it (cross well below isolated), but less than WETH's netted delta does (cash-and-carry)."""
+    row, carry = ROWS[SHARE_BOOK], ROWS["cash-and-carry"]
+    listed, spec = share_listing(load_params("default"))
+    assert (spec.symbol, spec.asset, spec.uid) == ("stETH", "WETH", 10)
+    assert listed.collateral("stETH").underlying == "stETH" and listed.rho[0, -1] == pytest.approx(0.99)
+    assert row.isolated == pytest.approx(carry.isolated, rel=1e-12)   # same holding, same haircuts, alone
+    assert carry.cross < row.cross < 0.5 * row.isolated

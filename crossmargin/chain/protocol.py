@@ -189,12 +189,17 @@ class Trading:
                 "margin_ratio": (str(Decimal(eq_im) / Decimal(im)) if im else None),  # unrounded (tables round)
                 "positions": positions}
 
+    def underlying_symbol(self, uid: int) -> str:
+        """The symbol of a RiskEngine underlying id: an underlying's, or a share vault's price id (its token's)."""
+        spec = next((v for v in self.params.share_vaults if v.uid == uid), None)
+        return spec.symbol if spec else self.params.underlying(uid).symbol
+
     def greeks(self, account_id: int) -> list[dict]:
         """Aggregate Greeks per underlying (delta in units and USD, gamma, vega per 1.00 vol, theta per year)."""
         rows = []
         for g in self.risk.greeks(account_id):
             uid, delta, delta_usd, gamma, vega, theta = (int(x) for x in list(g)[:6])
-            rows.append({"underlying": self.params.underlying(uid).symbol, "delta": str(from_wad(delta)),
+            rows.append({"underlying": self.underlying_symbol(uid), "delta": str(from_wad(delta)),
                          "delta_usd": str(from_wad(delta_usd)), "gamma": str(from_wad(gamma)),
                          "vega": str(from_wad(vega)), "theta": str(from_wad(theta))})
         return rows
@@ -204,7 +209,7 @@ class Trading:
         for u in self.risk.requirement_breakdown(account_id):
             d = dict(zip(["underlying", "spot", "vol", "status", "shock", "linear_size", "gross_size", "net_delta",
                           "collateral", "collateral_mm", "worst_loss", "directional"], list(u)[:12]))
-            sym = self.params.underlying(int(d["underlying"])).symbol
+            sym = self.underlying_symbol(int(d["underlying"]))
             rows.append({"underlying": sym, "spot": str(from_wad(d["spot"])), "shock": str(from_wad(d["shock"])),
                          "net_delta": str(from_wad(d["net_delta"])), "worst_loss": str(from_wad(d["worst_loss"])),
                          "directional": str(from_wad(d["directional"])), "status": STATUS[int(d["status"])]})

@@ -34,12 +34,16 @@ def _emit(data: dict, as_json: bool) -> None:
                             [[r["symbol"], r["base_mm"], r["base_im"], r["slope"], r["depth"]]
                              for r in data["collaterals"]]))
     if data.get("share_feeds"):
-        emit(data, False, table("ERC-4626 share collateral (rates: asset tokens per share)",
-                                ["token", "vault", "asset", "accepted r0", "age", "live", "cap", "used",
-                                 "max rise/day", "max drop", "status"],
-                                [[r["symbol"], r["vault"], r["asset"], r["accepted_rate"],
-                                  f"{r['accepted_age_seconds'] / 3600:.1f} h", r["live_rate"], r["cap"],
-                                  r["used_rate"], r["max_rise_per_day"], r["max_drop"], r["status"]]
+        def bp(r: dict, key: str) -> str:   # a rate relative to the accepted one (4 decimals would hide the guard)
+            r0 = float(r["accepted_rate"])
+            return f"{(float(r[key]) / r0 - 1) * 1e4:+.2f} bp" if r0 else "-"
+
+        emit(data, False, table("ERC-4626 share collateral (r0: accepted rate, asset per share; live, cap, used vs r0)",
+                                ["token", "vault", "r0", "age h", "live", "cap", "used", "rise/day", "drop",
+                                 "status"],
+                                [[f"{r['symbol']}/{r['asset']}", r["vault"][:6] + "…" + r["vault"][-4:],
+                                  r["accepted_rate"], f"{r['accepted_age_seconds'] / 3600:.1f}", bp(r, "live_rate"),
+                                  bp(r, "cap"), bp(r, "used_rate"), r["max_rise_per_day"], r["max_drop"], r["status"]]
                                  for r in data["share_feeds"]]))
     t = data["timelock"]
     emit(data, False, table("pending changes (timelock)", ["id", "call", "eta", "status"],

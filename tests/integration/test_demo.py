@@ -38,5 +38,15 @@ def test_demo_short_path(tmp_path):
     assert vol["sent"] >= 1 and vol["reverted"] == 0 and vol.get("errors", 0) == 0
     assert first["ETH"] < last["ETH"] <= 2 * first["ETH"] * (1 + 1e-12)
 
+    # ERC-4626 share collateral: the staked-ETH book hedged, the vault's yield accepted by the poker within the guard
+    assert books["staked-ETH hedge"]["outcome"] == "survived"
+    (sh,) = report["share_collateral"]
+    shares = report["bots"]["shares"]
+    print(f"stETH: live {sh['live_start']:.7f} -> {sh['live_end']:.7f}, r0 {sh['r0_start']:.7f} -> {sh['r0_end']:.7f}, "
+          f"{sh['pokes']} pokes")
+    assert sh["live_end"] > sh["live_start"] and sh["status_end"] == "OK"
+    assert sh["pokes"] >= 1 and shares["reverted"] == 0 and shares.get("errors", 0) == 0
+    assert sh["r0_start"] < sh["r0_end"] <= sh["live_end"]
+
     saved = json.loads((tmp_path / "demo.json").read_text())
     assert saved["crash"]["minutes"] == 20 and (tmp_path / "demo_crash.png").stat().st_size > 10_000

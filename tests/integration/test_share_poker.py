@@ -97,3 +97,21 @@ def test_degraded_feed_is_not_poked(world):
     assert after["status"] == 1 and after["r0"] == g["r0"] and not bot.events("send")
     bot.interrupt()
     assert_no_errors(bot)
+
+
+def test_deployment_file_records_the_vault_and_a_second_deploy_sends_nothing(world):
+    from crossmargin.chain.deploy import deploy
+    from crossmargin.chain.session import connect
+    from crossmargin.model.params import load_params
+
+    w = world
+    w.reset()
+    m = w.dep.manifest
+    spec = w.dep.params.share_vaults[0]
+    assert m.deployed[f"token:{spec.symbol}"]["contract"] == "MockERC4626"
+    assert m.parameters["share_vaults"][0]["uid"] == spec.uid and f"share.listed:{spec.symbol}" in m.steps_done
+    vault = w.dep.contract("mocks/MockERC4626", f"token:{spec.symbol}")
+    assert vault.functions.asset().call() == m.token(spec.asset)
+    with connect(w.node.uri) as session:
+        _, sent = deploy(session, load_params("demo"))
+    assert sent == []

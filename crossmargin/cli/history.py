@@ -360,8 +360,13 @@ def _demo_accounts(params):
     for b in BOOKS:
         if b.isolated:
             continue
-        acct = Account(cash=float(b.deposits.get(settle, 0)),
-                       collateral={k: float(v) for k, v in b.deposits.items() if k != settle})
+        # an ERC-4626 share token counts as its asset at rate 1 here (the history has no share-rate series)
+        coll = {}
+        for k, v in b.deposits.items():
+            if k != settle:
+                k = next((sv.asset for sv in params.share_vaults if sv.symbol == k), k)
+                coll[k] = coll.get(k, 0.0) + float(v)
+        acct = Account(cash=float(b.deposits.get(settle, 0)), collateral=coll)
         for name, size in b.trades:
             spec = params.market(name)
             u = spec.underlying

@@ -243,8 +243,7 @@ class VolFeeder:
         record, sent = {}, 0
         if self.config.prices is None:
             self.targets = self._chain_targets(now)
-        for u, target in self.targets.items():
-            uid = self.dep.params.underlying(u).id
+        for u, uid, target in self._posted():
             limits = read_limits(self.vo, uid)
             if not limits.known:
                 record[u] = None
@@ -270,6 +269,18 @@ class VolFeeder:
         out = {"vols": record, "posts": self.state.posts, "sent": sent, "steps_left": dict(self.state.steps_left)}
         if self.config.prices is None:
             out |= {"targets": {u: round(v, 6) for u, v in self.targets.items()}, "rounds": dict(self.state.rounds)}
+        return out
+
+    def _posted(self) -> list[tuple[str, int, float]]:
+        """(symbol, VolOracle id, target) of every id posted: the underlyings with a target, then each ERC-4626
+        share price id (`[[share_vaults]]`) at its asset's underlying's target (as listed; else it goes STALE
+        after the heartbeat and blocks its holders' new risk)."""
+        p = self.dep.params
+        out = [(u, p.underlying(u).id, t) for u, t in self.targets.items()]
+        for v in p.share_vaults:
+            und = p.collateral(v.asset).underlying
+            if und in self.targets:
+                out.append((v.symbol, v.uid, self.targets[und]))
         return out
 
     def stop(self, loop: Loop) -> dict:

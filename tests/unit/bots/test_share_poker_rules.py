@@ -55,3 +55,16 @@ def test_share_vaults_table():
     two = dict(doc, share_vaults=doc["share_vaults"] + [{**doc["share_vaults"][0], "symbol": "xETH", "uid": 11}])
     with pytest.raises(ValueError, match="at most one"):
         params_from_dict(two)
+
+
+def test_vol_feeder_posts_share_ids_at_their_assets_target():
+    from types import SimpleNamespace
+
+    from crossmargin.bots.core import GasPolicy
+    from crossmargin.bots.vol import VolConfig, VolFeeder
+
+    f = VolFeeder(None, None, GasPolicy(), True, VolConfig())
+    f.dep, f.targets = SimpleNamespace(params=load_params("demo")), {"ETH": 0.8, "BTC": 0.5}
+    assert f._posted() == [("ETH", 1, 0.8), ("BTC", 2, 0.5), ("stETH", 10, 0.8)]
+    f.targets = {"BTC": 0.5}                       # no ETH target: nothing for its share id either
+    assert [u for u, _, _ in f._posted()] == ["BTC"]

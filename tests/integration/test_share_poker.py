@@ -56,6 +56,10 @@ def test_donation_is_not_accepted_at_once_and_the_poke_stays_within_the_guard(wo
     rpc(w.node.uri, "evm_increaseTime", [DAY // 2])
     w.sc.set_prices({u.symbol: u.price for u in w.dep.params.underlyings})
     w.blocks()
+    dry = w.bot("agent", "shares", "--dry-run", "--interval", "3600", name="shares dry-run")   # no key needed
+    would = dry.wait_for(lambda: dry.events("would_send"), 40, "a would-be poke")[0]
+    dry.interrupt()
+    assert would["fn"] == "update_share_rate" and _feed(w)[2]["r0"] == r0 and not dry.events("send")
     bot = w.bot("agent", "shares", "--account", "TEST::0", "--interval", "3600", name="shares")
     bot.started()
     poke = bot.wait_for(lambda: bot.events("tx", status="ok"), 40, "a settled poke")

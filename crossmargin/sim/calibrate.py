@@ -144,7 +144,7 @@ def _evaluate(params: Params, prices: Prices, forecasts, horizon: int, only: str
         has_option = np.any(books.sizes[:, [j for j, m in enumerate(p.markets) if m.is_option]] != 0, axis=1)
         keep = [i for i in range(len(names)) if has_option[i] == (only == "options")]
         books, names = _rows(books, keep), tuple(names[i] for i in keep)
-    return run_books(p, books, names, prices, book_vols(p, prices, "garch", forecasts), horizon)
+    return run_books(p, books, names, prices, book_vols(p, prices, "garch", forecasts, rate_limit=True), horizon)
 
 
 def _summary(step: str, p: Params, rows: list[BookBacktest]) -> Trial:

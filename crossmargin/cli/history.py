@@ -250,8 +250,9 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
         a = after[b.book]
         if not b.days:
             continue
-        rows.append([b.book, _pct(b.coverage, 2), _g(b.kupiec[1]), _pct(b.to_dict()["mean_mm_pct"]),
-                     _pct(a.coverage, 2), _g(a.kupiec[1]), _pct(a.to_dict()["mean_mm_pct"]), a.verdict])
+        rows.append([b.book, _pct(b.coverage, 2), _g(b.kupiec[1]) if b.testable else "-",
+                     _pct(b.to_dict()["mean_mm_pct"]), _pct(a.coverage, 2), _g(a.kupiec[1]) if a.testable else "-",
+                     _pct(a.to_dict()["mean_mm_pct"]), a.verdict])
     emit(data, False, _readable(table("GARCH backtest, current -> proposed",
                                       ["book", "coverage", "Kupiec p", "MM/gross", "coverage", "Kupiec p", "MM/gross",
                                        "verdict"], rows)))

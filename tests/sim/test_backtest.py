@@ -182,7 +182,7 @@ def test_calibrated_params_raise_only_the_option_books(eth_slice):
     base, cal = load_params("default"), load_params("calibrated")
     assert cal.risk.vol_up == 0.8 and cal.with_risk(vol_up=base.risk.vol_up).risk == base.risk
     assert cal.markets == base.markets and cal.underlyings == base.underlyings
-    f = forecast_vols(eth_slice, 1.0, refit_days=60, min_obs=120)
+    f = forecast_vols(eth_slice, 1.0, with_garch=False)
     a, b = (backtest(p, eth_slice, "ewma", f) for p in (base, cal))
     for x, y in zip(a.books, b.books):
         if not x.days:

@@ -58,6 +58,7 @@ VOL_METHODS = ("garch", "ewma", "oracle-const")
 ZONES = (0.95, 0.9999)              # Basel traffic light: green below P(X <= x) = 95 %, yellow below 99.99 %, red
 NO_LOSS = 1e-9                      # |loss| <= this · gross notional on every day: the book has nothing to cover
 NOT_TESTABLE = "no loss on index data"
+FEEDER_MIN_CHANGE = 0.01            # the feeder's dead band (`vol.decide`, `agent vol --min-change` default)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def held_vols(forecast: np.ndarray, oracle, steps_per_day: int = 24, lag_steps: 
         for a, b in zip(edges[::2], edges[1::2]):       # runs [a, b) of valid forecasts
             target = np.repeat(f[a:b, u], steps_per_day)[:, None]
             times = np.arange(target.shape[0]) * step
-            held = feeder_vol(target, times, oracle, start=target[0])
+            held = feeder_vol(target, times, oracle, start=target[0], min_change=FEEDER_MIN_CHANGE)
             out[a:b, u] = held[np.minimum(np.arange(b - a) * steps_per_day + lag_steps, target.shape[0] - 1), 0]
     return out
 
@@ -339,9 +340,9 @@ def backtest(params: Params, prices: Prices, vol: str = "garch", forecasts=None,
     limited = {}
     if rate_limit and vol != "oracle-const":
         posted = book_vols(params, prices, vol, forecasts, rate_limit=False)
-        # days the limit cut the forecast (beyond the feeder's 1 % dead band, `decide`'s min_change)
+        # days the limit cut the forecast (beyond the feeder's dead band, within which it posts nothing)
         with np.errstate(invalid="ignore"):
-            cut = np.abs(vols / posted - 1.0) > 0.0101
+            cut = np.abs(vols / posted - 1.0) > FEEDER_MIN_CHANGE / (1 - FEEDER_MIN_CHANGE) + 1e-9
         limited = {u: [str(d) for d in prices.dates[cut[:, j]]] for j, u in enumerate(params.symbols)}
     results: list[BookBacktest] = []
     if book != "random":

@@ -383,9 +383,11 @@ def _matrix_lines(p: Params) -> list[str]:
 
 def write_params(calibration: Calibration, source: Path, out: Path) -> tuple[Path, str]:
     """Write the proposal next to nothing else: `out` (a TOML file that `load_params` reads back to the same
-    numbers) and return it with the unified diff against `source`."""
-    text = source.read_text()
-    new = params_text(text, calibration.base, calibration.proposed)
+    numbers) and return it with the unified diff against `source` (for a file that `extends` another, against the
+    full file at the root of that chain: the proposal is written whole)."""
+    root = _root_file(source)
+    text = root.read_text()
+    new = params_text(text, calibration.base if root == source else load_params(root), calibration.proposed)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(new)
     check = load_params(out)
@@ -393,5 +395,21 @@ def write_params(calibration: Calibration, source: Path, out: Path) -> tuple[Pat
             [u.vol_floor for u in check.underlyings] != [u.vol_floor for u in calibration.proposed.underlyings]:
         raise AssertionError(f"{out} does not read back as the proposal")  # a bug here, not a user error
     diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        fromfile=str(source), tofile=str(out)))
+                                        fromfile=str(root), tofile=str(out)))
     return out, diff
+
+
+def _root_file(source: Path) -> Path:
+    """The parameter file at the root of `source`'s `extends` chain (itself when it extends nothing)."""
+    import tomllib
+
+    from crossmargin.model.params import PARAMS_DIR
+
+    seen = set()
+    while True:
+        base = tomllib.loads(source.read_text()).get("extends")
+        if base is None or source.resolve() in seen:
+            return source
+        seen.add(source.resolve())
+        nxt = Path(base)
+        source = nxt if nxt.suffix or nxt.exists() else PARAMS_DIR / f"{base}.toml"

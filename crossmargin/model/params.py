@@ -727,8 +727,9 @@ def load_params(path_or_name: str | Path = "default") -> Params:
     Raises ValueError with the offending key on unknown keys, missing keys, numbers that a float cannot hold
     exactly (more than 15 significant digits) and every validation failure.
 
-    A file with a top-level `extends = "NAME"` holds only what differs from that set: its tables are merged key
-    by key into the base's (arrays, such as `[[underlyings]]` or the correlation matrix, are replaced whole).
+    A file with a top-level `extends = "NAME"` (a set's name, or a TOML path relative to the file) holds only what
+    differs from that set: its tables are merged key by key into the base's (arrays, such as `[[underlyings]]` or
+    the correlation matrix, are replaced whole).
     """
     return params_from_dict(*_load_doc(path_or_name))
 
@@ -747,6 +748,8 @@ def _load_doc(path_or_name: str | Path, seen: tuple[str, ...] = ()) -> tuple[dic
     if base is not None:
         _check(isinstance(base, str) and str(path.resolve()) not in seen,
                f"{path.name}: extends must name another parameter file (no cycles), got {base!r}")
+        if Path(base).suffix and not Path(base).is_absolute():
+            base = str(path.parent / base)            # a file path: relative to this file
         parent, _ = _load_doc(base, (*seen, str(path.resolve())))
         parent.pop("name", None)
         doc = _merged(parent, doc)

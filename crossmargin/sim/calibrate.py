@@ -412,4 +412,6 @@ def _root_file(source: Path) -> Path:
             return source
         seen.add(source.resolve())
         nxt = Path(base)
+        if nxt.suffix and not nxt.is_absolute():
+            nxt = source.parent / nxt                 # a file path: relative to the file (as load_params reads it)
         source = nxt if nxt.suffix or nxt.exists() else PARAMS_DIR / f"{base}.toml"

@@ -248,7 +248,7 @@ def test_a_file_may_extend_another(tmp_path):
     a = load_params(tmp_path / "a.toml")
     assert a.name == "a" and a.risk.vol_up == 0.8 and a.risk.z == DEFAULT.risk.z and a.rho[0, 1] == 0.9
     assert a.markets == DEFAULT.markets and a.oracle == DEFAULT.oracle
-    (tmp_path / "b.toml").write_text(f'extends = "{tmp_path / "a.toml"}"\n[risk]\nz = 2.5\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n[risk]\nz = 2.5\n')       # relative to b.toml
     b = load_params(tmp_path / "b.toml")
     assert b.name == "b" and (b.risk.z, b.risk.vol_up) == (2.5, 0.8)
     (tmp_path / "c.toml").write_text(f'extends = "{tmp_path / "c.toml"}"\n')

@@ -108,15 +108,19 @@ def forecast_cmd(prices_path, params_name, refit_days, plot, out, as_json) -> No
               show_default=True, help="Vol the model margins with (oracle-const: the params' reference vols).")
 @click.option("--compare/--no-compare", default=True, show_default=True,
               help="Also run oracle-const beside the chosen vol (the table's last columns).")
+@click.option("--rate-limit/--no-rate-limit", default=True, show_default=True,
+              help="Vols as the VolOracle holds them an hour after each close (the feeder stepping within its "
+                   "hour and day limits), or each forecast posted in full.")
 @refit_option
 @click.option("--no-plots", is_flag=True, help="Skip backtest.png.")
 @out_option
 @json_option
-def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol_method, compare, refit_days,
-                 no_plots, out, as_json) -> None:
+def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol_method, compare, rate_limit,
+                 refit_days, no_plots, out, as_json) -> None:
     """MM from the model (forecast vol, configured correlation) against the realised loss over the risk horizon at
-    real prices, per day: breaches, coverage, Kupiec POF and Christoffersen independence p-values."""
-    from crossmargin.sim.backtest import backtest
+    real prices, per day: breaches, coverage, Kupiec POF and Christoffersen independence p-values, and the
+    one-sided Basel traffic-light zone."""
+    from crossmargin.sim.backtest import NOT_TESTABLE, backtest
     from crossmargin.sim.vol import forecast_vols
 
     prices, params = _prices(prices_path), _params(params_name)
@@ -131,7 +135,7 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
         if vol_method != "oracle-const":
             f = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]),
                               params.risk.horizon_days, refit_days=refit_days, with_garch=vol_method == "garch")
-        main = backtest(params, prices, vol_method, f, book, start, end, random_n, seed)
+        main = backtest(params, prices, vol_method, f, book, start, end, random_n, seed, rate_limit=rate_limit)
         const = backtest(params, prices, "oracle-const", None, book, start, end, random_n, seed) \
             if compare and vol_method != "oracle-const" else None
     except ValueError as exc:
@@ -152,27 +156,43 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
         emit(data, True)
         return
     by_const = {b.book: b for b in const.books} if const else {}
-    cols = ["book", "days", "breaches", "coverage", "Kupiec p", "Christ. p", "MM/gross", "verdict"]
+    cols = ["book", "days", "breaches", "coverage", "Kupiec p", "Christ. p", "MM/gross", "verdict", "zone"]
     if const:
         cols += ["const cov.", "const Kup. p"]
     rows = []
     for b in main.books:
         d = b.to_dict()
-        row = [b.book, b.days, b.breaches, _pct(d["coverage"], 2), _g(d["kupiec_p"]), _g(d["christoffersen_p"]),
-               _pct(d["mean_mm_pct"]), b.verdict]
+        testable = d["verdict_reason"] is None
+        row = [b.book, b.days, b.breaches, _pct(d["coverage"], 2), _g(d["kupiec_p"]) if testable else "-",
+               _g(d["christoffersen_p"]) if testable else "-", _pct(d["mean_mm_pct"]), b.verdict,
+               d["traffic_light"] or "-"]
         if const:
             c = by_const[b.book]
             row += [_pct(c.to_dict()["coverage"], 2), _g(c.kupiec[1])]
         rows.append(row)
     msg = (f"target: coverage >= 99 % and Kupiec p >= 0.05 (two-sided: 'over-margined' = too few breaches). "
+           "zone: the one-sided Basel traffic light (binomial P(X <= breaches) at 1 %: green < 95 %, yellow < 99.99 %, "
+           "red beyond; a conservative margin is green). "
            f"horizon {main.horizon_days} d; vol {vol_method}"
            + (f" (GARCH re-fit every {main.refit_days} days, expanding window, no look-ahead)" if vol_method == "garch"
               else "") + f"; {main.seconds:.1f} s.")
+    if main.rate_limit:
+        cut = {u: d for u, d in main.rate_limited.items() if d}
+        msg += ("\nVolOracle rate limit (held an hour after the close): "
+                + ("; ".join(f"{u} cut on {len(d)} day(s) ({', '.join(d[:3])}{', ...' if len(d) > 3 else ''})"
+                             for u, d in cut.items()) if cut else "never cut a forecast") + ".")
+    elif vol_method != "oracle-const":
+        msg += "\nforecasts posted in full (--no-rate-limit)."
+    untestable = [b.book for b in main.books if b.days and not b.testable]
+    if untestable:
+        msg += (f"\nnot testable ({NOT_TESTABLE}): {', '.join(untestable)}: the realised loss is 0 on every day "
+                "(both legs at the spot index: the model prices a future at spot), so no margin can be breached.")
     if main.random:
         r = main.random
         msg += (f"\nrandom books ({r['books']}, seed {r['seed']}): pooled coverage {r['coverage']:.2%} over "
                 f"{r['book_days']:,} book-days; pass {r['pass']}, under-covered {r['under_covered']}, over-margined "
-                f"{r['over_margined']}; 5th percentile coverage {r['coverage_p5']:.2%}")
+                f"{r['over_margined']}, not testable {r['not_testable']}; zones green {r['zones']['green']}, yellow "
+                f"{r['zones']['yellow']}, red {r['zones']['red']}; 5th percentile coverage {r['coverage_p5']:.2%}")
     emit(data, False, _readable(table(f"MM backtest, params {main.params}, vol {vol_method}"
                                       + (" (const: oracle-const)" if const else ""), cols, rows)) if rows else None,
          message=msg + f"\nwrote {', '.join(data['files'])}")
@@ -230,8 +250,9 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
         a = after[b.book]
         if not b.days:
             continue
-        rows.append([b.book, _pct(b.coverage, 2), _g(b.kupiec[1]), _pct(b.to_dict()["mean_mm_pct"]),
-                     _pct(a.coverage, 2), _g(a.kupiec[1]), _pct(a.to_dict()["mean_mm_pct"]), a.verdict])
+        rows.append([b.book, _pct(b.coverage, 2), _g(b.kupiec[1]) if b.testable else "-",
+                     _pct(b.to_dict()["mean_mm_pct"]), _pct(a.coverage, 2), _g(a.kupiec[1]) if a.testable else "-",
+                     _pct(a.to_dict()["mean_mm_pct"]), a.verdict])
     emit(data, False, _readable(table("GARCH backtest, current -> proposed",
                                       ["book", "coverage", "Kupiec p", "MM/gross", "coverage", "Kupiec p", "MM/gross",
                                        "verdict"], rows)))

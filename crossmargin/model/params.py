@@ -783,7 +783,16 @@ def load_params(path_or_name: str | Path = "default") -> Params:
 
     Raises ValueError with the offending key on unknown keys, missing keys, numbers that a float cannot hold
     exactly (more than 15 significant digits) and every validation failure.
+
+    A file with a top-level `extends = "NAME"` (a set's name, or a TOML path relative to the file) holds only what
+    differs from that set: its tables are merged key by key into the base's (arrays, such as `[[underlyings]]` or
+    the correlation matrix, are replaced whole).
     """
+    return params_from_dict(*_load_doc(path_or_name))
+
+
+def _load_doc(path_or_name: str | Path, seen: tuple[str, ...] = ()) -> tuple[dict, str]:
+    """(document, default name) of a parameter file, its `extends` chain resolved."""
     path = Path(path_or_name)
     if not path.suffix and not path.exists():
         path = PARAMS_DIR / f"{path_or_name}.toml"
@@ -792,7 +801,24 @@ def load_params(path_or_name: str | Path = "default") -> Params:
         raise FileNotFoundError(f"no parameter file {str(path_or_name)!r} (a path, or one of {known})")
     with path.open("rb") as f:
         doc = _floats(tomllib.load(f, parse_float=Decimal), "")
-    return params_from_dict(doc, default_name=path.stem)
+    base = doc.pop("extends", None)
+    if base is not None:
+        _check(isinstance(base, str) and str(path.resolve()) not in seen,
+               f"{path.name}: extends must name another parameter file (no cycles), got {base!r}")
+        if Path(base).suffix and not Path(base).is_absolute():
+            base = str(path.parent / base)            # a file path: relative to this file
+        parent, _ = _load_doc(base, (*seen, str(path.resolve())))
+        parent.pop("name", None)
+        doc = _merged(parent, doc)
+    return doc, path.stem
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """`over` merged into `base`: tables key by key, anything else (arrays included) replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def params_from_dict(doc: Mapping[str, Any], default_name: str = "custom") -> Params:

@@ -15,8 +15,19 @@ only (`crossmargin.sim.vol`), so there is no look-ahead.
 
 Vol choices: `garch` (GARCH(1,1)-t, expanding re-fit), `ewma` (RiskMetrics λ = 0.94), both floored at the
 underlying's `vol_floor` and kept inside the VolOracle's [min_vol, max_vol], and `oracle-const` (the parameter
-set's reference vol, constant: what the VolOracle holds when nobody feeds it). The VolOracle's per-update rate
-limit is not applied here (a forecast is taken as posted in full by the next day).
+set's reference vol, constant: what the VolOracle holds when nobody feeds it). The forecast then goes through the
+VolOracle's rate limit as the chain would hold it (`held_vols`): the feeder of `crossmargin agent vol` runs every
+hour, the day's forecast becomes its target at the close, and the day's vol (MM_t, and the mark at t) is what the
+oracle holds an hour after the close (two posts: ×/÷ `vol_hour_factor` per hour window, within ×/÷
+`vol_day_factor` of the day anchor; `crossmargin.sim.paths.feeder_vol`, the simulator's own model of the
+contract). With the defaults (×2 an hour, ×4 a day) it binds only on a jump beyond ×4.
+
+Verdicts (`BookBacktest.verdict`): `pass`, `under-covered`, `over-margined` (two-sided Kupiec rejects on the low
+side), and `not testable` when the book's realised loss is identically zero (a basis trade on index closes: both
+legs sit at the spot index, the model prices the future at spot), where no breach can ever happen whatever the
+margin. Beside it, the one-sided verdict of the Basel traffic light (`traffic_light`): the zone of the breach count
+under a binomial at the target rate, green while P(X <= x) < 95 %, yellow while < 99.99 %, red beyond (Basel
+Committee 1996; 0-4 / 5-9 / 10+ breaches in 250 days): it rejects under-coverage only, never a conservative margin.
 
 Tests (target breach rate p = 1 - coverage target = 1 %):
     Kupiec POF      LR = -2 ln[(1-p)^(N-x) p^x] + 2 ln[(1-x/N)^(N-x) (x/N)^x] ~ χ²(1)  (two-sided: too many or too
@@ -32,7 +43,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import binom, chi2
 
 from crossmargin.model.params import SECONDS_PER_DAY, Params
 from crossmargin.model.portfolio import MarketState
@@ -44,6 +55,10 @@ from crossmargin.sim.history import Prices
 TARGET = 0.99                       # MM coverage target
 SIGNIFICANCE = 0.05                 # Kupiec p must be >= this
 VOL_METHODS = ("garch", "ewma", "oracle-const")
+ZONES = (0.95, 0.9999)              # Basel traffic light: green below P(X <= x) = 95 %, yellow below 99.99 %, red
+NO_LOSS = 1e-9                      # |loss| <= this · gross notional on every day: the book has nothing to cover
+NOT_TESTABLE = "no loss on index data"
+FEEDER_MIN_CHANGE = 0.01            # the feeder's dead band (`vol.decide`, `agent vol --min-change` default)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -62,6 +77,16 @@ def kupiec_pof(breaches: int, n: int, p: float = 1 - TARGET) -> tuple[float, flo
     lr = -2.0 * (_xlogy(n - x, 1 - p) + _xlogy(x, p)) + 2.0 * (_xlogy(n - x, 1 - x / n) + _xlogy(x, x / n))
     lr = max(lr, 0.0)
     return lr, float(chi2.sf(lr, 1))
+
+
+def traffic_light(breaches: int, n: int, p: float = 1 - TARGET) -> tuple[str, float]:
+    """(zone, P(X <= breaches)): the Basel traffic light for x breaches in n days at breach rate p (X ~ Bin(n, p)):
+    green while the cumulative probability is below 95 %, yellow below 99.99 %, red from there. One-sided: few
+    breaches (a conservative margin) are always green."""
+    if n <= 0 or not 0 <= breaches <= n:
+        raise ValueError(f"need 0 <= breaches <= n and n > 0, got {breaches}, {n}")
+    cdf = float(binom.cdf(breaches, n, p))
+    return ("green" if cdf < ZONES[0] else "yellow" if cdf < ZONES[1] else "red"), cdf
 
 
 def transitions(hits: np.ndarray) -> tuple[int, int, int, int]:
@@ -125,11 +150,26 @@ class BookBacktest:
         return christoffersen_independence(self.hits) if self.days else (float("nan"), float("nan"))
 
     @property
+    def testable(self) -> bool:
+        """False when the realised loss is zero on every day (|loss| <= NO_LOSS · gross): nothing to breach, so
+        neither Kupiec (which would call any margin 'over-margined') nor the traffic light says anything."""
+        scale = self.gross if self.gross > 0 else 1.0
+        return bool(self.days) and bool(np.any(np.abs(self.loss) > NO_LOSS * scale))
+
+    @property
+    def traffic_light(self) -> tuple[str, float] | tuple[None, None]:
+        """(zone, P(X <= breaches)): the one-sided Basel verdict (`traffic_light`); (None, None) if not testable."""
+        return traffic_light(self.breaches, self.days) if self.testable else (None, None)
+
+    @property
     def verdict(self) -> str:
         """'pass' (coverage >= target and Kupiec p >= 0.05), 'under-covered' (coverage below target or too many
-        breaches for the test), or 'over-margined' (coverage fine, but Kupiec rejects: too few breaches)."""
+        breaches for the test), 'over-margined' (coverage fine, but Kupiec rejects: too few breaches), or 'not
+        testable' (no loss on any day: see `testable`)."""
         if not self.days:
             return "no data"
+        if not self.testable:
+            return "not testable"
         cov, p = self.coverage, self.kupiec[1]
         if cov >= TARGET and p >= SIGNIFICANCE:
             return "pass"
@@ -143,7 +183,9 @@ class BookBacktest:
              "to": str(self.dates[-1]) if self.days else None, "breaches": self.breaches,
              "expected_breaches": (1 - TARGET) * self.days, "coverage": self.coverage,
              "kupiec_lr": lr, "kupiec_p": p, "christoffersen_lr": lri, "christoffersen_p": pi,
-             "verdict": self.verdict, "gross_notional": self.gross,
+             "verdict": self.verdict, "verdict_reason": NOT_TESTABLE if self.days and not self.testable else None,
+             "traffic_light": self.traffic_light[0], "binomial_cdf": self.traffic_light[1],
+             "gross_notional": self.gross,
              "mean_mm": float(self.mm.mean()) if self.days else None,
              "mean_mm_pct": float(self.mm.mean() / self.gross) if self.days and self.gross else None,
              "worst_loss_over_mm": float(self.loss[worst] / self.mm[worst]) if worst is not None else None,
@@ -162,10 +204,13 @@ class BacktestResult:
     books: tuple[BookBacktest, ...]
     seconds: float = 0.0
     random: dict | None = None       # aggregate over random books, if run
+    rate_limit: bool = False         # vols as the VolOracle holds them (`held_vols`)
+    rate_limited: dict = field(default_factory=dict)   # {underlying: days the rate limit held the vol off the forecast}
 
     def to_dict(self, series: bool = False) -> dict:
         return {"params": self.params, "vol": self.vol, "horizon_days": self.horizon_days,
                 "garch_refit_days": self.refit_days, "target": TARGET, "significance": SIGNIFICANCE,
+                "rate_limit": self.rate_limit, "rate_limited_days": self.rate_limited,
                 "books": [b.to_dict(series) for b in self.books], "random": self.random, "seconds": self.seconds}
 
 
@@ -176,10 +221,34 @@ def canonical_book_set(params: Params, notional: float = 1_000_000.0) -> tuple[t
     return tuple(books), from_accounts(params, [a for a, _ in books.values()])
 
 
-def book_vols(params: Params, prices: Prices, vol: str, forecasts=None) -> np.ndarray:
+def held_vols(forecast: np.ndarray, oracle, steps_per_day: int = 24, lag_steps: int = 1) -> np.ndarray:
+    """(T, U) daily forecasts -> (T, U) what the VolOracle holds `lag_steps` feeder steps after each close.
+
+    The feeder (`crossmargin agent vol`'s send rule, `crossmargin.sim.paths.feeder_vol` against the VolOracle's
+    hour and day windows, `VolOracleModel`) runs `steps_per_day` times a day; day t's forecast is its target from
+    the close of day t on. Each contiguous run of forecasts starts free (a first value is accepted as is); NaN
+    stays NaN. With the default an hour after the close: two posts, so a jump is cut at ×/÷ min(hour², day)."""
+    from crossmargin.sim.paths import feeder_vol
+
+    f = np.asarray(forecast, dtype=float)
+    out = np.full_like(f, np.nan)
+    step = SECONDS_PER_DAY / steps_per_day
+    for u in range(f.shape[1]):
+        ok = ~np.isnan(f[:, u])
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):       # runs [a, b) of valid forecasts
+            target = np.repeat(f[a:b, u], steps_per_day)[:, None]
+            times = np.arange(target.shape[0]) * step
+            held = feeder_vol(target, times, oracle, start=target[0], min_change=FEEDER_MIN_CHANGE)
+            out[a:b, u] = held[np.minimum(np.arange(b - a) * steps_per_day + lag_steps, target.shape[0] - 1), 0]
+    return out
+
+
+def book_vols(params: Params, prices: Prices, vol: str, forecasts=None, rate_limit: bool = False) -> np.ndarray:
     """(T, U) annualised vols in `params.symbols` order: the forecast of `vol` as the VolOracle would hold it
-    (floored at the underlying's `vol_floor`, inside the oracle's [min_vol, max_vol]: `vol.oracle_vol`), or the
-    reference vol (`oracle-const`); NaN where a forecast is missing (or the file has no such column)."""
+    (floored at the underlying's `vol_floor`, inside the oracle's [min_vol, max_vol]: `vol.oracle_vol`; then,
+    with `rate_limit`, through the oracle's rate limit as `held_vols` walks it), or the reference vol
+    (`oracle-const`); NaN where a forecast is missing (or the file has no such column)."""
     from crossmargin.sim.vol import oracle_vol
 
     T = len(prices)
@@ -192,6 +261,8 @@ def book_vols(params: Params, prices: Prices, vol: str, forecasts=None) -> np.nd
         elif u in forecasts.symbols:
             out[:, j] = oracle_vol(forecasts.vol(vol)[:, forecasts.symbols.index(u)], und.vol_floor, o.min_vol,
                                    o.max_vol)
+    if rate_limit and vol != "oracle-const":
+        out = held_vols(out, o)
     return out
 
 
@@ -244,10 +315,11 @@ def run_books(params: Params, books: BookSet, names, prices: Prices, vols: np.nd
 
 def backtest(params: Params, prices: Prices, vol: str = "garch", forecasts=None, book: str | None = None,
              start: str | None = None, end: str | None = None, random_n: int = 0, seed: int = 0,
-             notional: float = 1_000_000.0) -> BacktestResult:
+             notional: float = 1_000_000.0, rate_limit: bool = True) -> BacktestResult:
     """The canonical books (or one of them, `book`), and `random_n` random books aggregated, over `prices`.
 
-    `forecasts`: a `vol.VolForecasts` of `prices` (computed here for garch/ewma when None).
+    `forecasts`: a `vol.VolForecasts` of `prices` (computed here for garch/ewma when None). `rate_limit`: the vols
+    as the VolOracle holds them (`held_vols`), or the forecasts posted in full.
     """
     import time
 
@@ -264,7 +336,14 @@ def backtest(params: Params, prices: Prices, vol: str = "garch", forecasts=None,
     if vol != "oracle-const" and forecasts is None:
         forecasts = forecast_vols(prices.only([u for u in params.symbols if u in prices.symbols]), horizon,
                                   with_garch=vol == "garch")
-    vols = book_vols(params, prices, vol, forecasts)
+    vols = book_vols(params, prices, vol, forecasts, rate_limit)
+    limited = {}
+    if rate_limit and vol != "oracle-const":
+        posted = book_vols(params, prices, vol, forecasts, rate_limit=False)
+        # days the limit cut the forecast (beyond the feeder's dead band, within which it posts nothing)
+        with np.errstate(invalid="ignore"):
+            cut = np.abs(vols / posted - 1.0) > FEEDER_MIN_CHANGE / (1 - FEEDER_MIN_CHANGE) + 1e-9
+        limited = {u: [str(d) for d in prices.dates[cut[:, j]]] for j, u in enumerate(params.symbols)}
     results: list[BookBacktest] = []
     if book != "random":
         names, books = canonical_book_set(params, notional)
@@ -282,7 +361,8 @@ def backtest(params: Params, prices: Prices, vol: str = "garch", forecasts=None,
         rres = run_books(params, rb, [f"random {i}" for i in range(n)], prices, vols, horizon, start, end)
         agg = _aggregate(rres, seed)
     refit = forecasts.refit_days if forecasts is not None else REFIT_DAYS
-    return BacktestResult(params.name, vol, horizon, refit, tuple(results), time.perf_counter() - t0, agg)
+    return BacktestResult(params.name, vol, horizon, refit, tuple(results), time.perf_counter() - t0, agg,
+                          rate_limit and vol != "oracle-const", limited)
 
 
 def _rows(books: BookSet, idx) -> BookSet:
@@ -302,6 +382,7 @@ def _aggregate(rows: list[BookBacktest], seed: int) -> dict:
     return {"books": len(rows), "seed": seed, "book_days": days, "breaches": breaches,
             "coverage": 1 - breaches / days if days else float("nan"),
             "pass": verdicts.count("pass"), "under_covered": verdicts.count("under-covered"),
-            "over_margined": verdicts.count("over-margined"),
+            "over_margined": verdicts.count("over-margined"), "not_testable": verdicts.count("not testable"),
+            "zones": {z: sum(r.traffic_light[0] == z for r in rows) for z in ("green", "yellow", "red")},
             "coverage_p5": float(np.percentile([r.coverage for r in rows], 5)) if rows else float("nan"),
             "christoffersen_reject": sum(r.christoffersen[1] < SIGNIFICANCE for r in rows)}

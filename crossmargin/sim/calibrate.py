@@ -134,8 +134,10 @@ class Calibration:
                 "notes": self.notes}
 
 
-def _evaluate(params: Params, prices: Prices, forecasts, horizon: int, only: str = "all") -> list[BookBacktest]:
-    """Backtest the canonical books (`only`: "all", "linear" = no option leg, or "options") with the GARCH vol."""
+def _evaluate(params: Params, prices: Prices, forecasts, horizon: int, only: str = "all",
+              cache: dict | None = None) -> list[BookBacktest]:
+    """Backtest the canonical books (`only`: "all", "linear" = no option leg, or "options") with the GARCH vol as
+    the VolOracle holds it (`cache`: held vols by floors and oracle limits, which the risk knobs do not move)."""
     from crossmargin.sim.backtest import _rows
 
     p = params.listed(0)
@@ -144,7 +146,13 @@ def _evaluate(params: Params, prices: Prices, forecasts, horizon: int, only: str
         has_option = np.any(books.sizes[:, [j for j, m in enumerate(p.markets) if m.is_option]] != 0, axis=1)
         keep = [i for i in range(len(names)) if has_option[i] == (only == "options")]
         books, names = _rows(books, keep), tuple(names[i] for i in keep)
-    return run_books(p, books, names, prices, book_vols(p, prices, "garch", forecasts), horizon)
+    key = (tuple(u.vol_floor for u in p.underlyings), p.oracle)
+    vols = cache.get(key) if cache is not None else None
+    if vols is None:
+        vols = book_vols(p, prices, "garch", forecasts, rate_limit=True)
+        if cache is not None:
+            cache[key] = vols
+    return run_books(p, books, names, prices, vols, horizon)
 
 
 def _summary(step: str, p: Params, rows: list[BookBacktest]) -> Trial:
@@ -227,11 +235,12 @@ def calibrate(base: Params, prices: Prices, refit_days: int = 30, progress=None)
         .with_risk(corr_kappa=kappa, shock_max=shock_max)
 
     trials: list[Trial] = []
+    held: dict = {}
 
     def feasible(step: str, only: str, **knobs) -> bool:
         p = trial_base.with_risk(**knobs)
         say(f"backtesting {', '.join(f'{k} = {v:g}' for k, v in knobs.items())} ({only} books)")
-        t = _summary(step, p, _evaluate(p, prices, f, horizon, only))
+        t = _summary(step, p, _evaluate(p, prices, f, horizon, only, held))
         trials.append(t)
         return t.feasible
 
@@ -254,8 +263,8 @@ def calibrate(base: Params, prices: Prices, refit_days: int = 30, progress=None)
         or r0.shock_min
     proposed = trial_base.with_risk(z=z, vol_up=vol_up, shock_min=shock_min).replace(name=f"{base.name}-calibrated")
     say("backtesting the base parameters")
-    before = _evaluate(base, prices, f, horizon)
-    after = _evaluate(proposed, prices, f, horizon)
+    before = _evaluate(base, prices, f, horizon, cache=held)
+    after = _evaluate(proposed, prices, f, horizon, cache=held)
     ok = all(r.coverage >= TARGET for r in after if r.days)
     if not ok:
         notes.append("the proposal does not cover every canonical book (see 'after'): coverage is not monotone "
@@ -374,9 +383,11 @@ def _matrix_lines(p: Params) -> list[str]:
 
 def write_params(calibration: Calibration, source: Path, out: Path) -> tuple[Path, str]:
     """Write the proposal next to nothing else: `out` (a TOML file that `load_params` reads back to the same
-    numbers) and return it with the unified diff against `source`."""
-    text = source.read_text()
-    new = params_text(text, calibration.base, calibration.proposed)
+    numbers) and return it with the unified diff against `source` (for a file that `extends` another, against the
+    full file at the root of that chain: the proposal is written whole)."""
+    root = _root_file(source)
+    text = root.read_text()
+    new = params_text(text, calibration.base if root == source else load_params(root), calibration.proposed)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(new)
     check = load_params(out)
@@ -384,5 +395,23 @@ def write_params(calibration: Calibration, source: Path, out: Path) -> tuple[Pat
             [u.vol_floor for u in check.underlyings] != [u.vol_floor for u in calibration.proposed.underlyings]:
         raise AssertionError(f"{out} does not read back as the proposal")  # a bug here, not a user error
     diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        fromfile=str(source), tofile=str(out)))
+                                        fromfile=str(root), tofile=str(out)))
     return out, diff
+
+
+def _root_file(source: Path) -> Path:
+    """The parameter file at the root of `source`'s `extends` chain (itself when it extends nothing)."""
+    import tomllib
+
+    from crossmargin.model.params import PARAMS_DIR
+
+    seen = set()
+    while True:
+        base = tomllib.loads(source.read_text()).get("extends")
+        if base is None or source.resolve() in seen:
+            return source
+        seen.add(source.resolve())
+        nxt = Path(base)
+        if nxt.suffix and not nxt.is_absolute():
+            nxt = source.parent / nxt                 # a file path: relative to the file (as load_params reads it)
+        source = nxt if nxt.suffix or nxt.exists() else PARAMS_DIR / f"{base}.toml"

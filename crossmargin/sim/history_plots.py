@@ -46,8 +46,11 @@ def plot_backtest(result: BacktestResult, out: Path, name: str = "backtest.png")
         hit = b.hits
         ax.scatter(np.array(d)[hit], b.loss[hit] / 1e3, color=BREACH, s=10, zorder=3, label=f"breach ({b.breaches})")
         lr, p = b.kupiec
-        ax.set_title(f"{b.book}: coverage {b.coverage:.2%}, Kupiec p {p:.3f}, Christoffersen p "
-                     f"{b.christoffersen[1]:.3f} ({b.verdict})", fontsize=8)
+        if b.testable:
+            ax.set_title(f"{b.book}: coverage {b.coverage:.2%}, Kupiec p {p:.3f}, Christoffersen p "
+                         f"{b.christoffersen[1]:.3f} ({b.verdict}; traffic light {b.traffic_light[0]})", fontsize=8)
+        else:
+            ax.set_title(f"{b.book}: not testable (no loss on index data)", fontsize=8)
         ax.set_ylabel("USD k")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, loc="upper left", ncol=3)

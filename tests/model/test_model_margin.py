@@ -52,7 +52,8 @@ def test_scenario_grid_is_quarter_steps():
 
 @pytest.mark.parametrize("days, m", [(30, 1.0), (120, 0.5), (7, math.sqrt(30 / 7)), (1, 3.0), (0, 3.0)])
 def test_vol_shocks_grow_for_short_expiries_up_to_the_cap(days, m):
-    np.testing.assert_allclose(vol_shocks(days / 365, P.risk), [1 - 0.3 * m, 1.0, 1 + 0.5 * m])
+    r = P.risk                                     # 0.3 down, 0.5 up in default.toml
+    np.testing.assert_allclose(vol_shocks(days / 365, r), [1 - r.vol_down * m, 1.0, 1 + r.vol_up * m])
 
 
 def test_linear_scenario_pnl_is_size_spot_move():

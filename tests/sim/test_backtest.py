@@ -10,8 +10,8 @@ import pytest
 from crossmargin.model.margin import requirements
 from crossmargin.model.params import load_params
 from crossmargin.model.portfolio import Account, MarketState
-from crossmargin.sim.backtest import (BookBacktest, backtest, book_vols, christoffersen_independence, kupiec_pof,
-                                      run_books, transitions)
+from crossmargin.sim.backtest import (BookBacktest, backtest, book_vols, christoffersen_independence, held_vols,
+                                      kupiec_pof, run_books, traffic_light, transitions)
 from crossmargin.sim.books import from_accounts, perp
 from crossmargin.sim.history import load_prices
 from crossmargin.sim.vol import forecast_vols
@@ -62,9 +62,42 @@ def test_christoffersen_against_the_formula():
 
 def test_verdicts():
     d = np.arange(1000)
-    book = lambda x: BookBacktest("b", d, np.ones(1000), np.where(np.arange(1000) < x, 2.0, 0.0))  # noqa: E731
+    book = lambda x: BookBacktest("b", d, np.ones(1000), np.where(np.arange(1000) < x, 2.0, 0.5))  # noqa: E731
     assert book(10).verdict == "pass" and book(10).coverage == 0.99
     assert book(25).verdict == "under-covered" and book(0).verdict == "over-margined"
+    assert book(0).traffic_light[0] == "green" and book(16).traffic_light[0] == "yellow"
+    assert book(25).traffic_light[0] == "red"
+
+
+def test_traffic_light_is_the_basel_table():
+    """Basel Committee (1996), 250 days at 99 %: 0-4 breaches green, 5-9 yellow, 10 and more red; one-sided."""
+    zones = [traffic_light(x, 250)[0] for x in range(13)]
+    assert zones == ["green"] * 5 + ["yellow"] * 5 + ["red"] * 3
+    assert traffic_light(4, 250)[1] == pytest.approx(0.8922, abs=1e-4)     # the Basel table's cumulative column
+    assert traffic_light(9, 250)[1] == pytest.approx(0.9997, abs=1e-4)
+    assert traffic_light(0, 10_000)[0] == "green"                          # conservative is never rejected
+
+
+def test_a_book_without_loss_is_not_testable():
+    """Zero loss on every day: no margin can be breached, so Kupiec (which would say 'over-margined') and the
+    traffic light are not asked; a single day of loss makes it testable again."""
+    d = np.arange(500)
+    flat = BookBacktest("basis", d, np.full(500, 5_000.0), np.zeros(500), gross=2e6)
+    assert flat.verdict == "not testable" and flat.traffic_light == (None, None)
+    assert flat.to_dict()["verdict_reason"] == "no loss on index data" and flat.kupiec[1] < 0.05
+    moved = BookBacktest("b", d, np.full(500, 5_000.0), np.where(d == 7, 100.0, 0.0), gross=2e6)
+    assert moved.testable and moved.verdict == "over-margined" and moved.traffic_light[0] == "green"
+
+
+def test_held_vols_follow_the_oracle_rate_limit():
+    """The vol an hour after each close: two feeder posts (x2 per hour window, x4 per day window): a x1.5 or x3.6
+    jump is held in full, a x5 one is cut at x4 and reached the next day; a first value is free, NaN stays NaN."""
+    o = load_params("default").oracle
+    f = np.array([[np.nan, 0.5], [0.6, 0.5], [0.9, 0.5 * 3.6], [0.9, 1.8], [4.5, 1.8], [4.5, 1.8], [0.8, 1.8]])
+    h = held_vols(f, o)
+    assert np.isnan(h[0, 0]) and h[1, 0] == 0.6 and h[2, 0] == pytest.approx(0.9)
+    assert h[2, 1] == pytest.approx(1.8) and h[4, 0] == pytest.approx(3.6) and h[5, 0] == pytest.approx(4.5)
+    assert h[6, 0] == pytest.approx(4.5 / 4)                             # the way down is limited alike
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +167,29 @@ def test_cli_backtest(tmp_path):
     cl = books["correlated longs"]
     assert cl["from"] == "2020-02-15" and cl["days"] == 320 and 0 <= cl["kupiec_p"] <= 1
     assert books["basis trade"]["breaches"] == 0                           # futures = spot: no basis moves
+    assert books["basis trade"]["verdict"] == "not testable" and books["basis trade"]["traffic_light"] is None
+    assert books["cash-and-carry"]["traffic_light"] in ("green", "yellow", "red")
+    assert data["rate_limit"] and set(data["rate_limited_days"]) == {"ETH", "BTC", "SOL"}
     assert data["oracle_const"]["vol"] == "oracle-const" and 0 < data["random"]["books"] <= 20  # SOL books: no data
     assert (tmp_path / "reports" / "backtest.png").exists()
     bad = CliRunner(mix_stderr=False).invoke(group, ["backtest", "--prices", str(f), "--book", "nope"])
     assert bad.exit_code != 0 and "no canonical book" in bad.stderr + str(bad.exception)
+
+
+def test_calibrated_params_raise_only_the_option_books(eth_slice):
+    """`--params calibrated` (default.toml + vol_up 0.8): the same MM for books without options, more for the
+    option books, every day; on 2019-09 .. 2020-06 the straddle's breaches fall."""
+    base, cal = load_params("default"), load_params("calibrated")
+    assert cal.risk.vol_up == 0.8 and cal.with_risk(vol_up=base.risk.vol_up).risk == base.risk
+    assert cal.markets == base.markets and cal.underlyings == base.underlyings
+    f = forecast_vols(eth_slice, 1.0, with_garch=False)
+    a, b = (backtest(p, eth_slice, "ewma", f) for p in (base, cal))
+    for x, y in zip(a.books, b.books):
+        if not x.days:
+            continue
+        if x.book in ("covered call", "delta-hedged short straddle"):
+            assert (y.mm > x.mm).all() and y.breaches <= x.breaches
+        else:
+            np.testing.assert_array_equal(x.mm, y.mm)
+    s_a, s_b = (next(r for r in res.books if "straddle" in r.book) for res in (a, b))
+    assert s_b.breaches < s_a.breaches

@@ -26,8 +26,8 @@ def _emit(data: dict, as_json: bool) -> None:
                             [[r["name"], r["value"], r["min"], r["max"]] for r in data["params"]]))
     symbols = data["underlyings"]
     emit(data, False, table("correlation", ["", *symbols],
-                            [[a, *(f"{x:g}" for x in row)] for a, row in zip(symbols, data["correlation"])]),
-         message=f"smallest eigenvalue {data['min_eigenvalue']:.6g}")
+                            [[a, *row] for a, row in zip(symbols, data["correlation"])]),
+         message=f"smallest eigenvalue {float(data['min_eigenvalue']):.6g}")
     emit(data, False, table("underlyings (admin)", ["underlying", "depth USD", "concentration"],
                             [[r["symbol"], r["depth"], r["concentration"]] for r in data["underlying_params"]]))
     emit(data, False, table("collateral haircuts", ["token", "base_mm", "base_im", "slope", "depth USD"],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crossmargin.bots.band import BandAgent, BandConfig
 from crossmargin.bots.base import BotOptions
-from crossmargin.bots.core import GasPolicy, Loop, Metrics, dev_key, web3_for
+from crossmargin.bots.core import GasPolicy, Loop, Metrics, RawRPC, dev_key, web3_for
 from crossmargin.bots.keeper import Keeper, KeeperConfig
 from crossmargin.bots.maker import Maker, MakerConfig
 from crossmargin.bots.vol import VolConfig, VolFeeder
@@ -24,11 +24,35 @@ VOL = VolConfig(prices=None)   # forecast from the chain's rounds (half-life a d
 MAX_ROUNDS = 12  # per price move; a move typically needs 3-5 (start, bid, unwind, requote, quiet)
 
 
+class _OneByOne(RawRPC):
+    """Sends one request each. On the demo's automining anvil a JSON-RPC batch of transactions lands in one block
+    or in several depending on timing (so do the timestamps, funding and discounts after it); sent one by one,
+    each is mined in its own block before the next arrives: the same blocks every run."""
+
+    def batch(self, calls: list[tuple[str, list]]) -> list:
+        if any(method == "eth_sendRawTransaction" for method, _ in calls):
+            replies = []
+            for call in calls:
+                replies += RawRPC.batch(self, [call])
+            return replies
+        return super().batch(calls)
+
+
+class _DemoKeeper(Keeper):
+    """The keeper of `crossmargin keeper run`, its batched sends (`TxSender.flush`) sent one by one (`_OneByOne`)."""
+
+    def on_start(self, loop: Loop) -> None:
+        super().on_start(loop)
+        self.sender.rpc = _OneByOne(self.w3.provider.endpoint_uri)
+
+
 class DemoBots:
     """`keys`: bot name -> (dev-chain key index, Vault account it operates); all share one quotes file. The vol
-    feeder signs with `feeder_key` (the dev-chain key holding FEEDER_ROLE: the deployer's)."""
+    feeder signs with `feeder_key` (the dev-chain key holding FEEDER_ROLE: the deployer's); `seed` seeds the
+    maker's round nonces."""
 
-    def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]], feeder_key: int = 0):
+    def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]], feeder_key: int = 0,
+                 seed: int | None = None):
         self.w3 = web3_for(uri, timeout=60)
         self.records: list[dict] = []
         self.t = 0  # crash seconds the records are filed under
@@ -37,7 +61,7 @@ class DemoBots:
             index, account = keys[name]
             return self.w3, dev_key(index), BotOptions(account_id=account, book=book)
 
-        bots = [Maker(*options("maker"), MakerConfig()), Keeper(*options("keeper"), KeeperConfig()),
+        bots = [Maker(*options("maker"), MakerConfig(seed=seed)), _DemoKeeper(*options("keeper"), KeeperConfig()),
                 BandAgent(*options("band"), BAND),
                 VolFeeder(self.w3, dev_key(feeder_key), GasPolicy(), False, VOL)]
         self.bots = {b.name: b for b in bots}

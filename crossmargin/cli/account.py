@@ -149,8 +149,10 @@ def _units(text: str) -> str:
     """A token amount as the JSON has it (exact, the token's decimals), with thousands separators."""
     from decimal import Decimal, InvalidOperation
 
+    from crossmargin.cli.common import Exact
+
     try:
-        return format(Decimal(text), ",")
+        return Exact(format(Decimal(text), ","))
     except (InvalidOperation, TypeError, ValueError):
         return str(text)
 

@@ -10,6 +10,7 @@ filled, quotes refreshed. Every record the bots log is kept (with the crash minu
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from crossmargin.bots.band import BandAgent, BandConfig
@@ -24,16 +25,29 @@ VOL = VolConfig(prices=None)   # forecast from the chain's rounds (half-life a d
 MAX_ROUNDS = 12  # per price move; a move typically needs 3-5 (start, bid, unwind, requote, quiet)
 
 
+def wait_mined(rpc: RawRPC, timeout: float = 10.0) -> None:
+    """Until the node's pool is empty: an automining anvil answers a send before it mines it, so a read right after
+    could see the block before or after (timing, not the chain). At most `timeout` seconds (a nonce gap never
+    empties)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [(ok, status)] = RawRPC.batch(rpc, [("txpool_status", [])])
+        if not ok or int(status["pending"], 16) + int(status["queued"], 16) == 0:
+            return
+        time.sleep(0.002)
+
+
 class _OneByOne(RawRPC):
-    """Sends one request each. On the demo's automining anvil a JSON-RPC batch of transactions lands in one block
-    or in several depending on timing (so do the timestamps, funding and discounts after it); sent one by one,
-    each is mined in its own block before the next arrives: the same blocks every run."""
+    """Sends one request each, each mined before the next. On the demo's automining anvil a JSON-RPC batch of
+    transactions lands in one block or in several depending on timing (so do the timestamps, funding and discounts
+    after it); sent one by one, each is mined in its own block: the same blocks every run."""
 
     def batch(self, calls: list[tuple[str, list]]) -> list:
         if any(method == "eth_sendRawTransaction" for method, _ in calls):
             replies = []
             for call in calls:
                 replies += RawRPC.batch(self, [call])
+                wait_mined(self)
             return replies
         return super().batch(calls)
 
@@ -54,6 +68,7 @@ class DemoBots:
     def __init__(self, uri: str, book: Path, keys: dict[str, tuple[int, int]], feeder_key: int = 0,
                  seed: int | None = None):
         self.w3 = web3_for(uri, timeout=60)
+        self.rpc = RawRPC(uri)
         self.records: list[dict] = []
         self.t = 0  # crash seconds the records are filed under
 
@@ -74,7 +89,10 @@ class DemoBots:
         """Let the bots act on the chain as it is now until they are done; returns the rounds it took."""
         self.t = t
         for rounds in range(1, MAX_ROUNDS + 1):
-            handled = [loop.step() for loop in self.loops.values()]  # every bot, each round (no short cut)
+            handled = []
+            for loop in self.loops.values():  # every bot, each round (no short cut), on the chain it left
+                handled.append(loop.step())
+                wait_mined(self.rpc)
             if all(record is None for record in handled):
                 return rounds
         return MAX_ROUNDS

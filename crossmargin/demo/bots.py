@@ -85,12 +85,14 @@ class DemoBots:
     def _keep(self, record: dict) -> None:
         self.records.append({"t": self.t, **record})
 
-    def settle(self, t: int) -> int:
-        """Let the bots act on the chain as it is now until they are done; returns the rounds it took."""
+    def settle(self, t: int, only: tuple[str, ...] | None = None) -> int:
+        """Let the bots (or `only` these) act on the chain as it is now until they are done; returns the rounds it
+        took."""
         self.t = t
+        loops = [loop for name, loop in self.loops.items() if only is None or name in only]
         for rounds in range(1, MAX_ROUNDS + 1):
             handled = []
-            for loop in self.loops.values():  # every bot, each round (no short cut), on the chain it left
+            for loop in loops:  # every bot, each round (no short cut), on the chain it left
                 handled.append(loop.step())
                 wait_mined(self.rpc)
             if all(record is None for record in handled):

@@ -1,5 +1,6 @@
 """Orchestration of the demo: deploy → fund → open books → start the bots → crash step by step (health is
-sampled after every price move, before the bots act, and again once they are done) → report.
+sampled after every oracle move — prices, then the vol feeder's posts — before the other bots act, and again once
+they are done) → report.
 
 Run to run the demo is the same: the chain's clock is fixed (genesis at `GENESIS_TIMESTAMP`, one second per
 block, each crash step exactly `STEP_SECONDS` later), the bots step in one thread in a fixed order, and every
@@ -96,8 +97,10 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
                 _advance(state, STEP_SECONDS)
                 for sym, price in step.prices.items():
                     p.set_price(sym, D(str(price)))
-                # no scripted vols: the vol feeder (demo.bots) posts its forecast from these rounds
-                _sample_health(state, step.seconds, "before")  # what the keeper finds: below MM shows below 1
+                # no scripted vols: the vol feeder (demo.bots) posts its forecast from these rounds, first (the
+                # oracles' move), then health is what the keeper finds (below MM shows below 1), then all act
+                state.bots.settle(step.seconds, only=("vol",))
+                _sample_health(state, step.seconds, "before")
                 state.bots.settle(step.seconds)
                 _snapshot(state, step.seconds, step.prices)
                 progress.update(task, advance=1, description=_step_line(state, step))

@@ -56,7 +56,7 @@ def build(state, params, summaries: dict[str, dict], seconds: float) -> dict:
 
 
 def _account(t, bids: list[dict]) -> dict:
-    """`min_mm_ratio`: the worst equity/MM sampled, before the bots acted on a step's prices included."""
+    """`min_mm_ratio`: the worst equity/MM sampled, the `before` samples (what the keeper found) included."""
     first, last = t.history[0], t.history[-1]
     outcome = ("not opened: " + t.note) if not t.opened else (
         "liquidated" + (" (partial)" if last["positions"] else "") if bids else  # partial: it kept part of its book
@@ -188,8 +188,8 @@ def _ratio_at(hist: list[dict], t: int, phase: str) -> float | None:
 
 
 def _health_panel(ax, r: dict) -> None:
-    """Each account's equity/MM at every sample, in order: at each step the `before` sample (the new prices, the
-    bots not yet acted) then the `after` sample, so a liquidation shows as a dip below 1 and the jump its bids
+    """Each account's equity/MM at every sample, in order: at each step the `before` sample (the oracles moved:
+    prices and the vol feeder's posts; the other bots not yet acted) then the `after` sample, so a liquidation shows as a dip below 1 and the jump its bids
     make; an auction start (x) is marked where the keeper found the account, a bid (triangle) where its step
     ended."""
     colours = {}

@@ -261,10 +261,8 @@ class Crash:
 
 
 def _entry() -> list[str]:
-    from crossmargin.cli import _register, cli
-
-    _register()
-    return ["-m", "crossmargin"] if "keeper" in cli.commands else ["-m", "crossmargin.bots"]
+    """How a keeper process is started: the CLI's `keeper run` (a subprocess; this benchmark imports no CLI code)."""
+    return ["-m", "crossmargin"]
 
 
 def main(argv: list[str]) -> int:

@@ -10,6 +10,7 @@ maker's own margin ratio is below `min_ratio` it quotes only the side that reduc
 
 from __future__ import annotations
 
+import random
 import secrets
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ class MakerConfig:
     skew: float = 1.0                # inventory skew: full inventory moves quotes by skew · half-spread
     max_inventory: float = 1_000_000.0  # USD inventory per market at which the skew is full
     min_ratio: float = 1.2           # below this equity/IM: only quotes that reduce inventory
+    seed: int | None = None          # round nonces from a seeded RNG (the demo: the same run every time);
+                                     # None: unpredictable (secrets)
 
 
 class Maker(AccountBot):
@@ -48,6 +51,7 @@ class Maker(AccountBot):
         self.rounds = self.cancels = self.fills = 0
         self.volume = 0.0
         self.last_block: int | None = None
+        self._rng = random.Random(config.seed) if config.seed is not None else secrets.SystemRandom()
 
     def on_start(self, loop: Loop) -> None:
         if self.signer is None or self.sender.dry_run:
@@ -90,7 +94,7 @@ class Maker(AccountBot):
     def _quotes(self, prices: dict, positions: dict, ratio: float, now: int) -> list[dict]:
         c = self.config
         half = c.spread / 2
-        self.nonce = secrets.randbits(64)
+        self.nonce = self._rng.getrandbits(64)
         out = []
         for m in self.dep.linear_markets(now):
             uid = self.dep.params.underlying(m.underlying).id

@@ -24,7 +24,6 @@ from crossmargin.bots.reads import Deployment
 from crossmargin.chain.orders import Order, sign_order
 
 WAD = 10**18
-MAX_UINT = 2**256 - 1
 
 
 class ScenarioError(RuntimeError):
@@ -152,11 +151,13 @@ class Scenario:
         `wait=False` only sends (to land in a block mined by hand with other transactions)."""
         token = self.dep.token(symbol)
         units = self.units(symbol, amount_each)
+        total = units * len(accounts)
         calls = []
         if mint:
-            calls.append((token, "mint", [payer.address, units * len(accounts)]))
-        if token.functions.allowance(payer.address, self.dep.vault.address).call() < units * len(accounts):
-            calls.append((token, "approve", [self.dep.vault.address, MAX_UINT]))
+            calls.append((token, "mint", [payer.address, total]))
+        # exactly what these deposits take, never an unlimited allowance: they use it up (a failed batch leaves at
+        # most `total`, which the next call's approve overwrites)
+        calls.append((token, "approve", [self.dep.vault.address, total]))
         calls += [(self.dep.vault, "deposit", [a, token.address, units]) for a in accounts]
         self.send_many(payer, calls, gas=250_000, wait=wait)
 

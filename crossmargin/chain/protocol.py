@@ -186,7 +186,8 @@ class Trading:
         return {"equity_im": str(from_wad(eq_im)), "equity_mm": str(from_wad(eq_mm)), "im": str(from_wad(im)),
                 "mm": str(from_wad(mm)), "im_shortfall": str(from_wad(im - eq_im)),
                 "mm_shortfall": str(from_wad(mm - eq_mm)), "status": STATUS[status], "health": health,
-                "margin_ratio": (str(Decimal(eq_im) / Decimal(im)) if im else None),  # unrounded (tables round)
+                # equity/IM at the contracts' precision (18 decimals, rounded down), not rounded further (tables do)
+                "margin_ratio": (str(from_wad(eq_im * WAD // im)) if im else None),
                 "positions": positions}
 
     def underlying_symbol(self, uid: int) -> str:

@@ -74,13 +74,14 @@ class RiskSettings:
     def show(self) -> dict:
         values, bounds = self.params(), self.bounds()
         symbols = self.symbols()
-        rho = np.array(self.correlation_wad(symbols), dtype=float) / WAD
+        wad = self.correlation_wad(symbols)
+        rho = np.array(wad, dtype=float) / WAD
         return {
             "params": [{"name": n, "value": _show(n, values[n]), "min": _show(n, bounds[n][0]),
                         "max": _show(n, bounds[n][1])} for n in RISK_PARAMS_ORDER],
             "underlyings": symbols,
-            "correlation": [[round(float(x), 6) for x in row] for row in rho],
-            "min_eigenvalue": round(float(np.linalg.eigvalsh(rho).min()), 9),
+            "correlation": [[str(Decimal(x) / WAD) for x in row] for row in wad],  # exact, as stored (decimal strings)
+            "min_eigenvalue": f"{float(np.linalg.eigvalsh(rho).min()):.9f}",
             "underlying_params": [{"symbol": s, **{n: _show(n, v) for n, v in self._underlying(s).items()}}
                                   for s in symbols],
             "collaterals": [{"symbol": c.symbol, **{n: _show(n, v) for n, v in

@@ -37,8 +37,5 @@ def main() -> None:
     run_guarded(cli)
 
 
-_register = register_all  # the old private name
-
-
 if __name__ == "__main__":
     main()

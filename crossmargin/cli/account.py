@@ -138,10 +138,23 @@ def _print_margin(data: dict) -> None:
 
 
 def _balances_table(account_id: int, balances: dict, most: dict | None = None):
+    """Token amounts in full, in each token's own decimals (USDC 6, WETH 18): never rounded for display."""
     if most is None:
-        return table(f"account {account_id}", ["asset", "balance"], [[k, v] for k, v in balances.items()])
+        return table(f"account {account_id}", ["asset", "balance"], [[k, _units(v)] for k, v in balances.items()])
     return table(f"account {account_id}", ["asset", "balance", "max withdrawable"],
-                 [[k, v, most.get(k, "-")] for k, v in balances.items()])
+                 [[k, _units(v), _units(most.get(k, "-"))] for k, v in balances.items()])
+
+
+def _units(text: str) -> str:
+    """A token amount as the JSON has it (exact, the token's decimals), with thousands separators."""
+    from decimal import Decimal, InvalidOperation
+
+    from crossmargin.cli.common import Exact
+
+    try:
+        return Exact(format(Decimal(text), ","))
+    except (InvalidOperation, TypeError, ValueError):
+        return str(text)
 
 
 def register(cli: click.Group) -> None:

@@ -157,8 +157,15 @@ def table(title: str, columns: list[str], rows: list[list]) -> Table:
     return t
 
 
+class Exact(str):
+    """A table cell shown as is (a token amount in its own decimals: never rounded for display)."""
+
+
 def _cell(value) -> str:
-    """Numbers for people: at most 4 decimals, thousands separated (JSON output keeps full precision)."""
+    """Numbers for people: at most 4 decimals, thousands separated (JSON output keeps full precision); `Exact`
+    cells as they are."""
+    if isinstance(value, Exact):
+        return str(value)
     text = str(value)
     try:
         number = Decimal(text)

@@ -8,7 +8,14 @@ import click
 @click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 def demo_cmd(as_json: bool) -> None:
-    """Deploy to a fresh embedded anvil and run the demo scenario end to end."""
+    """Deploy to a fresh embedded anvil and run the demo scenario end to end: the same figures every run (fixed
+    clock, seeded quotes); report, plot and JSON in reports/.
+
+    \b
+    Examples:
+      crossmargin demo
+      crossmargin demo --json | jq .liquidations
+    """
     from crossmargin.demo import run_demo
 
     run_demo(as_json=as_json)

@@ -66,7 +66,14 @@ def risk_cmd(network, account, confirmations, as_json, account_id, book, paths, 
              scheduler) -> None:
     """P(liquidation within 1 h / 24 h): Monte Carlo of the forecast vols with fat tails and the configured
     correlation, the account fully revalued by the margin model at every step (options included), the oracle vol
-    moving with spot."""
+    moving with spot.
+
+    \b
+    Examples:
+      crossmargin account risk 3
+      crossmargin account risk 3 --paths 20000 --method t --json
+      crossmargin account risk --book mybook.toml --workers 0
+    """
     from crossmargin.sim.liqprob import load_book, probabilities
 
     if (account_id is None) == (book is None):
@@ -136,7 +143,13 @@ def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, st
                              scheduler, no_plots, out, as_json) -> None:
     """Is P(liquidation) right? Random books through rolling windows of the shipped history: predicted
     probability vs realised liquidations (reliability diagram), Brier score against a naive baseline (distance
-    to MM in units of forecast vol)."""
+    to MM in units of forecast vol).
+
+    \b
+    Examples:
+      crossmargin report liquidation-forecast --windows 50 --workers 0
+      crossmargin report liquidation-forecast --method normal --seed 1 --json
+    """
     import time
 
     from crossmargin.cli.sim import _out, _params
@@ -199,7 +212,13 @@ def liquidation_forecast_cmd(params_name, prices_path, books, windows, paths, st
 def band_forecast_cmd(params_name, prices_path, named, books, max_pliq, method, seed, workers, scheduler, out,
                       as_json) -> None:
     """The band agent with the policy "keep P(liquidation, 24 h) below p" against the plain band agent, replayed
-    on real history (hourly bridges between the shipped daily closes): liquidations, capital used, actions."""
+    on real history (hourly bridges between the shipped daily closes): liquidations, capital used, actions.
+
+    \b
+    Examples:
+      crossmargin report band-forecast
+      crossmargin report band-forecast --named 2022-11-ftx --max-pliq 0.005 --json
+    """
     import time
 
     from crossmargin.cli.sim import _out, _params

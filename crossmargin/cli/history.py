@@ -64,7 +64,13 @@ def vol() -> None:
 @json_option
 def forecast_cmd(prices_path, params_name, refit_days, plot, out, as_json) -> None:
     """EWMA (λ 0.94) and GARCH(1,1)-t forecasts per underlying, horizon-matched (the params' risk horizon) and
-    annualised, as of the file's last close."""
+    annualised, as of the file's last close.
+
+    \b
+    Examples:
+      crossmargin vol forecast
+      crossmargin vol forecast --prices my_closes.csv --plot --json
+    """
     from crossmargin.sim.vol import forecast_vols
 
     prices, params = _prices(prices_path), _params(params_name)
@@ -119,7 +125,14 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
                  refit_days, no_plots, out, as_json) -> None:
     """MM from the model (forecast vol, configured correlation) against the realised loss over the risk horizon at
     real prices, per day: breaches, coverage, Kupiec POF and Christoffersen independence p-values, and the
-    one-sided Basel traffic-light zone."""
+    one-sided Basel traffic-light zone.
+
+    \b
+    Examples:
+      crossmargin backtest
+      crossmargin backtest --book "basis trade" --from 2021-01-01 --to 2022-12-31
+      crossmargin backtest --random 200 --vol ewma --no-plots --json
+    """
     from crossmargin.sim.backtest import NOT_TESTABLE, backtest
     from crossmargin.sim.vol import forecast_vols
 
@@ -209,7 +222,13 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
 def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json) -> None:
     """Propose z, vol_up, shock bounds, vol floors and the correlation regimes (EWMA ρ; κ from the worst 1 % of
     days; PSD-checked) that meet 99 % MM coverage on every canonical book with the least margin; print the diff
-    against the parameter file and write the proposal as a parameter file."""
+    against the parameter file and write the proposal as a parameter file.
+
+    \b
+    Examples:
+      crossmargin risk calibrate
+      crossmargin risk calibrate --params demo --write reports/demo-calibrated.toml --json
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from crossmargin.cli.common import err_console
@@ -301,7 +320,13 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
 def replay_cmd(prices_path, params_name, start, end, named, books, seed, steps_per_day, vol_method, insurance,
                liq_model, liq_delay, jump, funding_premium, funding_beta, refit_days, out, as_json) -> None:
     """Replay real history: Brownian bridges between daily closes with the forecast vol, the vol the feeder posts
-    through the VolOracle's rate limit, random books cross vs isolated (liquidations, bad debt, insurance fund)."""
+    through the VolOracle's rate limit, random books cross vs isolated (liquidations, bad debt, insurance fund).
+
+    \b
+    Examples:
+      crossmargin replay --named 2022-11-ftx
+      crossmargin replay --from 2020-03-01 --to 2020-03-31 --liq-delay 2 --json
+    """
     from crossmargin.sim.backtest import book_vols
     from crossmargin.sim.replay import NAMED, replay
     from crossmargin.sim.vol import forecast_vols
@@ -419,7 +444,13 @@ def fund_cmd(prices_path, params_name, books, seed, insurance, symbol, stress, l
              as_json) -> None:
     """Gap risk and the insurance fund: bad debt against a one-step gap (5 %-40 %, vol x2) for random books and
     the demo's books, and the fund a Cover 2 rule needs (two largest losses beyond margin on the worst historical
-    day x stress) against the configured fund."""
+    day x stress) against the configured fund.
+
+    \b
+    Examples:
+      crossmargin report fund
+      crossmargin report fund --symbol SOL --stress 2 --json
+    """
     import numpy as np
 
     from crossmargin.demo.books import INSURANCE_DEPOSIT
@@ -515,7 +546,13 @@ def _vol_agent():
     def vol_agent_cmd(**kw) -> None:
         """Post forecast vols to the VolOracle, stepping within its limits: GARCH or EWMA from a price file
         (--prices), or without one from the chain's own oracle history (the primary feeds' AggregatorV3 rounds: a
-        time-weighted EWMA), floored at each underlying's vol_floor and --floor."""
+        time-weighted EWMA), floored at each underlying's vol_floor and --floor.
+
+        \b
+        Examples:
+          crossmargin agent vol --account TEST::0
+          crossmargin agent vol --account feeder --prices crossmargin/data/prices_daily.csv --method ewma --json
+        """
         from crossmargin.bots.core import BotError, GasPolicy
         from crossmargin.bots.run import run_bot
         from crossmargin.bots.vol import VolConfig, VolFeeder

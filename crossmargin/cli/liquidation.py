@@ -108,7 +108,14 @@ def liquidations(network, account, confirmations, as_json, include_closed) -> No
 def fuzz(steps, seed, options, episode, as_json, network, deployment, keep, replay) -> None:
     """Run the liquidation state machine on pyrevm outside pytest: random rules (trades, ±50 % price jumps,
     stale and deviating feeds, vol, time, auctions, bids, socialisation) with every invariant checked.
-    With --network URL: the same machine against the deployment on that node (README "Fuzz your deployment")."""
+    With --network URL: the same machine against the deployment on that node (README "Fuzz your deployment").
+
+    \b
+    Examples:
+      crossmargin fuzz --steps 20000 --seed 1
+      crossmargin fuzz --options --steps 5000 --json
+      crossmargin fuzz --network http://127.0.0.1:8545 --steps 300 --keep
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from crossmargin.fuzz.machine import INVARIANTS, LiquidationMachine

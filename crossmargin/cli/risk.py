@@ -26,8 +26,8 @@ def _emit(data: dict, as_json: bool) -> None:
                             [[r["name"], r["value"], r["min"], r["max"]] for r in data["params"]]))
     symbols = data["underlyings"]
     emit(data, False, table("correlation", ["", *symbols],
-                            [[a, *(f"{x:g}" for x in row)] for a, row in zip(symbols, data["correlation"])]),
-         message=f"smallest eigenvalue {data['min_eigenvalue']:.6g}")
+                            [[a, *row] for a, row in zip(symbols, data["correlation"])]),
+         message=f"smallest eigenvalue {float(data['min_eigenvalue']):.6g}")
     emit(data, False, table("underlyings (admin)", ["underlying", "depth USD", "concentration"],
                             [[r["symbol"], r["depth"], r["concentration"]] for r in data["underlying_params"]]))
     emit(data, False, table("collateral haircuts", ["token", "base_mm", "base_im", "slope", "depth USD"],
@@ -109,7 +109,13 @@ def show_cmd(network, account, confirmations, as_json) -> None:
 @warp_option
 @click.argument("changes", nargs=-1, required=True)
 def set_cmd(network, account, confirmations, as_json, warp, changes) -> None:
-    """Queue global risk parameters inside their bounds: NAME=VALUE, like im_factor=1.3 horizon_seconds=43200."""
+    """Queue global risk parameters inside their bounds: NAME=VALUE, like im_factor=1.3 horizon_seconds=43200.
+
+    \b
+    Examples:
+      crossmargin risk set im_factor=1.3 --account admin
+      crossmargin risk set im_factor=1.3 horizon_seconds=43200 --warp     # dev chain: queue and execute now
+    """
     parsed = _assignments(changes)
     _emit(_run(network, account, confirmations, lambda s: s.set_params(parsed, warp=warp)), as_json)
 
@@ -119,7 +125,13 @@ def set_cmd(network, account, confirmations, as_json, warp, changes) -> None:
 @warp_option
 @click.argument("pairs", nargs=-1, required=True)
 def correlation_cmd(network, account, confirmations, as_json, warp, pairs) -> None:
-    """Queue correlations as pairs like ETH:BTC=0.8; the whole matrix is checked (PSD) and queued."""
+    """Queue correlations as pairs like ETH:BTC=0.8; the whole matrix is checked (PSD) and queued.
+
+    \b
+    Examples:
+      crossmargin risk correlation ETH:BTC=0.8
+      crossmargin risk correlation ETH:BTC=0.8 ETH:SOL=0.7 --warp --json
+    """
     parsed = _pairs(pairs)
     _emit(_run(network, account, confirmations, lambda s: s.set_correlation(parsed, warp=warp)), as_json)
 
@@ -130,7 +142,13 @@ def correlation_cmd(network, account, confirmations, as_json, warp, pairs) -> No
 @click.argument("token")
 @click.argument("changes", nargs=-1, required=True)
 def collateral_cmd(network, account, confirmations, as_json, warp, token, changes) -> None:
-    """Queue TOKEN's haircut parameters: base_mm, base_im, slope (inside their bounds), depth; like base_im=0.12."""
+    """Queue TOKEN's haircut parameters: base_mm, base_im, slope (inside their bounds), depth; like base_im=0.12.
+
+    \b
+    Examples:
+      crossmargin risk collateral WETH base_im=0.12 base_mm=0.08
+      crossmargin risk collateral WBTC depth=2e8 --warp
+    """
     parsed = _assignments(changes)
     _emit(_run(network, account, confirmations, lambda s: s.set_collateral(token, parsed, warp=warp)), as_json)
 
@@ -141,7 +159,13 @@ def collateral_cmd(network, account, confirmations, as_json, warp, token, change
 @click.argument("symbol")
 @click.argument("changes", nargs=-1, required=True)
 def underlying_cmd(network, account, confirmations, as_json, warp, symbol, changes) -> None:
-    """Queue an underlying's depth (USD) and concentration (inside its bound); like depth=5e8."""
+    """Queue an underlying's depth (USD) and concentration (inside its bound); like depth=5e8.
+
+    \b
+    Examples:
+      crossmargin risk underlying SOL depth=5e8
+      crossmargin risk underlying ETH depth=1e9 --warp --json
+    """
     parsed = _assignments(changes)
     _emit(_run(network, account, confirmations, lambda s: s.set_underlying(symbol, parsed, warp=warp)), as_json)
 
@@ -152,7 +176,13 @@ def underlying_cmd(network, account, confirmations, as_json, warp, symbol, chang
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all-ready", is_flag=True, help="every queued change whose eta has passed")
 def execute_cmd(network, account, confirmations, as_json, warp, ids, all_ready) -> None:
-    """Execute queued changes by ID (or --all-ready) once their eta has passed."""
+    """Execute queued changes by ID (or --all-ready) once their eta has passed.
+
+    \b
+    Examples:
+      crossmargin risk execute 3 4
+      crossmargin risk execute --all-ready --json
+    """
     if bool(ids) == all_ready:
         raise UserError("pass operation IDs or --all-ready")
     _emit(_run(network, account, confirmations, lambda s: s.execute(list(ids) if ids else None, warp=warp)), as_json)
@@ -162,7 +192,12 @@ def execute_cmd(network, account, confirmations, as_json, warp, ids, all_ready) 
 @chain_options
 @click.argument("op_id", type=int)
 def cancel_cmd(network, account, confirmations, as_json, op_id) -> None:
-    """Cancel a queued change (the guardian)."""
+    """Cancel a queued change (the guardian).
+
+    \b
+    Examples:
+      crossmargin risk cancel 3 --account guardian
+    """
     _emit(_run(network, account, confirmations, lambda s: s.cancel(op_id)), as_json)
 
 

@@ -73,7 +73,14 @@ def simulate_cmd(ctx, books, paths, scenarios, seed, params_name, days, insuranc
                  funding_premium, out, no_plots, as_json, prices_path, start, end, jump) -> None:
     """Random books along GBM paths and stylised crash replays: capital, liquidations and bad debt,
     cross margin vs isolated margin (pure Python model, no chain). With --from/--to: a replay of real daily
-    closes (`crossmargin replay`, the contract's Dutch auction)."""
+    closes (`crossmargin replay`, the contract's Dutch auction).
+
+    \b
+    Examples:
+      crossmargin simulate --books 500 --paths 5
+      crossmargin simulate --scenario 2020-03-12 --liquidation mm --no-plots --json
+      crossmargin simulate --from 2022-11-01 --to 2022-11-20 --jump 2
+    """
     if start or end:
         from crossmargin.cli.history import replay_cmd
 
@@ -167,7 +174,13 @@ def report() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def efficiency_cmd(params_name, notional, out, no_plots, as_json) -> None:
     """IM of canonical books (basis trade, covered call, hedged short straddle, correlated and diversified
-    longs, long ETH vs short BTC) under cross margin, isolated margin and a naive sum of per-position margins."""
+    longs, long ETH vs short BTC) under cross margin, isolated margin and a naive sum of per-position margins.
+
+    \b
+    Examples:
+      crossmargin report efficiency
+      crossmargin report efficiency --params demo --notional 100000 --json
+    """
     from crossmargin.sim.efficiency import efficiency
 
     params = _params(params_name)

@@ -65,10 +65,11 @@ def order_cmd(network, account, confirmations, as_json, account_id, instrument, 
 @trade.command("fill")
 @chain_options
 @click.argument("order_file", type=click.File("r"))
-@click.argument("taker_account", type=int)
+@click.argument("taker_account_id", type=int)
 @click.option("--size", default=None, help="Fill this much (default: what is left of the order).")
-def fill_cmd(network, account, confirmations, as_json, order_file, taker_account, size) -> None:
-    """Fill the signed order in ORDER_FILE ('-' for stdin) from TAKER_ACCOUNT.
+def fill_cmd(network, account, confirmations, as_json, order_file, taker_account_id, size) -> None:
+    """Fill the signed order in ORDER_FILE ('-' for stdin) from the account TAKER_ACCOUNT_ID (signed by --account,
+    its owner).
 
     \b
     Examples:
@@ -85,8 +86,8 @@ def fill_cmd(network, account, confirmations, as_json, order_file, taker_account
     qty = parse_amount(size, "size") if size else None
     with connect(network, account, confirmations) as session:
         p = load_protocol(session)
-        data = guard(lambda: p.fill(signed, taker_account, qty))
-        data["taker_margin"] = p.margin(taker_account)
+        data = guard(lambda: p.fill(signed, taker_account_id, qty))
+        data["taker_margin"] = p.margin(taker_account_id)
     m = data["taker_margin"]
     emit(data, as_json, table(f"fill {data['hash'][:10]}...", ["filled", "price", "maker", "taker", "taker health", "gas"],
                               [[data["filled"], data["price"], data["maker"], data["taker"], m["health"], data["gas_used"]]]))
@@ -97,7 +98,13 @@ def fill_cmd(network, account, confirmations, as_json, order_file, taker_account
 @click.argument("account_ids", type=int, nargs=-1, required=True)
 @click.option("--expired", "expired", multiple=True, help="First fix this expired instrument's settlement price.")
 def settle_cmd(network, account, confirmations, as_json, account_ids, expired) -> None:
-    """Realise funding and close settled expiries of ACCOUNT_IDS to cash (anyone may call)."""
+    """Realise funding and close settled expiries of ACCOUNT_IDS to cash (anyone may call).
+
+    \b
+    Examples:
+      crossmargin trade settle 2 3
+      crossmargin trade settle 2 --expired ETH-30D --json      # fix ETH-30D's settlement price first
+    """
     from crossmargin.chain.session import connect
 
     with connect(network, account, confirmations) as session:

@@ -58,6 +58,7 @@ def build(state, params, summaries: dict[str, dict], seconds: float) -> dict:
 
 
 def _account(t, bids: list[dict]) -> dict:
+    """`min_mm_ratio`: the worst equity/MM sampled, the `before` samples (what the keeper found) included."""
     first, last = t.history[0], t.history[-1]
     outcome = ("not opened: " + t.note) if not t.opened else (
         "liquidated" + (" (partial)" if last["positions"] else "") if bids else  # partial: it kept part of its book
@@ -74,7 +75,7 @@ def _band_actions(state) -> list[dict]:
     that crash step (after the deposit or reduction settled)."""
     records = state.bots.log("band")
     band = next(t for t in state.tracked if t.account == state.band[1])
-    end_ratio = {h["t"]: h["equity_im"] / h["im"] for h in band.history if h["im"] > 0}
+    end_ratio = {h["t"]: h["equity_im"] / h["im"] for h in band.history if h["im"] > 0 and h.get("phase") != "before"}
     out = []
     for i, r in enumerate(records):
         if r.get("event") != "send" or r.get("purpose") not in ("deposit", "withdraw", "reduce"):
@@ -181,6 +182,44 @@ def _bot_rows(summaries: dict[str, dict]) -> list[list[str]]:
     return rows
 
 
+FLOOR = 0.05  # log scale: an emptied account (equity ≤ 0) is drawn here
+
+
+def _ratio_at(hist: list[dict], t: int, phase: str) -> float | None:
+    """equity/MM of an account at crash second `t`: its `phase` sample of that step (else any sample then)."""
+    at = [h for h in hist if h["t"] == t and h["mm"] > 0]
+    h = next((h for h in at if h.get("phase") == phase), at[0] if at else None)
+    return None if h is None else max(h["equity_mm"] / h["mm"], FLOOR)
+
+
+def _health_panel(ax, r: dict) -> None:
+    """Each account's equity/MM at every sample, in order: at each step the `before` sample (the oracles moved:
+    prices and the vol feeder's posts; the other bots not yet acted) then the `after` sample, so a liquidation shows as a dip below 1 and the jump its bids
+    make; an auction start (x) is marked where the keeper found the account, a bid (triangle) where its step
+    ended."""
+    colours = {}
+    for label, hist in r["history"].items():
+        pts = [(h["t"] / 60, max(h["equity_mm"] / h["mm"], FLOOR)) for h in hist if h["mm"] > 0]
+        if pts:
+            (line,) = ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", ms=4, lw=1.2, label=label)
+            colours[label] = line.get_color()
+    shown = set()
+    for e in r["events"]:
+        kind = {"auction started": ("x", 70, "auction started", "before"),
+                "bid": ("^", 36, "bid", "after")}.get(e["event"])
+        hist = r["history"].get(e.get("book"))
+        y = _ratio_at(hist, e["t"], kind[3]) if kind and hist else None
+        if y is None:
+            continue
+        marker, size, name, _ = kind
+        edge = {"edgecolors": "black", "linewidths": 0.6} if marker == "^" else {}
+        ax.scatter([e["t"] / 60], [y], marker=marker, s=size, color=colours.get(e["book"], "black"), zorder=3, **edge)
+        if name not in shown:  # one legend entry per kind, in black (the colour is the account's)
+            ax.scatter([], [], marker=marker, s=size, color="black" if marker == "x" else "white",
+                       label=f"{name} (Liquidation event)", **edge)
+            shown.add(name)
+
+
 def _plots(r: dict, out: Path) -> list[Path]:
     import matplotlib
 
@@ -198,14 +237,10 @@ def _plots(r: dict, out: Path) -> list[Path]:
     ax1.set_ylabel("price (% of start)")
     ax1.grid(alpha=0.3)
     ax1.legend()
-    for label, hist in r["history"].items():
-        xs = [h["t"] / 60 for h in hist if h["mm"] > 0]
-        ys = [max(h["equity_mm"] / h["mm"], 0.05) for h in hist if h["mm"] > 0]
-        if xs:
-            ax2.plot(xs, ys, marker=".", label=label)
+    _health_panel(ax2, r)
     ax2.axhline(1.0, color="red", ls="--", lw=1, label="liquidation (equity = MM)")
     ax2.set_yscale("log")
-    ax2.set_title("Account health: equity / maintenance margin")
+    ax2.set_title("Account health: equity / MM, before and after the bots act each step")
     ax2.set_xlabel("minutes since the crash started")
     ax2.set_ylabel("equity / MM (log scale)")
     ax2.grid(alpha=0.3, which="both")

@@ -1,5 +1,10 @@
-"""Orchestration of the demo: deploy → fund → open books → start the bots → crash step by step (the bots act
-after every price move until they are done) → report."""
+"""Orchestration of the demo: deploy → fund → open books → start the bots → crash step by step (health is
+sampled after every oracle move — prices, then the vol feeder's posts — before the other bots act, and again once
+they are done) → report.
+
+Run to run the demo is the same: the chain's clock is fixed (genesis at `GENESIS_TIMESTAMP`, one second per
+block, each crash step exactly `STEP_SECONDS` later), the bots step in one thread in a fixed order, and every
+nonce is seeded (`SEED`): the same auctions, bids, unwinds, deposits and figures every time."""
 
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ from crossmargin.demo import shares as demo_shares
 from crossmargin.demo.crash import STEP_SECONDS, crash_path
 
 console = Console(width=None if Console().is_terminal else 130)
+
+GENESIS_TIMESTAMP = 1_767_225_600  # 2026-01-01 00:00 UTC: the demo chain's clock starts here, not at the wall clock
+SEED = 20200312                    # the order nonces of the books and of the market maker
 
 
 @dataclass
@@ -50,6 +58,7 @@ class DemoState:
     step_blocks: list[tuple[int, int]] = field(default_factory=list)  # (first block, crash seconds) per step
     insurance_start: float = 0.0
     share_rates: list[dict] = field(default_factory=list)   # ERC-4626 share guards at each snapshot (demo.shares)
+    nonces: int = 0                           # order nonces used by the books' trades (SEED-based, in order)
 
 
 def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None = None,
@@ -64,7 +73,7 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
     started = time.monotonic()
     quiet = as_json
     with tempfile.TemporaryDirectory() as tmp, _deployments_in(tmp):
-        with Anvil(extra_args=["--base-fee", "0"]) as node, connect(node.uri) as session, _progress(quiet) as progress:
+        with _node() as node, connect(node.uri) as session, _progress(quiet) as progress:
             task = progress.add_task("deploying", total=None)
             params = load_params(params_name)
             deploy(session, params, on_step=lambda k, w: progress.update(task, description=f"deploy: {k}"))
@@ -91,7 +100,10 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
                 demo_shares.accrue(state, STEP_SECONDS)   # the staked-ETH vault earns its yield
                 for sym, price in step.prices.items():
                     p.set_price(sym, D(str(price)))
-                # no scripted vols: the vol feeder (demo.bots) posts its forecast from these rounds
+                # no scripted vols: the vol feeder (demo.bots) posts its forecast from these rounds, first (the
+                # oracles' move), then health is what the keeper finds (below MM shows below 1), then all act
+                state.bots.settle(step.seconds, only=("vol",))
+                _sample_health(state, step.seconds, "before")
                 state.bots.settle(step.seconds)
                 _snapshot(state, step.seconds, step.prices)
                 progress.update(task, advance=1, description=_step_line(state, step))
@@ -99,6 +111,15 @@ def run_demo(as_json: bool = False, params_name: str = "demo", steps: int | None
             summaries = state.bots.finish()
             result = report_mod.build(state, params, summaries, time.monotonic() - started)
     return report_mod.publish(result, as_json=as_json, out_dir=out_dir)
+
+
+@contextmanager
+def _node():
+    """The demo's own anvil on a fixed clock: genesis at GENESIS_TIMESTAMP, then one second per block (Ape's
+    transactions and the bots' alike), so timestamps, funding, auction discounts and option values repeat."""
+    with Anvil(extra_args=["--base-fee", "0", "--timestamp", str(GENESIS_TIMESTAMP)]) as node:
+        rpc(node.uri, "anvil_setBlockTimestampInterval", [1])
+        yield node
 
 
 @contextmanager
@@ -133,7 +154,7 @@ def _start_bots(state: DemoState, book: Path):
             for name, (signer, acct) in (("maker", state.maker), ("keeper", state.keeper), ("band", state.band))}
     # the share-rate poker signs with a key of its own (anyone may poke): the first one no book uses
     poker = 3 + len(BOOKS) if state.protocol.params.share_vaults else None
-    return DemoBots(state.node.uri, book, keys, poker_key=poker)
+    return DemoBots(state.node.uri, book, keys, poker_key=poker, seed=SEED)
 
 
 def _mark_step(state: DemoState, seconds: int) -> None:
@@ -147,7 +168,10 @@ def _step_line(state: DemoState, step) -> str:
 
 
 def _advance(state: DemoState, seconds: int) -> None:
-    rpc(state.node.uri, "evm_increaseTime", [seconds])
+    """One block exactly `seconds` after the last (the fixed clock: `evm_increaseTime` is ignored under an
+    interval)."""
+    last = int(rpc(state.node.uri, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    rpc(state.node.uri, "evm_setNextBlockTimestamp", [last + seconds])
     rpc(state.node.uri, "evm_mine")
 
 
@@ -168,7 +192,6 @@ def _open_book(state: DemoState, book: Book) -> None:
     p, s = state.protocol, state.session
     index = 3 + BOOKS.index(book)
     trader = s.test_account(index)
-    maker, maker_acct = state.maker
     if book.isolated:
         for instrument, size in book.trades:
             spec = p.instrument(instrument)
@@ -176,20 +199,31 @@ def _open_book(state: DemoState, book: Book) -> None:
             t = Tracked(book.name, acct, f"{book.name}: {instrument}", "isolated")
             state.tracked.append(t)
             _try(t, lambda: [p.deposit(acct, sym, amt, signer=trader) for sym, amt in book.split[instrument].items()])
-            _try(t, lambda: p.trade(maker_acct, maker, acct, trader, instrument, size, _mid(p, instrument)))
+            _try(t, lambda: _trade(state, acct, trader, instrument, size))
         return
     acct = p.open_account(signer=trader)
     t = Tracked(book.name, acct, book.name, "cross")
     state.tracked.append(t)
     _try(t, lambda: [p.deposit(acct, sym, amt, signer=trader) for sym, amt in book.deposits.items()])
     for instrument, size in book.trades:
-        _try(t, lambda: p.trade(maker_acct, maker, acct, trader, instrument, size, _mid(p, instrument)))
+        _try(t, lambda: _trade(state, acct, trader, instrument, size))
     for sym, amount in book.withdraw_after.items():
         _try(t, lambda: p.withdraw(acct, sym, amount, signer=trader))
     if book.band:  # the agent's reserve: cash in its owner's wallet, deposited when the ratio falls
         state.band = (trader, acct)
         units = int(BAND_RESERVE["USDC"] * 10 ** p.collateral("USDC").decimals)
         p.token("USDC").mint(trader.address, units, **s.tx_kwargs(trader))
+
+
+def _trade(state: DemoState, acct: int, trader, instrument: str, size: D) -> None:
+    """The trader buys `size` (sells if negative) from the market maker at `_mid`: the maker signs an order with
+    the next seeded nonce, the trader fills it."""
+    p = state.protocol
+    maker, maker_acct = state.maker
+    state.nonces += 1
+    signed = p.make_order(maker_acct, instrument, "sell" if size > 0 else "buy", abs(size), _mid(p, instrument),
+                          signer=maker, nonce=SEED * 1000 + state.nonces)
+    p.fill(signed, acct, signer=trader)
 
 
 def _try(t: Tracked, fn) -> None:
@@ -218,13 +252,19 @@ def _mid(p, instrument: str) -> D:
 
 
 def _snapshot(state: DemoState, seconds: int, prices: dict) -> None:
+    """The end of a step (the bots are done): prices, vols and every account's health."""
     state.prices.append({"t": seconds, **prices})
     demo_shares.snapshot(state, seconds)
     state.vols.append({"t": seconds, **{u.symbol: float(state.protocol.vol_oracle.vol(u.id)[0]) / 1e18
                                         for u in state.protocol.listed_params.underlyings}})
+    _sample_health(state, seconds, "after")
+
+
+def _sample_health(state: DemoState, seconds: int, phase: str) -> None:
+    """Every tracked account's margin now: `before` the bots act on a step's prices, or `after` they are done."""
     for t in state.tracked:
         m = state.protocol.margin(t.account)
-        t.history.append({"t": seconds, "equity_mm": float(m["equity_mm"]), "mm": float(m["mm"]),
+        t.history.append({"t": seconds, "phase": phase, "equity_mm": float(m["equity_mm"]), "mm": float(m["mm"]),
                           "equity_im": float(m["equity_im"]), "im": float(m["im"]), "health": m["health"],
                           "positions": len(m["positions"])})
 

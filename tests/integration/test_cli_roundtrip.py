@@ -105,7 +105,7 @@ def test_risk_manager_sets_params_and_correlation_inside_the_checks(deployed, cl
     """Each change is queued on the Timelock; `--warp` (dev chains) moves the clock past the delay and executes."""
     shown = cli.json("risk", "show")
     params = {r["name"]: r for r in shown["params"]}
-    assert shown["underlyings"] == ["ETH", "BTC", "SOL"] and shown["correlation"][0][1] == 0.8
+    assert shown["underlyings"] == ["ETH", "BTC", "SOL"] and shown["correlation"][0][1] == "0.8"
     assert params["im_factor"]["value"] == "1.25" and params["im_factor"]["max"] == "3"
     assert shown["pending"] == [] and shown["timelock"]["delay_seconds"] == 86_400
     out = cli.json("risk", "set", "im_factor=1.4", "horizon_seconds=43200", "--warp")
@@ -113,8 +113,8 @@ def test_risk_manager_sets_params_and_correlation_inside_the_checks(deployed, cl
     assert params["im_factor"] == "1.4" and params["horizon_seconds"] == "43200"
     assert out["executed"] == [out["queued"]["id"]] and out["pending"] == []
     out = cli.json("risk", "correlation", "ETH:BTC=0.9", "sol:eth=0.5", "--warp")
-    assert out["correlation"][0][1] == out["correlation"][1][0] == 0.9
-    assert out["correlation"][0][2] == 0.5 and out["correlation"][1][2] == 0.65  # the others kept exactly
+    assert out["correlation"][0][1] == out["correlation"][1][0] == "0.9"
+    assert out["correlation"][0][2] == "0.5" and out["correlation"][1][2] == "0.65"  # the others kept exactly
     out = cli.json("risk", "collateral", "weth", "base_im=0.15", "slope=0.2", "--warp")
     weth = next(c for c in out["collaterals"] if c["symbol"] == "WETH")
     assert (weth["base_im"], weth["slope"], weth["base_mm"]) == ("0.15", "0.2", "0.05")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -353,3 +354,159 @@ def test_ape_run_deploy_without_node_modules_on_path_writes_its_own_file(op, cli
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "deployed on chain 31337" in proc.stdout and json.loads(own.read_text())["complete"]
     assert op["default"].read_bytes() == before
+
+
+# --- polish: --help examples, one JSON convention, exact approvals, library code without the CLI -----------------
+
+def _commands():
+    """Every leaf command of the CLI, with its path."""
+    import click
+
+    from crossmargin.cli import cli, register_all
+
+    register_all()
+
+    def walk(cmd, path):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield " ".join(path), cmd
+
+    return list(walk(cli, []))
+
+
+def test_every_command_help_has_examples():
+    """`crossmargin X --help` of every command shows an Examples section with at least one runnable line."""
+    commands = _commands()
+    assert len(commands) >= 30 and {"trade settle", "risk set", "simulate", "report efficiency"} <= dict(commands).keys()
+    missing = []
+    for path, _ in commands:
+        r = run(*path.split(), "--help")
+        assert r.code == 0, (path, r.err)
+        examples = r.out.split("Examples:")[1] if "Examples:" in r.out else ""
+        if f"crossmargin {path}" not in examples:
+            missing.append(path)
+    assert not missing, f"--help without an Examples section of their own: {missing}"
+
+
+def test_signer_and_account_ids_have_one_name_each():
+    """`--account` is always the signer; a Vault account is ACCOUNT_ID (positional) or `--account-id` (bots,
+    optional); `--isolated` takes an instrument name like the trade commands."""
+    import click
+
+    for path, cmd in _commands():
+        for param in cmd.params:
+            names = [*param.opts, *getattr(param, "secondary_opts", [])]
+            if isinstance(param, click.Argument) and "account" in param.name:
+                assert param.name.endswith(("account_id", "account_ids")), (path, param.name)
+            if "--account" in names:
+                assert "Signer" in param.help, (path, param.help)
+            if any(n.startswith("--account") and n not in ("--account", "--account-id") for n in names):
+                raise AssertionError(f"{path}: {names}")
+    isolated = next(o for o in dict(_commands())["account open"].params if o.name == "isolated")
+    assert isolated.metavar == "INSTRUMENT" and "a name like ETH-PERP" in isolated.help
+
+
+def _walk_json(value, path="$"):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk_json(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk_json(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def test_json_numbers_follow_one_convention(op, tmp_path):
+    """Every chain command's --json: amounts, prices, USD, vols, ratios and parameters are exact decimal strings
+    (no float anywhere, no exponent); ids, counts, blocks, seconds and gas are integers; USDC keeps its own 6
+    decimals (JSON and table); margin_ratio is equity/IM at 18 decimals, not rounded further."""
+    net = ["--network", op["uri"]]
+    maker = ok("account", "open", *net, "--account", "TEST::10")["account"]
+    taker = ok("account", "open", *net, "--account", "TEST::11")["account"]
+    ok("account", "deposit", str(maker), "USDC", "100000", *net, "--account", "TEST::10")
+    order = tmp_path / "o.json"
+    outputs = {
+        "deploy": ok("deploy", *net),
+        "account deposit": ok("account", "deposit", str(taker), "USDC", "1234.567891", *net, "--account", "TEST::11"),
+        "account deposit weth": ok("account", "deposit", str(taker), "WETH", "0.123456789012345678", *net,
+                                   "--account", "TEST::11"),
+        "trade order": ok("trade", "order", str(maker), "ETH-PERP", "sell", "0.7", "3000", "--out", str(order), *net,
+                          "--account", "TEST::10"),
+    }
+    outputs["trade fill"] = ok("trade", "fill", str(order), str(taker), *net, "--account", "TEST::11")
+    outputs.update({
+        "account withdraw": ok("account", "withdraw", str(taker), "USDC", "0.000001", *net, "--account", "TEST::11"),
+        "account show": ok("account", "show", str(taker), *net),
+        "oracle show": ok("oracle", "show", *net),
+        "oracle set": ok("oracle", "set", "ETH", "--price", "3000", *net),
+        "risk show": ok("risk", "show", *net),
+        "liquidations": ok("liquidations", "--all", *net),
+        "trade settle": ok("trade", "settle", str(taker), *net),
+    })
+    integers = {"account", "chain_id", "start_block", "sent", "isolated_instrument", "taker", "maker", "gas_used",
+                "delay_seconds", "grace_seconds", "id", "eta", "started", "expiry", "age_seconds", "params_version",
+                "round", "instrument", "nonce", "size", "limit_price", "fee_rate"}
+    for name, data in outputs.items():
+        for path, value in _walk_json(data):
+            key = path.rsplit(".", 1)[-1].split("[")[0]
+            assert not isinstance(value, float), f"{name} {path} = {value!r}: a float"
+            if isinstance(value, int) and not isinstance(value, bool):
+                assert key in integers, f"{name} {path} = {value!r}: amounts are decimal strings"
+            if isinstance(value, str) and re.fullmatch(r"-?[\d.]+(e[-+]?\d+)?", value, re.I):
+                assert re.fullmatch(r"-?\d+(\.\d+)?", value), f"{name} {path} = {value!r}: plain decimals"
+    shown = outputs["account show"]
+    assert shown["balances"]["USDC"] == "1234.56789" and shown["max_withdrawable"]["USDC"] == "1234.56789"
+    assert outputs["account deposit weth"]["balances"]["WETH"] == "0.123456789012345678"
+    m = shown["margin"]
+    eq_im, im = (int(Decimal(m[k]) * 10**18) for k in ("equity_im", "im"))
+    assert m["margin_ratio"] == str(Decimal(eq_im * 10**18 // im) / 10**18), m
+    assert len(m["margin_ratio"].split(".")[1]) > 6, "not rounded for JSON"
+    assert outputs["risk show"]["correlation"][0][1] == "0.8"
+    table = run("account", "show", str(taker), *net)
+    assert "1,234.56789" in table.out and "0.123456789012345678" in table.out, table.out
+
+
+def test_scenario_approves_exactly_what_it_deposits(op):
+    """bots/scenario.py (tests, keeper benchmark): the allowance it grants is what its deposits take, used up."""
+    from crossmargin.bots.core import dev_key, web3_for
+    from crossmargin.bots.reads import Deployment
+    from crossmargin.bots.scenario import Scenario
+
+    w3 = web3_for(op["uri"])
+    dep = Deployment.load(w3)
+    key = dev_key(12)
+    sc = Scenario(w3, dep, dev_key(0))
+    ids = sc.open_accounts(key, 2)
+    sc.deposit(key, ids, "USDC", 1_000)
+    sc.deposit(key, ids, "USDC", 500)
+    usdc = dep.token("USDC")
+    assert usdc.functions.allowance(key.address, dep.vault.address).call() == 0
+    approvals = [int.from_bytes(bytes(tx["input"])[-32:], "big")
+                 for n in range(w3.eth.block_number - 8, w3.eth.block_number + 1)
+                 for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]
+                 if tx["from"] == key.address and tx["to"] == usdc.address
+                 and bytes(tx["input"])[:4] == bytes.fromhex("095ea7b3")]
+    assert approvals == [2 * 1_000 * 10**6, 2 * 500 * 10**6]
+
+
+def test_library_code_imports_no_cli():
+    """The bots, the demo and the keeper benchmarks are library code: importing (and starting) them loads nothing
+    of `crossmargin.cli`."""
+    import subprocess
+    import sys
+
+    from crossmargin.paths import ROOT
+
+    code = ("import importlib, pkgutil, sys\n"
+            "import crossmargin.bots, crossmargin.demo\n"
+            "for pkg in (crossmargin.bots, crossmargin.demo):\n"
+            "    for m in pkgutil.iter_modules(pkg.__path__): importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
+            "import benchmarks.keeper, benchmarks.keeper_crash\n"
+            "assert benchmarks.keeper_crash._entry() == ['-m', 'crossmargin']\n"
+            "print(sorted(k for k in sys.modules if k.startswith('crossmargin.cli')))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

@@ -410,7 +410,7 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
          are the auction's own (its parameter version). Closes the auction once
          the account is no longer below MM.
          Escalated (issue 18: the auction sat at d_max for `escalation_delay`
-         unbid, 0 < V < MM, `_fraction` >= 1): the bidder takes everything at
+         unbid, 0 < V < escalation_reward·MM, `_fraction` >= 1): the bidder takes everything at
          d_max plus a reward R = escalation_reward·MM·min(1, t_e / T) (t_e the
          seconds since it escalated), paid out of the account's proceeds
          V·(1 - d_max - r) first, then by the fund, then by the loss index
@@ -443,9 +443,10 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     f: uint256 = constants.WAD
     escalated: bool = False
     reward: uint256 = 0
-    # dev: only a full bid on a solvent sliver (V < MM) escalates; a larger V is worth a bid at d_max
-    if v.value > 0 and _fraction >= constants.WAD and convert(v.value, uint256) < pre.mm:
-        escalated, reward = self._reward(auction, p, pre.mm)
+    # dev: only a full bid on a solvent sliver (V < escalation_reward·MM) escalates: a larger V is worth a bid
+    # at d_max, and its owner keeps the d_max floor however late (`_reward`)
+    if v.value > 0 and _fraction >= constants.WAD:
+        escalated, reward = self._reward(auction, p, pre.mm, convert(v.value, uint256))
     if escalated:
         payment = self._escalated_bid(_account, _bidder_account, v, d, p, reward)
     elif v.value > 0:
@@ -585,16 +586,19 @@ def discount(_account: uint256) -> uint256:
 @view
 def escalation(_account: uint256) -> (bool, uint256):
     """
-    @notice Whether an account's live auction has escalated (unbid at d_max for `escalation_delay`) and the
-            reward a full bid on it earns now (if its mark value V is in (0, MM): see `bid`).
+    @notice Whether a full bid on an account's live auction is escalated now (unbid at d_max for
+            `escalation_delay`, its mark value 0 < V < escalation_reward·MM: see `bid`) and the reward it earns.
+    @dev Reverts on stale prices (as `quote`).
     @param _account Account id.
     @return (escalated, reward in WAD USD at the account's MM now; 0 unless escalated).
     """
     auction: Auction = self._load(_account)
     if not auction.active or block.timestamp > auction.expiry:
         return False, 0
-    r: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
-    return self._reward(auction, self._bid_params(auction.version), r.mm)
+    v: Valuation = self._valuation(_account, True)
+    if v.value <= 0:
+        return False, 0
+    return self._reward(auction, self._bid_params(auction.version), v.margin.mm, convert(v.value, uint256))
 
 
 @external
@@ -627,12 +631,10 @@ def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
         d = self._discount(auction.start, p)
     if v.value <= 0:
         return -convert(self._covered(self._shortfall(v, d), _account, 0), int256), constants.WAD
-    if _fraction >= constants.WAD and auction.active and block.timestamp <= auction.expiry and convert(
-        v.value, uint256
-    ) < v.margin.mm:
+    if _fraction >= constants.WAD and auction.active and block.timestamp <= auction.expiry:
         escalated: bool = False
         reward: uint256 = 0
-        escalated, reward = self._reward(auction, p, v.margin.mm)
+        escalated, reward = self._reward(auction, p, v.margin.mm, convert(v.value, uint256))
         if escalated:
             pay: uint256 = self._price_up(constants.WAD, v.value, constants.WAD - d)
             fee: uint256 = self._price_up(constants.WAD, v.value, p.fund_fee_rate)
@@ -842,7 +844,7 @@ def _escalated_bid(
     _account: uint256, _bidder: uint256, _v: Valuation, _d: uint256, _p: LiquidationParams, _reward: uint256
 ) -> int256:
     """
-    @dev A full bid on an escalated auction (0 < V < MM, unbid at d_max for
+    @dev A full bid on an escalated auction (0 < V < escalation_reward·MM, unbid at d_max for
          `escalation_delay`): everything moves to the bidder as in a full
          solvent bid at d_max (the account is owed pay = ceil(V·(1 - d)) and
          pays the fund fee ceil(V·r)), and the bidder also earns the reward R:
@@ -852,7 +854,7 @@ def _escalated_bid(
          debt). So the fund pays max(0, R - V·(1 - d - r)) <= escalation_reward·MM.
     @param _account Liquidated account.
     @param _bidder Bidder's account.
-    @param _v The account's valuation (0 < V < MM).
+    @param _v The account's valuation (0 < V < escalation_reward·MM).
     @param _d Discount now (d_max).
     @param _p Parameters.
     @param _reward R (WAD USD).
@@ -904,16 +906,20 @@ def _escalated_bid(
 
 @internal
 @view
-def _reward(_auction: Auction, _p: LiquidationParams, _mm: uint256) -> (bool, uint256):
+def _reward(_auction: Auction, _p: LiquidationParams, _mm: uint256, _value: uint256) -> (bool, uint256):
     """
-    @dev Whether an auction has escalated: it has sat at d_max (the ramp T
-         over) for its version's `escalation_delay`; and the reward of a full
-         bid then: escalation_reward·MM·min(t_e, T) / T, t_e the seconds since
-         it escalated (0 at the escalation, the cap T later), rounded down.
-         Reads the version's fourth word only once the ramp is over.
+    @dev Whether a full bid on a solvent account escalates: its auction has
+         sat at d_max (the ramp T over) for its version's `escalation_delay`
+         and the account is a sliver, V < escalation_reward·MM (its whole
+         value is less than the reward cap: a larger V is worth a bid at d_max,
+         so its owner keeps the d_max floor however late); and the reward then:
+         escalation_reward·MM·min(t_e, T) / T, t_e the seconds since it
+         escalated (0 at the escalation, the cap T later), rounded down. Reads
+         the version's fourth word only once the ramp is over.
     @param _auction The auction (live).
     @param _p Its parameters (`_bid_params`).
     @param _mm The account's MM now.
+    @param _value Its mark value V (> 0).
     @return (escalated, reward WAD USD).
     """
     ramp_end: uint256 = _auction.start + _p.auction_seconds
@@ -921,10 +927,11 @@ def _reward(_auction: Auction, _p: LiquidationParams, _mm: uint256) -> (bool, ui
         return False, 0
     w3: uint256 = self._param_sets[_auction.version][3]
     since: uint256 = ramp_end + (w3 & packing.U64_MAX)
-    if block.timestamp < since:
+    rate: uint256 = w3 >> 64
+    if block.timestamp < since or _value * constants.WAD >= _mm * rate:
         return False, 0
     t: uint256 = min(block.timestamp - since, _p.auction_seconds)
-    return True, _mm * (w3 >> 64) * t // (constants.WAD * _p.auction_seconds)
+    return True, _mm * rate * t // (constants.WAD * _p.auction_seconds)
 
 
 @internal

@@ -6,8 +6,8 @@ while closing what it brings costs a keeper ~1 % of the notional in a crash. Bel
 bid loses money at every discount; the auction expires, restarts at d_start, expires again, and the account stays
 liquidatable as long as V > 0 (the insolvent path, which pays MM·d, only starts at V <= 0).
 
-Now the auction escalates: once it has sat at d_max for `escalation_delay` (15 min) unbid, a full bid on an
-account worth 0 < V < MM also earns a reward ramping over T (15 min) up to escalation_reward·MM (0.3·MM), paid out
+Now the auction escalates: once it has sat at d_max for `escalation_delay` (15 min) unbid, a full bid on a
+sliver (0 < V < escalation_reward·MM) also earns a reward ramping over T (15 min) up to escalation_reward·MM, paid out
 of the owner's proceeds first, then by the insurance fund (then the loss index). A keeper bids as soon as the
 reward covers its unwind cost; the owner never receives more than a full bid at d_max would have paid it.
 """

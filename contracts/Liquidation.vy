@@ -343,7 +343,8 @@ def start_auction(_account: uint256, _starter_account: uint256) -> bool:
     assert v.liquidatable, errors.NOT_LIQUIDATABLE
 
     # ---- math, storage, event
-    fee: uint256 = self._open(_account, _starter_account, old, v)
+    version: uint256 = self._version
+    fee: uint256 = self._open(_account, _starter_account, old, v, version, self._start_params(version))
 
     # ---- transfer
     if fee > 0:
@@ -371,6 +372,9 @@ def start_auctions(_accounts: DynArray[uint256, MAX_START_BATCH], _starter_accou
     assert staticcall vault.is_authorized(_starter_account, msg.sender), errors.NOT_AUTHORIZED
     fees: uint256 = 0
     started: uint256 = 0
+    # dev: every start of the batch runs on the current version: its parameters are read once
+    version: uint256 = self._version
+    p: LiquidationParams = self._start_params(version)
     for account: uint256 in _accounts:
         if account <= constants.FEE_ACCOUNT or account == _starter_account:
             continue
@@ -382,7 +386,7 @@ def start_auctions(_accounts: DynArray[uint256, MAX_START_BATCH], _starter_accou
         if not v.liquidatable:
             continue
         # ---- math, storage, event; the account's fee leaves at once (its cash may go negative)
-        fee: uint256 = self._open(account, _starter_account, old, v)
+        fee: uint256 = self._open(account, _starter_account, old, v, version, p)
         if fee > 0:
             extcall vault.adjust_cash(account, -convert(fee, int256))
             fees += fee
@@ -703,7 +707,9 @@ def losses() -> (uint256, uint256, uint256):
 
 
 @internal
-def _open(_account: uint256, _starter_account: uint256, _old: Auction, _v: Valuation) -> uint256:
+def _open(
+    _account: uint256, _starter_account: uint256, _old: Auction, _v: Valuation, _version: uint256, _p: LiquidationParams
+) -> uint256:
     """
     @dev Open (or restart) the auction of a liquidatable account: its flag
          fee, its loss estimate and hold (`_book_loss`), its word and event.
@@ -712,10 +718,12 @@ def _open(_account: uint256, _starter_account: uint256, _old: Auction, _v: Valua
     @param _starter_account Account credited with the flag fee.
     @param _old Its auction before (inactive, or active and expired).
     @param _v Its valuation (liquidatable).
+    @param _version The current parameter version.
+    @param _p Its parameters (`_start_params`).
     @return The flag fee (0 on a restart).
     """
-    version: uint256 = self._version
-    p: LiquidationParams = self._load_params(version)
+    version: uint256 = _version
+    p: LiquidationParams = _p
     fee: uint256 = 0
     if not _old.active:
         fee = min(_v.margin.mm * p.flag_fee_rate // constants.WAD, p.flag_fee_cap)
@@ -1434,6 +1442,31 @@ def _bid_params(_version: uint256) -> LiquidationParams:
         min_partial_mm=w1 >> 128,
         full_close_health=(w1 >> 64) & packing.U64_MAX,
         max_age_seconds=0,
+        escalation_delay=0,
+        escalation_reward=0,
+    )
+
+
+@internal
+@view
+def _start_params(_version: uint256) -> LiquidationParams:
+    """
+    @dev The parameters a start uses (flag fee, max age, d_max): the first and third words of a version.
+    @param _version Parameter version.
+    @return Parameters (the second and fourth words' fields left 0, not read).
+    """
+    w0: uint256 = self._param_sets[_version][0]
+    w2: uint256 = self._param_sets[_version][2]
+    return LiquidationParams(
+        discount_start=w0 & packing.U64_MAX,
+        discount_max=(w0 >> 64) & packing.U64_MAX,
+        auction_seconds=(w0 >> 128) & packing.U64_MAX,
+        flag_fee_rate=w0 >> 192,
+        flag_fee_cap=w2 & (2**128 - 1),
+        fund_fee_rate=0,
+        min_partial_mm=0,
+        full_close_health=0,
+        max_age_seconds=w2 >> 128,
         escalation_delay=0,
         escalation_reward=0,
     )

@@ -449,7 +449,7 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     reward: uint256 = 0
     # dev: only a full bid on a solvent sliver (V < escalation_reward·MM) escalates: a larger V is worth a bid
     # at d_max, and its owner keeps the d_max floor however late (`_reward`)
-    if v.value > 0 and _fraction >= constants.WAD:
+    if v.value > 0 and _fraction >= constants.WAD and block.timestamp > auction.start + p.auction_seconds:
         escalated, reward = self._reward(auction, p, pre.mm, convert(v.value, uint256))
     if escalated:
         payment = self._escalated_bid(_account, _bidder_account, v, d, p, reward)

@@ -892,8 +892,28 @@ class LiquidationMachine:
             return
         if at > self.world.now:
             self.advance_time(at - self.world.now)
+        self._towards_sliver(self.traders[target].account)
         self.stats.outcomes["escalation"] += 1
         self.bid(target, bidder, 1.0, 0)
+
+    def _towards_sliver(self, account: int, tries: int = 12) -> None:
+        """Move prices (2 grid steps at a time, each underlying in turn, in the direction that lowers V) until
+        the account is a sliver (0 < V < escalation_reward·MM) or under water, so the escalated path is reached.
+        Ordinary price moves: every other account is repriced too."""
+        rate, liq = self.params.liquidation.onchain()["escalation_reward"], self.world.liquidation
+        for i in range(tries):
+            r, _ = self.margin_for_liquidation(account)
+            value = liq.mark_value(account)
+            if value <= 0 or value * WAD < r.mm * rate or r.status == STALE:
+                self.stats.outcomes["escalation: " + ("under water" if value <= 0 else "stale" if r.status == STALE
+                                                      else "a sliver")] += 1
+                return
+            sym = self.symbols[i % len(self.symbols)]
+            step = -2 if self.k[sym] - 2 >= -GRID_MAX else 2
+            self.move_price(sym, step)
+            if liq.mark_value(account) > value and abs(self.k[sym] - 2 * step) <= GRID_MAX:
+                self.move_price(sym, -2 * step)
+        self.stats.outcomes["escalation: not a sliver"] += 1
 
     # -- adversarial: stale auctions and loss front-running (issue 10 §4, §5) --------------------------------
     # Shadow state predicted from the machine's own clock and the auctions' events: each open auction's expiry,

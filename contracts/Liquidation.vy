@@ -643,7 +643,8 @@ def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
             pay: uint256 = self._price_up(constants.WAD, v.value, constants.WAD - d)
             fee: uint256 = self._price_up(constants.WAD, v.value, p.fund_fee_rate)
             own: uint256 = min(reward, pay - fee)
-            return convert(pay - own, int256) - convert(self._covered(reward - own, _account, fee), int256), constants.WAD
+            covered: uint256 = self._covered(reward - own, _account, fee)
+            return convert(pay - own, int256) - convert(covered, int256), constants.WAD
     cap: uint256 = self._fraction_cap(v, d, p)
     f: uint256 = min(_fraction, cap)
     return convert(self._price_up(f, v.value, constants.WAD - d), int256), cap

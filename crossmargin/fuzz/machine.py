@@ -74,10 +74,11 @@ no_trade_makes_insolvent_or_lowers_under_im_ratio   (adversarial `sibling_dump`:
 the_fund_pays_only_for_insolvent_or_escalated_auctions   (issue 18: escalation of an auction nobody bids) on
                                    every bid: the insurance fund's cash falls only in an insolvent bid (BadDebt) or
                                    an escalated one (EscalatedBid); a bid escalates exactly when predicted here (a
-                                   full bid, 0 < V < escalation_reward·MM, the auction at d_max for escalation_delay since its
-                                   (re)start); its reward is escalation_reward·MM·min(1, t_e / T) exactly, paid out
-                                   of the owner's proceeds V·(1 - d_max - r) first, then by the fund (its cash plus
-                                   the bid's fee), then socialised: the fund and the loss index pay at most
+                                   full bid, 0 < V < escalation_reward·MM, the auction at d_max for
+                                   escalation_delay since its (re)start); its reward is
+                                   escalation_reward·MM·min(1, t_e / T) exactly, paid out of the owner's proceeds
+                                   V·(1 - d_max - r) first, then by the fund (its cash plus the bid's fee), then
+                                   socialised: the fund and the loss index pay at most
                                    escalation_reward·MM (bad debt bounded), the owner keeps exactly its proceeds
                                    minus its part (never more than a full bid at d_max). Adversary:
                                    `escalate_unbiddable` (an open auction left unbid to its escalation, then a full

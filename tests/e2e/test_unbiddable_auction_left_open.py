@@ -65,7 +65,8 @@ def test_an_auction_nobody_will_bid_is_escalated_and_cleared(world):
     fund_paid = (fund0 - world.vault.cash_of(1)) / WAD
     owner_left = world.vault.cash_of(victim.account) / WAD
     print(f"[unbiddable auction] reward {esc['reward'] / WAD:,.0f} (owner's proceeds {esc['owner_paid'] / WAD:,.0f}, "
-          f"fund {esc['fund_paid'] / WAD:,.0f}, socialised {esc['socialized'] / WAD:,.0f}); fund net {-fund_paid:,.0f}; "
+          f"fund {esc['fund_paid'] / WAD:,.0f}, socialised {esc['socialized'] / WAD:,.0f}); "
+          f"fund net {-fund_paid:,.0f}; "
           f"owner left with {owner_left:,.2f} of {cash0 / WAD:,.0f}")
     assert cleared_at >= lp.auction_seconds + lp.escalation_delay, "only an auction left at d_max escalates"
     assert world.liquidation.auction(victim.account)[2] is False and health(world, victim.account) >= 0

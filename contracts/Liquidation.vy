@@ -450,7 +450,7 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     # dev: only a full bid on a solvent sliver (V < escalation_reward·MM) escalates: a larger V is worth a bid
     # at d_max, and its owner keeps the d_max floor however late (`_reward`)
     if v.value > 0 and _fraction >= constants.WAD and block.timestamp > auction.start + p.auction_seconds:
-        escalated, reward = self._reward(auction, p, pre.mm, convert(v.value, uint256))
+        escalated, reward = self._reward(auction, p.auction_seconds, pre.mm, convert(v.value, uint256))
     if escalated:
         payment = self._escalated_bid(_account, _bidder_account, v, d, p, reward)
     elif v.value > 0:
@@ -464,7 +464,7 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     # no longer below MM (the auction ends), proven from `pre` when the proof applies (it proves above IM, see
     # `_restored_by_proof`), else re-evaluated
     # dev: an escalated bid leaves the account fewer proceeds than the proof assumes: re-evaluated (it is empty)
-    restored: bool = not escalated and self._restored_by_proof(v, f, d, p)
+    restored: bool = not escalated and self._restored_by_proof(v, f, d, p.fund_fee_rate)
     if not restored:
         post: types.MarginResult = empty(types.MarginResult)
         post_penalty: uint256 = 0
@@ -602,7 +602,7 @@ def escalation(_account: uint256) -> (bool, uint256):
     v: Valuation = self._valuation(_account, True)
     if v.value <= 0:
         return False, 0
-    return self._reward(auction, self._bid_params(auction.version), v.margin.mm, convert(v.value, uint256))
+    return self._reward(auction, self._bid_params(auction.version).auction_seconds, v.margin.mm, convert(v.value, uint256))
 
 
 @external
@@ -638,7 +638,7 @@ def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
     if _fraction >= constants.WAD and auction.active and block.timestamp <= auction.expiry:
         escalated: bool = False
         reward: uint256 = 0
-        escalated, reward = self._reward(auction, p, v.margin.mm, convert(v.value, uint256))
+        escalated, reward = self._reward(auction, p.auction_seconds, v.margin.mm, convert(v.value, uint256))
         if escalated:
             pay: uint256 = self._price_up(constants.WAD, v.value, constants.WAD - d)
             fee: uint256 = self._price_up(constants.WAD, v.value, p.fund_fee_rate)
@@ -915,7 +915,7 @@ def _escalated_bid(
 
 @internal
 @view
-def _reward(_auction: Auction, _p: LiquidationParams, _mm: uint256, _value: uint256) -> (bool, uint256):
+def _reward(_auction: Auction, _ramp: uint256, _mm: uint256, _value: uint256) -> (bool, uint256):
     """
     @dev Whether a full bid on a solvent account escalates: its auction has
          sat at d_max (the ramp T over) for its version's `escalation_delay`
@@ -926,12 +926,12 @@ def _reward(_auction: Auction, _p: LiquidationParams, _mm: uint256, _value: uint
          escalated (0 at the escalation, the cap T later), rounded down. Reads
          the version's fourth word only once the ramp is over.
     @param _auction The auction (live).
-    @param _p Its parameters (`_bid_params`).
+    @param _ramp Its ramp T (`auction_seconds` of its version).
     @param _mm The account's MM now.
     @param _value Its mark value V (> 0).
     @return (escalated, reward WAD USD).
     """
-    ramp_end: uint256 = _auction.start + _p.auction_seconds
+    ramp_end: uint256 = _auction.start + _ramp
     if block.timestamp <= ramp_end:
         return False, 0
     w3: uint256 = self._param_sets[_auction.version][3]
@@ -939,8 +939,8 @@ def _reward(_auction: Auction, _p: LiquidationParams, _mm: uint256, _value: uint
     rate: uint256 = w3 >> 64
     if block.timestamp < since or _value * constants.WAD >= _mm * rate:
         return False, 0
-    t: uint256 = min(block.timestamp - since, _p.auction_seconds)
-    return True, _mm * rate * t // (constants.WAD * _p.auction_seconds)
+    t: uint256 = min(block.timestamp - since, _ramp)
+    return True, _mm * rate * t // (constants.WAD * _ramp)
 
 
 @internal
@@ -1120,7 +1120,7 @@ def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
 
 @internal
 @view
-def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationParams) -> bool:
+def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _fee_rate: uint256) -> bool:
     """
     @dev True when it is proven, without re-evaluating the account, that the
          bid raised its health and left it above IM (at the primary prices,
@@ -1152,7 +1152,7 @@ def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationP
     @param _v The account's valuation before the bid.
     @param _f Fraction taken (WAD).
     @param _d Discount.
-    @param _p Parameters.
+    @param _fee_rate The fund fee rate r (a parameter; a scalar: the bid path copies no struct for it).
     @return Whether health and restoration are proven.
     """
     r: types.MarginResult = _v.margin
@@ -1162,7 +1162,7 @@ def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationP
     slack: int256 = convert(self._slack(r.mm), int256)
     # dev: V(1 - d - r) = V - given, rounded down (given up); V > 0 here and d + r <= 0.9, so it is >= 0
     kept: int256 = _v.value - convert(
-        fixed_point._mul_div_up(convert(_v.value, uint256), _d + _p.fund_fee_rate, constants.WAD), int256
+        fixed_point._mul_div_up(convert(_v.value, uint256), _d + _fee_rate, constants.WAD), int256
     )
     f: int256 = convert(_f, int256)
     # dev: health' - health >= f·(MM - E_mm + V(1 - d - r)), floored

@@ -14,6 +14,8 @@ worst case) and a market-making keeper that already holds the same instruments (
 into existing positions). Anchor: Aave v3 `liquidationCall` costs 359-392k gas; target: <= 400k for a
 4-position bid.
 
+Batch: `start_auctions` on 32 two-perp accounts in one transaction, gas per account (issue 18).
+
 Fuzz: steps per second of `crossmargin.fuzz.runner.run` on pyrevm, invariants included, with linear books and
 with options (targets >= 1,000 and >= 100 steps/s).
 """
@@ -128,6 +130,41 @@ def gas_rows() -> list[dict]:
     return rows
 
 
+BATCH = 32
+
+
+def batch_rows() -> list[dict]:
+    """`start_auctions` on a batch of 32 two-perp accounts (ETH-PERP and BTC-PERP long, ~20k USD each, pushed
+    below MM by the 12 % fall), every slot cold before the transaction: gas per account (issue 18: N = 2,000
+    after a crash needs every start within 3 blocks). `python -m benchmarks.liquidation --no-fuzz`."""
+    import boa
+    from boa.vm.gas_meters import GasMeter
+
+    from crossmargin.fuzz.world import World
+
+    boa.env.set_gas_meter_class(GasMeter)
+    world = World.boa(_params(), n_traders=3 + BATCH)
+    maker, seed, starter = world.traders[:3]
+    world.deposit(maker, "USDC", world.units("USDC", 100_000_000))
+    world.deposit(starter, "USDC", world.units("USDC", 1_000))
+    reference = {s: world.prices[s][0] for s in ("ETH", "BTC", "SOL")}
+    live_markets(world, maker, seed, reference)
+    victims = world.traders[3:]
+    for victim in victims:
+        world.deposit(victim, "USDC", world.units("USDC", 6_000))
+        for sym in ("ETH", "BTC"):
+            world.trade(maker, victim, f"{sym}-PERP", -(20_000 * WAD * WAD // reference[sym]), reference[sym])
+    for sym, price in reference.items():
+        world.set_price(sym, price * 88 // 100)
+    accounts = [v.account for v in victims]
+    boa.env.reset_gas_used()
+    started = world.liquidation.start_auctions(accounts, starter.account, sender=starter.address)
+    # calldata: selector, offset, starter, length, then the accounts
+    gas = boa.env.get_gas_used() + _intrinsic([0, starter.account, len(accounts), *accounts])
+    assert started == BATCH, f"{started} of {BATCH} started"
+    return [{"batch": BATCH, "positions": 2, "underlyings": 2, "gas": gas, "per_account": gas // BATCH}]
+
+
 def fuzz_rows(steps: int, seed: int = 1) -> list[dict]:
     from crossmargin.fuzz.machine import LiquidationMachine
     from crossmargin.fuzz.runner import run
@@ -148,7 +185,7 @@ def fuzz_rows(steps: int, seed: int = 1) -> list[dict]:
     return out
 
 
-def render(gas: list[dict], fuzz: list[dict]) -> None:
+def render(gas: list[dict], fuzz: list[dict], batch: list[dict] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -164,6 +201,14 @@ def render(gas: list[dict], fuzz: list[dict]) -> None:
         t.add_row(str(r["positions"]), str(r["underlyings"]), f"{r['start_auction']:,}", f"{r['bid, fresh keeper']:,}",
                   f"{merged:,}{mark}", f"{r['fraction']:.4f}")
     console.print(t)
+    if batch:
+        b = Table(title="start, per account in a batch of 32 (start_auctions, cold; 2 perps over 2 underlyings)")
+        for col in ("batch", "positions", "underlyings", "transaction gas", "per account"):
+            b.add_column(col, justify="right")
+        for r in batch:
+            b.add_row(str(r["batch"]), str(r["positions"]), str(r["underlyings"]), f"{r['gas']:,}",
+                      f"{r['per_account']:,}")
+        console.print(b)
     f = Table(title="crossmargin fuzz throughput (pyrevm, invariants after every step)")
     for col in ("books", "steps", "seconds", "steps/s", "invariant checks", "target"):
         f.add_column(col, justify="right")
@@ -181,11 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fuzz", action="store_true")
     args = parser.parse_args(argv)
     gas = [] if args.no_gas else gas_rows()
+    batch = [] if args.no_gas else batch_rows()
     fuzz = [] if args.no_fuzz else fuzz_rows(args.fuzz_steps)
     if args.json:
-        print(json.dumps({"gas": gas, "fuzz": fuzz}, indent=2))
+        print(json.dumps({"gas": gas, "batch": batch, "fuzz": fuzz}, indent=2))
     else:
-        render(gas, fuzz)
+        render(gas, fuzz, batch)
     return 0
 
 

@@ -138,6 +138,8 @@ struct LiquidationParams:
     min_partial_mm: uint256      # accounts with MM at or below this may be taken whole (WAD USD)
     full_close_health: uint256   # E_mm / MM at or below which the whole portfolio may be taken
     max_age_seconds: uint256     # an auction takes bids for this long after its (re)start, then expires
+    escalation_delay: uint256    # seconds at d_max (after the ramp T) before an unbid auction escalates
+    escalation_reward: uint256   # cap of an escalated full bid's reward, fraction of MM (reached T after escalating)
 
 
 # @dev An account's valuation at usable prices (memory only).
@@ -166,6 +168,8 @@ MAX_AUCTION_SECONDS: constant(uint256) = 86400
 MAX_START_BATCH: constant(uint256) = 64
 # @dev Longest auction life (`max_age_seconds` in [T, this]): also the longest withdrawal hold of one loss.
 MAX_AUCTION_AGE: constant(uint256) = 86400
+# @dev Largest escalation reward (fraction of MM).
+MAX_ESCALATION_REWARD: constant(uint256) = 5 * 10**17
 # @dev Reasons in `AuctionClosed`.
 CLOSED_RESTORED: constant(uint8) = 1     # a bid brought the account back above MM
 CLOSED_EMPTIED: constant(uint8) = 2      # an insolvent bid took everything
@@ -191,11 +195,13 @@ router: public(immutable(IOracleRouter))
 # @dev Auction per account, packed in one word: start (bits 0-63) | insolvent << 64 | active << 65 |
 #      holds << 66 | expiry << 67 (64 bits) | version << 131 (64 bits).
 _auctions: HashMap[uint256, uint256]
-# @dev Parameter sets by version, three words each (a bid reads the first two: 2 cold slots instead of 9):
+# @dev Parameter sets by version, four words each (a bid reads the first two: 2 cold slots instead of 11; the
+#      fourth only once its auction's ramp is over):
 #      [discount_start | discount_max << 64 | auction_seconds << 128 | flag_fee_rate << 192,
-#       fund_fee_rate | full_close_health << 64 | min_partial_mm << 128, flag_fee_cap | max_age_seconds << 128].
+#       fund_fee_rate | full_close_health << 64 | min_partial_mm << 128, flag_fee_cap | max_age_seconds << 128,
+#       escalation_delay | escalation_reward << 64].
 #      `set_params` writes a new version; an auction runs on the version current at its (re)start.
-_param_sets: HashMap[uint256, uint256[3]]
+_param_sets: HashMap[uint256, uint256[4]]
 # @dev The current parameter version (1 after deployment).
 _version: uint256
 # @dev Per account in an insolvent auction: its loss estimate -V + MM·d_max at the (re)start (WAD).
@@ -243,6 +249,19 @@ event BadDebt:
     account: indexed(uint256)
     bidder_account: indexed(uint256)
     shortfall: uint256
+    fund_paid: uint256
+    socialized: uint256
+    absorbed: uint256
+
+
+# @dev Emitted by an escalated bid (issue 18): the bidder took the whole portfolio of an auction left unbid at
+# d_max and earned `reward` = `owner_paid` (out of the account's proceeds) + `fund_paid` + `socialized`, of which
+# the loss index absorbed `absorbed`.
+event EscalatedBid:
+    account: indexed(uint256)
+    bidder_account: indexed(uint256)
+    reward: uint256
+    owner_paid: uint256
     fund_paid: uint256
     socialized: uint256
     absorbed: uint256
@@ -324,7 +343,8 @@ def start_auction(_account: uint256, _starter_account: uint256) -> bool:
     assert v.liquidatable, errors.NOT_LIQUIDATABLE
 
     # ---- math, storage, event
-    fee: uint256 = self._open(_account, _starter_account, old, v)
+    version: uint256 = self._version
+    fee: uint256 = self._open(_account, _starter_account, old, v, version, self._start_params(version))
 
     # ---- transfer
     if fee > 0:
@@ -352,6 +372,9 @@ def start_auctions(_accounts: DynArray[uint256, MAX_START_BATCH], _starter_accou
     assert staticcall vault.is_authorized(_starter_account, msg.sender), errors.NOT_AUTHORIZED
     fees: uint256 = 0
     started: uint256 = 0
+    # dev: every start of the batch runs on the current version: its parameters are read once
+    version: uint256 = self._version
+    p: LiquidationParams = self._start_params(version)
     for account: uint256 in _accounts:
         if account <= constants.FEE_ACCOUNT or account == _starter_account:
             continue
@@ -363,7 +386,7 @@ def start_auctions(_accounts: DynArray[uint256, MAX_START_BATCH], _starter_accou
         if not v.liquidatable:
             continue
         # ---- math, storage, event; the account's fee leaves at once (its cash may go negative)
-        fee: uint256 = self._open(account, _starter_account, old, v)
+        fee: uint256 = self._open(account, _starter_account, old, v, version, p)
         if fee > 0:
             extcall vault.adjust_cash(account, -convert(fee, int256))
             fees += fee
@@ -390,6 +413,12 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
          above IM (at both prices when DEGRADED). The discount schedule and fees
          are the auction's own (its parameter version). Closes the auction once
          the account is no longer below MM.
+         Escalated (issue 18: the auction sat at d_max for `escalation_delay`
+         unbid, 0 < V < escalation_reward·MM, `_fraction` >= 1): the bidder takes everything at
+         d_max plus a reward R = escalation_reward·MM·min(1, t_e / T) (t_e the
+         seconds since it escalated), paid out of the account's proceeds
+         V·(1 - d_max - r) first, then by the fund, then by the loss index
+         (`_escalated_bid`); the owner never gets more than a full bid at d_max.
     @param _account Account in auction.
     @param _bidder_account Bidder's account (cross margin, not reserved).
     @param _fraction Fraction wanted (WAD); more than the cap takes the cap.
@@ -416,7 +445,15 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
 
     payment: int256 = 0
     f: uint256 = constants.WAD
-    if v.value > 0:
+    escalated: bool = False
+    reward: uint256 = 0
+    # dev: only a full bid on a solvent sliver (V < escalation_reward·MM) escalates: a larger V is worth a bid
+    # at d_max, and its owner keeps the d_max floor however late (`_reward`)
+    if v.value > 0 and _fraction >= constants.WAD and block.timestamp > auction.start + p.auction_seconds:
+        escalated, reward = self._reward(auction, p.auction_seconds, pre.mm, convert(v.value, uint256))
+    if escalated:
+        payment = self._escalated_bid(_account, _bidder_account, v, d, p, reward)
+    elif v.value > 0:
         payment, f = self._solvent_bid(_account, _bidder_account, _fraction, v, d, p)
     else:
         assert _fraction >= constants.WAD, errors.FULL_BID_ONLY
@@ -426,7 +463,8 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     # ---- post-conditions (static calls see the new state): the account's health did not fall and whether it is
     # no longer below MM (the auction ends), proven from `pre` when the proof applies (it proves above IM, see
     # `_restored_by_proof`), else re-evaluated
-    restored: bool = self._restored_by_proof(v, f, d, p)
+    # dev: an escalated bid leaves the account fewer proceeds than the proof assumes: re-evaluated (it is empty)
+    restored: bool = not escalated and self._restored_by_proof(v, f, d, p.fund_fee_rate)
     if not restored:
         post: types.MarginResult = empty(types.MarginResult)
         post_penalty: uint256 = 0
@@ -437,7 +475,7 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     if restored:
         self._end(_account, auction)
         reason: uint8 = CLOSED_RESTORED
-        if v.value <= 0:
+        if v.value <= 0 or escalated:
             reason = CLOSED_EMPTIED
         log AuctionClosed(account=_account, reason=reason)
     return payment
@@ -494,7 +532,8 @@ def set_params(_params: LiquidationParams):
     @notice Change the liquidation parameters.
     @dev Risk manager only. Bounds: d_start <= d_max, d_max + r <= 0.9,
          60 s <= T <= 1 day, flag fee rate <= 10 %, full_close_health <= 1,
-         T <= max_age <= 1 day. Writes a new parameter version: open auctions
+         T <= max_age <= 1 day, escalation_delay <= 1 day, escalation_reward
+         <= 0.5. Writes a new parameter version: open auctions
          keep the schedule, fees and expiry they started with.
     @param _params New parameters.
     """
@@ -549,12 +588,33 @@ def discount(_account: uint256) -> uint256:
 
 @external
 @view
+def escalation(_account: uint256) -> (bool, uint256):
+    """
+    @notice Whether a full bid on an account's live auction is escalated now (unbid at d_max for
+            `escalation_delay`, its mark value 0 < V < escalation_reward·MM: see `bid`) and the reward it earns.
+    @dev Reverts on stale prices (as `quote`).
+    @param _account Account id.
+    @return (escalated, reward in WAD USD at the account's MM now; 0 unless escalated).
+    """
+    auction: Auction = self._load(_account)
+    if not auction.active or block.timestamp > auction.expiry:
+        return False, 0
+    v: Valuation = self._valuation(_account, True)
+    if v.value <= 0:
+        return False, 0
+    return self._reward(auction, self._bid_params(auction.version).auction_seconds, v.margin.mm, convert(v.value, uint256))
+
+
+@external
+@view
 def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
     """
     @notice What a bid of `_fraction` would pay now, and the largest fraction.
     @dev Uses d(now) and the parameters of the live auction (the current
          parameters and their d_start when none is live). Solvent:
-         (ceil(f·V·(1 - d)), cap) with f = min(_fraction, cap). Insolvent:
+         (ceil(f·V·(1 - d)), cap) with f = min(_fraction, cap). Escalated
+         (a full bid, see `bid`): (pay - owner's part - fund and loss index's
+         part of the reward, 1). Insolvent:
          (-(fund payment + socialised), 1) where the shortfall -V + MM·d is
          paid by the fund, then by the loss index up to the positive cash of
          everyone else (an estimate only when that runs out: the account's
@@ -574,16 +634,17 @@ def quote(_account: uint256, _fraction: uint256) -> (int256, uint256):
         p = self._load_params(auction.version)
         d = self._discount(auction.start, p)
     if v.value <= 0:
-        need: uint256 = self._shortfall(v, d)
-        fund: uint256 = convert(max(staticcall vault.cash_of(constants.INSURANCE_FUND), 0), uint256)
-        paid: uint256 = min(need, fund)
-        if need > paid:
-            # dev: the loss index absorbs at most the positive cash left once the fund and the account are emptied
-            own: uint256 = convert(max(staticcall vault.cash_of(_account), 0), uint256)
-            free: uint256 = staticcall vault.total_positive_cash()
-            free = free - min(free, fund + own)
-            paid += min(need - paid, free)
-        return -convert(paid, int256), constants.WAD
+        return -convert(self._covered(self._shortfall(v, d), _account, 0), int256), constants.WAD
+    if _fraction >= constants.WAD and auction.active and block.timestamp <= auction.expiry:
+        escalated: bool = False
+        reward: uint256 = 0
+        escalated, reward = self._reward(auction, p.auction_seconds, v.margin.mm, convert(v.value, uint256))
+        if escalated:
+            pay: uint256 = self._price_up(constants.WAD, v.value, constants.WAD - d)
+            fee: uint256 = self._price_up(constants.WAD, v.value, p.fund_fee_rate)
+            own: uint256 = min(reward, pay - fee)
+            covered: uint256 = self._covered(reward - own, _account, fee)
+            return convert(pay - own, int256) - convert(covered, int256), constants.WAD
     cap: uint256 = self._fraction_cap(v, d, p)
     f: uint256 = min(_fraction, cap)
     return convert(self._price_up(f, v.value, constants.WAD - d), int256), cap
@@ -647,7 +708,9 @@ def losses() -> (uint256, uint256, uint256):
 
 
 @internal
-def _open(_account: uint256, _starter_account: uint256, _old: Auction, _v: Valuation) -> uint256:
+def _open(
+    _account: uint256, _starter_account: uint256, _old: Auction, _v: Valuation, _version: uint256, _p: LiquidationParams
+) -> uint256:
     """
     @dev Open (or restart) the auction of a liquidatable account: its flag
          fee, its loss estimate and hold (`_book_loss`), its word and event.
@@ -656,10 +719,12 @@ def _open(_account: uint256, _starter_account: uint256, _old: Auction, _v: Valua
     @param _starter_account Account credited with the flag fee.
     @param _old Its auction before (inactive, or active and expired).
     @param _v Its valuation (liquidatable).
+    @param _version The current parameter version.
+    @param _p Its parameters (`_start_params`).
     @return The flag fee (0 on a restart).
     """
-    version: uint256 = self._version
-    p: LiquidationParams = self._load_params(version)
+    version: uint256 = _version
+    p: LiquidationParams = _p
     fee: uint256 = 0
     if not _old.active:
         fee = min(_v.margin.mm * p.flag_fee_rate // constants.WAD, p.flag_fee_cap)
@@ -781,6 +846,123 @@ def _insolvent_bid(_account: uint256, _bidder: uint256, _v: Valuation, _d: uint2
         account=_account, bidder_account=_bidder, shortfall=need, fund_paid=paid, socialized=rest, absorbed=absorbed
     )
     return payment
+
+
+@internal
+def _escalated_bid(
+    _account: uint256, _bidder: uint256, _v: Valuation, _d: uint256, _p: LiquidationParams, _reward: uint256
+) -> int256:
+    """
+    @dev A full bid on an escalated auction (0 < V < escalation_reward·MM, unbid at d_max for
+         `escalation_delay`): everything moves to the bidder as in a full
+         solvent bid at d_max (the account is owed pay = ceil(V·(1 - d)) and
+         pays the fund fee ceil(V·r)), and the bidder also earns the reward R:
+         out of the account's proceeds pay - fee first (the owner never gains
+         from its auction escalating), then from the fund, then from the loss
+         index (as an insolvent bid's shortfall; what it cannot absorb is bad
+         debt). So the fund pays max(0, R - V·(1 - d - r)) <= escalation_reward·MM.
+    @param _account Liquidated account.
+    @param _bidder Bidder's account.
+    @param _v The account's valuation (0 < V < escalation_reward·MM).
+    @param _d Discount now (d_max).
+    @param _p Parameters.
+    @param _reward R (WAD USD).
+    @return The payment: pay - owner's part - fund paid - absorbed (< 0: the bidder is paid).
+    """
+    pay: uint256 = self._price_up(constants.WAD, _v.value, constants.WAD - _d)
+    fee: uint256 = self._price_up(constants.WAD, _v.value, _p.fund_fee_rate)
+    # dev: d + r <= 0.9, so pay >= fee
+    own: uint256 = min(_reward, pay - fee)
+    rest: uint256 = _reward - own
+    extcall clearinghouse.transfer_portfolio(_account, _bidder, constants.WAD)
+    if not _v.collateral_free:
+        self._move_collateral(_account, _bidder, constants.WAD)
+    cash: int256 = staticcall vault.cash_of(_account)
+    self._adjust(_account, convert(pay - fee - own, int256) - cash)
+    fund: int256 = staticcall vault.cash_of(constants.INSURANCE_FUND) + convert(fee, int256)
+    paid: uint256 = min(rest, convert(max(fund, 0), uint256))
+    self._adjust(constants.INSURANCE_FUND, convert(fee, int256) - convert(paid, int256))
+    absorbed: uint256 = 0
+    if rest > paid:
+        absorbed = extcall vault.socialize_loss(rest - paid)
+    payment: int256 = convert(pay - own, int256) - convert(paid + absorbed, int256)
+    self._adjust(_bidder, cash - payment)
+
+    self._fund_paid += paid
+    self._socialized += rest - paid
+    self._bad_debt += rest - paid - absorbed
+    log Bid(
+        account=_account,
+        bidder_account=_bidder,
+        caller=msg.sender,
+        fraction=constants.WAD,
+        value=_v.value,
+        discount=_d,
+        payment=payment,
+        fund_fee=fee,
+    )
+    log EscalatedBid(
+        account=_account,
+        bidder_account=_bidder,
+        reward=_reward,
+        owner_paid=own,
+        fund_paid=paid,
+        socialized=rest - paid,
+        absorbed=absorbed,
+    )
+    return payment
+
+
+@internal
+@view
+def _reward(_auction: Auction, _ramp: uint256, _mm: uint256, _value: uint256) -> (bool, uint256):
+    """
+    @dev Whether a full bid on a solvent account escalates: its auction has
+         sat at d_max (the ramp T over) for its version's `escalation_delay`
+         and the account is a sliver, V < escalation_reward·MM (its whole
+         value is less than the reward cap: a larger V is worth a bid at d_max,
+         so its owner keeps the d_max floor however late); and the reward then:
+         escalation_reward·MM·min(t_e, T) / T, t_e the seconds since it
+         escalated (0 at the escalation, the cap T later), rounded down. Reads
+         the version's fourth word only once the ramp is over.
+    @param _auction The auction (live).
+    @param _ramp Its ramp T (`auction_seconds` of its version).
+    @param _mm The account's MM now.
+    @param _value Its mark value V (> 0).
+    @return (escalated, reward WAD USD).
+    """
+    ramp_end: uint256 = _auction.start + _ramp
+    if block.timestamp <= ramp_end:
+        return False, 0
+    w3: uint256 = self._param_sets[_auction.version][3]
+    since: uint256 = ramp_end + (w3 & packing.U64_MAX)
+    rate: uint256 = w3 >> 64
+    if block.timestamp < since or _value * constants.WAD >= _mm * rate:
+        return False, 0
+    t: uint256 = min(block.timestamp - since, _ramp)
+    return True, _mm * rate * t // (constants.WAD * _ramp)
+
+
+@internal
+@view
+def _covered(_need: uint256, _account: uint256, _extra: uint256) -> uint256:
+    """
+    @dev What the fund (its cash plus `_extra` the bid pays it first) and then the loss index would pay of
+         `_need` (the quote's estimate: the index absorbs at most the positive cash left once the fund and the
+         account are emptied).
+    @param _need Amount owed to the bidder beyond the account's value (WAD).
+    @param _account The liquidated account.
+    @param _extra Fee the fund receives in the same bid (WAD).
+    @return The part paid (WAD).
+    """
+    fund: uint256 = convert(max(staticcall vault.cash_of(constants.INSURANCE_FUND), 0), uint256) + _extra
+    paid: uint256 = min(_need, fund)
+    if _need > paid:
+        own: uint256 = convert(max(staticcall vault.cash_of(_account), 0), uint256)
+        free: uint256 = staticcall vault.total_positive_cash()
+        free = free - min(free, fund + own)
+        paid += min(_need - paid, free)
+    return paid
 
 
 @internal
@@ -938,7 +1120,7 @@ def _fraction_cap(_v: Valuation, _d: uint256, _p: LiquidationParams) -> uint256:
 
 @internal
 @view
-def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationParams) -> bool:
+def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _fee_rate: uint256) -> bool:
     """
     @dev True when it is proven, without re-evaluating the account, that the
          bid raised its health and left it above IM (at the primary prices,
@@ -970,7 +1152,7 @@ def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationP
     @param _v The account's valuation before the bid.
     @param _f Fraction taken (WAD).
     @param _d Discount.
-    @param _p Parameters.
+    @param _fee_rate The fund fee rate r (a parameter; a scalar: the bid path copies no struct for it).
     @return Whether health and restoration are proven.
     """
     r: types.MarginResult = _v.margin
@@ -980,7 +1162,7 @@ def _restored_by_proof(_v: Valuation, _f: uint256, _d: uint256, _p: LiquidationP
     slack: int256 = convert(self._slack(r.mm), int256)
     # dev: V(1 - d - r) = V - given, rounded down (given up); V > 0 here and d + r <= 0.9, so it is >= 0
     kept: int256 = _v.value - convert(
-        fixed_point._mul_div_up(convert(_v.value, uint256), _d + _p.fund_fee_rate, constants.WAD), int256
+        fixed_point._mul_div_up(convert(_v.value, uint256), _d + _fee_rate, constants.WAD), int256
     )
     f: int256 = convert(_f, int256)
     # dev: health' - health >= f·(MM - E_mm + V(1 - d - r)), floored
@@ -1226,12 +1408,15 @@ def _set_params(_p: LiquidationParams):
     assert _p.full_close_health <= constants.WAD, errors.BAD_LIQUIDATION_PARAMS
     assert _p.max_age_seconds >= _p.auction_seconds, errors.BAD_LIQUIDATION_PARAMS
     assert _p.max_age_seconds <= MAX_AUCTION_AGE, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.escalation_delay <= MAX_AUCTION_AGE, errors.BAD_LIQUIDATION_PARAMS
+    assert _p.escalation_reward <= MAX_ESCALATION_REWARD, errors.BAD_LIQUIDATION_PARAMS
     version: uint256 = self._version + 1
     self._version = version
     self._param_sets[version] = [
         _p.discount_start | (_p.discount_max << 64) | (_p.auction_seconds << 128) | (_p.flag_fee_rate << 192),
         _p.fund_fee_rate | (_p.full_close_health << 64) | (packing._fit(_p.min_partial_mm, 128) << 128),
         packing._fit(_p.flag_fee_cap, 128) | (_p.max_age_seconds << 128),
+        _p.escalation_delay | (_p.escalation_reward << 64),
     ]
     log ParamsSet(params=_p, version=version)
 
@@ -1240,7 +1425,8 @@ def _set_params(_p: LiquidationParams):
 @view
 def _bid_params(_version: uint256) -> LiquidationParams:
     """
-    @dev The parameters a bid uses: the first two words of a version (flag_fee_cap and max_age left 0, not read).
+    @dev The parameters a bid uses: the first two words of a version (flag_fee_cap, max_age and the escalation
+         fields left 0: `_reward` reads its word when the ramp is over).
     @param _version Parameter version.
     @return Parameters.
     """
@@ -1257,6 +1443,33 @@ def _bid_params(_version: uint256) -> LiquidationParams:
         min_partial_mm=w1 >> 128,
         full_close_health=(w1 >> 64) & packing.U64_MAX,
         max_age_seconds=0,
+        escalation_delay=0,
+        escalation_reward=0,
+    )
+
+
+@internal
+@view
+def _start_params(_version: uint256) -> LiquidationParams:
+    """
+    @dev The parameters a start uses (flag fee, max age, d_max): the first and third words of a version.
+    @param _version Parameter version.
+    @return Parameters (the second and fourth words' fields left 0, not read).
+    """
+    w0: uint256 = self._param_sets[_version][0]
+    w2: uint256 = self._param_sets[_version][2]
+    return LiquidationParams(
+        discount_start=w0 & packing.U64_MAX,
+        discount_max=(w0 >> 64) & packing.U64_MAX,
+        auction_seconds=(w0 >> 128) & packing.U64_MAX,
+        flag_fee_rate=w0 >> 192,
+        flag_fee_cap=w2 & (2**128 - 1),
+        fund_fee_rate=0,
+        min_partial_mm=0,
+        full_close_health=0,
+        max_age_seconds=w2 >> 128,
+        escalation_delay=0,
+        escalation_reward=0,
     )
 
 
@@ -1272,4 +1485,7 @@ def _load_params(_version: uint256) -> LiquidationParams:
     w2: uint256 = self._param_sets[_version][2]
     p.flag_fee_cap = w2 & (2**128 - 1)
     p.max_age_seconds = w2 >> 128
+    w3: uint256 = self._param_sets[_version][3]
+    p.escalation_delay = w3 & packing.U64_MAX
+    p.escalation_reward = w3 >> 64
     return p

@@ -668,7 +668,8 @@ class Keeper(AccountBot):
         d0, d1, t = self._ramp
         auction = self.liq.last_auction.get(h.account)
         if auction is not None and now - auction.start >= t:
-            return 30  # at d_max: it will not get better (see the README: an unbiddable auction)
+            # at d_max: only its escalation reward (issue 18) still grows
+            return self.liq.escalation_blocks(h.account, auction, h.mm, quote.value, deficit_usd, now, self._block_time)
         base = quote.value if quote.value > 0 else h.mm
         per_block = base / WAD * (d1 - d0) / WAD / t * self._block_time
         if per_block <= 0:

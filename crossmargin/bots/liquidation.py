@@ -10,6 +10,7 @@ The keeper never calls the contract's methods by name itself: `start_call` / `bi
     discount(_account) -> uint256            (WAD; 0 unless the auction is live)
     quote(_account, _fraction) -> (int256 payment, uint256 f_max)     ((0, 0): not below MM, nothing to bid)
     mark_value(_account) -> int256           (V: no haircuts, primary prices)
+    escalation(_account) -> (bool, uint256)  (issue 18: escalated now, and the reward a full bid earns now)
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class LiquidationAdapter:
         self.contract = dep.liquidation  # None until the deployment has one
         self.last_auction: dict[int, Auction] = {}
         self.last_value: dict[int, int] = {}
+        self._escalation_params: dict[int, tuple[int, int, int]] = {}   # version -> (T, delay, reward rate)
 
     @property
     def available(self) -> bool:
@@ -131,6 +133,28 @@ class LiquidationAdapter:
         from crossmargin.bots.txs import sim_gas
 
         return quote, positions, sim_gas(ok_g, g)
+
+    def escalation_blocks(self, account: int, auction: Auction, mm: int, value: int, deficit_usd: float,
+                          now: int, block_time: float) -> int:
+        """Blocks to wait before re-planning an auction whose discount is at d_max (issue 18): until its
+        escalation reward (a full bid on a sliver 0 < V < escalation_reward·MM, once the auction has sat at d_max for
+        `escalation_delay`: escalation_reward·MM, ramping over T) covers `deficit_usd`; 1 to 30, 30 when no
+        escalation applies (not a sliver, a contract without it, or the reward at its cap already)."""
+        if value <= 0 or not any(x.get("name") == "escalation" for x in self.contract.abi):
+            return 30
+        p = self._escalation_params.get(auction.version)
+        if p is None:
+            fields = guard(lambda: self.contract.functions.auction_params(account).call())
+            p = self._escalation_params[auction.version] = (int(fields[2]), int(fields[9]), int(fields[10]))
+        ramp, delay, rate = p
+        if value * WAD >= mm * rate:
+            return 30   # not a sliver: no escalation, d_max is the best it gets
+        per_second = mm / WAD * rate / WAD / max(ramp, 1)
+        since = auction.start + ramp + delay
+        if per_second <= 0 or now >= since + ramp:
+            return 30
+        seconds = max(0, since - now) + max(deficit_usd, 0.0) / per_second
+        return max(1, min(30, int(seconds / max(block_time, 1e-9)) + 1))
 
     def mark_value(self, account: int) -> int:
         return int(guard(lambda: self.contract.functions.mark_value(account).call()))

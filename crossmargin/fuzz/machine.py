@@ -71,6 +71,18 @@ no_trade_makes_insolvent_or_lowers_under_im_ratio   (adversarial `sibling_dump`:
                                    cash, which moves equity 1:1 and no requirement) and must happen; after a fill
                                    both accounts have E_mm >= 0, and a side left below IM purely reduced from
                                    E_mm > 0 without lowering its E_mm / MM (a full close: E'_mm >= 0).
+the_fund_pays_only_for_insolvent_or_escalated_auctions   (issue 18: escalation of an auction nobody bids) on
+                                   every bid: the insurance fund's cash falls only in an insolvent bid (BadDebt) or
+                                   an escalated one (EscalatedBid); a bid escalates exactly when predicted here (a
+                                   full bid, 0 < V < escalation_reward·MM, the auction at d_max for
+                                   escalation_delay since its (re)start); its reward is
+                                   escalation_reward·MM·min(1, t_e / T) exactly, paid out of the owner's proceeds
+                                   V·(1 - d_max - r) first, then by the fund (its cash plus the bid's fee), then
+                                   socialised: the fund and the loss index pay at most
+                                   escalation_reward·MM (bad debt bounded), the owner keeps exactly its proceeds
+                                   minus its part (never more than a full bid at d_max). Adversary:
+                                   `escalate_unbiddable` (an open auction left unbid to its escalation, then a full
+                                   bid).
 oracle_status_follows_the_feeds    (issue 17) after the machine makes a feed stale, lets the secondary deviate or
                                    go stale, or refreshes one: the router's status for that underlying is the one
                                    the feeds' data give: STALE when the primary's last update is older than its
@@ -118,6 +130,7 @@ INVARIANTS = (
     "interest_owed_equals_interest_earned_plus_fund_share",
     "no_trade_makes_insolvent_or_lowers_under_im_ratio",
     "oracle_status_follows_the_feeds",
+    "the_fund_pays_only_for_insolvent_or_escalated_auctions",
 )
 OK, DEGRADED, STALE = 0, 1, 2
 GRID_STEP = 1.01          # oracle prices live on a 1 % multiplicative grid (signed orders are cached per price)
@@ -702,10 +715,15 @@ class LiquidationMachine:
             shortfall = -value + p.mm * liq.discount(a.account) // WAD
             if shortfall - min(shortfall, max(fund_before, 0)) > 0:
                 max_cost = max(max_cost, 0)
+        escalation = self._escalation_due(target, f, value, p.mm)
+        if escalation is not None and slack_bps >= 0:
+            # its fund / loss-index part is an estimate too: accept being paid only the owner's part
+            max_cost = max(max_cost, escalation["pay"] - escalation["own"])
+        insolvent_or_escalated = insolvent or escalation is not None
         d = liq.discount(a.account)
-        epoch_before = w.vault.loss_epoch() if insolvent else 0
-        index_before = w.vault.loss_index() if insolvent else 0
-        positive_before = w.vault.total_positive_cash() if insolvent else 0
+        epoch_before = w.vault.loss_epoch() if insolvent_or_escalated else 0
+        index_before = w.vault.loss_index() if insolvent_or_escalated else 0
+        positive_before = w.vault.total_positive_cash() if insolvent_or_escalated else 0
         independent = self.independent_value(a.account, secondary=False) if insolvent else None
         had_options = self.options and self.holds_options(a.account)
         option_notional = self.option_notional(a.account) if insolvent and had_options else 0
@@ -741,7 +759,7 @@ class LiquidationMachine:
         # an insolvent quote is an estimate once positive cash runs out (the bid settles funding, which can add
         # positive cash for the loss index to absorb): the bidder may be paid more than quoted, passing a max cost
         # set below the quote (seen once in a 5,000-step run where the whale's own account went under water)
-        if slack_bps < 0 and not (insolvent and paid < payment):
+        if slack_bps < 0 and not (insolvent_or_escalated and paid < payment):
             self._violation("unexpected_outcome", f"bid paid {paid} above max_cost {max_cost} (quote {payment})")
 
         # health at the last inputs: the liquidation-mode health with its penalty added back (= `margin`'s)
@@ -760,6 +778,9 @@ class LiquidationMachine:
             self.in_auction.discard(target)
             self._ended(target)
         bad = [args for name, args in events if name == "BadDebt"]
+        if self._check_fund_payment(a.account, events, escalation, fund_before, paid, epoch_before, index_before,
+                                    positive_before):
+            return
         self.stats.outcomes["insolvent bid" if bad else "bid"] += 1
         if had_options:
             self.stats.outcomes["bid on a book with options"] += 1
@@ -805,6 +826,95 @@ class LiquidationMachine:
         if epoch_after != epoch_before:
             self.epochs += 1
             self.stats.outcomes["loss epoch"] += 1
+
+    # -- adversarial: escalation of an auction nobody bids (issue 18) -----------------------------------------
+    # An auction left at d_max for escalation_delay unbid escalates: a full bid on a sliver 0 < V < reward·MM
+    # earns a reward (escalation_reward·MM, ramping over T), paid out of the owner's proceeds, then by the fund,
+    # then the loss index. Predicted from the shadow expiry (start = expiry - max_age) and checked exactly.
+    def _escalation_due(self, target: int, f: int, value: int, mm: int) -> dict | None:
+        """The escalated bid the contract must make now (None: an ordinary bid)."""
+        lp = self.params.liquidation
+        o = lp.onchain()
+        if f < WAD or not 0 < value * WAD < mm * o["escalation_reward"] or target not in self.expiry:
+            return None
+        since = self.expiry[target] - lp.max_age_seconds + lp.auction_seconds + lp.escalation_delay
+        if self.world.now < since:
+            return None
+        t = min(self.world.now - since, lp.auction_seconds)
+        reward = mm * o["escalation_reward"] * t // (WAD * lp.auction_seconds)
+        pay = -(-value * (WAD - o["discount_max"]) // WAD)
+        fee = -(-value * o["fund_fee_rate"] // WAD)
+        return {"reward": reward, "pay": pay, "fee": fee, "own": min(reward, pay - fee), "mm": mm,
+                "cap": mm * o["escalation_reward"] // WAD}
+
+    def _check_fund_payment(self, account: int, events: list, escalation: dict | None, fund_before: int,
+                            paid: int, epoch_before: int, index_before: int, positive_before: int) -> bool:
+        """After a successful bid: the fund paid only for an insolvent or an escalated auction, and an escalated
+        bid split its reward exactly as predicted. True when it was an escalated bid (counted here)."""
+        w, name = self.world, "the_fund_pays_only_for_insolvent_or_escalated_auctions"
+        esc = [args for n, args in events if n == "EscalatedBid"]
+        bad = any(n == "BadDebt" for n, _ in events)
+        fund_after = w.vault.cash_of(1)
+        self._check(name, bool(esc) == (escalation is not None),
+                    f"account {account}: EscalatedBid {esc}, predicted {escalation}")
+        if not esc:
+            self._check(name, bad or fund_after >= fund_before,
+                        f"account {account}: the fund paid {fund_before - fund_after} in an ordinary solvent bid")
+            return False
+        ev, e = esc[0], escalation or {}
+        rest = e.get("reward", 0) - e.get("own", 0)
+        fund_paid = min(rest, max(fund_before + e.get("fee", 0), 0))
+        owner = w.vault.cash_of(account)
+        want_owner = e.get("pay", 0) - e.get("fee", 0) - e.get("own", 0)
+        self._check(name, ev["reward"] == e.get("reward") and ev["owner_paid"] == e.get("own")
+                    and ev["fund_paid"] == fund_paid and ev["socialized"] == rest - fund_paid
+                    and ev["fund_paid"] + ev["socialized"] <= e.get("cap", -1)
+                    and 0 <= want_owner - owner <= 2 and paid == e.get("pay", 0) - e.get("own", 0) - fund_paid
+                    - ev["absorbed"], f"account {account}: escalated bid {ev}, predicted {e}, fund paid "
+                    f"{fund_paid} ({fund_before} before), owner's cash {owner} (predicted {want_owner}), paid {paid}")
+        self.stats.outcomes["escalated bid"] += 1
+        if ev["socialized"]:
+            self.stats.outcomes["escalated bid socialised"] += 1
+            self.index_dust += -(-positive_before // max(index_before, 1)) + len(self.accounts)
+            if w.vault.loss_epoch() != epoch_before:
+                self.epochs += 1
+        return True
+
+    def escalate_unbiddable(self, target: int, bidder: int, quarter: int) -> None:
+        """The auction nobody bids (issue 18): an open auction is left unbid to its escalation (plus `quarter`
+        quarters of the reward ramp), then a keeper bids for all of it. Predicted by `bid` (an ordinary full
+        bid unless the account is a sliver, 0 < V < escalation_reward·MM)."""
+        if target == bidder or target not in self.in_auction or target not in self.expiry:
+            return
+        lp = self.params.liquidation
+        at = (self.expiry[target] - lp.max_age_seconds + lp.auction_seconds + lp.escalation_delay
+              + quarter * lp.auction_seconds // 4)
+        if at > self.expiry[target]:
+            return
+        if at > self.world.now:
+            self.advance_time(at - self.world.now)
+        self._towards_sliver(self.traders[target].account)
+        self.stats.outcomes["escalation"] += 1
+        self.bid(target, bidder, 1.0, 0)
+
+    def _towards_sliver(self, account: int, tries: int = 12) -> None:
+        """Move prices (2 grid steps at a time, each underlying in turn, in the direction that lowers V) until
+        the account is a sliver (0 < V < escalation_reward·MM) or under water, so the escalated path is reached.
+        Ordinary price moves: every other account is repriced too."""
+        rate, liq = self.params.liquidation.onchain()["escalation_reward"], self.world.liquidation
+        for i in range(tries):
+            r, _ = self.margin_for_liquidation(account)
+            value = liq.mark_value(account)
+            if value <= 0 or value * WAD < r.mm * rate or r.status == STALE:
+                self.stats.outcomes["escalation: " + ("under water" if value <= 0 else "stale" if r.status == STALE
+                                                      else "a sliver")] += 1
+                return
+            sym = self.symbols[i % len(self.symbols)]
+            step = -2 if self.k[sym] - 2 >= -GRID_MAX else 2
+            self.move_price(sym, step)
+            if liq.mark_value(account) > value and abs(self.k[sym] - 2 * step) <= GRID_MAX:
+                self.move_price(sym, -2 * step)
+        self.stats.outcomes["escalation: not a sliver"] += 1
 
     # -- adversarial: stale auctions and loss front-running (issue 10 §4, §5) --------------------------------
     # Shadow state predicted from the machine's own clock and the auctions' events: each open auction's expiry,

@@ -33,6 +33,8 @@ WEIGHTS = {
     "stale_secondary": 1, "refresh_secondary": 3, "dust_collateral": 1, "miss_vol_update": 1,
     # adversarial actions (issue 10)
     "sibling_dump": 3,
+    # adversary: an auction nobody bids, left to its escalation, then a full bid (issue 18)
+    "escalate_unbiddable": 1,
 }
 DEPOSITS = {"USDC": (1_000, 200_000), "WETH": (1, 30), "WBTC": (0.05, 2)}
 
@@ -147,6 +149,10 @@ def _args(rule: str, rng: random.Random, m: LiquidationMachine) -> tuple:
             seller = rng.choice(below)
             buyer = rng.choice([i for i in range(n) if i != seller])
         return (seller, buyer, rng.choice((0.25, 0.5, 1.0)), rng.choice((0, 3, 6)))
+    if rule == "escalate_unbiddable":
+        open_ = sorted(m.in_auction)
+        target = rng.choice(open_) if open_ else rng.randrange(n)
+        return (target, rng.choice([i for i in range(n) if i != target]), rng.choice((0, 1, 2, 4)))
     raise KeyError(rule)
 
 

@@ -414,6 +414,13 @@ class LiquidationParams:
     # max_age_seconds after its (re)start, then expires (restartable at d_start); it is also the longest time
     # an insolvent auction's known loss holds settlement-cash withdrawals. Bounds: [auction_seconds, 86400].
     max_age_seconds: int = 3600
+    # -- escalation of an auction nobody bids (issue 18; TECH_SPEC "Liquidation", escalation): once an auction has
+    # sat at discount_max for escalation_delay seconds, a full bid on a sliver (0 < V < escalation_reward·MM: a
+    # larger V is worth a bid at d_max and keeps that floor) also earns a reward growing linearly over
+    # auction_seconds up to escalation_reward·MM, paid out of the owner's proceeds first, then by the insurance
+    # fund, then socialised. Bounds: delay in [0, 86400], reward in [0, 0.5].
+    escalation_delay: int = 900
+    escalation_reward: float = 0.3
 
     def __post_init__(self) -> None:
         _check(0 <= self.discount_start <= self.discount_max, "liquidation: need 0 <= discount_start <= discount_max")
@@ -425,13 +432,17 @@ class LiquidationParams:
         _check(0 <= self.full_close_health <= 1, f"liquidation.full_close_health must be in [0, 1], got {self.full_close_health}")
         _check(self.auction_seconds <= self.max_age_seconds <= 86_400,
                f"liquidation.max_age_seconds must be in [auction_seconds, 86400], got {self.max_age_seconds}")
+        _check(0 <= self.escalation_delay <= 86_400,
+               f"liquidation.escalation_delay must be in [0, 86400], got {self.escalation_delay}")
+        _check(0 <= self.escalation_reward <= 0.5,
+               f"liquidation.escalation_reward must be in [0, 0.5], got {self.escalation_reward}")
 
     @classmethod
     def defaults(cls) -> LiquidationParams:
         """The values of default.toml (used when a parameter set has no `[liquidation]` table)."""
         return cls(discount_start=0.05, discount_max=0.3, auction_seconds=900, flag_fee_rate=0.005,
                    flag_fee_cap=500.0, fund_fee_rate=0.01, min_partial_mm=1000.0, full_close_health=0.5,
-                   max_age_seconds=3600)
+                   max_age_seconds=3600, escalation_delay=900, escalation_reward=0.3)
 
     def discount(self, seconds: float) -> float:
         """d(t) = min(d_max, d_start + (d_max - d_start) · t / T)."""
@@ -444,12 +455,33 @@ class LiquidationParams:
                 "auction_seconds": int(self.auction_seconds), "flag_fee_rate": to_wad(self.flag_fee_rate),
                 "flag_fee_cap": to_wad(self.flag_fee_cap), "fund_fee_rate": to_wad(self.fund_fee_rate),
                 "min_partial_mm": to_wad(self.min_partial_mm), "full_close_health": to_wad(self.full_close_health),
-                "max_age_seconds": int(self.max_age_seconds)}
+                "max_age_seconds": int(self.max_age_seconds), "escalation_delay": int(self.escalation_delay),
+                "escalation_reward": to_wad(self.escalation_reward)}
+
+    def escalation_reward_at(self, seconds: float, value: float, mm: float) -> float:
+        """Reward of a full bid on an auction `seconds` after its (re)start whose account is worth `value`:
+        escalation_reward·MM·min(1, t_e / T), t_e the seconds since it escalated (at auction_seconds +
+        escalation_delay); 0 before, or when the account is not a sliver (V outside (0, escalation_reward·MM))."""
+        t = seconds - self.auction_seconds - self.escalation_delay
+        if t < 0 or not 0 < value < self.escalation_reward * mm:
+            return 0.0
+        return self.escalation_reward * mm * min(t, self.auction_seconds) / self.auction_seconds
+
+    def escalated_bid(self, value: float, mm: float, reward: float, fund: float) -> dict[str, float]:
+        """Split of a full bid on an escalated auction (0 < V < escalation_reward·MM) at d_max (mirror of
+        `Liquidation._escalated_bid`, without rounding): the owner is owed V·(1 - d_max) and pays the fund V·r;
+        the reward R comes out of that first, then from the fund (`fund`: its cash), then from the loss index."""
+        net = value * (1 - self.discount_max - self.fund_fee_rate)
+        own = min(reward, net)
+        paid = min(reward - own, max(fund, 0.0) + value * self.fund_fee_rate)
+        return {"owner": net - own, "owner_paid": own, "fund_paid": paid, "socialized": reward - own - paid,
+                "bidder_gain": value * self.discount_max + reward}
 
 
 # Field order of the contract's `LiquidationParams` struct (deploy sends a tuple in this order).
 LIQUIDATION_FIELDS = ("discount_start", "discount_max", "auction_seconds", "flag_fee_rate", "flag_fee_cap",
-                      "fund_fee_rate", "min_partial_mm", "full_close_health", "max_age_seconds")
+                      "fund_fee_rate", "min_partial_mm", "full_close_health", "max_age_seconds", "escalation_delay",
+                      "escalation_reward")
 
 
 @dataclass(frozen=True)

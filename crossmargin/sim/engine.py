@@ -32,7 +32,9 @@ With `LiquidationModel(schedule=params.liquidation)` the walk follows the Liquid
               paying f·V·(1 - d) to the account, which pays the fund f·V·r; the cap is 1 when MM <= min_partial_mm
               or E_mm <= full_close_health·MM, else f_max = (IM - E_im + 3·slack) / (IM - E_im + V·(1 - d - r))
               (the fraction that puts the account back above IM; slack = 1e-4 + MM·1e-6 USD). Insolvent (V <= 0):
-              everything, the fund paying need = -V + MM·d (the rest uncovered, socialised)
+              everything, the fund paying need = -V + MM·d (the rest uncovered, socialised). Escalated (t >=
+              T + escalation_delay, 0 < V < escalation_reward·MM): everything, at d_max, plus the reward
+              escalation_reward·MM·min(1, t_e / T) out of the owner's proceeds first, the rest paid like a need
     after     an account no longer below MM ends its auction (it is open again: a new breach opens a new auction
               and pays a new flag fee); one still below MM is bid again at the next step
     funding   with a `FundingModel`, perps pay funding each step as Markets accrues it: the index grows by
@@ -435,17 +437,24 @@ def _auction_walk(engine: MarginArrays, path: PricePath, liq: LiquidationModel, 
             d = np.array([sched.discount(float(state.now - began[i])) for i in due])
             Vd, mm = V[due], h.mm[due]
             solvent = Vd > 0
+            # escalation (issue 18): a full bid on a sliver left at d_max for escalation_delay earns a reward, out
+            # of the owner's proceeds first, then the fund (`LiquidationParams.escalated_bid`)
+            reward = np.array([sched.escalation_reward_at(float(state.now - began[i]), V[i], h.mm[i]) for i in due])
+            esc = solvent & (reward > 0)
             f = np.where(solvent, fraction_cap(sched, Vd, d, mm, h.im[due], h.equity_mm[due], h.equity_im[due]), 1.0)
+            f = np.where(esc, 1.0, f)
             keep = 1.0 - f
             pay = np.where(solvent, f * Vd * (1.0 - d), 0.0)
             fee = np.where(solvent, f * Vd * sched.fund_fee_rate, 0.0)
-            need = np.where(solvent, 0.0, -Vd + mm * d)
+            own = np.where(esc, np.minimum(reward, pay - fee), 0.0)
+            pay = pay - own
+            need = np.where(solvent, reward - own, -Vd + mm * d)
             books.sizes[due] *= keep[:, None]
             books.costs[due] *= keep[:, None]
             books.premiums[due] *= keep[:, None]
             books.collateral[due] *= keep[:, None]
             books.cash[due] = np.where(solvent, books.cash[due] * keep + pay - fee, 0.0)
-            penalty[due] += np.where(solvent, f * Vd * d + fee, 0.0)
+            penalty[due] += np.where(solvent, f * Vd * d + fee + own, 0.0)
             bad_debt[due] += need
             fund += float(fee.sum())            # fund fees come in before the bad debt goes out
             owed = float(need.sum())

@@ -447,6 +447,45 @@ def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
     assert_no_errors(k, k2)
 
 
+def test_keeper_takes_an_escalated_auction(world):
+    """Issue 18: the same sliver, left at d_max for the escalation delay: a full bid now also earns the escalation
+    reward (out of the owner's proceeds, then the insurance fund), and a keeper with no `--max-loss-usd` takes it
+    on its own once the reward covers its unwind cost."""
+    from crossmargin.chain.node import rpc
+
+    w = world
+    w.reset()
+    target = w.risky[RISKY.index(25)]
+    liq = w.dep.liquidation
+    price = 2612.0
+    for _ in range(6):  # V of the 25 ETH long: a few hundred USD (0.5 % of its notional)
+        move_price(w, price, resume=False)
+        value = liq.functions.mark_value(target).call() / WAD
+        if 150 <= value <= 450:
+            break
+        price += (300 - value) / 25
+    assert 150 <= value <= 450, value
+    k = keeper(w, 0, "--no-unwind")
+    k.started()
+    w.blocks()
+    k.wait_for(lambda: w.health([target])[target].in_auction, 20, "the target's auction")
+    lp = liq.functions.auction_params(target).call()
+    ramp, delay = int(lp[2]), int(lp[9])
+    # the ramp, the escalation delay and half the reward ramp pass without a bid
+    rpc(w.node.uri, "evm_increaseTime", [ramp + delay + ramp // 2])
+    since = move_price(w, price)
+    bids = wait_liquidated(w, {target}, since, timeout=70)
+    escalated = w.logs(liq, "EscalatedBid", since, account=target)
+    assert escalated, "the keeper's bid was an escalated one"
+    ev = escalated[0]["args"]
+    print(f"\nescalated: V {value:.0f} USD, reward {ev['reward'] / WAD:.0f} USD (owner {ev['owner_paid'] / WAD:.0f}, "
+          f"fund {ev['fund_paid'] / WAD:.0f}); keeper payment {bids[target][0]['args']['payment'] / WAD:.0f} USD")
+    assert k.events("send", purpose="bid", account=target) and not k.events("stranded_bid", account=target)
+    assert not w.health([target])[target].in_auction
+    k.interrupt()
+    assert_no_errors(k)
+
+
 def test_keeper_resumes_after_anvil_restart(world):
     """Last in the module: the node restarts from its dumped state (snapshots do not survive that)."""
     w = world

@@ -239,6 +239,18 @@ class LiquidationStateMachine(RuleBasedStateMachine):
         self.m.move_price(self.m.spec[market].underlying, -drop if buy else drop)
         self.m.sibling_dump(taker, (taker + sibling) % N, fraction, off)
 
+    # ---- adversary: an auction nobody bids, left to its escalation (issue 18)
+    @rule(data=st.data(), quarter=st.sampled_from((0, 1, 2, 4)))
+    def escalate_unbiddable(self, data, quarter):
+        """An open auction is left unbid until it escalates (plus 0-4 quarters of the reward ramp), then a
+        keeper bids for all of it: the fund pays only as the escalation rule says."""
+        open_ = sorted(self.m.in_auction)
+        if not open_:
+            return
+        target = data.draw(st.sampled_from(open_), label="target")
+        bidder = data.draw(st.sampled_from([i for i in range(N) if i != target]), label="bidder")
+        self.m.escalate_unbiddable(target, bidder, quarter)
+
     # ---- global invariants, after every step
     @invariant()
     def collateral_conservation(self):

@@ -98,3 +98,25 @@ def test_funding_accrues_as_markets_does():
     fall = path([S0, S0, 0.9 * S0, 0.9 * S0], 43_200)
     G = FundingModel(beta=0.001).index_steps(P, fall)[:, P.markets.index(spec)]
     assert G[2] == 0 and G[3] == pytest.approx(0.001 * np.log(0.9) * 0.9 * S0 * 43_200 / spec.funding_period)
+
+
+def test_a_sliver_left_at_d_max_is_escalated():
+    """Issue 18: 100 ETH long on 36k cash, ETH at 2,655 (V ≈ 1.4k, a sliver of MM ≈ 25k); the bid comes
+    T + escalation_delay + T/2 after the start: everything goes at d_max and the bidder earns half the reward cap,
+    out of the owner's proceeds first, the rest from the fund (TECH_SPEC "Escalation of an auction nobody bids")."""
+    spec, S0 = perp(P, "ETH"), 3000.0
+    acct = Account(cash=36_000.0).with_trade(spec, 100.0, S0)
+    dt = 2 * L.auction_seconds + L.escalation_delay - L.auction_seconds // 2
+    w = walk(MarginArrays(from_accounts(P, [acct])), path([S0, 2655.0, 2655.0], dt),
+             LiquidationModel(delay_steps=1, schedule=L), insurance_fund=100_000.0)
+    breach = requirements(acct, MarketState.from_params(P).with_spot(ETH=2655.0).at(dt), P)
+    flag = min(L.flag_fee_rate * breach.mm, L.flag_fee_cap)
+    after = Account(cash=36_000.0 - flag).with_trade(spec, 100.0, S0)
+    at = requirements(after, MarketState.from_params(P).with_spot(ETH=2655.0).at(2 * dt), P)
+    V = at.equity_mm
+    reward = L.escalation_reward_at(dt, V, at.mm)
+    split = L.escalated_bid(V, at.mm, reward, 100_000.0)
+    assert 0 < V < L.escalation_reward * at.mm and reward == pytest.approx(L.escalation_reward * at.mm / 2)
+    assert (w.bids, w.partial_bids) == (1, 0)
+    assert w.insurance_used == pytest.approx(split["fund_paid"], rel=1e-9) and w.uncovered == 0
+    assert w.penalty[0] == pytest.approx(flag + V * (L.discount_max + L.fund_fee_rate) + split["owner_paid"], rel=1e-9)

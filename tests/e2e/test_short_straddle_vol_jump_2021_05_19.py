@@ -1,9 +1,9 @@
 """A short-vol book under-margined when vol jumps after a large move (issue 13, README "Backtest"): the GARCH-fed
-backtest finds the delta-hedged short straddle under-covered at the defaults (38 breaches in 2,372 days, 1.60 %,
-Kupiec p 0.007), every breach a day on which the forecast vol jumped ×1.7-×3.6 and the short options were re-marked
-above the +50 % vol-up row (vol_up 0.5, the default then). This replays one of those days on the whole protocol: 2021-05-19, ETH −26.3 % close to
-close, its GARCH vol 1.436 → 3.150 (×2.19), reached on chain within the hour after the close by two feeder posts
-inside the VolOracle's rate limit (×2 an hour, ×4 a day).
+backtest finds the delta-hedged short straddle under-covered at vol_up 0.5 (the default until 2026-12-05; 38
+breaches in 2,372 days, 1.60 %, Kupiec p 0.007), every breach a day on which the forecast vol jumped ×1.7-×3.6 and
+the short options were re-marked above the +50 % vol-up row. This replays one of those days on the whole protocol:
+2021-05-19, ETH −26.3 % close to close, its GARCH vol 1.436 → 3.150 (×2.19), reached on chain within the hour after
+the close by two feeder posts inside the VolOracle's rate limit (×2 an hour, ×4 a day).
 
 The account: the backtest's book, short 1M USD of ETH-C-3000-30D and of ETH-P-3000-30D (ETH at 3,000), delta
 hedged with the ETH perp at the reference vol (+22.8 ETH), traded at vol 1.436. The day's loss against the MM it held

@@ -243,15 +243,14 @@ def test_at_most_eight_underlyings():
 def test_a_file_may_extend_another(tmp_path):
     """`extends = NAME`: the file's tables merge key by key into that set's, arrays replace whole, its own name;
     a file extending itself is refused."""
-    (tmp_path / "a.toml").write_text('extends = "default"\nname = "a"\n[risk]\nvol_up = 0.8\n'
+    (tmp_path / "a.toml").write_text('extends = "default"\nname = "a"\n[risk]\nvol_up = 0.9\n'
                                      "[correlation]\nmatrix = [[1.0, 0.9, 0.7], [0.9, 1.0, 0.65], [0.7, 0.65, 1.0]]\n")
     a = load_params(tmp_path / "a.toml")
-    assert a.name == "a" and a.risk.vol_up == 0.8 and a.risk.z == DEFAULT.risk.z and a.rho[0, 1] == 0.9
+    assert a.name == "a" and a.risk.vol_up == 0.9 and a.risk.z == DEFAULT.risk.z and a.rho[0, 1] == 0.9
     assert a.markets == DEFAULT.markets and a.oracle == DEFAULT.oracle
     (tmp_path / "b.toml").write_text('extends = "a.toml"\n[risk]\nz = 2.5\n')       # relative to b.toml
     b = load_params(tmp_path / "b.toml")
-    assert b.name == "b" and (b.risk.z, b.risk.vol_up) == (2.5, 0.8)
+    assert b.name == "b" and (b.risk.z, b.risk.vol_up) == (2.5, 0.9)
     (tmp_path / "c.toml").write_text(f'extends = "{tmp_path / "c.toml"}"\n')
     with pytest.raises(ValueError, match="no cycles"):
         load_params(tmp_path / "c.toml")
-    assert load_params("calibrated").risk.vol_up == 0.8

@@ -93,13 +93,14 @@ def test_written_file_reads_back_and_diffs(calibration, tmp_path):
 
 
 def test_a_proposal_over_a_file_that_extends_another_is_written_whole(calibration, tmp_path):
-    """`calibrated.toml` holds only vol_up over default.toml: a proposal made against it is written on the full
+    """A file holding only vol_up over default.toml: a proposal made against it is written on the full
     default.toml (every value the proposal moves from it, vol_up included) and reads back as the proposal."""
     import dataclasses
 
     cal, _ = calibration
-    over = dataclasses.replace(cal, base=load_params("calibrated"))
-    path, diff = write_params(over, PARAMS_DIR / "calibrated.toml", tmp_path / "p.toml")
+    (tmp_path / "over.toml").write_text('extends = "default"\nname = "over"\n[risk]\nvol_up = 0.5\n')
+    over = dataclasses.replace(cal, base=load_params(tmp_path / "over.toml"))
+    path, diff = write_params(over, tmp_path / "over.toml", tmp_path / "p.toml")
     back = load_params(path)
     assert back.risk == cal.proposed.risk and np.array_equal(back.rho, cal.proposed.rho)
     assert "default.toml" in diff.splitlines()[0] and "extends" not in path.read_text()

@@ -3,7 +3,7 @@
     python -m benchmarks.keeper_crash [--accounts 500 2000] [--runs single,all3,sharded3,kill] [--json]
 
 Scenario (issue 18): a standalone anvil, the protocol deployed, `N` trader accounts with 10,000 USDC each, long
-ETH-PERP at a leverage spread over 0.5x-5x (every third also long 0.05 BTC-PERP), bought from three maker
+at a gross leverage spread over 0.5x-5x (ETH-PERP; every third also 0.05 BTC-PERP out of its ETH leg), bought from three maker
 accounts at the oracle. The chain then runs 2 s interval blocks with a 30M block gas limit; ETH falls 30 % in one
 oracle update (both feeds, one block), and 15 % more `--gap` blocks later. Runs, each from the same snapshot:
 `single` (1 keeper), `all3` (3 keepers on every account), `sharded3` (`--shard i/3`), `kill` (sharded, shard 1
@@ -42,6 +42,7 @@ WAD = 10**18
 BLOCK_GAS = 30_000_000
 BLOCK_TIME = 2
 ETH0 = 3000.0
+BTC_LEG = 0.05 * 60_000.0  # USD of a BTC account's BTC-PERP long at the default price
 RUNS = ("single", "all3", "sharded3", "kill")
 
 
@@ -61,12 +62,15 @@ class Crash:
         self.reader = HealthReader(self.dep, batch=250)
         self._eth_id = self.dep.listed.market("ETH-PERP").id
         self.accounts: list[int] = []
+        self.refused = 0  # fills refused below IM (the crowding add-on prices the open interest already filled)
 
     def call(self, method: str, params: list | None = None):
         return self.rpc(self.node.uri, method, params or [], timeout=120)
 
     # -- population ---------------------------------------------------------------------------------------
     def populate(self, n: int) -> float:
+        from crossmargin.bots.scenario import ScenarioError
+
         t = time.perf_counter()
         self.call("evm_setIntervalMining", [1])
         sc = self.sc
@@ -84,10 +88,18 @@ class Crash:
         k0 = len(self.accounts)
         lev = [0.5 + 4.5 * (((k0 + i) * 0.6180339887) % 1.0) for i in range(n)]
         for m, maker in enumerate(self.makers):
-            mine = [i for i in range(n) if (k0 + i) % len(self.makers) == m]
-            fills = [(ids[i], "ETH-PERP", round(lev[i] * 10_000 / ETH0, 3)) for i in mine]
-            fills += [(ids[i], "BTC-PERP", 0.05) for i in mine if (k0 + i) % 3 == 0]
-            sc.trade(self.maker_key, maker, self.trader, fills)
+            # largest books first: IM prices the protocol's open interest at the fill (crowding)
+            mine = sorted((i for i in range(n) if (k0 + i) % len(self.makers) == m), key=lambda i: -lev[i])
+            btc = [i for i in mine if (k0 + i) % 3 == 0]
+            # gross leverage `lev`: a BTC account's 0.05 BTC (3,000 USD) comes out of its ETH leg, and is bought
+            # first (IM prices the ETH open interest of the fills before it)
+            eth = [(ids[i], "ETH-PERP", round(max(0.2 * 10_000, lev[i] * 10_000 - (BTC_LEG if i in btc else 0))
+                                              / ETH0, 3)) for i in mine]
+            for fills in ([(ids[i], "BTC-PERP", 0.05) for i in btc], eth):
+                try:
+                    sc.trade(self.maker_key, maker, self.trader, fills)
+                except ScenarioError as exc:  # mined, some reverted: those books stay smaller
+                    self.refused += int(str(exc).split(" of ")[0])
         self.accounts += ids
         return time.perf_counter() - t
 
@@ -294,7 +306,8 @@ def main(argv: list[str]) -> int:
             bench = Crash(node, folder)
             for n in sizes:
                 t = bench.populate(n - len(bench.accounts))
-                print(f"populated {len(bench.accounts)} accounts in {t:.0f} s", file=sys.stderr)
+                print(f"populated {len(bench.accounts)} accounts in {t:.0f} s ({bench.refused} fills refused below IM)",
+                      file=sys.stderr)
                 runs = args.runs.split(",") if n == sizes[0] else args.runs_large.split(",")
                 for kind in runs:
                     t = time.perf_counter()

@@ -46,7 +46,7 @@ from crossmargin.bots.base import AccountBot, BotOptions
 from crossmargin.bots.core import BotError, GasCapped, Loop, RawRPC, Skipped, WouldRevert, guard
 from crossmargin.bots.liquidation import LiquidationAdapter
 from crossmargin.bots.reads import FAILED, STALE, AccountIndex, Health, HealthReader
-from crossmargin.bots.txs import Full, TooBig, TxPolicy, TxSender
+from crossmargin.bots.txs import Full, TooBig, TxPolicy, TxSender, encode_call
 from crossmargin.chain.errors import reasons
 
 LOST_START = reasons()["AUCTION_ACTIVE"]   # another keeper started the auction first
@@ -377,9 +377,19 @@ class Keeper(AccountBot):
             out.append(self.account)
         return out
 
+    def _positions(self) -> dict[int, int]:
+        """`positions()` of the keeper's account in one raw call (web3's contract call: ~40 ms under load)."""
+        from crossmargin.bots.txs import call_params, decode_call
+
+        ch = self.dep.clearinghouse
+        [(ok, data)] = self.rpc.batch([("eth_call", call_params(ch, "positions_of", [self.account]))])
+        if not ok:
+            return self.positions()
+        return {int(r[0]): int(r[1]) for r in decode_call(ch, "positions_of", data) if int(r[1]) != 0}
+
     def _prices_now(self) -> dict:
         """{underlying id: (price, status)} from the OracleRouter in one JSON-RPC batch (None: unreadable)."""
-        from crossmargin.bots.core import call_params, decode_result
+        from crossmargin.bots.txs import call_params, decode_call as decode_result
 
         router = self.dep.router
         ids = [u.id for u in self.dep.params.underlyings]
@@ -483,8 +493,8 @@ class Keeper(AccountBot):
             # simulate up to 8 chunks in one batch; split ones come back to the queue
             todo, chunks = chunks[:8], chunks[8:]
             sims = self.sender.simulate_many(self.rpc, [
-                (self.liq.address, self.liq.contract.encode_abi(*self.liq.starts_call([h.account for h in c],
-                                                                                         self.account)))
+                (self.liq.address, encode_call(self.liq.contract, *self.liq.starts_call([h.account for h in c],
+                                                                                          self.account)))
                 for c in todo])
             for chunk, gas in zip(todo, sims):
                 accounts = [h.account for h in chunk]
@@ -535,7 +545,7 @@ class Keeper(AccountBot):
         a skip backs its (tag, account) off. Returns True when the gas budget stops the round."""
         if not rows:
             return False
-        sims = self.sender.simulate_many(self.rpc, [(self.liq.address, self.liq.contract.encode_abi(fn, args=args))
+        sims = self.sender.simulate_many(self.rpc, [(self.liq.address, encode_call(self.liq.contract, fn, args))
                                                     for fn, args in calls])
         for h, (fn, args), gas in zip(rows, calls, sims):
             try:
@@ -568,7 +578,7 @@ class Keeper(AccountBot):
         except GasCapped as exc:
             self.sender.log({"event": "gas_capped", "reason": str(exc)})
             return True
-        held = set(self.positions())
+        held = set(self._positions())
         inflight = {i for p in self.sender.pending.values() if p.purpose == "bid"
                     for i in p.meta.get("instruments", ())}
 
@@ -793,8 +803,9 @@ class Keeper(AccountBot):
         for o in self.settle(head):
             p = o.pending
             if o.gas_cost_wei:
-                if eth_usd is None:
-                    eth_usd = self.dep.prices().get(ETH, (0, 0))[0] / WAD
+                if eth_usd is None:  # the last loop's prices (one batch), else the router's
+                    cached = (getattr(self, "_price_cache", None) or {}).get(ETH)
+                    eth_usd = (cached or self.dep.prices().get(ETH, (0, 0)))[0] / WAD
                 s.gas_usd += o.gas_cost_wei / 1e18 * eth_usd
             if p.purpose == "start_auction":
                 if o.status == "ok":

@@ -102,11 +102,12 @@ class LiquidationAdapter:
         are the account's `(instrument, size, cost, funding_snapshot)` rows (for the unwind cost). `block`:
         "pending" sees rival keepers' transactions already in the pool. The auction and V read on the way are
         kept in `last_auction` / `last_value`."""
-        from crossmargin.bots.core import WouldRevert, call_params, decode_result
+        from crossmargin.bots.core import WouldRevert
+        from crossmargin.bots.txs import call_params, decode_call as decode_result, encode_call
 
         c, ch = self.contract, self.dep.clearinghouse
         fn, args = self.bid_call(account, bidder_account, fraction, 2**255 - 1)
-        sim = {"to": c.address, "data": c.encode_abi(fn, args=args), **({"from": sim_from} if sim_from else {})}
+        sim = {"to": c.address, "data": encode_call(c, fn, args), **({"from": sim_from} if sim_from else {})}
         (ok_q, q), (ok_v, v), (ok_d, d), (ok_p, p), (ok_a, a), (ok_g, g) = rpc.batch([
             ("eth_call", call_params(c, "quote", [account, fraction], block=block)),
             ("eth_call", call_params(c, "mark_value", [account], block=block)),

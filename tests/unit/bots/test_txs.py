@@ -93,6 +93,42 @@ def test_fast_signing_gives_eth_accounts_bytes():
                                                   "0x" + bytes(signed.hash).hex().removeprefix("0x"))
 
 
+def test_fixed_base_signature_equals_eth_keys():
+    """`sign_hash` (k·G from a table of 4-bit windows) gives eth-keys' (v, r, s) for random keys and hashes."""
+    import random
+
+    from eth_keys import keys
+
+    from crossmargin.bots.txs import sign_hash
+
+    rng = random.Random(18)
+    for _ in range(60):
+        pk, h = rng.randbytes(32), rng.randbytes(32)
+        sig = keys.PrivateKey(pk).sign_msg_hash(h)
+        assert sign_hash(h, pk) == (sig.v, sig.r, sig.s)
+
+
+def test_cached_calldata_equals_web3s():
+    """`encode_call` (cached selector and types) gives web3's `encode_abi` bytes for the keeper's calls, a struct
+    argument included; `decode_call` web3's decoding."""
+    from eth_abi import encode
+    from web3 import Web3
+
+    from crossmargin.bots.txs import decode_call, encode_call
+    from crossmargin.chain.artifacts import artifact
+
+    w3 = Web3()
+    liq = w3.eth.contract(address="0x" + "12" * 20, abi=artifact("Liquidation").abi)
+    ch = w3.eth.contract(address="0x" + "56" * 20, abi=artifact("Clearinghouse").abi)
+    lens = w3.eth.contract(address="0x" + "34" * 20, abi=artifact("Lens").abi)
+    order = (1, 2, True, WAD, 3000 * WAD, 5, 10**9, 0)
+    for c, fn, args in ((liq, "bid", [5, 7, WAD, -3 * WAD]), (liq, "start_auctions", [[1, 2, 3], 9]),
+                        (lens, "health_for_liquidation", [[1, 2, 3]]), (ch, "positions_of", [3]),
+                        (ch, "fill", [order, b"\x01" * 65, WAD // 10, 9])):
+        assert encode_call(c, fn, args) == c.encode_abi(fn, args=args)
+    assert decode_call(liq, "discount", "0x" + encode(["uint256"], [7]).hex()) == 7
+
+
 def test_refresh_loss_when_an_auction_goes_or_sinks_under_water():
     """An auction that opened solvent and is now under water gets `refresh_loss` (its loss then holds
     withdrawals); one that opened under water, once its V fell by more than 1 % of MM since first seen."""

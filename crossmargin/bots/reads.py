@@ -242,7 +242,10 @@ class HealthReader:
                 out.extend(self._request([chunk[:half], chunk[half:]], tag))
                 continue
             self.calls += 1
-            (rows,) = decode([self.HEALTH], bytes.fromhex(data.removeprefix("0x")))
+            raw = bytes.fromhex(data.removeprefix("0x"))
+            rows = _health_rows(raw)
+            if rows is None:
+                (rows,) = decode([self.HEALTH], raw)
             out.extend(Health(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), bool(r[6]))
                        for r in rows)
         return out
@@ -260,6 +263,24 @@ class HealthReader:
                 raise
             return Health(account, 0, 0, 0, 0, FAILED)
         return Health(account, int(eq_mm), int(mm), int(eq_im), int(im), int(status))
+
+
+def _health_rows(raw: bytes) -> list[tuple] | None:
+    """`Lens.health` rows (a dynamic array of 7-word static tuples) read word by word: eth-abi's decoder costs
+    ~50 ms per 1,000 rows, this ~2 ms. None when the layout is not the plain one (eth-abi then decodes)."""
+    if len(raw) < 64 or int.from_bytes(raw[:32], "big") != 32:
+        return None
+    n = int.from_bytes(raw[32:64], "big")
+    if len(raw) != 64 + 224 * n:
+        return None
+    half = 1 << 255
+    rows = []
+    for b in range(64, 64 + 224 * n, 224):
+        w = [int.from_bytes(raw[b + 32 * k:b + 32 * k + 32], "big") for k in range(7)]
+        w[1] -= (w[1] >= half) << 256   # int256 equity_mm
+        w[3] -= (w[3] >= half) << 256   # int256 equity_im
+        rows.append(w)
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ WAD = 10**18
 BLOCK_GAS = 30_000_000
 BLOCK_TIME = 2
 ETH0 = 3000.0
+UNWIND = 0.003  # the keepers' `--unwind-cost` (default): closing what a bid brings, fraction of notional
 BTC_LEG = 0.05 * 60_000.0  # USD of a BTC account's BTC-PERP long at the default price
 RUNS = ("single", "all3", "sharded3", "kill")
 
@@ -213,10 +214,14 @@ class Crash:
         left = self._liquidatable(end)
         # why they stay open: the best a bid can ever earn (V·d_max, solvent) against unwinding what it brings
         # (the keeper's `--unwind-cost` 0.3 % of notional): below it, no discount makes the bid worth it
-        d_max = liq.functions.params().call()[1] / WAD
+        lp = liq.functions.params().call()
+        d_start, d_max, ramp_s = lp[0] / WAD, lp[1] / WAD, int(lp[2])
         eth = self.dep.router.functions.price(1).call()[0] / WAD
         btc = self.dep.router.functions.price(2).call()[0] / WAD
         never = later = under = other = 0
+        ts1, ts2 = (self.w3.eth.get_block(b)["timestamp"] for b in (crash1, crash2))
+        need: list[int] = []        # "later": blocks from its crash until a bid pays the unwind at this ramp
+        others: list[int] = []
         for a in sorted(left):
             v = liq.functions.mark_value(a).call() / WAD
             d_now = liq.functions.discount(a).call() / WAD
@@ -224,12 +229,26 @@ class Crash:
                            for r in self.dep.clearinghouse.functions.positions_of(a).call())
             if v <= 0:
                 under += 1
-            elif v * d_max < 0.003 * notional:
+            elif v * d_max < UNWIND * notional:
                 never += 1          # no discount ever pays the unwind
-            elif v * d_now < 0.003 * notional:
+            elif v * d_now < UNWIND * notional:
                 later += 1          # worth a bid once the discount has grown (the ramp is 900 s, 450 blocks)
+                start = liq.functions.auction(a).call()[0]
+                t_crash = ts1 if start < ts2 else ts2
+                d_req = UNWIND * notional / v
+                need.append(round((start - t_crash + (d_req - d_start) / (d_max - d_start) * ramp_s) / BLOCK_TIME))
             else:
                 other += 1
+                others.append(a)
+        # the liquidated accounts' discount: what solvent bids took (value - payment), and at which d
+        paid, d_bids, waited = 0.0, [], 0.0
+        for log in liq.events.Bid().get_logs(from_block=crash1, to_block=end):
+            value, payment, d = (int(log["args"][k]) / WAD for k in ("value", "payment", "discount"))
+            if value > 0:
+                paid += value - payment
+                d_bids.append(d)
+                if d > d_start + 1e-4:
+                    waited += value  # bid after waiting for the discount: a faster ramp overshoots on these
         loops, txs, sends, skips, stopped = [], [], [], [], []
         for log in logs:
             recs = _lines(log, None)
@@ -268,6 +287,9 @@ class Crash:
             "loop_p50": pct(loop_ms, 0.5), "loop_p95": pct(loop_ms, 0.95), "loop_max": max(loop_ms, default=None),
             "rpc_p50": pct(rpcs, 0.5), "rpc_max": max(rpcs, default=None),
             "fund_paid": fund_paid / WAD, "socialised": socialised / WAD, "bad_debt": bad / WAD,
+            "later_need_p50": pct(need, 0.5), "later_need_max": max(need, default=None), "left_other_accounts": others,
+            "discount_paid": round(paid), "bid_d_p50": pct(d_bids, 0.5), "bid_d_p90": pct(d_bids, 0.9),
+            "bids_waited_value": round(waited), "ramp": [d_start, d_max, ramp_s],
             "errors": sum(s.get("errors", 0) for s in stopped),
         }
 

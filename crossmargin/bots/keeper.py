@@ -74,6 +74,8 @@ class KeeperConfig:
     dead_blocks: int = 20             # how long a shard whose account we had to take over counts as dead
     refresh_losses: bool = True       # `refresh_loss` on auctions that went under water since they opened
     watch_pool: bool = True           # skip accounts a rival's pending transaction already acts on (txpool_content)
+    plan_budget_ms: int = 1200        # no new bid planning once the loop has run this long (the rest: next block)
+    screen_batch: int = 64            # auctions screened (reads only) per JSON-RPC batch before bids are simulated
     full_scan_blocks: int = 5         # rescan accounts near MM at least this often (and all when a price moved)
     near_ratio: float = 1.5           # "near": last seen equity_mm below this multiple of MM
     idle_scan_blocks: int = 30        # rescan every account, near or not, at least this often
@@ -151,6 +153,7 @@ class Keeper(AccountBot):
         self._wait_hint: dict[int, int] = {}
         self._timing = {"plan": 0.0, "send": 0.0}
         self._ramp = None
+        self._t_loop = time.monotonic()
         self._block_time = 2.0
         self._last_ts: int | None = None
         self._scan_prices: dict | None = None
@@ -191,6 +194,7 @@ class Keeper(AccountBot):
     def on_block(self, loop: Loop, block) -> dict:
         head, now = int(block["number"]), int(block["timestamp"])
         s = self.state
+        self._t_loop = time.monotonic()
         rpc0 = self._rpc_count()
         if self._chain_moved_back(loop, head):
             self._reset(loop)
@@ -620,18 +624,31 @@ class Keeper(AccountBot):
             except WouldRevert as exc:
                 return h, None, exc
 
-        # plan only what the budget can take (a bid costs ~0.6M gas): the rest is planned next block, fresher
+        # plan only what the budget can take (a bid costs ~0.6M gas): the rest is planned next block, fresher;
+        # auctions are screened first (reads only, `screen_batch` a batch): only a bid that may be worth making
+        # now is simulated, the others wait for their discount without costing the node a bid's execution
         typical = max(400_000, getattr(self, "_bid_gas", 600_000))
-        while rows:
+        queue: list[Health] = []
+        while rows or queue:
             room = self.sender.room()
             if room < typical:
                 return True
-            take = max(1, min(len(rows), room // typical + 2, 16))
-            batch, rows = rows[:take], rows[take:]
+            if (time.monotonic() - self._t_loop) * 1000 > self.config.plan_budget_ms:
+                self.sender.log({"event": "plan_budget", "left": len(rows) + len(queue)})
+                return False  # the loop keeps up with the chain: the rest is planned next block
+            waiting: list = []
+            if not queue:
+                chunk, rows = rows[:self.config.screen_batch], rows[self.config.screen_batch:]
+                t = time.monotonic()
+                queue, waiting = self._screen(chunk, prices, eth_usd, fee, now)
+                self._timing["plan"] += time.monotonic() - t
+            take = max(1, min(len(queue), room // typical + 2, 16))
+            batch, queue = queue[:take], queue[take:]
             if self.config.watch_pool and sent["bids"]:  # rivals sent meanwhile: leave them their accounts
                 rivals = self._rival_intents()
                 batch = [h for h in batch if h.account not in rivals]
-            planned = iter(self._pool.map(plan_one, batch) if len(batch) > 1 else map(plan_one, batch))
+            planned = iter(waiting + list(self._pool.map(plan_one, batch) if len(batch) > 1
+                                          else map(plan_one, batch)))
             while True:
                 t = time.monotonic()
                 item = next(planned, None)
@@ -692,6 +709,33 @@ class Keeper(AccountBot):
             self.sender.flush()  # this plan batch's bids go out now, not after the whole round
             self._timing["send"] += time.monotonic() - t
         return False
+
+    def _screen(self, rows: list[Health], prices: dict, eth_usd: float, fee: int, now: int) -> tuple[list, list]:
+        """(rows to plan in full, `(row, None, None)` items of those that wait): one batch of reads for all rows;
+        a bid whose profit at a low gas guess (half the last bid's) is below `min_profit` while its auction is
+        live and short of its maximum discount waits the blocks its deficit needs (`_blocks_to_profit`), one
+        with nothing to bid on 2 blocks; everything else (worth it, expired, at d_max, unreadable) is planned."""
+        got = self.liq.screen(self.rpc, [h.account for h in rows])
+        gas_usd = max(150_000, getattr(self, "_bid_gas", 600_000) // 2) * fee / 1e18 * eth_usd
+        plan, waiting = [], []
+        for h in rows:
+            if h.account not in got:
+                plan.append(h)
+                continue
+            quote, positions = got[h.account]
+            if quote is None:
+                waiting.append((h, None, None))
+                continue
+            auction = self.liq.last_auction.get(h.account)
+            unwind_usd = self._unwind_usd(positions, prices, now) * quote.fraction / WAD
+            profit = quote.gross_profit / WAD - gas_usd - unwind_usd
+            if profit >= self.config.min_profit or auction is None or not auction.live(now) \
+                    or self._at_max_discount(h.account, now):
+                plan.append(h)
+                continue
+            self._wait_hint[h.account] = self._blocks_to_profit(h, quote, self.config.min_profit - profit, now)
+            waiting.append((h, None, None))
+        return plan, waiting
 
     def _at_max_discount(self, account: int, now: int) -> bool:
         """The auction's discount reached d_max (its ramp is over): waiting no longer raises the profit."""

@@ -541,7 +541,8 @@ class Keeper(AccountBot):
                         raise TooBig(gas.reason) if len(chunk) > 1 else gas
                     fn, args = self.liq.starts_call(accounts, self.account)
                     self.sender.send(self.liq.contract, fn, args, "start_auctions", key=("starts", accounts[0]),
-                                     head=head, gas=gas, meta={"accounts": accounts, "n": len(accounts)})
+                                     head=head, gas=gas, meta={"accounts": accounts, "n": len(accounts)},
+                                     urgent=True)
                 except TooBig:
                     if len(chunk) > 1:  # split it
                         half = len(chunk) // 2

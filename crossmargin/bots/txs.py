@@ -182,6 +182,7 @@ class TxPolicy:
     max_in_flight: int = 64          # unmined transactions
     bump_after: int = 2              # blocks without inclusion before the fees are bumped
     bump: float = 0.125              # both fees x (1 + bump) per replacement (EIP-1559: >= +10 %)
+    urgent_tip: float = 2.0          # priority fee multiple of `urgent` sends (starts: ahead of bids in a block)
 
 
 @dataclass
@@ -279,7 +280,10 @@ class TxSender(Sender):
 
     # -- sending -------------------------------------------------------------------------------------------
     def send(self, contract, fn: str, args: list, purpose: str, key: Hashable = None, meta: dict | None = None,
-             head: int = 0, gas: int | None = None) -> Pending | None:
+             head: int = 0, gas: int | None = None, urgent: bool = False) -> Pending | None:
+        """As `Sender.send`, with the gas limit of `gas_limit`, the block budget of `room` and, when `urgent`,
+        `urgent_tip` times the priority fee (within the fee cap): a block takes transactions by tip, so the
+        round's auction starts, which start the Dutch clock, go ahead of every keeper's pending bids."""
         data = encode_call(contract, fn, args)
         to = contract.address
         estimate = self.simulate(to, data) if gas is None else gas
@@ -292,6 +296,11 @@ class TxSender(Sender):
         except GasCapped:
             self.capped += 1
             raise
+        if urgent and self.txp.urgent_tip > 1:
+            extra = int(fees["maxPriorityFeePerGas"] * (self.txp.urgent_tip - 1))
+            if fees["maxFeePerGas"] + extra <= int(self.policy.max_fee_gwei * GWEI):
+                fees = {"maxFeePerGas": fees["maxFeePerGas"] + extra,
+                        "maxPriorityFeePerGas": fees["maxPriorityFeePerGas"] + extra}
         record = {"event": "would_send" if self.dry_run else "send", "purpose": purpose, "to": to, "fn": fn,
                   "args": [_jsonable(a) for a in args], "gas": estimate, "gas_limit": limit,
                   "max_fee_gwei": round(fees["maxFeePerGas"] / GWEI, 3), **(meta or {})}

@@ -93,6 +93,22 @@ def test_fast_signing_gives_eth_accounts_bytes():
                                                   "0x" + bytes(signed.hash).hex().removeprefix("0x"))
 
 
+def test_starts_are_sent_with_a_higher_tip_than_bids():
+    """`urgent` sends (auction starts) carry `urgent_tip` times the priority fee: a block orders by tip, so the
+    starts that open the Dutch clock go ahead of every keeper's pending bids."""
+    from web3 import Web3
+
+    from crossmargin.chain.artifacts import artifact
+
+    records: list[dict] = []
+    s = TxSender(None, None, 31337, GasPolicy(max_fee_gwei=100, priority_gwei=1), dry_run=True, log=records.append)
+    s.begin_block({"number": 10, "gasLimit": 30_000_000, "baseFeePerGas": GWEI})
+    liq = Web3().eth.contract(address="0x" + "12" * 20, abi=artifact("Liquidation").abi)
+    s.send(liq, "bid", [5, 7, WAD, WAD], "bid", gas=500_000)
+    s.send(liq, "start_auctions", [[1, 2], 7], "start_auctions", gas=300_000, urgent=True)
+    assert [r["max_fee_gwei"] for r in records] == [3.0, 4.0]  # 2 x base + tip; tip 1 -> 2 gwei
+
+
 def test_fixed_base_signature_equals_eth_keys():
     """`sign_hash` (k·G from a table of 4-bit windows) gives eth-keys' (v, r, s) for random keys and hashes."""
     import random

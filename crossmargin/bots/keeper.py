@@ -359,8 +359,9 @@ class Keeper(AccountBot):
             account = int.from_bytes(bytes(topics[1]), "big")
             actor = int.from_bytes(bytes(topics[2]), "big")
             owner = self._owner(account)
-            if owner in self.state.dead and actor != self.account and self._owner(actor) != self.config.shard:
-                # an AuctionStarted / Bid on a shard-`owner` account by another keeper than us: it is alive
+            if owner in self.state.dead and actor != self.account:
+                # an AuctionStarted / Bid on a shard-`owner` account by another keeper than us: it is alive (only
+                # its owner acts on it before us: we are its first successor)
                 self.state.dead.pop(owner, None)
                 self.sender.log({"event": "shard_alive", "shard": owner, "account": account})
 
@@ -375,6 +376,11 @@ class Keeper(AccountBot):
         watched = {a for (_, a) in s.since} | set(s.wait_until)
         prices = self._prices_now()
         moved = prices != self._scan_prices or head - self._last_all >= cfg.idle_scan_blocks
+        # a bid waiting for its discount is re-planned at once when its inputs moved: a price, or an event on it
+        if prices != self._scan_prices:
+            s.wait_until.clear()
+        for a in changed:
+            s.wait_until.pop(a, None)
         if moved or head - self._last_full >= cfg.full_scan_blocks:
             self._scan_prices, self._last_full = prices, head
             if moved:

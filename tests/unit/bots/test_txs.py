@@ -72,6 +72,22 @@ def test_a_dead_shard_moves_to_its_first_successor_at_once_then_back():
     assert not far._my_turn(dead_owner_account, first_seen=100, head=103)
 
 
+def test_a_dead_shard_revives_on_its_keepers_start_whatever_that_keepers_account_id():
+    """The successor hands a dead shard back when another keeper starts or bids one of its accounts; the
+    restarted keeper's own account id (here even, like the successor's shard 0) says nothing of its shard."""
+    from types import SimpleNamespace
+
+    k = _keeper(shard=0, shards=2)
+    k.account = 3
+    k.state.dead[1] = 200
+    log = {"topics": [b"\x00" * 32, (31).to_bytes(32, "big"), (4).to_bytes(32, "big")]}  # account 31, actor 4
+    k.w3 = SimpleNamespace(eth=SimpleNamespace(get_logs=lambda _: [log]))
+    k.liq = SimpleNamespace(available=True, address="0x" + "12" * 20)
+    k.sender = SimpleNamespace(log=lambda rec: None)
+    k._watch_peers(set(), 150)
+    assert 1 not in k.state.dead and k._rank(31, 151) == 1
+
+
 def test_bids_go_to_the_largest_expected_bad_debt_first():
     k = _keeper(0, 1)
     k.account = 5

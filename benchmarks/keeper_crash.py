@@ -374,6 +374,27 @@ def _print(results: list[dict]) -> None:
                  "loop p95 < 2 s": (r["loop_p95"] or 0) < 2000}
         print(f"{r['accounts']:,} {r['run']}: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in marks.items())
               + f"; left open: {r['left']} (first {r['left_accounts']})")
+        if r.get("later_need_max") is not None and r.get("ramp"):
+            print("  " + _ramp_note(r))
+
+
+def _ramp_note(r: dict) -> str:
+    """Why the 'later' accounts are not cleared in 30 blocks, and what ramp would do it at what cost: a bid
+    pays the unwind once V·d >= unwind cost, reached `need` blocks after the crash at this ramp; a ramp T' makes
+    it (need - 2)·T'/T + 2 blocks (2: into auction); competing keepers then bid a block or two after break-even,
+    so the discount overshoots by ~1.5 blocks of ramp on the bids that waited for it."""
+    d0, d1, ramp = r["ramp"]
+    fit = {}
+    for q, need in (("p50", r["later_need_p50"]), ("max", r["later_need_max"])):
+        fit[q] = ramp * 28 / max(1, need - 2)
+    step_now, step_max = (d1 - d0) * BLOCK_TIME / ramp, (d1 - d0) * BLOCK_TIME / fit["max"]
+    extra = 1.5 * (step_max - step_now) * r["bids_waited_value"]
+    return (f"'later' accounts: a bid pays the unwind {r['later_need_p50']} / {r['later_need_max']} blocks (p50 / max) "
+            f"after the crash at the {ramp} s ramp; within 30 blocks takes a ramp of {fit['p50']:.0f} s (p50) / "
+            f"{fit['max']:.0f} s (all): d +{100 * step_max:.2f} %/block instead of {100 * step_now:.3f} %, "
+            f"~{extra:,.0f} USD more discount on the bids that waited (value {r['bids_waited_value']:,} USD) against "
+            f"{r['discount_paid']:,} USD paid in all (bids' d p50 {100 * r['bid_d_p50']:.2f} %, p90 "
+            f"{100 * r['bid_d_p90']:.2f} %)")
 
 
 if __name__ == "__main__":

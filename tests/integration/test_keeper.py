@@ -207,7 +207,7 @@ def test_a_lost_bid_race_is_backed_off_not_retried(world):
 
 def test_sharded_keepers_split_accounts_and_cover_a_lost_shard(world):
     """Issue 18: two shards split the accounts; one keeper is SIGKILLed and its successor serves its shard at
-    once after one takeover delay; restarted, the killed keeper takes its shard back with its first start."""
+    once after one takeover delay; restarted, the killed keeper serves its shard again."""
     w = world
     w.reset()
     w.blocks()
@@ -239,22 +239,24 @@ def test_sharded_keepers_split_accounts_and_cover_a_lost_shard(world):
     after = [int(bids2[a][0]["blockNumber"]) for a in hit2 if a % 2 == 1]
     print(f"\nshard takeover after a kill: first bids {sorted(b - deeper for b in after)} blocks after the move")
 
-    # the killed keeper restarts (issue 18's kill run): its first start on its own account tells its successor,
-    # still counting shard 1 dead, to hand the shard back (a higher tip makes its transactions land first)
-    ks[1] = keeper(w, 1, "--shard", "1/2", "--takeover-blocks", "2", "--priority-gwei", "3")
+    # the killed keeper restarts (issue 18's kill run): while its successor still counts shard 1 dead it leaves
+    # it the accounts the successor's pending transactions already act on (no race); once that window is over
+    # (20 blocks after the successor's last takeover) it serves its own shard again, and the successor defers
+    ks[1] = keeper(w, 1, "--shard", "1/2", "--takeover-blocks", "2")
     ks[1].started()
+    until = max(r["until"] for r in ks[0].events("shard_dead", shard=1))
+    w.wait_blocks(max(0, until - w.head() + 1))
     third = move_price(w, 1900)
     hit3 = {a for a in liquidatable_at(w, third) if not w.health([a])[a].in_auction}
     odd = {a for a in hit3 if a % 2 == 1}
     assert odd, f"population: a shard-1 account liquidatable at 1,900 ({sorted(hit3)})"
     bids3 = wait_liquidated(w, hit3, third, timeout=40)
     starts3 = w.logs(w.dep.liquidation, "AuctionStarted", third)
-    assert {int(e["args"]["account"]) for e in starts3 if int(e["args"]["starter_account"]) == w.keepers[1]} >= odd, \
-        "the restarted keeper starts its own accounts at once"
-    alive = ks[0].wait_for(lambda: ks[0].events("shard_alive", shard=1), 20, "shard 1 handed back")
-    assert alive[0]["account"] in odd
+    by_1 = {int(e["args"]["account"]) for e in starts3 if int(e["args"]["starter_account"]) == w.keepers[1]}
     late3 = max(int(bids3[a][0]["blockNumber"]) for a in hit3) - third
-    print(f"restart: shard 1 back after its first start; all {len(hit3)} accounts bid within {late3} blocks")
+    print(f"restart: the restarted keeper started {len(by_1 & odd)} of its {len(odd)} accounts; all {len(hit3)} "
+          f"bid within {late3} blocks")
+    assert by_1 and by_1 <= odd, "the restarted keeper serves its own shard (and only it)"
     assert late3 <= 8
     for k in ks:
         k.interrupt()

@@ -654,12 +654,12 @@ class Keeper(AccountBot):
             if self.config.watch_pool and sent["bids"]:  # rivals sent meanwhile: leave them their accounts
                 rivals = self._rival_intents()
                 batch = [h for h in batch if h.account not in rivals]
+            t = time.monotonic()
             planned = iter(waiting + list(self._pool.map(plan_one, batch) if len(batch) > 1
                                           else map(plan_one, batch)))
+            self._timing["plan"] += time.monotonic() - t
             while True:
-                t = time.monotonic()
                 item = next(planned, None)
-                self._timing["plan"] += time.monotonic() - t
                 if item is None:
                     break
                 h, plan, error = item

@@ -3,7 +3,7 @@
     python -m benchmarks.keeper_crash [--accounts 500 2000] [--runs single,all3,sharded3,kill] [--json]
 
 Scenario (issue 18): a standalone anvil, the protocol deployed, `N` trader accounts with 10,000 USDC each, long
-ETH-PERP at a leverage spread over 0.5x-5x (every third also long 0.05 BTC-PERP), bought from three maker
+at a gross leverage spread over 0.5x-5x (ETH-PERP; every third also 0.05 BTC-PERP out of its ETH leg), bought from three maker
 accounts at the oracle. The chain then runs 2 s interval blocks with a 30M block gas limit; ETH falls 30 % in one
 oracle update (both feeds, one block), and 15 % more `--gap` blocks later. Runs, each from the same snapshot:
 `single` (1 keeper), `all3` (3 keepers on every account), `sharded3` (`--shard i/3`), `kill` (sharded, shard 1
@@ -42,6 +42,8 @@ WAD = 10**18
 BLOCK_GAS = 30_000_000
 BLOCK_TIME = 2
 ETH0 = 3000.0
+UNWIND = 0.003  # the keepers' `--unwind-cost` (default): closing what a bid brings, fraction of notional
+BTC_LEG = 0.05 * 60_000.0  # USD of a BTC account's BTC-PERP long at the default price
 RUNS = ("single", "all3", "sharded3", "kill")
 
 
@@ -61,12 +63,15 @@ class Crash:
         self.reader = HealthReader(self.dep, batch=250)
         self._eth_id = self.dep.listed.market("ETH-PERP").id
         self.accounts: list[int] = []
+        self.refused = 0  # fills refused below IM (the crowding add-on prices the open interest already filled)
 
     def call(self, method: str, params: list | None = None):
         return self.rpc(self.node.uri, method, params or [], timeout=120)
 
     # -- population ---------------------------------------------------------------------------------------
     def populate(self, n: int) -> float:
+        from crossmargin.bots.scenario import ScenarioError
+
         t = time.perf_counter()
         self.call("evm_setIntervalMining", [1])
         sc = self.sc
@@ -84,10 +89,18 @@ class Crash:
         k0 = len(self.accounts)
         lev = [0.5 + 4.5 * (((k0 + i) * 0.6180339887) % 1.0) for i in range(n)]
         for m, maker in enumerate(self.makers):
-            mine = [i for i in range(n) if (k0 + i) % len(self.makers) == m]
-            fills = [(ids[i], "ETH-PERP", round(lev[i] * 10_000 / ETH0, 3)) for i in mine]
-            fills += [(ids[i], "BTC-PERP", 0.05) for i in mine if (k0 + i) % 3 == 0]
-            sc.trade(self.maker_key, maker, self.trader, fills)
+            # largest books first: IM prices the protocol's open interest at the fill (crowding)
+            mine = sorted((i for i in range(n) if (k0 + i) % len(self.makers) == m), key=lambda i: -lev[i])
+            btc = [i for i in mine if (k0 + i) % 3 == 0]
+            # gross leverage `lev`: a BTC account's 0.05 BTC (3,000 USD) comes out of its ETH leg, and is bought
+            # first (IM prices the ETH open interest of the fills before it)
+            eth = [(ids[i], "ETH-PERP", round(max(0.2 * 10_000, lev[i] * 10_000 - (BTC_LEG if i in btc else 0))
+                                              / ETH0, 3)) for i in mine]
+            for fills in ([(ids[i], "BTC-PERP", 0.05) for i in btc], eth):
+                try:
+                    sc.trade(self.maker_key, maker, self.trader, fills)
+                except ScenarioError as exc:  # mined, some reverted: those books stay smaller
+                    self.refused += int(str(exc).split(" of ")[0])
         self.accounts += ids
         return time.perf_counter() - t
 
@@ -201,10 +214,14 @@ class Crash:
         left = self._liquidatable(end)
         # why they stay open: the best a bid can ever earn (V·d_max, solvent) against unwinding what it brings
         # (the keeper's `--unwind-cost` 0.3 % of notional): below it, no discount makes the bid worth it
-        d_max = liq.functions.params().call()[1] / WAD
+        lp = liq.functions.params().call()
+        d_start, d_max, ramp_s = lp[0] / WAD, lp[1] / WAD, int(lp[2])
         eth = self.dep.router.functions.price(1).call()[0] / WAD
         btc = self.dep.router.functions.price(2).call()[0] / WAD
         never = later = under = other = 0
+        ts1, ts2 = (self.w3.eth.get_block(b)["timestamp"] for b in (crash1, crash2))
+        need: list[int] = []        # "later": blocks from its crash until a bid pays the unwind at this ramp
+        others: list[int] = []
         for a in sorted(left):
             v = liq.functions.mark_value(a).call() / WAD
             d_now = liq.functions.discount(a).call() / WAD
@@ -212,12 +229,26 @@ class Crash:
                            for r in self.dep.clearinghouse.functions.positions_of(a).call())
             if v <= 0:
                 under += 1
-            elif v * d_max < 0.003 * notional:
+            elif v * d_max < UNWIND * notional:
                 never += 1          # no discount ever pays the unwind
-            elif v * d_now < 0.003 * notional:
+            elif v * d_now < UNWIND * notional:
                 later += 1          # worth a bid once the discount has grown (the ramp is 900 s, 450 blocks)
+                start = liq.functions.auction(a).call()[0]
+                t_crash = ts1 if start < ts2 else ts2
+                d_req = UNWIND * notional / v
+                need.append(round((start - t_crash + (d_req - d_start) / (d_max - d_start) * ramp_s) / BLOCK_TIME))
             else:
                 other += 1
+                others.append(a)
+        # the liquidated accounts' discount: what solvent bids took (value - payment), and at which d
+        paid, d_bids, waited = 0.0, [], 0.0
+        for log in liq.events.Bid().get_logs(from_block=crash1, to_block=end):
+            value, payment, d = (int(log["args"][k]) / WAD for k in ("value", "payment", "discount"))
+            if value > 0:
+                paid += value - payment
+                d_bids.append(d)
+                if d > d_start + 1e-4:
+                    waited += value  # bid after waiting for the discount: a faster ramp overshoots on these
         loops, txs, sends, skips, stopped = [], [], [], [], []
         for log in logs:
             recs = _lines(log, None)
@@ -256,6 +287,9 @@ class Crash:
             "loop_p50": pct(loop_ms, 0.5), "loop_p95": pct(loop_ms, 0.95), "loop_max": max(loop_ms, default=None),
             "rpc_p50": pct(rpcs, 0.5), "rpc_max": max(rpcs, default=None),
             "fund_paid": fund_paid / WAD, "socialised": socialised / WAD, "bad_debt": bad / WAD,
+            "later_need_p50": pct(need, 0.5), "later_need_max": max(need, default=None), "left_other_accounts": others,
+            "discount_paid": round(paid), "bid_d_p50": pct(d_bids, 0.5), "bid_d_p90": pct(d_bids, 0.9),
+            "bids_waited_value": round(waited), "ramp": [d_start, d_max, ramp_s],
             "errors": sum(s.get("errors", 0) for s in stopped),
         }
 
@@ -292,7 +326,8 @@ def main(argv: list[str]) -> int:
             bench = Crash(node, folder)
             for n in sizes:
                 t = bench.populate(n - len(bench.accounts))
-                print(f"populated {len(bench.accounts)} accounts in {t:.0f} s", file=sys.stderr)
+                print(f"populated {len(bench.accounts)} accounts in {t:.0f} s ({bench.refused} fills refused below IM)",
+                      file=sys.stderr)
                 runs = args.runs.split(",") if n == sizes[0] else args.runs_large.split(",")
                 for kind in runs:
                     t = time.perf_counter()
@@ -337,6 +372,27 @@ def _print(results: list[dict]) -> None:
                  "loop p95 < 2 s": (r["loop_p95"] or 0) < 2000}
         print(f"{r['accounts']:,} {r['run']}: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in marks.items())
               + f"; left open: {r['left']} (first {r['left_accounts']})")
+        if r.get("later_need_max") is not None and r.get("ramp"):
+            print("  " + _ramp_note(r))
+
+
+def _ramp_note(r: dict) -> str:
+    """Why the 'later' accounts are not cleared in 30 blocks, and what ramp would do it at what cost: a bid
+    pays the unwind once V·d >= unwind cost, reached `need` blocks after the crash at this ramp; a ramp T' makes
+    it (need - 2)·T'/T + 2 blocks (2: into auction); competing keepers then bid a block or two after break-even,
+    so the discount overshoots by ~1.5 blocks of ramp on the bids that waited for it."""
+    d0, d1, ramp = r["ramp"]
+    fit = {}
+    for q, need in (("p50", r["later_need_p50"]), ("max", r["later_need_max"])):
+        fit[q] = ramp * 28 / max(1, need - 2)
+    step_now, step_max = (d1 - d0) * BLOCK_TIME / ramp, (d1 - d0) * BLOCK_TIME / fit["max"]
+    extra = 1.5 * (step_max - step_now) * r["bids_waited_value"]
+    return (f"'later' accounts: a bid pays the unwind {r['later_need_p50']} / {r['later_need_max']} blocks (p50 / max) "
+            f"after the crash at the {ramp} s ramp; within 30 blocks takes a ramp of {fit['p50']:.0f} s (p50) / "
+            f"{fit['max']:.0f} s (all): d +{100 * step_max:.2f} %/block instead of {100 * step_now:.3f} %, "
+            f"~{extra:,.0f} USD more discount on the bids that waited (value {r['bids_waited_value']:,} USD) against "
+            f"{r['discount_paid']:,} USD paid in all (bids' d p50 {100 * r['bid_d_p50']:.2f} %, p90 "
+            f"{100 * r['bid_d_p90']:.2f} %)")
 
 
 if __name__ == "__main__":

@@ -174,8 +174,10 @@ def _crash_by_hand(w: BotWorld):
     return k, crash, hit
 
 
-def test_reverted_bid_does_not_crash_the_keeper(world):
-    """Deterministic race: the test mines by hand and front-runs the keeper's bid with a higher tip."""
+def test_a_lost_bid_race_is_backed_off_not_retried(world):
+    """Issue 18 (lost-race back-off). Deterministic race: the test mines by hand and front-runs the keeper's bid
+    with a higher tip; the keeper's bid reverts ("no auction"), counts as a lost race (not a failure), backs the
+    account off and sends nothing more for it; the keeper keeps running."""
     w = world
     k, crash, hit = _crash_by_hand(w)
     w.mine()
@@ -204,6 +206,8 @@ def test_reverted_bid_does_not_crash_the_keeper(world):
 
 
 def test_sharded_keepers_split_accounts_and_cover_a_lost_shard(world):
+    """Issue 18: two shards split the accounts; one keeper is SIGKILLed and its successor serves its shard at
+    once after one takeover delay; restarted, the killed keeper serves its shard again."""
     w = world
     w.reset()
     w.blocks()
@@ -234,9 +238,30 @@ def test_sharded_keepers_split_accounts_and_cover_a_lost_shard(world):
     assert dead and dead[0]["shard"] == 1, "the successor counts the killed shard dead and serves it at once"
     after = [int(bids2[a][0]["blockNumber"]) for a in hit2 if a % 2 == 1]
     print(f"\nshard takeover after a kill: first bids {sorted(b - deeper for b in after)} blocks after the move")
-    ks[0].interrupt()
+
+    # the killed keeper restarts (issue 18's kill run): while its successor still counts shard 1 dead it leaves
+    # it the accounts the successor's pending transactions already act on (no race); once that window is over
+    # (20 blocks after the successor's last takeover) it serves its own shard again, and the successor defers
+    ks[1] = keeper(w, 1, "--shard", "1/2", "--takeover-blocks", "2")
+    ks[1].started()
+    until = max(r["until"] for r in ks[0].events("shard_dead", shard=1))
+    w.wait_blocks(max(0, until - w.head() + 1))
+    third = move_price(w, 1900)
+    hit3 = {a for a in liquidatable_at(w, third) if not w.health([a])[a].in_auction}
+    odd = {a for a in hit3 if a % 2 == 1}
+    assert odd, f"population: a shard-1 account liquidatable at 1,900 ({sorted(hit3)})"
+    bids3 = wait_liquidated(w, hit3, third, timeout=40)
+    starts3 = w.logs(w.dep.liquidation, "AuctionStarted", third)
+    by_1 = {int(e["args"]["account"]) for e in starts3 if int(e["args"]["starter_account"]) == w.keepers[1]}
+    late3 = max(int(bids3[a][0]["blockNumber"]) for a in hit3) - third
+    print(f"restart: the restarted keeper started {len(by_1 & odd)} of its {len(odd)} accounts; all {len(hit3)} "
+          f"bid within {late3} blocks")
+    assert by_1 and by_1 <= odd, "the restarted keeper serves its own shard (and only it)"
+    assert late3 <= 8
+    for k in ks:
+        k.interrupt()
     m.interrupt()
-    assert_no_errors(ks[0], m)
+    assert_no_errors(*ks, m)
 
 
 def test_stale_oracle_waits_gas_spike_caps_and_dry_run_sends_nothing(world):

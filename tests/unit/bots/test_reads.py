@@ -73,3 +73,22 @@ def test_band_must_nest():
     for bad in ((1.6, 1.7, 2.2), (1.6, 1.3, 1.5), (1.2, 0.9, 2.0)):
         with pytest.raises(BotError):
             BandConfig(target=bad[0], low=bad[1], high=bad[2])
+
+
+def test_health_rows_read_word_by_word_equal_eth_abi():
+    """The Lens rows' fast reader gives eth-abi's values (signed equities included)."""
+    import random
+
+    from eth_abi import decode
+
+    from crossmargin.bots.reads import HealthReader, _health_rows
+
+    rng = random.Random(6)
+    for n in (0, 1, 9):
+        rows = [(rng.randrange(2**64), rng.randrange(-2**200, 2**200), rng.randrange(2**200),
+                 rng.randrange(-2**255, 2**255), rng.randrange(2**200), rng.randrange(3), rng.random() < 0.5)
+                for _ in range(n)]
+        data = encode([HealthReader.HEALTH], [rows])
+        got = [tuple(r[:6]) + (bool(r[6]),) for r in _health_rows(data)]
+        assert got == [tuple(r) for r in decode([HealthReader.HEALTH], data)[0]]
+    assert _health_rows(b"\x00" * 31) is None

@@ -72,6 +72,22 @@ def test_a_dead_shard_moves_to_its_first_successor_at_once_then_back():
     assert not far._my_turn(dead_owner_account, first_seen=100, head=103)
 
 
+def test_a_dead_shard_revives_on_its_keepers_start_whatever_that_keepers_account_id():
+    """The successor hands a dead shard back when another keeper starts or bids one of its accounts; the
+    restarted keeper's own account id (here even, like the successor's shard 0) says nothing of its shard."""
+    from types import SimpleNamespace
+
+    k = _keeper(shard=0, shards=2)
+    k.account = 3
+    k.state.dead[1] = 200
+    log = {"topics": [b"\x00" * 32, (31).to_bytes(32, "big"), (4).to_bytes(32, "big")]}  # account 31, actor 4
+    k.w3 = SimpleNamespace(eth=SimpleNamespace(get_logs=lambda _: [log]))
+    k.liq = SimpleNamespace(available=True, address="0x" + "12" * 20)
+    k.sender = SimpleNamespace(log=lambda rec: None)
+    k._watch_peers(set(), 150)
+    assert 1 not in k.state.dead and k._rank(31, 151) == 1
+
+
 def test_bids_go_to_the_largest_expected_bad_debt_first():
     k = _keeper(0, 1)
     k.account = 5
@@ -91,6 +107,58 @@ def test_fast_signing_gives_eth_accounts_bytes():
         signed = key.sign_transaction(tx)
         assert sign_1559(bytes(key.key), tx) == ("0x" + bytes(signed.raw_transaction).hex().removeprefix("0x"),
                                                   "0x" + bytes(signed.hash).hex().removeprefix("0x"))
+
+
+def test_starts_are_sent_with_a_higher_tip_than_bids():
+    """`urgent` sends (auction starts) carry `urgent_tip` times the priority fee: a block orders by tip, so the
+    starts that open the Dutch clock go ahead of every keeper's pending bids."""
+    from web3 import Web3
+
+    from crossmargin.chain.artifacts import artifact
+
+    records: list[dict] = []
+    s = TxSender(None, None, 31337, GasPolicy(max_fee_gwei=100, priority_gwei=1), dry_run=True, log=records.append)
+    s.begin_block({"number": 10, "gasLimit": 30_000_000, "baseFeePerGas": GWEI})
+    liq = Web3().eth.contract(address="0x" + "12" * 20, abi=artifact("Liquidation").abi)
+    s.send(liq, "bid", [5, 7, WAD, WAD], "bid", gas=500_000)
+    s.send(liq, "start_auctions", [[1, 2], 7], "start_auctions", gas=300_000, urgent=True)
+    assert [r["max_fee_gwei"] for r in records] == [3.0, 4.0]  # 2 x base + tip; tip 1 -> 2 gwei
+
+
+def test_fixed_base_signature_equals_eth_keys():
+    """`sign_hash` (k·G from a table of 4-bit windows) gives eth-keys' (v, r, s) for random keys and hashes."""
+    import random
+
+    from eth_keys import keys
+
+    from crossmargin.bots.txs import sign_hash
+
+    rng = random.Random(18)
+    for _ in range(60):
+        pk, h = rng.randbytes(32), rng.randbytes(32)
+        sig = keys.PrivateKey(pk).sign_msg_hash(h)
+        assert sign_hash(h, pk) == (sig.v, sig.r, sig.s)
+
+
+def test_cached_calldata_equals_web3s():
+    """`encode_call` (cached selector and types) gives web3's `encode_abi` bytes for the keeper's calls, a struct
+    argument included; `decode_call` web3's decoding."""
+    from eth_abi import encode
+    from web3 import Web3
+
+    from crossmargin.bots.txs import decode_call, encode_call
+    from crossmargin.chain.artifacts import artifact
+
+    w3 = Web3()
+    liq = w3.eth.contract(address="0x" + "12" * 20, abi=artifact("Liquidation").abi)
+    ch = w3.eth.contract(address="0x" + "56" * 20, abi=artifact("Clearinghouse").abi)
+    lens = w3.eth.contract(address="0x" + "34" * 20, abi=artifact("Lens").abi)
+    order = (1, 2, True, WAD, 3000 * WAD, 5, 10**9, 0)
+    for c, fn, args in ((liq, "bid", [5, 7, WAD, -3 * WAD]), (liq, "start_auctions", [[1, 2, 3], 9]),
+                        (lens, "health_for_liquidation", [[1, 2, 3]]), (ch, "positions_of", [3]),
+                        (ch, "fill", [order, b"\x01" * 65, WAD // 10, 9])):
+        assert encode_call(c, fn, args) == c.encode_abi(fn, args=args)
+    assert decode_call(liq, "discount", "0x" + encode(["uint256"], [7]).hex()) == 7
 
 
 def test_refresh_loss_when_an_auction_goes_or_sinks_under_water():

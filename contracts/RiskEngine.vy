@@ -137,6 +137,12 @@ interface IOracleRouter:
     def sequencer_up() -> bool: view
 
 
+# @dev The OptionPricer's `book_risk` with at most MAX_OPTION_POSITIONS legs (the Clearinghouse's cap): the same ABI,
+#      a smaller call buffer in every margin check's memory.
+interface IPricer:
+    def book_risk(_grid: OptionPricer.Grid, _legs: DynArray[OptionPricer.OptionLeg, constants.MAX_OPTION_POSITIONS], _delta_notional: int256, _basis: uint256) -> OptionPricer.BookRisk: view
+
+
 interface IVolOracle:
     def vol(_uid: uint256) -> (uint256, uint8): view
     def vol_at(_uid: uint256, _expiry: uint256) -> (uint256, uint8): view
@@ -223,13 +229,19 @@ struct UnderlyingRisk:
     theta: int256                # Σ size·theta
 
 
+# @dev `margin_for_liquidation`'s answer: the ABI of the tuple (MarginResult, penalty), returned from the evaluation's
+#      buffer without copying it (a copy of the evaluation cost ~6 kB more memory on every liquidation check).
+struct Judged:
+    result: types.MarginResult   # equity, requirements, status (penalties taken)
+    penalty: uint256             # what the doubt rules took off E_mm (WAD USD; 0 outside liquidation mode)
+
+
 # @dev What `_requirements` returns (memory only): a struct, not a tuple, so a view that needs one member reads
 #      it from the call's return buffer (a tuple assignment copies the whole return through a second buffer:
 #      ~6 kB more memory on every margin check). `penalty` sits before `books`: after the DynArray it cost
 #      ~1.2k gas on every margin check.
 struct Evaluation:
-    result: types.MarginResult   # equity, requirements, status
-    penalty: uint256             # liquidation mode: what the doubt rules took off E_mm (WAD USD; 0 otherwise)
+    judged: Judged               # the margin result and the liquidation-mode penalty
     books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]   # one per underlying, in first-touch order
 
 
@@ -569,7 +581,7 @@ def margin(_account: uint256) -> types.MarginResult:
     @return (equity_im, equity_mm, im, mm, status): WAD USD; status is the worst
             oracle status (price or vol) among the underlyings the account touches.
     """
-    return self._requirements(_account, False, False).result
+    return self._requirements(_account, False, False).judged.result
 
 
 @external
@@ -585,13 +597,13 @@ def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult:
     @param _use_secondary True for the secondary feeds.
     @return (equity_im, equity_mm, im, mm, status), as in `margin`.
     """
-    return self._requirements(_account, _use_secondary, False).result
+    return self._requirements(_account, _use_secondary, False).judged.result
 
 
 @external
 @view
 @reentrant
-def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> (types.MarginResult, uint256):
+def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> Judged:
     """
     @notice `margin_with` in liquidation mode: a doubtful input makes the
             account look worse instead of blocking (TECH_SPEC "Liquidation mode").
@@ -608,12 +620,11 @@ def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> (types.Ma
          penalties only lower equity, so health never rises.
     @param _account Account id.
     @param _use_secondary True for the secondary feeds.
-    @return result (equity_im, equity_mm, im, mm, status) with the penalties taken.
-    @return penalty What the penalties took off E_mm (WAD USD): E_mm + penalty is
-            the equity at the last prices and vols.
+    @return (result, penalty): result (equity_im, equity_mm, im, mm, status) with the
+            penalties taken; penalty what they took off E_mm (WAD USD): E_mm + penalty
+            is the equity at the last prices and vols.
     """
-    e: Evaluation = self._requirements(_account, _use_secondary, True)
-    return e.result, e.penalty
+    return self._requirements(_account, _use_secondary, True).judged
 
 
 @external
@@ -626,7 +637,7 @@ def is_above_im(_account: uint256) -> bool:
     @param _account Account id.
     @return True if above initial margin with usable prices.
     """
-    result: types.MarginResult = self._requirements(_account, False, False).result
+    result: types.MarginResult = self._requirements(_account, False, False).judged.result
     return result.status == constants.OK and result.equity_im >= convert(result.im, int256)
 
 
@@ -640,37 +651,6 @@ def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constan
     @return One `UnderlyingRisk` per underlying the account touches, in first-touch order.
     """
     return self._requirements(_account, False, False).books
-
-
-@external
-@view
-@reentrant
-def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYINGS]:
-    """
-    @notice Aggregate Greeks per underlying the account touches.
-    @dev Delta counts positions (options at size·Black-76 delta) and linked
-         collateral at its full balance (the hedger's view of exposure); gamma,
-         vega and theta come from options only (OptionPricer units: per unit of
-         spot², per 1.00 of vol, per year), each truncated. delta_usd is rounded
-         down. Same evaluation as `margin` (the pricer returns the Greeks).
-    @param _account Account id.
-    @return One `Greeks` per underlying, in first-touch order.
-    """
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = self._requirements(_account, False, False).books
-    out: DynArray[types.Greeks, constants.MAX_UNDERLYINGS] = []
-    for book: UnderlyingRisk in books:
-        delta: int256 = book.net_delta + convert(book.collateral, int256)
-        out.append(
-            types.Greeks(
-                underlying=book.underlying,
-                delta=delta,
-                delta_usd=margin_math._sdiv_down(delta * convert(book.spot, int256), SWAD),
-                gamma=book.gamma,
-                vega=book.vega,
-                theta=book.theta,
-            )
-        )
-    return out
 
 
 # ---------------------------------------------------------------- parameter views
@@ -828,9 +808,9 @@ def _requirements(
     base: int256 = staticcall vault.cash_of(_account)
 
     # option positions (vol and size filled in per book in pass 2), their book and size
-    options: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
-    option_books: DynArray[uint256, constants.MAX_POSITIONS] = []
-    option_sizes: DynArray[int256, constants.MAX_POSITIONS] = []
+    options: DynArray[OptionPricer.OptionLeg, constants.MAX_OPTION_POSITIONS] = []
+    option_books: DynArray[uint256, constants.MAX_OPTION_POSITIONS] = []
+    option_sizes: DynArray[int256, constants.MAX_OPTION_POSITIONS] = []
     # per book: the primary price when Markets would accrue funding at it (status OK), else 0
     funding_prices: DynArray[uint256, constants.MAX_UNDERLYINGS] = []
     # per book: Σ size·(expiry - now) of its open futures (WAD units × seconds); not in the book (gas: a smaller
@@ -852,11 +832,14 @@ def _requirements(
         base -= pos.cost
         b: uint256 = self._book_index(uids, inst.underlying)
         if b == len(uids):
-            opened: UnderlyingRisk = empty(UnderlyingRisk)
-            fp: uint256 = 0
-            opened, fp = self._open_book(b, inst.underlying, _use_secondary, _liquidation)
+            # dev: [underlyings_of] a new book, priced by its one oracle read (built in place: a returned book
+            # would cost two more struct buffers in every margin check's memory)
+            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
             uids.append(inst.underlying)
-            books.append(opened)
+            books.append(empty(UnderlyingRisk))
+            books[b].underlying = inst.underlying
+            fp: uint256 = 0
+            books[b].spot, books[b].status, fp = self._spot(inst.underlying, _use_secondary, _liquidation)
             funding_prices.append(fp)
             tenors.append(0)
         if inst.kind == constants.PERP:
@@ -898,11 +881,14 @@ def _requirements(
         uid: uint256 = margin_math._field(packed, 3)
         b: uint256 = self._book_index(uids, uid)
         if b == len(uids):
-            opened: UnderlyingRisk = empty(UnderlyingRisk)
-            fp: uint256 = 0
-            opened, fp = self._open_book(b, uid, _use_secondary, _liquidation)
+            # dev: [underlyings_of] a new book, priced by its one oracle read (built in place: a returned book
+            # would cost two more struct buffers in every margin check's memory)
+            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
             uids.append(uid)
-            books.append(opened)
+            books.append(empty(UnderlyingRisk))
+            books[b].underlying = uid
+            fp: uint256 = 0
+            books[b].spot, books[b].status, fp = self._spot(uid, _use_secondary, _liquidation)
             funding_prices.append(fp)
             tenors.append(0)
         books[b].collateral += balance
@@ -991,7 +977,7 @@ def _requirements(
         # the grid into K_u and WS_u. Without options, `_scenario_pnl` does it here.
         opt: OptionPricer.BookRisk = empty(OptionPricer.BookRisk)
         if has_options:
-            for i: uint256 in range(len(options), bound=constants.MAX_POSITIONS):
+            for i: uint256 in range(len(options), bound=constants.MAX_OPTION_POSITIONS):
                 options[i].size = 0
                 if option_books[i] != b:
                     continue
@@ -1006,7 +992,7 @@ def _requirements(
             assert pricer != empty(address), errors.OPTIONS_NOT_SUPPORTED
             w2: uint256 = self._risk[2]
             w3: uint256 = self._risk[3]
-            opt = staticcall OptionPricer.__interface__(pricer).book_risk(
+            opt = staticcall IPricer(pricer).book_risk(
                 OptionPricer.Grid(
                     spot=book.spot,
                     shock=book.shock,
@@ -1072,30 +1058,12 @@ def _requirements(
     mm: uint256 = self._correlated_requirement(uids, linear, margin_math._field(w1, 1)) + nonlinear + addons
     im: uint256 = fixed_point._mul_div_up(mm + crowd_im, margin_math._field(w0, 3), constants.WAD)
     return Evaluation(
-        result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status),
-        penalty=penalty,
+        judged=Judged(
+            result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status),
+            penalty=penalty,
+        ),
         books=books,
     )
-
-
-@internal
-@view
-def _open_book(_b: uint256, _uid: uint256, _use_secondary: bool, _liquidation: bool) -> (UnderlyingRisk, uint256):
-    """
-    @dev [underlyings_of] A new book: the account's `_b`-th underlying (at most
-         MAX_UNDERLYINGS), priced by the one oracle read it gets (`_spot`).
-    @param _b Its index (the number of books so far).
-    @param _uid Underlying id.
-    @param _use_secondary Price at the secondary feed.
-    @param _liquidation Liquidation mode (see `_spot`).
-    @return The book (id, spot and status set) and the price Markets accrues its perps' funding at (0: frozen).
-    """
-    assert _b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
-    book: UnderlyingRisk = empty(UnderlyingRisk)
-    book.underlying = _uid
-    funding: uint256 = 0
-    book.spot, book.status, funding = self._spot(_uid, _use_secondary, _liquidation)
-    return book, funding
 
 
 @internal

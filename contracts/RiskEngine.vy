@@ -134,6 +134,8 @@ interface IPositions:
 
 interface IOracleRouter:
     def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+    def share_asset(_uid: uint256) -> uint256: view
+    def share_state(_uid: uint256, _holder: address) -> (uint256, uint8, uint256): view
     def sequencer_up() -> bool: view
 
 
@@ -251,6 +253,8 @@ struct Leg:
     balance: uint256             # WAD units
     packed: uint256              # packed CollateralRisk (see `_collateral`)
     depth: uint256               # WAD USD
+    rate: uint256                # price factor: WAD for a plain token; an ERC-4626 share's guarded rate (WAD)
+    liquidity: uint256           # share tokens the vault would redeem now (WAD; unused for a plain token)
     level_mm: uint256            # max(balance, D_s): the deposits its MM haircut slope is priced on (WAD units)
     level_im: uint256            # max(balance, D, D_s): the same for IM
 
@@ -263,6 +267,8 @@ YEAR: constant(uint256) = 31_536_000
 WAD2: constant(uint256) = 10**36
 # @dev WAD as a signed integer.
 SWAD: constant(int256) = 10**18
+# @dev k of an ERC-4626 share token's effective depth min(depth, k·liquidity·P): the model's SHARE_LIQUIDITY_FACTOR.
+LIQUIDITY_DEPTH_FACTOR: constant(uint256) = 100
 # @dev Mask of the low 128 bits (packed underlying parameters).
 LOW_128: constant(uint256) = 2**128 - 1
 
@@ -296,7 +302,8 @@ underlying_count: public(uint256)
 _rho: HashMap[uint256, HashMap[uint256, int256]]
 # @dev Per collateral token: 64-bit fields [base_mm, base_im, slope, underlying id]; 0 = not collateral (h = 1).
 _collateral: HashMap[address, uint256]
-# @dev Per collateral token: depth of its market (WAD USD).
+# @dev Per collateral token: depth of its market (WAD USD, low 128 bits) | its share price id << 128 (an ERC-4626
+#      share token netted into its asset's book; 0 for a plain token).
 _collateral_depth: HashMap[address, uint256]
 
 
@@ -446,20 +453,16 @@ def set_risk_params(_params: RiskParams):
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     p: RiskParams = _params
     b: RiskBounds = self._bounds
-    self._check_in(p.z, b.z)
-    self._check_in(p.horizon_seconds, b.horizon_seconds)
-    self._check_in(p.shock_min, b.shock_min)
-    self._check_in(p.shock_max, b.shock_max)
-    self._check_in(p.vol_up, b.vol_up)
-    self._check_in(p.vol_down, b.vol_down)
-    self._check_in(p.vol_shock_cap, b.vol_shock_cap)
-    self._check_in(p.vol_t_ref_seconds, b.vol_t_ref_seconds)
-    self._check_in(p.im_factor, b.im_factor)
-    self._check_in(p.basis_rate, b.basis_rate)
-    self._check_in(p.short_option_rate, b.short_option_rate)
-    self._check_in(p.corr_kappa, b.corr_kappa)
-    self._check_in(p.rate, b.rate)
-    self._check_in(p.basis_vol, b.basis_vol)
+    values: uint256[14] = [
+        p.z, p.horizon_seconds, p.shock_min, p.shock_max, p.vol_up, p.vol_down, p.vol_shock_cap,
+        p.vol_t_ref_seconds, p.im_factor, p.basis_rate, p.short_option_rate, p.corr_kappa, p.rate, p.basis_vol,
+    ]
+    limits: Bound[14] = [
+        b.z, b.horizon_seconds, b.shock_min, b.shock_max, b.vol_up, b.vol_down, b.vol_shock_cap,
+        b.vol_t_ref_seconds, b.im_factor, b.basis_rate, b.short_option_rate, b.corr_kappa, b.rate, b.basis_vol,
+    ]
+    for i: uint256 in range(14):
+        self._check_in(values[i], limits[i])
     # dev: sqrt(H / YEAR) in WAD = sqrt(H·WAD² / YEAR), both steps rounded up
     sqrt_h: uint256 = margin_math._sqrt_up(fixed_point._mul_div_up(p.horizon_seconds, WAD2, YEAR))
     coef: uint256 = fixed_point._mul_div_up(p.z, sqrt_h, constants.WAD)
@@ -542,7 +545,9 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
     @notice Set the haircut parameters of a non-settlement collateral token.
     @dev Admin or RISK_MANAGER_ROLE. The token must be listed in the Vault and
          linked to an underlying set here. h = min(1, base + slope·value / depth).
-         A listed token without parameters is worth nothing (h = 1).
+         A listed token without parameters is worth nothing (h = 1). A token the
+         Vault links to an ERC-4626 share price id (OracleRouter `share_asset`)
+         is netted into its asset's book (TECH_SPEC "ERC-4626 shares netted").
     @param _token Collateral token.
     @param _base_mm MM haircut base (WAD), inside its bound.
     @param _base_im IM haircut base (WAD), inside its bound and >= `_base_mm`.
@@ -553,19 +558,23 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
     info: AssetInfo = staticcall vault.asset_info(_token)
     assert info.listed, errors.NOT_LISTED
     assert not info.is_settlement, errors.NOT_COLLATERAL
-    assert self._underlying[info.underlying_id] != 0, errors.UNKNOWN_UNDERLYING
+    # dev: an ERC-4626 share token (the Vault links it to a share price id) is netted into its asset's book
+    book: uint256 = staticcall router.share_asset(info.underlying_id)
+    share: uint256 = info.underlying_id
+    if book == 0:
+        book = share
+        share = 0
+    assert self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     b: RiskBounds = self._bounds
     self._check_in(_base_mm, b.haircut_base_mm)
     self._check_in(_base_im, b.haircut_base_im)
     self._check_in(_slope, b.haircut_slope)
     assert _base_im >= _base_mm, errors.BAD_HAIRCUT
-    assert _depth > 0, errors.BAD_DEPTH
-    self._collateral[_token] = margin_math._pack(_base_mm, _base_im, _slope, info.underlying_id)
-    self._collateral_depth[_token] = _depth
-    log CollateralRiskSet(
-        token=_token, underlying=info.underlying_id, base_mm=_base_mm, base_im=_base_im, slope=_slope, depth=_depth
-    )
+    assert _depth > 0 and _depth <= LOW_128, errors.BAD_DEPTH
+    self._collateral[_token] = margin_math._pack(_base_mm, _base_im, _slope, book)
+    self._collateral_depth[_token] = _depth | (share << 128)
+    log CollateralRiskSet(token=_token, underlying=book, base_mm=_base_mm, base_im=_base_im, slope=_slope, depth=_depth)
 
 
 # ---------------------------------------------------------------- margin views
@@ -692,40 +701,15 @@ def bounds() -> RiskBounds:
 @external
 @view
 @reentrant
-def risk_params() -> RiskParams:
+def risk_words() -> uint256[4]:
     """
-    @notice Global risk parameters.
-    @return The parameters (all zero until set).
+    @notice The global risk parameters as stored: four words of 64-bit fields [shock_coef, shock_min, shock_max,
+            im_factor], [basis_rate, corr_kappa, short_option_rate, basis_vol], [vol_up, vol_down, vol_shock_cap,
+            vol_t_ref_seconds], [z, horizon_seconds, rate, 0] (shock_coef = z·sqrt(H / YEAR), rounded up).
+    @dev The unpacked `risk_params()` view left for bytes: `crossmargin.chain.engine_views.risk_params_of` rebuilds it.
+    @return The words (all zero until set).
     """
-    w: uint256[4] = self._risk
-    return RiskParams(
-        z=margin_math._field(w[3], 0),
-        horizon_seconds=margin_math._field(w[3], 1),
-        shock_min=margin_math._field(w[0], 1),
-        shock_max=margin_math._field(w[0], 2),
-        vol_up=margin_math._field(w[2], 0),
-        vol_down=margin_math._field(w[2], 1),
-        vol_shock_cap=margin_math._field(w[2], 2),
-        vol_t_ref_seconds=margin_math._field(w[2], 3),
-        im_factor=margin_math._field(w[0], 3),
-        basis_rate=margin_math._field(w[1], 0),
-        short_option_rate=margin_math._field(w[1], 2),
-        corr_kappa=margin_math._field(w[1], 1),
-        rate=margin_math._field(w[3], 2),
-        basis_vol=margin_math._field(w[1], 3),
-    )
-
-
-@external
-@view
-@reentrant
-def shock_size(_sigma: uint256) -> uint256:
-    """
-    @notice s = clamp(z·σ·sqrt(H), shock_min, shock_max) for a vol, as the margin views use it.
-    @param _sigma Annualised vol (WAD).
-    @return The shock size (WAD fraction, rounded up).
-    """
-    return self._shock_size(_sigma, self._risk[0])
+    return self._risk
 
 
 @external
@@ -763,16 +747,23 @@ def correlation(_u: uint256, _v: uint256) -> int256:
 def collateral_risk(_token: address) -> CollateralRisk:
     """
     @notice Haircut parameters of a collateral token.
+    @dev `underlying` is the id that prices one token: its book's underlying, or for an ERC-4626 share token
+         its share price id (asset price × guarded rate; the shares sit in the asset's book). `depth` is the
+         configured one (the margin views cap a share token's by the vault's liquidity).
     @param _token Token address.
     @return (underlying, base_mm, base_im, slope, depth); all zero if not collateral.
     """
     packed: uint256 = self._collateral[_token]
+    word: uint256 = self._collateral_depth[_token]
+    price_id: uint256 = word >> 128
+    if price_id == 0:
+        price_id = margin_math._field(packed, 3)
     return CollateralRisk(
-        underlying=margin_math._field(packed, 3),
+        underlying=price_id,
         base_mm=margin_math._field(packed, 0),
         base_im=margin_math._field(packed, 1),
         slope=margin_math._field(packed, 2),
-        depth=self._collateral_depth[_token],
+        depth=word & LOW_128,
     )
 
 
@@ -891,7 +882,18 @@ def _requirements(
             books[b].spot, books[b].status, fp = self._spot(uid, _use_secondary, _liquidation)
             funding_prices.append(fp)
             tenors.append(0)
-        books[b].collateral += balance
+        word: uint256 = self._collateral_depth[tokens[i]]
+        rate: uint256 = constants.WAD
+        liquidity: uint256 = max_value(uint256)
+        if word > LOW_128:
+            # dev: [share collateral] an ERC-4626 share token in its asset's book: priced at S_u·rate (the router's
+            # guarded rate: 0 when the vault's rate is unusable), its depth capped by the vault's liquidity; the
+            # rate's status joins the book's (liquidation mode: the rate, already the lower of live and cap, is used)
+            rate_status: uint8 = 0
+            rate, rate_status, liquidity = staticcall router.share_state(word >> 128, vault.address)
+            if not _liquidation:
+                books[b].status = max(books[b].status, rate_status)
+        books[b].collateral += balance * rate // constants.WAD
         # [crowding] the haircut slope is priced on the token's protocol-wide deposits: D_s for MM, max(D, D_s) for IM
         d_now: uint256 = 0
         d_smooth: uint256 = 0
@@ -902,7 +904,9 @@ def _requirements(
                 book=b,
                 balance=balance,
                 packed=packed,
-                depth=self._collateral_depth[tokens[i]],
+                depth=word & LOW_128,
+                rate=rate,
+                liquidity=liquidity,
                 level_mm=level,
                 level_im=max(level, d_now),
             )
@@ -1157,7 +1161,7 @@ def _funding_owed(_pos: types.Position, _index: int256) -> int256:
 
 @internal
 @pure
-def _collateral_value(_leg: Leg, _price: uint256) -> (uint256, uint256):
+def _collateral_value(_leg: Leg, _spot: uint256) -> (uint256, uint256):
     """
     @dev [haircut, collateral_value] bal·P·(1 - h) with h = min(1, base + slope·level·P / depth),
          level = max(bal, D_s) for MM and max(bal, D, D_s) for IM (the token's
@@ -1165,13 +1169,24 @@ def _collateral_value(_leg: Leg, _price: uint256) -> (uint256, uint256):
          The slope term uses level·P rounded up and is itself rounded up
          (larger haircut; IM's is MM's times level_im / level_mm, rounded up);
          the value is rounded down.
+         ERC-4626 shares: P = floor(S_u·rate / WAD) (the router's share price) and
+         depth = min(depth, LIQUIDITY_DEPTH_FACTOR·liquidity·P / WAD): a vault that
+         would redeem little now raises the slope term; none (paused, reverting
+         `maxRedeem`) or a zero price: worth 0.
     @param _leg The holding.
-    @param _price P: its underlying's index price (WAD).
+    @param _spot S_u: its book's index price (WAD).
     @return (IM value, MM value), WAD USD.
     """
-    value: uint256 = _leg.balance * _price // constants.WAD
-    value_up: uint256 = fixed_point._mul_div_up(_leg.level_mm, _price, constants.WAD)
-    slope_mm: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, _leg.depth)
+    price: uint256 = _spot * _leg.rate // constants.WAD
+    depth: uint256 = _leg.depth
+    if _leg.liquidity != max_value(uint256):
+        # dev: liquidity < 2**128 (router), factor·liquidity·price cannot overflow at any admitted price
+        depth = min(depth, LIQUIDITY_DEPTH_FACTOR * _leg.liquidity * price // constants.WAD)
+        if depth == 0:
+            return 0, 0
+    value: uint256 = _leg.balance * price // constants.WAD
+    value_up: uint256 = fixed_point._mul_div_up(_leg.level_mm, price, constants.WAD)
+    slope_mm: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, depth)
     slope_im: uint256 = slope_mm
     if _leg.level_im != _leg.level_mm:
         # dev: IM's slope term: MM's scaled by max(D, D_s) / max(bal, D_s), rounded up

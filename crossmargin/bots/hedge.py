@@ -17,7 +17,7 @@ from web3.exceptions import ContractLogicError
 
 from crossmargin.bots.core import Loop, guard, revert_reason
 from crossmargin.bots.reads import STALE
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 
 WAD = 10**18
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from crossmargin.chain.contracts import at
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.chain.manifest import Manifest
 from crossmargin.chain.session import Session
 from crossmargin.model.params import Params, load_params

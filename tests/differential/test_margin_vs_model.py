@@ -40,7 +40,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.margin import requirements
 from crossmargin.model.margin import greeks as model_greeks
 from tests.differential.strategies_chain import (

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from crossmargin.bots.core import dev_key
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from tests.integration.bots_world import BotWorld, assert_no_errors
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 
 WAD = 10**18
 SIZE, PREMIUM, STRIKE, SETTLE = Decimal(2), Decimal(150), Decimal(3000), Decimal(3400)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import DEFAULT
 

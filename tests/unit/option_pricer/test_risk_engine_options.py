@@ -7,7 +7,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.margin import greeks as model_greeks
 from crossmargin.model.margin import requirements
 from crossmargin.model.params import to_wad

@@ -6,7 +6,7 @@ from decimal import Decimal
 import boa
 import pytest
 
-from crossmargin.chain.greeks import greeks_from_breakdown
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.margin import requirements
 from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import ChainPortfolio

@@ -386,7 +386,7 @@ def _legs(bench: Bench, n: int) -> list[tuple]:
 
 def _grid(bench: Bench) -> tuple:
     r, spot = bench.params.onchain()["risk"], bench.world.prices["ETH"][0]
-    shock = shock_of(bench.world.engine.risk_words(), to_wad(bench.params.underlying("ETH").vol))
+    shock = shock_of(bench.world.engine.risk_params(), to_wad(bench.params.underlying("ETH").vol))
     return (spot, shock, r["vol_up"], r["vol_down"], r["vol_shock_cap"], r["vol_t_ref_seconds"], r["rate"],
             bench.world.now)
 

@@ -267,6 +267,10 @@ YEAR: constant(uint256) = 31_536_000
 WAD2: constant(uint256) = 10**36
 # @dev WAD as a signed integer.
 SWAD: constant(int256) = 10**18
+# @dev Where each RiskParams field is stored (4·word + field; `_risk`): z and horizon in word 3, shock_min/max and
+#      im_factor in word 0, vol shocks in word 2, basis_rate, corr_kappa, short_option_rate, basis_vol in word 1.
+#      One nibble per field, field i at bits 4i: [12, 13, 1, 2, 8, 9, 10, 11, 3, 4, 6, 5, 14, 7].
+RISK_FIELD_MAP: constant(uint256) = 35560695958872540
 # @dev k of an ERC-4626 share token's effective depth min(depth, k·liquidity·P): the model's SHARE_LIQUIDITY_FACTOR.
 LIQUIDITY_DEPTH_FACTOR: constant(uint256) = 100
 # @dev Mask of the low 128 bits (packed underlying parameters).
@@ -668,17 +672,6 @@ def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constan
 @external
 @view
 @reentrant
-def positions() -> address:
-    """
-    @notice Contract listing positions (the Clearinghouse).
-    @return Its address (empty until wired).
-    """
-    return self._positions
-
-
-@external
-@view
-@reentrant
 def option_pricer() -> address:
     """
     @notice OptionPricer that revalues option books.
@@ -701,15 +694,20 @@ def bounds() -> RiskBounds:
 @external
 @view
 @reentrant
-def risk_words() -> uint256[4]:
+def risk_params() -> uint256[14]:
     """
-    @notice The global risk parameters as stored: four words of 64-bit fields [shock_coef, shock_min, shock_max,
-            im_factor], [basis_rate, corr_kappa, short_option_rate, basis_vol], [vol_up, vol_down, vol_shock_cap,
-            vol_t_ref_seconds], [z, horizon_seconds, rate, 0] (shock_coef = z·sqrt(H / YEAR), rounded up).
-    @dev The unpacked `risk_params()` view left for bytes: `crossmargin.chain.engine_views.risk_params_of` rebuilds it.
-    @return The words (all zero until set).
+    @notice Global risk parameters, in `RiskParams` order (the same ABI as the struct: 14 static words).
+    @dev Unpacked from the four stored words by a field map (bytes: the struct literal cost ~300 more).
+    @return z, horizon_seconds, shock_min, shock_max, vol_up, vol_down, vol_shock_cap, vol_t_ref_seconds,
+            im_factor, basis_rate, short_option_rate, corr_kappa, rate, basis_vol (all zero until set).
     """
-    return self._risk
+    w: uint256[4] = self._risk
+    out: uint256[14] = empty(uint256[14])
+    for i: uint256 in range(14):
+        # dev: nibble i of RISK_FIELD_MAP = 4·word + field of the i-th parameter
+        at: uint256 = (RISK_FIELD_MAP >> (i << 2)) & 15
+        out[i] = (w[at >> 2] >> ((at & 3) << 6)) & margin_math.FIELD_MAX
+    return out
 
 
 @external

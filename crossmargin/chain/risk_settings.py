@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from functools import cached_property
 
 from crossmargin.chain.deploy import RISK_BOUNDS_ORDER, RISK_PARAMS_ORDER
-from crossmargin.chain.engine_views import risk_params_of
 from crossmargin.chain.governance import STATES, TIMELOCK_ROLES, Operation, calldata, describe
 from crossmargin.chain.protocol import Protocol, ProtocolError, from_wad
 from crossmargin.model.params import validate_correlation
@@ -47,7 +46,7 @@ class RiskSettings:
 
     # -- reads ---------------------------------------------------------------------------------------------
     def params(self) -> dict[str, int]:
-        return dict(zip(RISK_PARAMS_ORDER, risk_params_of(self.risk.risk_words())))
+        return dict(zip(RISK_PARAMS_ORDER, (int(v) for v in self.risk.risk_params())))
 
     def bounds(self) -> dict[str, tuple[int, int]]:
         return {name: (int(b[0]), int(b[1])) for name, b in zip(RISK_BOUNDS_ORDER, self.risk.bounds())}

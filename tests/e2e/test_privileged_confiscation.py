@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 
 from crossmargin.chain.deploy import RISK_PARAMS_ORDER
-from crossmargin.chain.engine_views import risk_params_of
 from crossmargin.chain.revm import RevmRevert
 from crossmargin.model.params import LIQUIDATION_FIELDS
 from tests.e2e.helpers import WAD, health, price, usd, value
@@ -48,7 +47,7 @@ def _attempt(fn) -> bool:
 
 
 def _hostile_risk_params(world) -> tuple:
-    p = dict(zip(RISK_PARAMS_ORDER, risk_params_of(world.engine.risk_words())))
+    p = dict(zip(RISK_PARAMS_ORDER, world.engine.risk_params()))
     p.update(z=6 * WAD, horizon_seconds=7 * DAY)
     return tuple(p[n] for n in RISK_PARAMS_ORDER)
 
@@ -80,7 +79,7 @@ def test_risk_manager_cannot_seize_a_healthy_account_in_one_block(world):
     victim, keeper = _five_x_long(world)
     risk_manager = world.admin                # the EOA that was the risk manager (now: a proposer only)
     hostile_risk, hostile_liq = _hostile_risk_params(world), _hostile_liquidation_params(world)
-    params_before = tuple(risk_params_of(world.engine.risk_words()))
+    params_before = tuple(world.engine.risk_params())
 
     direct = [
         _attempt(lambda: world.engine.set_risk_params(hostile_risk, sender=risk_manager)),
@@ -94,21 +93,21 @@ def test_risk_manager_cannot_seize_a_healthy_account_in_one_block(world):
         etas = [world.timelock.operations(op[0])[1] for op in ops]
         assert all(eta >= world.now + DAY for eta in etas), "24 h of notice"
         print(f"queued ops {[op[0] for op in ops]}, eta in {(etas[0] - world.now) / 3600:.0f} h")
-        assert tuple(risk_params_of(world.engine.risk_words())) == params_before
+        assert tuple(world.engine.risk_params()) == params_before
         assert health(world, victim.account) > 0
         world.warp(DAY - 3600)                    # an hour before the eta: still nothing
         world.refresh_all()
         for op in ops:
             assert not world.timelock.is_ready(op[0])
             assert not _attempt(lambda op=op: world.execute(op)), "not executable before its eta"
-        assert tuple(risk_params_of(world.engine.risk_words())) == params_before
+        assert tuple(world.engine.risk_params()) == params_before
         for op in ops:                            # the guardian sees the queue and cancels
             world.timelock.cancel(op[0], sender=world.admin)
         world.warp(2 * 3600)
         world.refresh_all()
         for op in ops:
             assert not _attempt(lambda op=op: world.execute(op)), "a cancelled change never executes"
-        assert tuple(risk_params_of(world.engine.risk_words())) == params_before
+        assert tuple(world.engine.risk_params()) == params_before
 
     loss = _liquidate(world, victim, keeper)
     print(f"loss of the healthy 5x account: {loss / WAD:,.0f} USD")
@@ -125,7 +124,7 @@ def test_the_notice_lets_the_account_deleverage(world):
     world.warp(DAY + 1)
     world.refresh_all()
     world.execute(op)
-    assert risk_params_of(world.engine.risk_words())[0] == 6 * WAD
+    assert world.engine.risk_params()[0] == 6 * WAD
     _, e_mm, _, mm, _ = world.margin(victim.account)
     print(f"after the change: equity {e_mm / WAD:,.0f}, MM {mm / WAD:,.0f}")
     assert e_mm > mm

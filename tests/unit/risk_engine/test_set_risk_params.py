@@ -5,7 +5,7 @@ import math
 import boa
 import pytest
 
-from crossmargin.chain.engine_views import risk_params_of, shock_of
+from crossmargin.chain.engine_views import shock_of
 from tests.differential.strategies_chain import RISK_FIELDS, risk_tuple
 from tests.unit.risk_engine.conftest import P
 
@@ -36,7 +36,7 @@ def test_needs_bounds(world, fresh_engine, setup, roles, errors):
 def test_roundtrip_and_event(world, engine, setup, last_event):
     engine.set_risk_params(setup.risk, sender=world.risk_manager)
     assert tuple(last_event(engine, "RiskParamsSet").params) == setup.risk
-    assert risk_params_of(engine.risk_words()) == setup.risk
+    assert tuple(engine.risk_params()) == setup.risk
 
 
 @pytest.mark.parametrize("name", RISK_FIELDS)
@@ -57,14 +57,14 @@ def test_accepts_each_field_at_its_bounds(world, engine, setup, name):
         if name == "shock_min":
             risk = replace(risk, shock_max=max(value, risk[RISK_FIELDS.index("shock_max")]))
         engine.set_risk_params(risk, sender=world.risk_manager)
-        assert risk_params_of(engine.risk_words()) == risk
+        assert tuple(engine.risk_params()) == risk
 
 
 @pytest.mark.parametrize("sigma", [0.0, 0.1, 0.6, 1.0, 2.0, 5.0])
 def test_shock_size_matches_model_and_rounds_up(engine, sigma):
     from crossmargin.model.margin import shock_size
 
-    got = shock_of(engine.risk_words(), int(sigma * WAD))
+    got = shock_of(engine.risk_params(), int(sigma * WAD))
     want = shock_size(sigma, P.risk)
     assert abs(got / WAD - want) < 1e-15
     exact = min(0.5, max(0.05, 3 * sigma * math.sqrt(86400 / YEAR)))
@@ -72,6 +72,6 @@ def test_shock_size_matches_model_and_rounds_up(engine, sigma):
 
 
 def test_higher_z_raises_the_shock(world, engine, setup):
-    before = shock_of(engine.risk_words(), 6 * WAD // 10)
+    before = shock_of(engine.risk_params(), 6 * WAD // 10)
     engine.set_risk_params(risk_tuple(P.with_risk(z=4.0)), sender=world.risk_manager)
-    assert shock_of(engine.risk_words(), 6 * WAD // 10) > before
+    assert shock_of(engine.risk_params(), 6 * WAD // 10) > before

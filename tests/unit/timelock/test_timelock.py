@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from crossmargin.chain.deploy import RISK_PARAMS_ORDER, ROLES
-from crossmargin.chain.engine_views import risk_params_of
 from crossmargin.chain.governance import ADMIN_ROLE, TIMELOCK_ROLES, calldata
 from crossmargin.chain.revm import RevmRevert
 from crossmargin.fuzz.world import WAD
@@ -18,7 +17,7 @@ IM = RISK_PARAMS_ORDER.index("im_factor")
 
 
 def _params(world) -> list[int]:
-    return list(risk_params_of(world.engine.risk_words()))
+    return list(world.engine.risk_params())
 
 
 def _queue_z(world, z: int):

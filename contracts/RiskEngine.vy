@@ -16,7 +16,10 @@
                       (net and gross) and linked collateral. One `UnderlyingRisk`.
         - h_k         haircut of collateral k: min(1, base_k + slope_k·max(bal_k, D_k)·P_k /
                       depth_k), with the IM or the MM base; D_k the Vault's deposits of k,
-                      smoothed D_s for MM, max(D, D_s) for IM [haircut].
+                      smoothed D_s for MM, max(D, D_s) for IM [haircut]. An ERC-4626
+                      share token sits in its asset's book at P_k = S_u·rate (the router's
+                      guarded rate), depth_k capped at k·liquidity·P_k (its vault's
+                      maxRedeem; none: worth 0) [collateral_price, haircut].
         - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i)
                       - pending perp funding [equity]; linear value size·S_u, option
                       value size·Black-76 (OptionPricer). A dated position with a

@@ -445,8 +445,9 @@ def _vault_size(bench: Bench) -> Measure:
     return Measure({"bytes": _deployed_size(bench.world.vault)}, "EIP-170 limit")
 
 
-# ---- ERC-4626 share collateral (issue 16): its own price id (rate x asset price), hence its own book. The
-# gas world has 8 underlyings (MAX_UNDERLYINGS), so these rows use a default.toml world (3 + the share id).
+# ---- ERC-4626 share collateral (issue 16): netted into its asset's (ETH's) book at S x the guarded rate, one
+# OracleRouter.share_state read (convertToAssets, maxRedeem). The rows use a default.toml world (the gas world's
+# ETH book differs) so the WETH and the share rows compare like for like.
 _SHARE_WORLD: dict = {}
 
 

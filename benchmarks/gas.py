@@ -58,6 +58,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import worst_case  # noqa: E402
+from crossmargin.chain.engine_views import shock_of  # noqa: E402
 from crossmargin.model.margin import option_price  # noqa: E402
 from crossmargin.model.params import Kind, MarketSpec, Params, Underlying, to_wad  # noqa: E402
 
@@ -385,7 +386,7 @@ def _legs(bench: Bench, n: int) -> list[tuple]:
 
 def _grid(bench: Bench) -> tuple:
     r, spot = bench.params.onchain()["risk"], bench.world.prices["ETH"][0]
-    shock = bench.world.engine.shock_size(to_wad(bench.params.underlying("ETH").vol))
+    shock = shock_of(bench.world.engine.risk_params(), to_wad(bench.params.underlying("ETH").vol))
     return (spot, shock, r["vol_up"], r["vol_down"], r["vol_shock_cap"], r["vol_t_ref_seconds"], r["rate"],
             bench.world.now)
 
@@ -444,8 +445,9 @@ def _vault_size(bench: Bench) -> Measure:
     return Measure({"bytes": _deployed_size(bench.world.vault)}, "EIP-170 limit")
 
 
-# ---- ERC-4626 share collateral (issue 16): its own price id (rate x asset price), hence its own book. The
-# gas world has 8 underlyings (MAX_UNDERLYINGS), so these rows use a default.toml world (3 + the share id).
+# ---- ERC-4626 share collateral (issue 16): netted into its asset's (ETH's) book at S x the guarded rate, one
+# OracleRouter.share_state read (convertToAssets, maxRedeem). The rows use a default.toml world (the gas world's
+# ETH book differs) so the WETH and the share rows compare like for like.
 _SHARE_WORLD: dict = {}
 
 

@@ -25,7 +25,10 @@
 
 from snekmate.auth import access_control
 
+from . import RiskEngine
+from .lib import constants
 from .lib import errors
+from .lib import margin_math
 from .lib import types
 
 initializes: access_control
@@ -54,6 +57,9 @@ MARGIN_SIZE: constant(uint256) = 160
 LIQUIDATION_SIZE: constant(uint256) = 192
 # @dev Words of `Liquidation.auction` read (Auction {start, insolvent, active, expiry, version, holds}).
 AUCTION_SIZE: constant(uint256) = 192
+
+# @dev WAD as a signed integer.
+SWAD: constant(int256) = 10**18
 
 # @dev The RiskEngine read for margins.
 risk_engine: public(immutable(address))
@@ -125,6 +131,37 @@ def health_for_liquidation(_accounts: DynArray[uint256, MAX_BATCH]) -> DynArray[
     liquidation: address = self.liquidation
     for account: uint256 in _accounts:
         out.append(self._health_with(account, liquidation, True))
+    return out
+
+
+@external
+@view
+def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYINGS]:
+    """
+    @notice Aggregate Greeks per underlying the account touches (moved here from the RiskEngine: bytes).
+    @dev From `RiskEngine.requirement_breakdown`, the same evaluation as `margin`. Delta counts
+         positions (options at size·Black-76 delta) and linked collateral at its full balance in units of
+         the underlying (ERC-4626 shares at the guarded rate: the hedger's view of exposure); gamma, vega
+         and theta come from options only (OptionPricer units: per unit of spot², per 1.00 of vol, per
+         year), each truncated. delta_usd = delta·S_u, rounded down. Reverts when the engine does.
+    @param _account Account id.
+    @return One `Greeks` per underlying, in first-touch order.
+    """
+    out: DynArray[types.Greeks, constants.MAX_UNDERLYINGS] = []
+    for book: RiskEngine.UnderlyingRisk in staticcall RiskEngine.__interface__(risk_engine).requirement_breakdown(
+        _account
+    ):
+        delta: int256 = book.net_delta + convert(book.collateral, int256)
+        out.append(
+            types.Greeks(
+                underlying=book.underlying,
+                delta=delta,
+                delta_usd=margin_math._sdiv_down(delta * convert(book.spot, int256), SWAD),
+                gamma=book.gamma,
+                vega=book.vega,
+                theta=book.theta,
+            )
+        )
     return out
 
 

@@ -656,6 +656,53 @@ def share_rate(_uid: uint256) -> (uint256, uint256, uint8):
     return self._guarded_rate(self._load_share(_uid))
 
 
+@external
+@view
+def share_asset(_uid: uint256) -> uint256:
+    """
+    @notice The asset's price id of a share id (the underlying whose book the shares are netted into).
+    @param _uid Price id.
+    @return The asset's id; 0 if `_uid` is not a share feed.
+    """
+    return (self._shares[_uid][0] >> 160) & packing.U64_MAX
+
+
+@external
+@view
+def share_state(_uid: uint256, _holder: address) -> (uint256, uint8, uint256):
+    """
+    @notice What the RiskEngine needs of a share collateral: the guarded rate, its status and the vault's
+            liquidity for `_holder` (the protocol Vault). Never reverts on vault data.
+    @dev Liquidity: `maxRedeem(_holder)` in share tokens (WAD), read with a static raw_call: a revert or
+         short data is 0 (a paused vault: the RiskEngine then values the shares at 0 for margin).
+    @param _uid Share price id (reverts "unknown underlying" if it is not one).
+    @param _holder Whose redeemable shares count (the protocol Vault).
+    @return rate min(live, cap) (WAD asset tokens per share token; 0 when the vault's rate is unusable).
+    @return status OK, DEGRADED (fell beyond max_drop) or STALE (live = 0).
+    @return liquidity Redeemable share tokens now (WAD, at most 2**128).
+    """
+    cfg: ShareFeed = self._load_share(_uid)
+    live: uint256 = 0
+    rate: uint256 = 0
+    status: uint8 = 0
+    live, rate, status = self._guarded_rate(cfg)
+    ok: bool = False
+    data: Bytes[32] = b""
+    ok, data = raw_call(
+        cfg.vault,
+        abi_encode(_holder, method_id=method_id("maxRedeem(address)")),
+        max_outsize=32,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    liquidity: uint256 = 0
+    if ok and len(data) == 32:
+        # dev: an absurd answer is capped (the engine multiplies it by a price)
+        liquidity = min(abi_decode(data, uint256), 2**128)
+        liquidity = min(self._to_wad(liquidity, cfg.share_decimals), 2**128)
+    return rate, status, liquidity
+
+
 @internal
 @view
 def _share_prices(_uid: uint256) -> (uint256, uint256, uint8):

@@ -16,7 +16,10 @@
                       (net and gross) and linked collateral. One `UnderlyingRisk`.
         - h_k         haircut of collateral k: min(1, base_k + slope_k·max(bal_k, D_k)·P_k /
                       depth_k), with the IM or the MM base; D_k the Vault's deposits of k,
-                      smoothed D_s for MM, max(D, D_s) for IM [haircut].
+                      smoothed D_s for MM, max(D, D_s) for IM [haircut]. An ERC-4626
+                      share token sits in its asset's book at P_k = S_u·rate (the router's
+                      guarded rate), depth_k capped at k·liquidity·P_k (its vault's
+                      maxRedeem; none: worth 0) [collateral_price, haircut].
         - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i)
                       - pending perp funding [equity]; linear value size·S_u, option
                       value size·Black-76 (OptionPricer). A dated position with a
@@ -134,7 +137,15 @@ interface IPositions:
 
 interface IOracleRouter:
     def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+    def share_asset(_uid: uint256) -> uint256: view
+    def share_state(_uid: uint256, _holder: address) -> (uint256, uint8, uint256): view
     def sequencer_up() -> bool: view
+
+
+# @dev The OptionPricer's `book_risk` with at most MAX_OPTION_POSITIONS legs (the Clearinghouse's cap): the same ABI,
+#      a smaller call buffer in every margin check's memory.
+interface IPricer:
+    def book_risk(_grid: OptionPricer.Grid, _legs: DynArray[OptionPricer.OptionLeg, constants.MAX_OPTION_POSITIONS], _delta_notional: int256, _basis: uint256) -> OptionPricer.BookRisk: view
 
 
 interface IVolOracle:
@@ -223,13 +234,19 @@ struct UnderlyingRisk:
     theta: int256                # Σ size·theta
 
 
+# @dev `margin_for_liquidation`'s answer: the ABI of the tuple (MarginResult, penalty), returned from the evaluation's
+#      buffer without copying it (a copy of the evaluation cost ~6 kB more memory on every liquidation check).
+struct Judged:
+    result: types.MarginResult   # equity, requirements, status (penalties taken)
+    penalty: uint256             # what the doubt rules took off E_mm (WAD USD; 0 outside liquidation mode)
+
+
 # @dev What `_requirements` returns (memory only): a struct, not a tuple, so a view that needs one member reads
 #      it from the call's return buffer (a tuple assignment copies the whole return through a second buffer:
 #      ~6 kB more memory on every margin check). `penalty` sits before `books`: after the DynArray it cost
 #      ~1.2k gas on every margin check.
 struct Evaluation:
-    result: types.MarginResult   # equity, requirements, status
-    penalty: uint256             # liquidation mode: what the doubt rules took off E_mm (WAD USD; 0 otherwise)
+    judged: Judged               # the margin result and the liquidation-mode penalty
     books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS]   # one per underlying, in first-touch order
 
 
@@ -239,6 +256,8 @@ struct Leg:
     balance: uint256             # WAD units
     packed: uint256              # packed CollateralRisk (see `_collateral`)
     depth: uint256               # WAD USD
+    rate: uint256                # price factor: WAD for a plain token; an ERC-4626 share's guarded rate (WAD)
+    liquidity: uint256           # share tokens the vault would redeem now (WAD; unused for a plain token)
     level_mm: uint256            # max(balance, D_s): the deposits its MM haircut slope is priced on (WAD units)
     level_im: uint256            # max(balance, D, D_s): the same for IM
 
@@ -251,6 +270,12 @@ YEAR: constant(uint256) = 31_536_000
 WAD2: constant(uint256) = 10**36
 # @dev WAD as a signed integer.
 SWAD: constant(int256) = 10**18
+# @dev Where each RiskParams field is stored (4·word + field; `_risk`): z and horizon in word 3, shock_min/max and
+#      im_factor in word 0, vol shocks in word 2, basis_rate, corr_kappa, short_option_rate, basis_vol in word 1.
+#      One nibble per field, field i at bits 4i: [12, 13, 1, 2, 8, 9, 10, 11, 3, 4, 6, 5, 14, 7].
+RISK_FIELD_MAP: constant(uint256) = 35560695958872540
+# @dev k of an ERC-4626 share token's effective depth min(depth, k·liquidity·P): the model's SHARE_LIQUIDITY_FACTOR.
+LIQUIDITY_DEPTH_FACTOR: constant(uint256) = 100
 # @dev Mask of the low 128 bits (packed underlying parameters).
 LOW_128: constant(uint256) = 2**128 - 1
 
@@ -284,7 +309,8 @@ underlying_count: public(uint256)
 _rho: HashMap[uint256, HashMap[uint256, int256]]
 # @dev Per collateral token: 64-bit fields [base_mm, base_im, slope, underlying id]; 0 = not collateral (h = 1).
 _collateral: HashMap[address, uint256]
-# @dev Per collateral token: depth of its market (WAD USD).
+# @dev Per collateral token: depth of its market (WAD USD, low 128 bits) | its share price id << 128 (an ERC-4626
+#      share token netted into its asset's book; 0 for a plain token).
 _collateral_depth: HashMap[address, uint256]
 
 
@@ -434,20 +460,16 @@ def set_risk_params(_params: RiskParams):
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     p: RiskParams = _params
     b: RiskBounds = self._bounds
-    self._check_in(p.z, b.z)
-    self._check_in(p.horizon_seconds, b.horizon_seconds)
-    self._check_in(p.shock_min, b.shock_min)
-    self._check_in(p.shock_max, b.shock_max)
-    self._check_in(p.vol_up, b.vol_up)
-    self._check_in(p.vol_down, b.vol_down)
-    self._check_in(p.vol_shock_cap, b.vol_shock_cap)
-    self._check_in(p.vol_t_ref_seconds, b.vol_t_ref_seconds)
-    self._check_in(p.im_factor, b.im_factor)
-    self._check_in(p.basis_rate, b.basis_rate)
-    self._check_in(p.short_option_rate, b.short_option_rate)
-    self._check_in(p.corr_kappa, b.corr_kappa)
-    self._check_in(p.rate, b.rate)
-    self._check_in(p.basis_vol, b.basis_vol)
+    values: uint256[14] = [
+        p.z, p.horizon_seconds, p.shock_min, p.shock_max, p.vol_up, p.vol_down, p.vol_shock_cap,
+        p.vol_t_ref_seconds, p.im_factor, p.basis_rate, p.short_option_rate, p.corr_kappa, p.rate, p.basis_vol,
+    ]
+    limits: Bound[14] = [
+        b.z, b.horizon_seconds, b.shock_min, b.shock_max, b.vol_up, b.vol_down, b.vol_shock_cap,
+        b.vol_t_ref_seconds, b.im_factor, b.basis_rate, b.short_option_rate, b.corr_kappa, b.rate, b.basis_vol,
+    ]
+    for i: uint256 in range(14):
+        self._check_in(values[i], limits[i])
     # dev: sqrt(H / YEAR) in WAD = sqrt(H·WAD² / YEAR), both steps rounded up
     sqrt_h: uint256 = margin_math._sqrt_up(fixed_point._mul_div_up(p.horizon_seconds, WAD2, YEAR))
     coef: uint256 = fixed_point._mul_div_up(p.z, sqrt_h, constants.WAD)
@@ -530,7 +552,9 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
     @notice Set the haircut parameters of a non-settlement collateral token.
     @dev Admin or RISK_MANAGER_ROLE. The token must be listed in the Vault and
          linked to an underlying set here. h = min(1, base + slope·value / depth).
-         A listed token without parameters is worth nothing (h = 1).
+         A listed token without parameters is worth nothing (h = 1). A token the
+         Vault links to an ERC-4626 share price id (OracleRouter `share_asset`)
+         is netted into its asset's book (TECH_SPEC "ERC-4626 shares netted").
     @param _token Collateral token.
     @param _base_mm MM haircut base (WAD), inside its bound.
     @param _base_im IM haircut base (WAD), inside its bound and >= `_base_mm`.
@@ -541,19 +565,23 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
     info: AssetInfo = staticcall vault.asset_info(_token)
     assert info.listed, errors.NOT_LISTED
     assert not info.is_settlement, errors.NOT_COLLATERAL
-    assert self._underlying[info.underlying_id] != 0, errors.UNKNOWN_UNDERLYING
+    # dev: an ERC-4626 share token (the Vault links it to a share price id) is netted into its asset's book
+    book: uint256 = staticcall router.share_asset(info.underlying_id)
+    share: uint256 = info.underlying_id
+    if book == 0:
+        book = share
+        share = 0
+    assert self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     b: RiskBounds = self._bounds
     self._check_in(_base_mm, b.haircut_base_mm)
     self._check_in(_base_im, b.haircut_base_im)
     self._check_in(_slope, b.haircut_slope)
     assert _base_im >= _base_mm, errors.BAD_HAIRCUT
-    assert _depth > 0, errors.BAD_DEPTH
-    self._collateral[_token] = margin_math._pack(_base_mm, _base_im, _slope, info.underlying_id)
-    self._collateral_depth[_token] = _depth
-    log CollateralRiskSet(
-        token=_token, underlying=info.underlying_id, base_mm=_base_mm, base_im=_base_im, slope=_slope, depth=_depth
-    )
+    assert _depth > 0 and _depth <= LOW_128, errors.BAD_DEPTH
+    self._collateral[_token] = margin_math._pack(_base_mm, _base_im, _slope, book)
+    self._collateral_depth[_token] = _depth | (share << 128)
+    log CollateralRiskSet(token=_token, underlying=book, base_mm=_base_mm, base_im=_base_im, slope=_slope, depth=_depth)
 
 
 # ---------------------------------------------------------------- margin views
@@ -569,7 +597,7 @@ def margin(_account: uint256) -> types.MarginResult:
     @return (equity_im, equity_mm, im, mm, status): WAD USD; status is the worst
             oracle status (price or vol) among the underlyings the account touches.
     """
-    return self._requirements(_account, False, False).result
+    return self._requirements(_account, False, False).judged.result
 
 
 @external
@@ -585,13 +613,13 @@ def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult:
     @param _use_secondary True for the secondary feeds.
     @return (equity_im, equity_mm, im, mm, status), as in `margin`.
     """
-    return self._requirements(_account, _use_secondary, False).result
+    return self._requirements(_account, _use_secondary, False).judged.result
 
 
 @external
 @view
 @reentrant
-def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> (types.MarginResult, uint256):
+def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> Judged:
     """
     @notice `margin_with` in liquidation mode: a doubtful input makes the
             account look worse instead of blocking (TECH_SPEC "Liquidation mode").
@@ -608,12 +636,11 @@ def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> (types.Ma
          penalties only lower equity, so health never rises.
     @param _account Account id.
     @param _use_secondary True for the secondary feeds.
-    @return result (equity_im, equity_mm, im, mm, status) with the penalties taken.
-    @return penalty What the penalties took off E_mm (WAD USD): E_mm + penalty is
-            the equity at the last prices and vols.
+    @return (result, penalty): result (equity_im, equity_mm, im, mm, status) with the
+            penalties taken; penalty what they took off E_mm (WAD USD): E_mm + penalty
+            is the equity at the last prices and vols.
     """
-    e: Evaluation = self._requirements(_account, _use_secondary, True)
-    return e.result, e.penalty
+    return self._requirements(_account, _use_secondary, True).judged
 
 
 @external
@@ -626,7 +653,7 @@ def is_above_im(_account: uint256) -> bool:
     @param _account Account id.
     @return True if above initial margin with usable prices.
     """
-    result: types.MarginResult = self._requirements(_account, False, False).result
+    result: types.MarginResult = self._requirements(_account, False, False).judged.result
     return result.status == constants.OK and result.equity_im >= convert(result.im, int256)
 
 
@@ -642,49 +669,7 @@ def requirement_breakdown(_account: uint256) -> DynArray[UnderlyingRisk, constan
     return self._requirements(_account, False, False).books
 
 
-@external
-@view
-@reentrant
-def greeks(_account: uint256) -> DynArray[types.Greeks, constants.MAX_UNDERLYINGS]:
-    """
-    @notice Aggregate Greeks per underlying the account touches.
-    @dev Delta counts positions (options at size·Black-76 delta) and linked
-         collateral at its full balance (the hedger's view of exposure); gamma,
-         vega and theta come from options only (OptionPricer units: per unit of
-         spot², per 1.00 of vol, per year), each truncated. delta_usd is rounded
-         down. Same evaluation as `margin` (the pricer returns the Greeks).
-    @param _account Account id.
-    @return One `Greeks` per underlying, in first-touch order.
-    """
-    books: DynArray[UnderlyingRisk, constants.MAX_UNDERLYINGS] = self._requirements(_account, False, False).books
-    out: DynArray[types.Greeks, constants.MAX_UNDERLYINGS] = []
-    for book: UnderlyingRisk in books:
-        delta: int256 = book.net_delta + convert(book.collateral, int256)
-        out.append(
-            types.Greeks(
-                underlying=book.underlying,
-                delta=delta,
-                delta_usd=margin_math._sdiv_down(delta * convert(book.spot, int256), SWAD),
-                gamma=book.gamma,
-                vega=book.vega,
-                theta=book.theta,
-            )
-        )
-    return out
-
-
 # ---------------------------------------------------------------- parameter views
-
-
-@external
-@view
-@reentrant
-def positions() -> address:
-    """
-    @notice Contract listing positions (the Clearinghouse).
-    @return Its address (empty until wired).
-    """
-    return self._positions
 
 
 @external
@@ -712,40 +697,20 @@ def bounds() -> RiskBounds:
 @external
 @view
 @reentrant
-def risk_params() -> RiskParams:
+def risk_params() -> uint256[14]:
     """
-    @notice Global risk parameters.
-    @return The parameters (all zero until set).
+    @notice Global risk parameters, in `RiskParams` order (the same ABI as the struct: 14 static words).
+    @dev Unpacked from the four stored words by a field map (bytes: the struct literal cost ~300 more).
+    @return z, horizon_seconds, shock_min, shock_max, vol_up, vol_down, vol_shock_cap, vol_t_ref_seconds,
+            im_factor, basis_rate, short_option_rate, corr_kappa, rate, basis_vol (all zero until set).
     """
     w: uint256[4] = self._risk
-    return RiskParams(
-        z=margin_math._field(w[3], 0),
-        horizon_seconds=margin_math._field(w[3], 1),
-        shock_min=margin_math._field(w[0], 1),
-        shock_max=margin_math._field(w[0], 2),
-        vol_up=margin_math._field(w[2], 0),
-        vol_down=margin_math._field(w[2], 1),
-        vol_shock_cap=margin_math._field(w[2], 2),
-        vol_t_ref_seconds=margin_math._field(w[2], 3),
-        im_factor=margin_math._field(w[0], 3),
-        basis_rate=margin_math._field(w[1], 0),
-        short_option_rate=margin_math._field(w[1], 2),
-        corr_kappa=margin_math._field(w[1], 1),
-        rate=margin_math._field(w[3], 2),
-        basis_vol=margin_math._field(w[1], 3),
-    )
-
-
-@external
-@view
-@reentrant
-def shock_size(_sigma: uint256) -> uint256:
-    """
-    @notice s = clamp(z·σ·sqrt(H), shock_min, shock_max) for a vol, as the margin views use it.
-    @param _sigma Annualised vol (WAD).
-    @return The shock size (WAD fraction, rounded up).
-    """
-    return self._shock_size(_sigma, self._risk[0])
+    out: uint256[14] = empty(uint256[14])
+    for i: uint256 in range(14):
+        # dev: nibble i of RISK_FIELD_MAP = 4·word + field of the i-th parameter
+        at: uint256 = (RISK_FIELD_MAP >> (i << 2)) & 15
+        out[i] = (w[at >> 2] >> ((at & 3) << 6)) & margin_math.FIELD_MAX
+    return out
 
 
 @external
@@ -783,16 +748,23 @@ def correlation(_u: uint256, _v: uint256) -> int256:
 def collateral_risk(_token: address) -> CollateralRisk:
     """
     @notice Haircut parameters of a collateral token.
+    @dev `underlying` is the id that prices one token: its book's underlying, or for an ERC-4626 share token
+         its share price id (asset price × guarded rate; the shares sit in the asset's book). `depth` is the
+         configured one (the margin views cap a share token's by the vault's liquidity).
     @param _token Token address.
     @return (underlying, base_mm, base_im, slope, depth); all zero if not collateral.
     """
     packed: uint256 = self._collateral[_token]
+    word: uint256 = self._collateral_depth[_token]
+    price_id: uint256 = word >> 128
+    if price_id == 0:
+        price_id = margin_math._field(packed, 3)
     return CollateralRisk(
-        underlying=margin_math._field(packed, 3),
+        underlying=price_id,
         base_mm=margin_math._field(packed, 0),
         base_im=margin_math._field(packed, 1),
         slope=margin_math._field(packed, 2),
-        depth=self._collateral_depth[_token],
+        depth=word & LOW_128,
     )
 
 
@@ -828,9 +800,9 @@ def _requirements(
     base: int256 = staticcall vault.cash_of(_account)
 
     # option positions (vol and size filled in per book in pass 2), their book and size
-    options: DynArray[OptionPricer.OptionLeg, constants.MAX_POSITIONS] = []
-    option_books: DynArray[uint256, constants.MAX_POSITIONS] = []
-    option_sizes: DynArray[int256, constants.MAX_POSITIONS] = []
+    options: DynArray[OptionPricer.OptionLeg, constants.MAX_OPTION_POSITIONS] = []
+    option_books: DynArray[uint256, constants.MAX_OPTION_POSITIONS] = []
+    option_sizes: DynArray[int256, constants.MAX_OPTION_POSITIONS] = []
     # per book: the primary price when Markets would accrue funding at it (status OK), else 0
     funding_prices: DynArray[uint256, constants.MAX_UNDERLYINGS] = []
     # per book: Σ size·(expiry - now) of its open futures (WAD units × seconds); not in the book (gas: a smaller
@@ -852,11 +824,14 @@ def _requirements(
         base -= pos.cost
         b: uint256 = self._book_index(uids, inst.underlying)
         if b == len(uids):
-            opened: UnderlyingRisk = empty(UnderlyingRisk)
-            fp: uint256 = 0
-            opened, fp = self._open_book(b, inst.underlying, _use_secondary, _liquidation)
+            # dev: [underlyings_of] a new book, priced by its one oracle read (built in place: a returned book
+            # would cost two more struct buffers in every margin check's memory)
+            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
             uids.append(inst.underlying)
-            books.append(opened)
+            books.append(empty(UnderlyingRisk))
+            books[b].underlying = inst.underlying
+            fp: uint256 = 0
+            books[b].spot, books[b].status, fp = self._spot(inst.underlying, _use_secondary, _liquidation)
             funding_prices.append(fp)
             tenors.append(0)
         if inst.kind == constants.PERP:
@@ -898,14 +873,28 @@ def _requirements(
         uid: uint256 = margin_math._field(packed, 3)
         b: uint256 = self._book_index(uids, uid)
         if b == len(uids):
-            opened: UnderlyingRisk = empty(UnderlyingRisk)
-            fp: uint256 = 0
-            opened, fp = self._open_book(b, uid, _use_secondary, _liquidation)
+            # dev: [underlyings_of] a new book, priced by its one oracle read (built in place: a returned book
+            # would cost two more struct buffers in every margin check's memory)
+            assert b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
             uids.append(uid)
-            books.append(opened)
+            books.append(empty(UnderlyingRisk))
+            books[b].underlying = uid
+            fp: uint256 = 0
+            books[b].spot, books[b].status, fp = self._spot(uid, _use_secondary, _liquidation)
             funding_prices.append(fp)
             tenors.append(0)
-        books[b].collateral += balance
+        word: uint256 = self._collateral_depth[tokens[i]]
+        rate: uint256 = constants.WAD
+        liquidity: uint256 = max_value(uint256)
+        if word > LOW_128:
+            # dev: [share collateral] an ERC-4626 share token in its asset's book: priced at S_u·rate (the router's
+            # guarded rate: 0 when the vault's rate is unusable), its depth capped by the vault's liquidity; the
+            # rate's status joins the book's (liquidation mode: the rate, already the lower of live and cap, is used)
+            rate_status: uint8 = 0
+            rate, rate_status, liquidity = staticcall router.share_state(word >> 128, vault.address)
+            if not _liquidation:
+                books[b].status = max(books[b].status, rate_status)
+        books[b].collateral += balance * rate // constants.WAD
         # [crowding] the haircut slope is priced on the token's protocol-wide deposits: D_s for MM, max(D, D_s) for IM
         d_now: uint256 = 0
         d_smooth: uint256 = 0
@@ -916,7 +905,9 @@ def _requirements(
                 book=b,
                 balance=balance,
                 packed=packed,
-                depth=self._collateral_depth[tokens[i]],
+                depth=word & LOW_128,
+                rate=rate,
+                liquidity=liquidity,
                 level_mm=level,
                 level_im=max(level, d_now),
             )
@@ -991,7 +982,7 @@ def _requirements(
         # the grid into K_u and WS_u. Without options, `_scenario_pnl` does it here.
         opt: OptionPricer.BookRisk = empty(OptionPricer.BookRisk)
         if has_options:
-            for i: uint256 in range(len(options), bound=constants.MAX_POSITIONS):
+            for i: uint256 in range(len(options), bound=constants.MAX_OPTION_POSITIONS):
                 options[i].size = 0
                 if option_books[i] != b:
                     continue
@@ -1006,7 +997,7 @@ def _requirements(
             assert pricer != empty(address), errors.OPTIONS_NOT_SUPPORTED
             w2: uint256 = self._risk[2]
             w3: uint256 = self._risk[3]
-            opt = staticcall OptionPricer.__interface__(pricer).book_risk(
+            opt = staticcall IPricer(pricer).book_risk(
                 OptionPricer.Grid(
                     spot=book.spot,
                     shock=book.shock,
@@ -1072,30 +1063,12 @@ def _requirements(
     mm: uint256 = self._correlated_requirement(uids, linear, margin_math._field(w1, 1)) + nonlinear + addons
     im: uint256 = fixed_point._mul_div_up(mm + crowd_im, margin_math._field(w0, 3), constants.WAD)
     return Evaluation(
-        result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status),
-        penalty=penalty,
+        judged=Judged(
+            result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status),
+            penalty=penalty,
+        ),
         books=books,
     )
-
-
-@internal
-@view
-def _open_book(_b: uint256, _uid: uint256, _use_secondary: bool, _liquidation: bool) -> (UnderlyingRisk, uint256):
-    """
-    @dev [underlyings_of] A new book: the account's `_b`-th underlying (at most
-         MAX_UNDERLYINGS), priced by the one oracle read it gets (`_spot`).
-    @param _b Its index (the number of books so far).
-    @param _uid Underlying id.
-    @param _use_secondary Price at the secondary feed.
-    @param _liquidation Liquidation mode (see `_spot`).
-    @return The book (id, spot and status set) and the price Markets accrues its perps' funding at (0: frozen).
-    """
-    assert _b < constants.MAX_UNDERLYINGS, errors.TOO_MANY_UNDERLYINGS
-    book: UnderlyingRisk = empty(UnderlyingRisk)
-    book.underlying = _uid
-    funding: uint256 = 0
-    book.spot, book.status, funding = self._spot(_uid, _use_secondary, _liquidation)
-    return book, funding
 
 
 @internal
@@ -1189,7 +1162,7 @@ def _funding_owed(_pos: types.Position, _index: int256) -> int256:
 
 @internal
 @pure
-def _collateral_value(_leg: Leg, _price: uint256) -> (uint256, uint256):
+def _collateral_value(_leg: Leg, _spot: uint256) -> (uint256, uint256):
     """
     @dev [haircut, collateral_value] bal·P·(1 - h) with h = min(1, base + slope·level·P / depth),
          level = max(bal, D_s) for MM and max(bal, D, D_s) for IM (the token's
@@ -1197,13 +1170,24 @@ def _collateral_value(_leg: Leg, _price: uint256) -> (uint256, uint256):
          The slope term uses level·P rounded up and is itself rounded up
          (larger haircut; IM's is MM's times level_im / level_mm, rounded up);
          the value is rounded down.
+         ERC-4626 shares: P = floor(S_u·rate / WAD) (the router's share price) and
+         depth = min(depth, LIQUIDITY_DEPTH_FACTOR·liquidity·P / WAD): a vault that
+         would redeem little now raises the slope term; none (paused, reverting
+         `maxRedeem`) or a zero price: worth 0.
     @param _leg The holding.
-    @param _price P: its underlying's index price (WAD).
+    @param _spot S_u: its book's index price (WAD).
     @return (IM value, MM value), WAD USD.
     """
-    value: uint256 = _leg.balance * _price // constants.WAD
-    value_up: uint256 = fixed_point._mul_div_up(_leg.level_mm, _price, constants.WAD)
-    slope_mm: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, _leg.depth)
+    price: uint256 = _spot * _leg.rate // constants.WAD
+    depth: uint256 = _leg.depth
+    if _leg.liquidity != max_value(uint256):
+        # dev: liquidity < 2**128 (router), factor·liquidity·price cannot overflow at any admitted price
+        depth = min(depth, LIQUIDITY_DEPTH_FACTOR * _leg.liquidity * price // constants.WAD)
+        if depth == 0:
+            return 0, 0
+    value: uint256 = _leg.balance * price // constants.WAD
+    value_up: uint256 = fixed_point._mul_div_up(_leg.level_mm, price, constants.WAD)
+    slope_mm: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, depth)
     slope_im: uint256 = slope_mm
     if _leg.level_im != _leg.level_mm:
         # dev: IM's slope term: MM's scaled by max(D, D_s) / max(bal, D_s), rounded up

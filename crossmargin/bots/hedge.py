@@ -17,6 +17,7 @@ from web3.exceptions import ContractLogicError
 
 from crossmargin.bots.core import Loop, guard, revert_reason
 from crossmargin.bots.reads import STALE
+from crossmargin.chain.engine_views import greeks_from_breakdown
 
 WAD = 10**18
 
@@ -44,7 +45,7 @@ class Hedger(AccountBot):
         head, now = int(block["number"]), int(block["timestamp"])
         self.settle(head)
         try:
-            greeks = guard(lambda: self.dep.risk.functions.greeks(self.account).call())
+            greeks = greeks_from_breakdown(guard(lambda: self.dep.risk.functions.requirement_breakdown(self.account).call()))
         except (ContractLogicError, ValueError) as exc:  # e.g. an instrument the engine cannot price yet
             reason = revert_reason(exc)
             if reason != self.unavailable:

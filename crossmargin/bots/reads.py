@@ -66,7 +66,8 @@ class Deployment:
         from crossmargin.bots.core import NodeDown
 
         links = (("Vault", "margin_checker", "RiskEngine"), ("Clearinghouse", "risk_engine", "RiskEngine"),
-                 ("RiskEngine", "positions", "Clearinghouse"), ("Liquidation", "risk_engine", "RiskEngine"),
+                 # the engine's `positions()` view left for bytes: `option_pricer` is wired right after it (deploy order)
+                 ("RiskEngine", "option_pricer", "OptionPricer"), ("Liquidation", "risk_engine", "RiskEngine"),
                  ("Lens", "risk_engine", "RiskEngine"))
         for name, fn, other in links:
             if not (self.has(name) and self.has(other)):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from crossmargin.chain.contracts import at
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.chain.manifest import Manifest
 from crossmargin.chain.session import Session
 from crossmargin.model.params import Params, load_params
@@ -198,7 +199,7 @@ class Trading:
     def greeks(self, account_id: int) -> list[dict]:
         """Aggregate Greeks per underlying (delta in units and USD, gamma, vega per 1.00 vol, theta per year)."""
         rows = []
-        for g in self.risk.greeks(account_id):
+        for g in greeks_from_breakdown(self.risk.requirement_breakdown(account_id)):
             uid, delta, delta_usd, gamma, vega, theta = (int(x) for x in list(g)[:6])
             rows.append({"underlying": self.underlying_symbol(uid), "delta": str(from_wad(delta)),
                          "delta_usd": str(from_wad(delta_usd)), "gamma": str(from_wad(gamma)),

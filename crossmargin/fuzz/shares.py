@@ -3,16 +3,18 @@
     v = list_share_vault(world, "sETH", asset="WETH", uid=10)   # MockERC4626 of WETH priced as rate x ETH
     fresh(world, v)                                              # after a warp: feeds, vols (the share id's too)
 
-The share id gets the asset's vol, correlation `rho` with the asset's underlying (and rho x the asset's with the
-others: PSD), its own RiskEngine underlying, and the token is listed in the Vault linked to it with the asset
-collateral's haircuts. Every admin call goes through the Timelock in one batch (one delay).
+The share id is a price id only (asset price x guarded rate): the token is listed in the Vault linked to it, and
+the RiskEngine nets it into the asset's book (ETH for a vault of WETH: `set_collateral_risk` finds the asset through
+`OracleRouter.share_asset`) with the asset collateral's haircuts; it needs no vol, no RiskEngine underlying and no
+correlation row (TECH_SPEC "ERC-4626 shares netted into the asset's book"). Every admin call goes through the
+Timelock in one batch (one delay).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crossmargin.fuzz.world import CAP, World, vol_params
+from crossmargin.fuzz.world import CAP, World
 from crossmargin.model.share_rate import ShareGuard, live_rate
 
 WAD = 10**18
@@ -35,7 +37,8 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     """Deploy a MockERC4626 of collateral `asset` (or of `asset_token`, a token priced at `asset`'s underlying),
     seed it with `seed_assets` (asset units, deposited by the admin: the listing needs a positive rate) and list
     it as collateral (`before_execute(vault)` runs once the Timelock delay has passed, before the listing is
-    executed: a front-runner). Returns the handle."""
+    executed: a front-runner). `rho` is unused since the shares are netted into the asset's book (kept for
+    callers). Returns the handle."""
     guard = guard or w.params.share_guard
     o, a = w.params.onchain(), w.admin
     coll = next(c for c in o["collaterals"] if c["symbol"] == asset)
@@ -46,19 +49,12 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
         token.mint(a, seed_assets, sender=a)
         token.approve(vault.address, seed_assets, sender=a)
         vault.deposit(seed_assets, a, sender=a)
-    uids = [u["id"] for u in o["underlyings"]]
-    i = uids.index(und["id"])
-    rows = [list(r) + [r[i] * int(rho * WAD) // WAD] for r in o["correlation"]]
-    rows.append([r[i] * int(rho * WAD) // WAD for r in o["correlation"]] + [WAD])
     # the rate seen now (+1 %) bounds the accepted one: a pump between queue and execute is not accepted
     max_rate = max(1, live_rate(vault.convertToAssets(10 ** vault.decimals()), token.decimals())) * 101 // 100
     ops = [
         w.propose(w.router, "set_share_feed", uid, vault.address, und["id"], guard.max_rise_per_day_wad,
                   guard.max_drop_wad, max_rate),
-        w.propose(w.vol, "set_params", uid, *vol_params(o["oracle"])),
         w.propose(w.vault, "list_asset", vault.address, uid, CAP, False),
-        w.propose(w.engine, "set_underlying", uid, und["depth_usd"], und["concentration"]),
-        w.propose(w.engine, "set_correlation", uids + [uid], rows),
         w.propose(w.engine, "set_collateral_risk", vault.address, coll["haircut_base_mm"], coll["haircut_base_im"],
                   coll["haircut_slope"], coll["depth_usd"]),
     ]
@@ -68,17 +64,13 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
         before_execute(vault)
     for op in ops:
         w.execute(op)
-    w.vol.set_vol(uid, und["vol"], sender=a)
     w.tokens[symbol] = vault
     return ShareVault(symbol, uid, vault, token, asset, und["id"], guard)
 
 
 def fresh(w: World, *vaults: ShareVault) -> None:
-    """Fresh price rounds and vols (the share ids' vols too) at their last values."""
+    """Fresh price rounds and vols at their last values (a share id has no vol of its own: kept for callers)."""
     w.refresh_all()
-    for v in vaults:
-        vol, _ = w.vol.vol(v.asset_uid)
-        w.vol.set_vol(v.uid, int(vol), sender=w.admin)
 
 
 def deposit_shares(w: World, trader, v: ShareVault, assets: int, into_margin: bool = True) -> int:

@@ -6,7 +6,9 @@ the contract computes the same numbers in WAD and must agree within the differen
 Glossary
     S_u, σ_u      index price and annualised ATM implied vol of underlying u (OracleRouter, VolOracle)
     h_k           haircut of collateral k: min(1, base_k + slope_k · max(bal_k, D_k)·P_k / depth_k); IM and MM
-                  bases; D_k the protocol-wide deposits of k (smoothed D_s for MM, max(D, D_s) for IM)
+                  bases; D_k the protocol-wide deposits of k (smoothed D_s for MM, max(D, D_s) for IM).
+                  ERC-4626 share token (`MarketState.shares`): P_k = S_u · guarded rate in its asset's book,
+                  depth_k capped at SHARE_LIQUIDITY_FACTOR · liquidity · P_k (h = 1 without liquidity)
     E             equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i) + accrued funding
     s_u           shock size: clamp(z · σ_u · sqrt(H), shock_min, shock_max)
     grid          spot moves m = k/4 · s_u, k = -4..4, × vol {down, flat, up}: 27 scenarios per underlying
@@ -63,6 +65,7 @@ from crossmargin.model.portfolio import Account, MarketState, Position
 from crossmargin.model.pricing import black76_greeks, black76_price
 
 CROWDING_WINDOW = 3_600            # seconds for a smoothed aggregate to reach its current value (lib/aggregates.vy WINDOW)
+SHARE_LIQUIDITY_FACTOR = 100       # k of an ERC-4626 share token's depth min(depth, k·liquidity·P) (RiskEngine LIQUIDITY_DEPTH_FACTOR)
 GRID_STEPS = 4                      # spot moves k/GRID_STEPS · s_u for k = -GRID_STEPS..GRID_STEPS
 VOL_DOWN, VOL_FLAT, VOL_UP, TERM = 0, 1, 2, 3  # rows of a scenario PnL matrix
 REGIMES = ("base", "high", "low")     # correlation regimes: ρ, (1-κ)ρ + κJ, (1-κ)ρ + κI
@@ -175,8 +178,25 @@ class Greeks:
 # ---------------------------------------------------------------------------------------------------------
 
 def collateral_price(collateral: Collateral, state: MarketState) -> float:
-    """P_k: the index price of the underlying the collateral is linked to (the settlement asset is 1)."""
-    return 1.0 if collateral.settlement else state.spot[collateral.underlying]
+    """P_k: the index price of the underlying the collateral is linked to (the settlement asset is 1); an ERC-4626
+    share token (in `state.shares`) is its asset's underlying price times the guarded rate (TECH_SPEC "ERC-4626
+    shares netted into the asset's book")."""
+    if collateral.settlement:
+        return 1.0
+    return state.spot[collateral.underlying] * share_rate_of(collateral, state)
+
+
+def share_rate_of(collateral: Collateral, state: MarketState) -> float:
+    """Asset tokens per token: the guarded rate of an ERC-4626 share token, 1 for a plain token."""
+    share = state.shares.get(collateral.symbol)
+    return 1.0 if share is None else share[0]
+
+
+def share_liquidity(collateral: Collateral, state: MarketState) -> float | None:
+    """Share tokens the vault would redeem now (its `maxRedeem` for the protocol Vault; 0 when it reverts), None
+    for a plain token."""
+    share = state.shares.get(collateral.symbol)
+    return None if share is None else share[1]
 
 
 def smoothed(current: float, last: float, t_last: float, now: float) -> float:
@@ -195,23 +215,29 @@ def crowding_level(aggregate: tuple[float, float] | None, kind: str = "mm") -> f
 
 
 def haircut(collateral: Collateral, balance: float, price: float, kind: str = "mm",
-            deposits: tuple[float, float] | None = None) -> float:
+            deposits: tuple[float, float] | None = None, liquidity: float | None = None) -> float:
     """h_k = min(1, base_k + slope_k · max(bal_k, D_k) · P_k / depth_k), base_k and D_k of the IM or MM flavour.
 
     D_k: the token's protocol-wide deposits (`crowding_level`; none = this balance alone). The haircut rate does
     not depend on how the deposits are split among accounts, so splitting a holding cannot lower it. The
-    settlement asset has no haircut.
+    settlement asset has no haircut. An ERC-4626 share token's depth is min(depth_k, SHARE_LIQUIDITY_FACTOR ·
+    liquidity · P_k) (`liquidity`: share tokens the vault would redeem now); none (0) or P_k = 0: h = 1.
     """
     if collateral.settlement:
         return 0.0
+    depth = collateral.depth_usd
+    if liquidity is not None:
+        depth = min(depth, SHARE_LIQUIDITY_FACTOR * liquidity * price)
+        if depth <= 0:
+            return 1.0
     value = max(balance, crowding_level(deposits, kind), 0.0) * price
-    return min(1.0, collateral.haircut_base(kind) + collateral.haircut_slope * value / collateral.depth_usd)
+    return min(1.0, collateral.haircut_base(kind) + collateral.haircut_slope * value / depth)
 
 
 def collateral_value(collateral: Collateral, balance: float, price: float, kind: str = "mm",
-                     deposits: tuple[float, float] | None = None) -> float:
+                     deposits: tuple[float, float] | None = None, liquidity: float | None = None) -> float:
     """bal_k · P_k · (1 - h_k): what a collateral holding contributes to equity."""
-    return balance * price * (1.0 - haircut(collateral, balance, price, kind, deposits))
+    return balance * price * (1.0 - haircut(collateral, balance, price, kind, deposits, liquidity))
 
 
 def position_value(pos: Position, spot, vol, now: float, rate: float = 0.0):
@@ -239,7 +265,8 @@ def equity(account: Account, state: MarketState, params: Params, kind: str = "mm
         c = params.collateral(symbol)
         if c.settlement:
             raise ValueError(f"{symbol} is the settlement asset: hold it as Account.cash, not as collateral")
-        e += collateral_value(c, balance, collateral_price(c, state), kind, state.deposits.get(symbol))
+        e += collateral_value(c, balance, collateral_price(c, state), kind, state.deposits.get(symbol),
+                              share_liquidity(c, state))
     for pos in account.positions:
         u = pos.spec.underlying
         e += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
@@ -314,7 +341,8 @@ def scenario_pnl(u: str, account: Account, state: MarketState, params: Params) -
     for c in params.linked_collaterals(u):
         balance = account.collateral.get(c.symbol, 0.0)
         if balance:
-            pnl += collateral_value(c, balance, spot, "mm", state.deposits.get(c.symbol)) * moves
+            pnl += collateral_value(c, balance, spot * share_rate_of(c, state), "mm", state.deposits.get(c.symbol),
+                                    share_liquidity(c, state)) * moves
     pnl[TERM] -= abs(basis) * (1.0 + moves)
     return pnl
 
@@ -493,8 +521,9 @@ def liquidation_requirements(account: Account, state: MarketState, params: Param
                 c = params.collateral(symbol)
                 if c.underlying == u:
                     price = collateral_price(c, state)
-                    pen_im += collateral_value(c, balance, price, "im", state.deposits.get(symbol))
-                    pen_mm += collateral_value(c, balance, price, "mm", state.deposits.get(symbol))
+                    liq = share_liquidity(c, state)
+                    pen_im += collateral_value(c, balance, price, "im", state.deposits.get(symbol), liq)
+                    pen_mm += collateral_value(c, balance, price, "mm", state.deposits.get(symbol), liq)
     e_im, e_mm = base.equity_im - pen_im, base.equity_mm - pen_mm
     result = dataclasses.replace(base, equity_im=e_im, equity_mm=e_mm, im_shortfall=base.im - e_im,
                                  mm_shortfall=base.mm - e_mm)
@@ -543,7 +572,7 @@ def greeks(account: Account, state: MarketState, params: Params) -> dict[str, Gr
             else:
                 od, og, ov, ot = option_greeks(pos.spec, spot, sigma, state.now, params.risk.rate)
                 d, g, v, t = d + pos.size * od, g + pos.size * og, v + pos.size * ov, t + pos.size * ot
-        d += sum(account.collateral.get(c.symbol, 0.0) for c in params.linked_collaterals(u))
+        d += sum(account.collateral.get(c.symbol, 0.0) * share_rate_of(c, state) for c in params.linked_collaterals(u))
         out[u] = Greeks(delta=d, delta_usd=d * spot, gamma=g, vega=v, theta=t)
     return out
 

@@ -108,12 +108,16 @@ class MarketState:
     now: int = 0
     crowding: Mapping[str, tuple[float, float]] = field(default_factory=dict)   # underlying -> (A, A_s), units
     deposits: Mapping[str, tuple[float, float]] = field(default_factory=dict)   # collateral -> (D, D_s), tokens
+    # ERC-4626 share collateral -> (guarded rate: asset tokens per share token, liquidity: share tokens the vault
+    # would redeem now for the protocol Vault); a symbol here is priced at spot x rate in its asset's book
+    shares: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spot", MappingProxyType(dict(self.spot)))
         object.__setattr__(self, "vol", MappingProxyType(dict(self.vol)))
         object.__setattr__(self, "crowding", MappingProxyType({k: tuple(v) for k, v in dict(self.crowding).items()}))
         object.__setattr__(self, "deposits", MappingProxyType({k: tuple(v) for k, v in dict(self.deposits).items()}))
+        object.__setattr__(self, "shares", MappingProxyType({k: tuple(v) for k, v in dict(self.shares).items()}))
 
     @classmethod
     def from_params(cls, params: Params, now: int = 0) -> MarketState:
@@ -128,6 +132,10 @@ class MarketState:
 
     def at(self, now: int) -> MarketState:
         return dataclasses.replace(self, now=now)
+
+    def with_shares(self, **shares: tuple[float, float]) -> MarketState:
+        """This state with ERC-4626 share collateral (rate, liquidity) replaced for the given symbols."""
+        return dataclasses.replace(self, shares={**self.shares, **shares})
 
     def with_crowding(self, crowding: Mapping[str, tuple[float, float]] | None = None,
                       deposits: Mapping[str, tuple[float, float]] | None = None) -> MarketState:

@@ -34,6 +34,8 @@ from crossmargin.model.params import Kind, MarketSpec, Params, to_units, to_wad
 from crossmargin.model.portfolio import Account, MarketState
 from tests.strategies import DEFAULT, accounts, decimals, linear_markets, market_states
 
+MAX_OPTION_POSITIONS = 12   # open options per account (contracts/lib/constants.vy; the Clearinghouse's cap)
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 WAD = 10**18
@@ -200,6 +202,15 @@ def chain_option_portfolios(draw, params: Params = WIDE, max_positions: int = 32
     markets = [m for m in params.markets if m.underlying in symbols and (linear or m.is_option)]
     acc = draw(accounts(params, markets=markets, max_positions=max_positions, collateral=collateral,
                         max_fraction=max_fraction, cash=cash))
+    # the Clearinghouse caps open options at MAX_OPTION_POSITIONS = 12 per account (the engine's option buffers
+    # are sized to it): keep the first 12
+    kept, n_options = [], 0
+    for p in acc.positions:
+        is_option = params.market(p.instrument).is_option
+        if not is_option or n_options < MAX_OPTION_POSITIONS:
+            kept.append(p)
+            n_options += is_option
+    acc = dataclasses.replace(acc, positions=tuple(kept))
     fund, settled = {}, {}
     for p in acc.positions:
         spec = params.market(p.instrument)

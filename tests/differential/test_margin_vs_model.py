@@ -40,6 +40,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.margin import requirements
 from crossmargin.model.margin import greeks as model_greeks
 from tests.differential.strategies_chain import (
@@ -158,7 +159,7 @@ def test_option_greeks_equal_model(world, portfolio, state):
     expected = model_greeks(account, state, params)
     with world.chain.anchor():
         aid = world.load(portfolio, state)
-        got = world.engine.greeks(aid)
+        got = greeks_from_breakdown(world.engine.requirement_breakdown(aid))
     assert sorted(params.underlying(g[0]).symbol for g in got) == sorted(expected)
     for uid, delta, delta_usd, gamma, vega, theta in got:
         u = params.underlying(uid).symbol

@@ -25,8 +25,8 @@ def test_share_vault_reverts_mid_auction(world, mode):
     v = list_share_vault(w, "sETH", seed_assets=100 * WAD)
     deposit_shares(w, victim, v, 100 * WAD)                           # 100 sETH ~ 300k
     w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
-    w.trade(maker, victim, "ETH-PERP", -500 * WAD, 3000 * WAD)        # the victim is long 500 ETH
-    w.set_price("ETH", 2850 * WAD)
+    w.trade(maker, victim, "ETH-PERP", -450 * WAD, 3000 * WAD)        # the victim is long 450 ETH (+ 100 sETH: one ETH book)
+    w.set_price("ETH", 2800 * WAD)
     _, eq_mm, _, mm, _ = w.margin(victim.account)
     assert eq_mm < mm, "liquidatable"
     w.liquidation.start_auction(victim.account, keeper.account, sender=keeper.address)

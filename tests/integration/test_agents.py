@@ -13,6 +13,7 @@ import time
 import pytest
 
 from crossmargin.bots.core import dev_key
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from tests.integration.bots_world import BotWorld, assert_no_errors
 
 pytestmark = pytest.mark.integration
@@ -156,7 +157,7 @@ def test_hedge_orchestrator_brings_delta_under_its_limit_after_a_shock(world):
     hedge.started()
 
     def delta_usd(block="latest") -> float:
-        return sum(int(g[2]) for g in w.dep.risk.functions.greeks(w.hedged).call(block_identifier=block)) / WAD
+        return sum(int(g[2]) for g in greeks_from_breakdown(w.dep.risk.functions.requirement_breakdown(w.hedged).call(block_identifier=block))) / WAD
 
     wait_until(lambda: abs(delta_usd()) <= 10_000, 15, "the initial 30k delta hedged")
 

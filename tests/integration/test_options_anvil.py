@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from crossmargin.chain.engine_views import greeks_from_breakdown
+
 WAD = 10**18
 SIZE, PREMIUM, STRIKE, SETTLE = Decimal(2), Decimal(150), Decimal(3000), Decimal(3400)
 
@@ -52,7 +54,7 @@ def test_option_trade_expire_settle(deployed, anvil, chain_snapshot):
         e_im, e_mm, im, mm, status = p.risk.margin(taker_acct)
         value = e_mm - p.vault.cash_of(taker_acct)
         assert status == 0 and 2 * 190 * WAD < value < 2 * 220 * WAD and mm > 0
-        uid, delta, delta_usd, gamma, vega, theta = p.risk.greeks(taker_acct)[0]
+        uid, delta, delta_usd, gamma, vega, theta = greeks_from_breakdown(p.risk.requirement_breakdown(taker_acct))[0]
         assert uid == 1 and 2 * WAD // 2 < delta < 2 * 6 * WAD // 10 and gamma > 0 and vega > 0 and theta < 0
         short = p.risk.requirement_breakdown(maker_acct)[0]
         assert short[15] == 2 * 3000 * WAD // 100               # short-option add-on: 1 % of 2 · 3,000

@@ -31,6 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.params import to_wad
 from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import WIDE, ChainPortfolio, RiskWorld, chain_option_portfolios, states
@@ -63,8 +64,8 @@ def evaluate(world, portfolio, state):
     """(margin result, books, greeks) of one portfolio; state rolled back afterwards."""
     with world.chain.anchor():
         aid = world.load(portfolio, state)
-        books = [Book(*b) for b in world.engine.requirement_breakdown(aid)]
-        return world.engine.margin(aid), books, world.engine.greeks(aid)
+        raw = world.engine.requirement_breakdown(aid)
+        return world.engine.margin(aid), [Book(*b) for b in raw], greeks_from_breakdown(raw)
 
 
 def scenario_part(result, books) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boa
 import pytest
 
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import DEFAULT
 
@@ -139,3 +140,15 @@ def test_health_for_liquidation_reports_failures_per_row(flaky_lens):
     """An engine without the call (or reverting in it) gives FAILED rows, never a reverted batch."""
     rows = flaky_lens.health_for_liquidation([1, 2])
     assert [_row(r) for r in rows] == [(1, 0, 0, 0, 0, FAILED, False), (2, 0, 0, 0, 0, FAILED, False)]
+
+
+# `Lens.greeks` (moved from the RiskEngine for bytes): equal to the off-chain `greeks_from_breakdown`
+def test_greeks_equal_the_breakdown(lens, world):
+    eth, btc = DEFAULT.market("ETH-PERP"), DEFAULT.market("BTC-PERP")
+    aid = world.load(Account(cash=50_000.0, collateral={"WETH": 2.0},
+                             positions=(Position.open(eth, -5.0, 3000.0), Position.open(btc, 0.1, 60000.0))))
+    got = [tuple(g) for g in lens.greeks(aid)]
+    assert got == greeks_from_breakdown(world.engine.requirement_breakdown(aid))
+    (u_eth, d_eth, usd_eth, *_), (u_btc, d_btc, *_) = got
+    assert (d_eth, d_btc) == (-3 * WAD, WAD // 10)          # -5 perp + 2 WETH; the BTC perp
+    assert usd_eth < 0 and lens.greeks(12345) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import boa
 import pytest
 
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.margin import greeks as model_greeks
 from crossmargin.model.margin import requirements
 from crossmargin.model.params import to_wad
@@ -175,11 +176,11 @@ def test_greeks_view_matches_model(world, state):
         opt("BTC-C-60000-30D", 0.25)))
     aid = world.load(account, state)
     expected = model_greeks(account, state, P)
-    for uid, delta, delta_usd, gamma, vega, theta in world.engine.greeks(aid):
+    for uid, delta, delta_usd, gamma, vega, theta in greeks_from_breakdown(world.engine.requirement_breakdown(aid)):
         e = expected[P.underlying(uid).symbol]
         assert abs(delta / WAD - e.delta) <= 1e-12 * 10
         assert abs(delta_usd / WAD - e.delta_usd) <= 1e-12 * 10 * 60_000
         assert abs(gamma / WAD - e.gamma) <= 1e-9 * abs(e.gamma) + 1e-17
         assert abs(vega / WAD - e.vega) <= 1e-9 * abs(e.vega) + 1e-15
         assert abs(theta / WAD - e.theta) <= 1e-9 * abs(e.theta) + 1e-15
-    assert {P.underlying(g[0]).symbol for g in world.engine.greeks(aid)} == {"ETH", "BTC"}
+    assert {P.underlying(g[0]).symbol for g in greeks_from_breakdown(world.engine.requirement_breakdown(aid))} == {"ETH", "BTC"}

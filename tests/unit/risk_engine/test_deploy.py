@@ -21,7 +21,7 @@ def test_constructor_stores_sources_and_admin(world, fresh_engine, roles):
     assert fresh_engine.vol_oracle() == world.vol.address
     assert fresh_engine.hasRole(b"\x00" * 32, world.admin)
     assert fresh_engine.RISK_MANAGER_ROLE() == roles.RISK_MANAGER
-    assert fresh_engine.positions() == ZERO
+    assert fresh_engine._storage._positions.get() == ZERO      # no view (bytes): the PositionsSet event tells
 
 
 def test_set_positions_admin_only(world, fresh_engine, errors):
@@ -37,7 +37,7 @@ def test_set_positions_rejects_empty(world, fresh_engine, errors):
 def test_set_positions_stores_and_logs(world, fresh_engine, last_event):
     fresh_engine.set_positions(world.positions.address, sender=world.admin)
     assert last_event(fresh_engine, "PositionsSet").positions == world.positions.address
-    assert fresh_engine.positions() == world.positions.address
+    assert fresh_engine._storage._positions.get() == world.positions.address
 
 
 def test_views_revert_until_configured(world, fresh_engine, setup, errors, roles):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import boa
 import pytest
 
+from crossmargin.chain.engine_views import greeks_from_breakdown
 from crossmargin.model.margin import requirements
 from crossmargin.model.portfolio import Account, Position
 from tests.differential.strategies_chain import ChainPortfolio
@@ -243,7 +244,7 @@ def test_linked_collateral_hedges_a_short_perp(engine, load):
 
 def test_greeks_count_collateral_at_full_balance(engine, load):
     aid = load(Account(collateral={"WETH": 2.0}, positions=(pos("ETH-PERP", -5.0), pos("BTC-PERP", 0.1))))
-    eth, btc = engine.greeks(aid)
+    eth, btc = greeks_from_breakdown(engine.requirement_breakdown(aid))
     assert tuple(eth) == (1, wad(-3.0), wad(-9000.0), 0, 0, 0)
     assert tuple(btc) == (2, wad(0.1), wad(6000.0), 0, 0, 0)
 

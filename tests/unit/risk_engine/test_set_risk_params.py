@@ -5,6 +5,7 @@ import math
 import boa
 import pytest
 
+from crossmargin.chain.engine_views import shock_of
 from tests.differential.strategies_chain import RISK_FIELDS, risk_tuple
 from tests.unit.risk_engine.conftest import P
 
@@ -63,7 +64,7 @@ def test_accepts_each_field_at_its_bounds(world, engine, setup, name):
 def test_shock_size_matches_model_and_rounds_up(engine, sigma):
     from crossmargin.model.margin import shock_size
 
-    got = engine.shock_size(int(sigma * WAD))
+    got = shock_of(engine.risk_params(), int(sigma * WAD))
     want = shock_size(sigma, P.risk)
     assert abs(got / WAD - want) < 1e-15
     exact = min(0.5, max(0.05, 3 * sigma * math.sqrt(86400 / YEAR)))
@@ -71,6 +72,6 @@ def test_shock_size_matches_model_and_rounds_up(engine, sigma):
 
 
 def test_higher_z_raises_the_shock(world, engine, setup):
-    before = engine.shock_size(6 * WAD // 10)
+    before = shock_of(engine.risk_params(), 6 * WAD // 10)
     engine.set_risk_params(risk_tuple(P.with_risk(z=4.0)), sender=world.risk_manager)
-    assert engine.shock_size(6 * WAD // 10) > before
+    assert shock_of(engine.risk_params(), 6 * WAD // 10) > before

@@ -32,7 +32,7 @@ $(PY_STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 $(NODE_STAMP): package-lock.json
-	@echo "==> node_modules (anvil, hardhat) from package-lock.json"
+	@echo "==> node_modules (anvil, cast, hardhat) from package-lock.json"
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -129,6 +130,22 @@ def test_deployment_file_records_identity_abis_and_provenance(op):
     shown = ok("account", "show", str(acct), "--network", op["uri"])
     assert Decimal(eq_im) / 10**18 == Decimal(shown["margin"]["equity_im"]) == Decimal("1234.5")
     assert shown["max_withdrawable"]["USDC"] == "1234.5"
+
+
+def test_cast_reads_an_accounts_margin_from_the_deployment_file(op):
+    """Foundry's own client (`cast`, from npm @foundry-rs/cast), given only the file's address and RPC, reads the
+    margin `account show --json` prints, to the wei (the README's session)."""
+    cast = shutil.which("cast")
+    assert cast, "cast comes with node_modules (package-lock.json): put node_modules/.bin on PATH"
+    d = op["data"]
+    acct = ok("account", "open", "--network", op["uri"])["account"]
+    ok("account", "deposit", str(acct), "USDC", "777.25", "--network", op["uri"])
+    out = subprocess.run([cast, "call", d["contracts"]["RiskEngine"], "margin(uint256)((int256,int256,uint256,uint256,uint8))",
+                          str(acct), "--rpc-url", d["rpc"]], capture_output=True, text=True, timeout=60, check=True)
+    fields = [int(x.split()[0]) for x in out.stdout.strip().strip("()").split(",")]
+    shown = ok("account", "show", str(acct), "--network", op["uri"])["margin"]
+    assert [Decimal(f) / 10**18 for f in fields[:4]] == [Decimal(shown[k]) for k in ("equity_im", "equity_mm", "im", "mm")]
+    assert fields[0] == 777_250_000_000_000_000_000
 
 
 def test_deploy_again_confirms_and_a_file_of_its_own_keeps_both(op, tmp_path):

@@ -272,16 +272,10 @@ class VolFeeder:
         return out
 
     def _posted(self) -> list[tuple[str, int, float]]:
-        """(symbol, VolOracle id, target) of every id posted: the underlyings with a target, then each ERC-4626
-        share price id (`[[share_vaults]]`) at its asset's underlying's target (as listed; else it goes STALE
-        after the heartbeat and blocks its holders' new risk)."""
+        """(symbol, VolOracle id, target) of every id posted: the underlyings with a target (an ERC-4626 share
+        price id has no vol: its shares are margined in the asset's book)."""
         p = self.dep.params
-        out = [(u, p.underlying(u).id, t) for u, t in self.targets.items()]
-        for v in p.share_vaults:
-            und = p.collateral(v.asset).underlying
-            if und in self.targets:
-                out.append((v.symbol, v.uid, self.targets[und]))
-        return out
+        return [(u, p.underlying(u).id, t) for u, t in self.targets.items()]
 
     def stop(self, loop: Loop) -> dict:
         return {"posts": self.state.posts, "sent": self.sender.sent if self.sender else 0, **self.outcomes,

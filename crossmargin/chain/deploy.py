@@ -336,8 +336,7 @@ class _ListingWorld:
         self.params, self.admin, self.backend = d.params, d.session.signer, self
         self.tokens = {c.symbol: _Sends(at("mocks/MockERC20", d.manifest.token(c.symbol)), c.symbol, tx)
                        for c in d.params.collaterals}
-        for attr, key in (("router", "OracleRouter"), ("vol", "VolOracle"), ("vault", "Vault"),
-                          ("engine", "RiskEngine")):
+        for attr, key in (("router", "OracleRouter"), ("vault", "Vault"), ("engine", "RiskEngine")):
             setattr(self, attr, _Sends(d.at(key, key), key, tx))
         self.timelock = _NoDelay()
 

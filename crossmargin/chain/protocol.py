@@ -192,9 +192,8 @@ class Trading:
                 "positions": positions}
 
     def underlying_symbol(self, uid: int) -> str:
-        """The symbol of a RiskEngine underlying id: an underlying's, or a share vault's price id (its token's)."""
-        spec = next((v for v in self.params.share_vaults if v.uid == uid), None)
-        return spec.symbol if spec else self.params.underlying(uid).symbol
+        """The symbol of a RiskEngine underlying id (share tokens are in their asset's book, not ids of their own)."""
+        return self.params.underlying(uid).symbol
 
     def greeks(self, account_id: int) -> list[dict]:
         """Aggregate Greeks per underlying (delta in units and USD, gamma, vega per 1.00 vol, theta per year)."""

@@ -52,9 +52,9 @@ class RiskSettings:
         return {name: (int(b[0]), int(b[1])) for name, b in zip(RISK_BOUNDS_ORDER, self.risk.bounds())}
 
     def symbols(self) -> list[str]:
-        """Listed underlyings in matrix order, then the share vaults' price ids (today each its own RiskEngine
-        underlying: TECH_SPEC "ERC-4626 share feeds"); the chain must list exactly the deployment's."""
-        symbols = [u.symbol for u in self.p.params.underlyings] + [v.symbol for v in self.p.params.share_vaults]
+        """Listed underlyings in matrix order (an ERC-4626 share price id is none: its shares are netted into the
+        asset's book); the chain must list exactly the deployment's."""
+        symbols = [u.symbol for u in self.p.params.underlyings]
         listed = int(self.risk.underlying_count())
         if listed != len(symbols):
             raise ProtocolError(f"the RiskEngine lists {listed} underlyings, the deployment's parameters "
@@ -93,9 +93,8 @@ class RiskSettings:
         }
 
     def _uid(self, symbol: str) -> int:
-        """The RiskEngine id of an underlying or of a share vault's price id."""
-        spec = self.p.share_vault(symbol)
-        return spec.uid if spec else self.p.underlying(symbol).id
+        """The RiskEngine id of an underlying."""
+        return self.p.underlying(symbol).id
 
     def share_feeds(self) -> list[dict]:
         """Each share collateral's guard (OracleRouter `share_feed_of` / `share_rate`): the vault, its asset, the
@@ -280,10 +279,6 @@ class RiskSettings:
             if feeder:
                 vol, _ = self.p.vol_oracle.vol(u.id)
                 self.p.vol_oracle.set_vol(u.id, int(vol), **self.p._tx())
-        for v in self.p.params.share_vaults:   # the share ids' vols too (the asset's, as listed)
-            if feeder:
-                vol, _ = self.p.vol_oracle.vol(self.p.underlying(self.p.collateral(v.asset).underlying).id)
-                self.p.vol_oracle.set_vol(v.uid, int(vol), **self.p._tx())
 
     # -- writes (queued) -------------------------------------------------------------------------------------
     def set_params(self, changes: dict[str, str], signer=None, warp: bool = False) -> dict:

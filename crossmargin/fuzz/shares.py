@@ -1,7 +1,7 @@
 """ERC-4626 share collateral on a `World` (issue 16), outside `World.build` so the fuzz world is unchanged.
 
     v = list_share_vault(world, "sETH", asset="WETH", uid=10)   # MockERC4626 of WETH priced as rate x ETH
-    fresh(world, v)                                              # after a warp: feeds, vols (the share id's too)
+    fresh(world, v)                                              # after a warp: fresh feeds and vols
 
 The share id is a price id only (asset price x guarded rate): the token is listed in the Vault linked to it, and
 the RiskEngine nets it into the asset's book (ETH for a vault of WETH: `set_collateral_risk` finds the asset through
@@ -32,13 +32,12 @@ class ShareVault:
 
 
 def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, offset: int = 0,
-                     guard: ShareGuard | None = None, rho: float = 0.99, seed_assets: int = 0,
+                     guard: ShareGuard | None = None, seed_assets: int = 0,
                      asset_token=None, before_execute=None) -> ShareVault:
     """Deploy a MockERC4626 of collateral `asset` (or of `asset_token`, a token priced at `asset`'s underlying),
     seed it with `seed_assets` (asset units, deposited by the admin: the listing needs a positive rate) and list
     it as collateral (`before_execute(vault)` runs once the Timelock delay has passed, before the listing is
-    executed: a front-runner). `rho` is unused since the shares are netted into the asset's book (kept for
-    callers). Returns the handle."""
+    executed: a front-runner). Returns the handle."""
     guard = guard or w.params.share_guard
     o, a = w.params.onchain(), w.admin
     coll = next(c for c in o["collaterals"] if c["symbol"] == asset)

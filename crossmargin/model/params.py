@@ -539,7 +539,7 @@ class ShareVaultSpec:
 
     symbol: str                  # the share token's symbol (<= 5 characters: the mock's limit)
     asset: str                   # the vault's asset: a non-settlement collateral (its underlying prices the shares)
-    uid: int                     # the share price id (OracleRouter, VolOracle, RiskEngine); not an underlying's id
+    uid: int                     # the share price id (OracleRouter only: no vol, no RiskEngine underlying); not an underlying's id
     decimals_offset: int = 0     # share decimals - asset decimals (virtual shares); share decimals must be <= 18
     seed: float = 0.0            # asset units the deployer deposits before listing (the rate must be positive)
     yield_per_day: float = 0.0   # demo: the vault's rate grows this much per day (asset donated to the vault)
@@ -699,14 +699,16 @@ class Params:
 
         validate_correlation(np.array(self.correlation, dtype=float), syms)
         object.__setattr__(self, "share_vaults", tuple(self.share_vaults))
-        # share vaults: `list_share_vault` lists one share id (the correlation matrix it sends is the file's plus
-        # that id's row, and the RiskEngine takes only whole matrices), priced by a non-settlement asset's feeds
-        _check(len(self.share_vaults) <= 1, "[[share_vaults]]: at most one (the listing sends the file's "
-               "correlation matrix plus one share id's row)")
+        # share vaults: each a price id of its own (OracleRouter) whose token is netted into a non-settlement
+        # asset's book (TECH_SPEC "ERC-4626 shares netted into the asset's book")
+        share_syms, share_ids = [v.symbol for v in self.share_vaults], [v.uid for v in self.share_vaults]
+        _check(len(set(share_syms)) == len(share_syms), f"[[share_vaults]]: duplicate symbols {share_syms}")
+        _check(len(set(share_ids)) == len(share_ids), f"[[share_vaults]]: duplicate uids {share_ids}")
         for v in self.share_vaults:
             _check(v.asset in coll, f"share vault {v.symbol}: unknown asset {v.asset!r}")
             _check(not self.collateral(v.asset).settlement, f"share vault {v.symbol}: the asset must be a "
-                   "non-settlement collateral (the shares are priced by its underlying's feeds)")
+                   "non-settlement collateral (the shares are priced S x rate and netted into its underlying's "
+                   "book; the settlement asset has none)")
             _check(v.symbol not in coll, f"share vault {v.symbol}: the symbol is a collateral's")
             _check(v.uid not in ids, f"share vault {v.symbol}: uid {v.uid} is an underlying's id")
             _check(v.decimals(self) <= 18, f"share vault {v.symbol}: share decimals above 18 (offset too large)")

@@ -29,15 +29,15 @@ One more row, after the canonical books (crowding, TECH_SPEC "Crowding"):
                                  crowding is linear in each account's exposure times the aggregate, so splitting
                                  saves nothing (priced on each account alone, as before: 1,802,704 -> 1,240,204)
 
-And one for ERC-4626 share collateral (issue 16; TECH_SPEC "ERC-4626 share feeds"):
+And one for ERC-4626 share collateral (issue 16; TECH_SPEC "ERC-4626 shares netted into the asset's book"):
     staked-ETH shares vs short ETH perp   the notional in shares of a staked-ETH vault over the collateral linked
                                  to ETH (the parameters' `[[share_vaults]]` entry over it, else a stETH vault over
-                                 WETH at uid 10) at rate 1, short the ETH perp. Priced as the chain lists it today
+                                 WETH at uid 10) at rate 1, short the ETH perp. Priced as the chain lists it
                                  (`share_listing`, the mirror of `crossmargin.fuzz.shares.list_share_vault`): the
-                                 share id is an underlying of its own (the asset's price x rate, its vol, depth and
-                                 λ, ρ = 0.99 with the asset's underlying and 0.99 ρ with the others) and the share
-                                 token a collateral linked to it with the asset's haircuts: the hedge against the
-                                 perp goes through ρ (and the stressed regimes' κ), not a netted delta as WETH's
+                                 share token is a collateral in its asset's book (ETH) with the asset's haircuts,
+                                 priced S_ETH x rate (`MarketState.shares`), its depth capped by the vault's
+                                 liquidity (here the book's own shares, all redeemable): its delta nets against
+                                 the perp as WETH's does (cash-and-carry)
 """
 
 from __future__ import annotations
@@ -181,43 +181,34 @@ def split_row(params: Params, notional: float = 1_000_000.0, state: MarketState 
 
 STRESS_VOL = 3.0   # the stressed column: every vol × 3 (capped at the oracle's max_vol)
 SHARE_BOOK = "staked-ETH shares vs short ETH perp"
-SHARE_RHO = 0.99   # list_share_vault's ρ(share id, asset's underlying)
-
-
-def share_listing(params: Params, spec: ShareVaultSpec | None = None, rate: float = 1.0) -> tuple[Params, ShareVaultSpec]:
-    """`params` with the share vault `spec` listed as the chain lists it today (module docstring): its price id an
-    underlying (price = the asset's x `rate`), its token a collateral linked to it. `spec` defaults to the
-    parameters' vault over the ETH-linked collateral, else a stETH vault over it at uid 10."""
+def share_listing(params: Params, spec: ShareVaultSpec | None = None) -> tuple[Params, ShareVaultSpec]:
+    """`params` with the share vault `spec`'s token added as a collateral of its asset's book (the asset's
+    underlying and haircuts: `ShareVaultSpec.collateral`, the asset's cap), as `list_share_vault` lists it; a
+    `MarketState` prices it through `shares[spec.symbol] = (rate, liquidity)`. `spec` defaults to the parameters'
+    vault over the ETH-linked collateral, else a stETH vault over it at uid 10."""
     asset = next(iter(params.linked_collaterals("ETH")))
     spec = spec or next((v for v in params.share_vaults if v.asset == asset.symbol),
                         ShareVaultSpec("stETH", asset.symbol, 10))
-    a = params.collateral(spec.asset)
-    u = params.underlying(a.underlying)
-    i = params.index(u.symbol)
-    rho = [list(row) + [SHARE_RHO * row[i]] for row in params.correlation]
-    rho.append([SHARE_RHO * r for r in params.correlation[i]] + [1.0])
-    listed = params.replace(
-        underlyings=params.underlyings + (dataclasses.replace(u, symbol=spec.symbol, id=spec.uid, price=u.price * rate),),
-        collaterals=params.collaterals + (dataclasses.replace(spec.collateral(params), underlying=spec.symbol,
-                                                              cap=a.cap),),
-        correlation=rho, share_vaults=())
-    return listed, spec
+    share = dataclasses.replace(spec.collateral(params), cap=params.collateral(spec.asset).cap)
+    return params.replace(collaterals=params.collaterals + (share,), share_vaults=()), spec
 
 
-def share_row(params: Params, notional: float = 1_000_000.0, stress_vol: float = STRESS_VOL) -> EfficiencyRow:
-    """The `staked-ETH shares vs short ETH perp` row (module docstring), at the reference prices, time 0."""
+def share_row(params: Params, notional: float = 1_000_000.0, stress_vol: float = STRESS_VOL,
+              rate: float = 1.0) -> EfficiencyRow:
+    """The `staked-ETH shares vs short ETH perp` row (module docstring), at the reference prices, time 0: `rate`
+    asset per share, the vault redeeming every share the book holds (its liquidity)."""
     listed, spec = share_listing(params.listed(0))
-    state = MarketState.from_params(listed)
-    stressed = state.with_vol(**{u: min(listed.oracle.max_vol, v * stress_vol) for u, v in state.vol.items()})
-    q = notional / state.spot[spec.symbol]
-    eth_perp = perp(listed, "ETH")
-    acct = Account(collateral={spec.symbol: q}).with_trade(eth_perp, -q, state.spot["ETH"]).resolved(listed)
-    gross = q * state.spot[spec.symbol] + q * state.spot["ETH"]
+    u = listed.collateral(spec.asset).underlying
+    spot = MarketState.from_params(listed).spot[u]
+    q = notional / (spot * rate)
+    state = MarketState.from_params(listed).with_shares(**{spec.symbol: (rate, q)})
+    stressed = state.with_vol(**{s: min(listed.oracle.max_vol, v * stress_vol) for s, v in state.vol.items()})
+    eth_perp = perp(listed, u)
+    acct = Account(collateral={spec.symbol: q}).with_trade(eth_perp, -q * rate, spot).resolved(listed)
+    gross = 2 * q * rate * spot   # the shares' value + the perp's notional
     return EfficiencyRow(SHARE_BOOK, f"{spec.symbol} (ERC-4626 over {spec.asset}) collateral, -{eth_perp.name}",
                          gross, requirements(acct, state, listed).im, isolated_requirements(acct, state, listed).im,
                          naive_im(acct, state, listed), requirements(acct, stressed, listed).im)
-
-
 
 
 def efficiency(params: Params, notional: float = 1_000_000.0, stress_vol: float = STRESS_VOL) -> list[EfficiencyRow]:

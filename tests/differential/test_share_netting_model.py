@@ -2,25 +2,26 @@
 account holding vault shares (with and without a short ETH perp) equals the model's (`crossmargin.model.margin`
 with `MarketState.shares`: P = S_ETH x guarded rate, depth capped by the vault's liquidity) within 1e-9, through a
 donation (capped rate), a loss (rate falls), liquidity drying up and a paused `maxRedeem` (shares worth 0). The
-shares count as ETH delta: hedged with a short perp, the requirement is a fraction of the unhedged one, as for WETH."""
+shares count as ETH delta: hedged with a short perp, the requirement is a fraction of the unhedged one, as for WETH.
+The model's parameters are `crossmargin.sim.efficiency.share_listing`'s (what `report efficiency` prices)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from crossmargin.fuzz.shares import deposit_shares, list_share_vault
 from crossmargin.fuzz.world import World
 from crossmargin.model.margin import SHARE_LIQUIDITY_FACTOR, requirements
+from crossmargin.model.params import ShareVaultSpec
 from crossmargin.model.portfolio import Account, MarketState, Position
 from crossmargin.paths import CONTRACTS
+from crossmargin.sim.efficiency import share_listing
 
 WAD = 10**18
 
 
 def _model_params(w: World):
-    weth = w.params.collateral("WETH")
-    return w.params.replace(collaterals=w.params.collaterals + (dataclasses.replace(weth, symbol="sETH"),))
+    return share_listing(w.params, ShareVaultSpec("sETH", "WETH", 10))[0]
 
 
 def _state(w: World, v, sym: str = "ETH") -> MarketState:

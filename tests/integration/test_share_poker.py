@@ -105,6 +105,8 @@ def test_degraded_feed_is_not_poked(world):
 
 def test_deployment_file_records_the_vault_and_a_second_deploy_sends_nothing(world):
     from crossmargin.chain.deploy import deploy
+    from crossmargin.chain.protocol import Protocol
+    from crossmargin.chain.risk_settings import RiskSettings
     from crossmargin.chain.session import connect
     from crossmargin.model.params import load_params
 
@@ -118,4 +120,8 @@ def test_deployment_file_records_the_vault_and_a_second_deploy_sends_nothing(wor
     assert vault.functions.asset().call() == m.token(spec.asset)
     with connect(w.node.uri) as session:
         _, sent = deploy(session, load_params("demo"))
+        shown = RiskSettings(Protocol(session, m, load_params("demo"))).show()
     assert sent == []
+    # netted listing: the share id is no RiskEngine underlying (`risk show` refused this deployment while it counted it)
+    assert shown["underlyings"] == list(load_params("demo").symbols)
+    assert [f["symbol"] for f in shown["share_feeds"]] == [spec.symbol]

@@ -2,11 +2,11 @@
 
 import pytest
 
-from crossmargin.model.margin import isolated_requirements, requirements
+from crossmargin.model.margin import haircut, isolated_requirements, requirements
 from crossmargin.model.params import load_params
 from crossmargin.model.portfolio import MarketState
 from crossmargin.sim.efficiency import (SHARE_BOOK, SPLIT_BOOK, canonical_books, efficiency, naive_im, share_listing,
-                                        split_book)
+                                        share_row, split_book)
 from tests.sim.conftest import P, S0
 
 ROWS = {r.book: r for r in efficiency(load_params("default"))}
@@ -98,12 +98,20 @@ def test_stressed_column_is_the_model_at_vol_x3_and_the_basis_charge_rises():
     assert basis.cross_stressed > 1.5 * basis.cross
 
 
-def test_staked_eth_shares_hedge_through_rho_cost_more_than_weth():
-    """The share row prices the listing as the chain does today (own underlying at ρ 0.99): the short perp still
-    hedges most of it (cross well below isolated), but less than WETH's netted delta does (cash-and-carry)."""
+def test_staked_eth_shares_net_like_weth():
+    """The share row prices the listing as the chain does (netted into ETH's book, P = S_ETH x rate): at rate 1 and
+    ample vault liquidity the book costs what cash-and-carry (WETH vs the same short perp) costs; at a higher rate the
+    same USD notional is fewer shares and the same requirement; a vault redeeming almost nothing shrinks the depth
+    and raises the haircut (h = 1 at no liquidity: the shares stop counting)."""
     row, carry = ROWS[SHARE_BOOK], ROWS["cash-and-carry"]
-    listed, spec = share_listing(load_params("default"))
+    params = load_params("default")
+    listed, spec = share_listing(params)
     assert (spec.symbol, spec.asset, spec.uid) == ("stETH", "WETH", 10)
-    assert listed.collateral("stETH").underlying == "stETH" and listed.rho[0, -1] == pytest.approx(0.99)
-    assert row.isolated == pytest.approx(carry.isolated, rel=1e-12)   # same holding, same haircuts, alone
-    assert carry.cross < row.cross < 0.5 * row.isolated
+    assert listed.collateral("stETH").underlying == "ETH" and listed.symbols == params.symbols   # no own underlying
+    for got, want in ((row.cross, carry.cross), (row.isolated, carry.isolated), (row.naive, carry.naive),
+                      (row.cross_stressed, carry.cross_stressed)):
+        assert got == pytest.approx(want, rel=1e-9)
+    assert share_row(params, rate=1.05).cross == pytest.approx(row.cross, rel=1e-9)
+    c = listed.collateral("stETH")
+    assert haircut(c, 300.0, 3000.0, liquidity=0.0) == 1.0
+    assert haircut(c, 300.0, 3000.0, liquidity=1.0) > haircut(c, 300.0, 3000.0, liquidity=300.0)

@@ -53,11 +53,13 @@ def test_share_vaults_table():
         with pytest.raises(ValueError, match=match):
             params_from_dict(bad)
     two = dict(doc, share_vaults=doc["share_vaults"] + [{**doc["share_vaults"][0], "symbol": "xETH", "uid": 11}])
-    with pytest.raises(ValueError, match="at most one"):
-        params_from_dict(two)
+    assert [v.uid for v in params_from_dict(two).share_vaults] == [10, 11]   # netted: no matrix row, any number
+    for change, match in (({"symbol": "xETH"}, "duplicate uids"), ({"uid": 11}, "duplicate symbols")):
+        with pytest.raises(ValueError, match=match):
+            params_from_dict(dict(doc, share_vaults=doc["share_vaults"] + [{**doc["share_vaults"][0], **change}]))
 
 
-def test_vol_feeder_posts_share_ids_at_their_assets_target():
+def test_vol_feeder_posts_no_share_id():
     from types import SimpleNamespace
 
     from crossmargin.bots.core import GasPolicy
@@ -65,6 +67,4 @@ def test_vol_feeder_posts_share_ids_at_their_assets_target():
 
     f = VolFeeder(None, None, GasPolicy(), True, VolConfig())
     f.dep, f.targets = SimpleNamespace(params=load_params("demo")), {"ETH": 0.8, "BTC": 0.5}
-    assert f._posted() == [("ETH", 1, 0.8), ("BTC", 2, 0.5), ("stETH", 10, 0.8)]
-    f.targets = {"BTC": 0.5}                       # no ETH target: nothing for its share id either
-    assert [u for u, _, _ in f._posted()] == ["BTC"]
+    assert f._posted() == [("ETH", 1, 0.8), ("BTC", 2, 0.5)]   # stETH (uid 10) has no vol: netted into ETH's book

@@ -109,14 +109,7 @@ class AccountBot:
 
     # -- helpers -----------------------------------------------------------------------------------------
     def settle(self, head: int) -> list[Outcome]:
-        done = self.sender.poll(head)
-        for o in done:
-            self.outcomes[o.status] += 1
-            self.on_outcome(o)
-            self.sender.log({"event": "tx", "purpose": o.pending.purpose, "status": o.status, "block": o.block,
-                             "nonce": o.pending.nonce, "gas_used": o.gas_used,
-                             **({"reason": o.reason} if o.reason else {})})
-        return done
+        return self.sender.settle(head, self.outcomes, self.on_outcome)
 
     def on_outcome(self, outcome: Outcome) -> None:
         """A sent transaction settled (`ok`, `reverted` or `dropped`)."""

@@ -376,6 +376,18 @@ class Sender:
             return pending
         raise AssertionError("unreachable")
 
+    def settle(self, head: int, outcomes: dict[str, int], on_outcome=None) -> list[Outcome]:
+        """`poll`, each outcome counted in `outcomes` (by status), handed to `on_outcome` and logged: the one
+        receipt step of every bot."""
+        done = self.poll(head)
+        for o in done:
+            outcomes[o.status] += 1
+            if on_outcome is not None:
+                on_outcome(o)
+            self.log({"event": "tx", "purpose": o.pending.purpose, "status": o.status, "block": o.block,
+                      "nonce": o.pending.nonce, "gas_used": o.gas_used, **({"reason": o.reason} if o.reason else {})})
+        return done
+
     def poll(self, head: int) -> list[Outcome]:
         """Settle what was mined (one batch of receipts); declare dropped what the node no longer knows after
         `drop_after` blocks (or after the chain went back below the block it was sent at)."""

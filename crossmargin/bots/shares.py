@@ -121,10 +121,7 @@ class SharePoker:
 
     def on_block(self, loop: Loop, block) -> dict:
         head, now = int(block["number"]), int(block["timestamp"])
-        for o in self.sender.poll(head):
-            self.outcomes[o.status] += 1
-            self.sender.log({"event": "tx", "purpose": o.pending.purpose, "status": o.status, "block": o.block,
-                             **({"reason": o.reason} if o.reason else {})})
+        self.sender.settle(head, self.outcomes)
         rows, sent = {}, 0
         for symbol, uid in self.vaults.items():
             g = read_guard(self.router, uid)

@@ -236,10 +236,7 @@ class VolFeeder:
 
     def on_block(self, loop: Loop, block) -> dict:
         head, now = int(block["number"]), int(block["timestamp"])
-        for o in self.sender.poll(head):
-            self.outcomes[o.status] += 1
-            self.sender.log({"event": "tx", "purpose": o.pending.purpose, "status": o.status, "block": o.block,
-                             **({"reason": o.reason} if o.reason else {})})
+        self.sender.settle(head, self.outcomes)
         record, sent = {}, 0
         if self.config.prices is None:
             self.targets = self._chain_targets(now)

@@ -432,18 +432,14 @@ def test_a_rivals_pending_transaction_is_not_raced(world):
     assert_no_errors(k)
 
 
-def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
-    """Issue 18: an account whose mark value V is a sliver of its notional is worth V·d at most to a bidder, less
-    than unwinding what it brings: at the maximum discount the keeper logs it `unbiddable` and does not bid; a
-    keeper run with `--max-loss-usd` clears it (the operator pays a bounded loss, like `close_auction`'s gas)."""
-    from crossmargin.chain.node import rpc
-
-    w = world
+def _sliver_in_auction(w):
+    """The 25 ETH long moved to a mark value V of a few hundred USD (0.5 % of its notional) and put in auction by a
+    keeper without unwinds: (account, Liquidation contract, the ETH price, that keeper)."""
     w.reset()
     target = w.risky[RISKY.index(25)]
     liq = w.dep.liquidation
     price = 2612.0
-    for _ in range(6):  # V of the 25 ETH long: a few hundred USD (0.5 % of its notional)
+    for _ in range(6):
         move_price(w, price, resume=False)
         value = liq.functions.mark_value(target).call() / WAD
         if 150 <= value <= 450:
@@ -454,6 +450,17 @@ def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
     k.started()
     w.blocks()
     k.wait_for(lambda: w.health([target])[target].in_auction, 20, "the target's auction")
+    return target, liq, price, k
+
+
+def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
+    """Issue 18: an account whose mark value V is a sliver of its notional is worth V·d at most to a bidder, less
+    than unwinding what it brings: at the maximum discount the keeper logs it `unbiddable` and does not bid; a
+    keeper run with `--max-loss-usd` clears it (the operator pays a bounded loss, like `close_auction`'s gas)."""
+    from crossmargin.chain.node import rpc
+
+    w = world
+    target, liq, price, k = _sliver_in_auction(w)
     rpc(w.node.uri, "evm_increaseTime", [960])  # past the 900 s ramp: the discount is at d_max
     at_max = move_price(w, price)
     unbid = k.wait_for(lambda: k.events("unbiddable", account=target), 40, "the unbiddable log")[0]
@@ -479,21 +486,8 @@ def test_keeper_takes_an_escalated_auction(world):
     from crossmargin.chain.node import rpc
 
     w = world
-    w.reset()
-    target = w.risky[RISKY.index(25)]
-    liq = w.dep.liquidation
-    price = 2612.0
-    for _ in range(6):  # V of the 25 ETH long: a few hundred USD (0.5 % of its notional)
-        move_price(w, price, resume=False)
-        value = liq.functions.mark_value(target).call() / WAD
-        if 150 <= value <= 450:
-            break
-        price += (300 - value) / 25
-    assert 150 <= value <= 450, value
-    k = keeper(w, 0, "--no-unwind")
-    k.started()
-    w.blocks()
-    k.wait_for(lambda: w.health([target])[target].in_auction, 20, "the target's auction")
+    target, liq, price, k = _sliver_in_auction(w)
+    value = liq.functions.mark_value(target).call() / WAD
     lp = liq.functions.auction_params(target).call()
     ramp, delay = int(lp[2]), int(lp[9])
     # the ramp, the escalation delay and half the reward ramp pass without a bid

@@ -19,7 +19,8 @@ Rows (titanoboa gas meter, cold access sets before each transaction, intrinsic g
 margin view (`RiskEngine.margin` as an eth_call), `start_auction` and bids — partial (health just below MM:
 the fraction cap binds) and full (deep under water: E_mm <= full_close_health·MM) — at OK prices and at DEGRADED
 prices (every secondary feed off the primary by more than the allowed deviation, the account liquidatable at
-both), and a reducing fill (the account below IM sells one leg back to the maker: the Clearinghouse evaluates both
+both), escalated full bids (a sliver left at d_max past `escalation_delay`: no proof, the account re-evaluated),
+and a reducing fill (the account below IM sells one leg back to the maker: the Clearinghouse evaluates both
 sides).
 """
 
@@ -159,6 +160,24 @@ def rows() -> list[dict]:
             bid = _gas(liq.bid, victim, keeper.account, WAD, payment, sender=keeper.address)
             add(f"bid, {label}, {kind}", bid, f"fraction {cap / WAD:.3f}")
             w.degrade(False)
+
+    # an escalated bid (issue 18): a sliver (0 < V < escalation_reward·MM: E_mm = 0.24·MM gives V ≈ 0.26·MM here) left
+    # at d_max past the escalation delay; the bid skips the proof and re-evaluates the account after it
+    for label, degraded in (("OK", False), ("DEGRADED", True)):
+        victim = w.victim(0.24)
+        keeper = next(w.bench.spare)
+        world.deposit(keeper, world.settlement, world.units(world.settlement, 100_000_000))
+        w.degrade(degraded)
+        liq.start_auction(victim, keeper.account, sender=keeper.address)
+        p = liq.auction_params(victim)
+        boa.env.time_travel(seconds=p[2] + p[9] + p[2] // 2)   # the ramp, the delay, half the reward ramp
+        w.degrade(degraded)                                     # fresh rounds after the wait
+        escalated, reward = liq.escalation(victim)
+        assert escalated, "the victim is not a sliver: lower its health"
+        payment, _ = liq.quote(victim, WAD)
+        bid = _gas(liq.bid, victim, keeper.account, WAD, payment, sender=keeper.address)
+        add(f"bid, {label}, escalated", bid, f"reward {reward / WAD:,.0f} USD")
+        w.degrade(False)
 
     # a reducing fill: the account below IM (above MM) sells half of a linear leg back, at the index, to the maker
     # holding the mirror book (both sides reduce: the Clearinghouse evaluates each before and after). The first leg

@@ -440,18 +440,22 @@ class Sender:
         """After the node restarted: transactions it did not keep are gone; their nonces are free again."""
         from web3.exceptions import TransactionNotFound
 
-        lost = []
-        for h, p in list(self.pending.items()):
+        def known(h: str) -> bool:
             try:
-                known = guard(lambda: self.w3.eth.get_transaction(h)) is not None
+                return guard(lambda: self.w3.eth.get_transaction(h)) is not None
             except TransactionNotFound:
-                known = False
-            if not known:
-                lost.append(self.pending.pop(h))
+                return False
+
+        lost = [self.pending.pop(h) for h, p in list(self.pending.items())
+                if not any(known(v) for v in self._versions(h, p))]
         if self.nonces is not None:
             self.nonces.resync()
         self.dropped += len(lost)
         return lost
+
+    def _versions(self, h: str, p: Pending) -> list[str]:
+        """Every hash a pending transaction was sent under (one here; `TxSender` re-signs fee bumps)."""
+        return [h]
 
 
 def _jsonable(value):

@@ -480,7 +480,7 @@ class TxSender(Sender):
         items = list(self.pending.values())
         # the mined count first: a nonce below it was mined before the receipts are read (no false "dropped")
         calls = [("eth_getTransactionCount", [self.signer.address, "latest"])]
-        calls += [("eth_getTransactionReceipt", [h]) for p in items for h in getattr(p, "hashes", [p.hash])]
+        calls += [("eth_getTransactionReceipt", [h]) for p in items for h in self._versions(p.hash, p)]
         replies = self.rpc.batch(calls)
         self.rpc_calls += 1
         ok_count, count = replies[0]
@@ -490,7 +490,7 @@ class TxSender(Sender):
         stuck: list[Flight] = []
         taken: list[Flight] = []
         for p in items:
-            hashes = getattr(p, "hashes", [p.hash])
+            hashes = self._versions(p.hash, p)
             receipt = next((r for ok, r in replies[i:i + len(hashes)] if ok and r), None)
             i += len(hashes)
             if receipt is not None:
@@ -503,10 +503,10 @@ class TxSender(Sender):
         if taken:  # a node may count a mined nonce a moment before it serves the receipt: ask again
             time.sleep(0.1)
             again = self.rpc.batch([("eth_getTransactionReceipt", [h]) for p in taken
-                                    for h in getattr(p, "hashes", [p.hash])])
+                                    for h in self._versions(p.hash, p)])
             j = 0
             for p in taken:
-                hashes = getattr(p, "hashes", [p.hash])
+                hashes = self._versions(p.hash, p)
                 receipt = next((r for ok, r in again[j:j + len(hashes)] if ok and r), None)
                 j += len(hashes)
                 del self.pending[p.hash]
@@ -530,21 +530,6 @@ class TxSender(Sender):
                 self.bumped += 1
         return done
 
-    def forget_pending(self) -> list[Pending]:
-        """After the node restarted: what it lost is gone (its nonce free again), the rest stays followed."""
-        lost = []
-        for h, p in list(self.pending.items()):
-            known = False
-            for v in getattr(p, "hashes", [h]):
-                try:
-                    known = guard(lambda v=v: self.w3.eth.get_transaction(v)) is not None
-                except Exception:  # noqa: BLE001 - TransactionNotFound
-                    known = False
-                if known:
-                    break
-            if not known:
-                lost.append(self.pending.pop(h))
-        if self.nonces is not None:
-            self.nonces.resync()
-        self.dropped += len(lost)
-        return lost
+    def _versions(self, h: str, p: Pending) -> list[str]:
+        """After the node restarted a transaction is lost only if it knows none of its fee-bumped versions."""
+        return getattr(p, "hashes", [h])

@@ -177,13 +177,14 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
         d = b.to_dict()
         testable = d["verdict_reason"] is None
         row = [b.book, b.days, b.breaches, _pct(d["coverage"], 2), _g(d["kupiec_p"]) if testable else "-",
-               _g(d["christoffersen_p"]) if testable else "-", _pct(d["mean_mm_pct"]), b.verdict,
+               _g(d["christoffersen_p"]) if testable else "-", _pct(d["mean_mm_pct"]), b.label,
                d["traffic_light"] or "-"]
         if const:
             c = by_const[b.book]
             row += [_pct(c.to_dict()["coverage"], 2), _g(c.kupiec[1])]
         rows.append(row)
-    msg = (f"target: coverage >= 99 % and Kupiec p >= 0.05 (two-sided: 'over-margined' = too few breaches). "
+    msg = ("target (safety): coverage >= 99 %. 'over-margined': a pass with too few breaches for a 99 % margin "
+           "(two-sided Kupiec p < 0.05), a capital-efficiency flag. "
            "zone: the one-sided Basel traffic light (binomial P(X <= breaches) at 1 %: green < 95 %, yellow < 99.99 %, "
            "red beyond; a conservative margin is green). "
            f"horizon {main.horizon_days} d; vol {vol_method}"
@@ -203,8 +204,8 @@ def backtest_cmd(prices_path, params_name, book, random_n, seed, start, end, vol
     if main.random:
         r = main.random
         msg += (f"\nrandom books ({r['books']}, seed {r['seed']}): pooled coverage {r['coverage']:.2%} over "
-                f"{r['book_days']:,} book-days; pass {r['pass']}, under-covered {r['under_covered']}, over-margined "
-                f"{r['over_margined']}, not testable {r['not_testable']}; zones green {r['zones']['green']}, yellow "
+                f"{r['book_days']:,} book-days; pass {r['pass']} (over-margined {r['over_margined']}), under-covered "
+                f"{r['under_covered']}, not testable {r['not_testable']}; zones green {r['zones']['green']}, yellow "
                 f"{r['zones']['yellow']}, red {r['zones']['red']}; 5th percentile coverage {r['coverage_p5']:.2%}")
     emit(data, False, _readable(table(f"MM backtest, params {main.params}, vol {vol_method}"
                                       + (" (const: oracle-const)" if const else ""), cols, rows)) if rows else None,
@@ -271,7 +272,7 @@ def calibrate_cmd(prices_path, params_name, refit_days, write_path, out, as_json
             continue
         rows.append([b.book, _pct(b.coverage, 2), _g(b.kupiec[1]) if b.testable else "-",
                      _pct(b.to_dict()["mean_mm_pct"]), _pct(a.coverage, 2), _g(a.kupiec[1]) if a.testable else "-",
-                     _pct(a.to_dict()["mean_mm_pct"]), a.verdict])
+                     _pct(a.to_dict()["mean_mm_pct"]), a.label])
     emit(data, False, _readable(table("GARCH backtest, current -> proposed",
                                       ["book", "coverage", "Kupiec p", "MM/gross", "coverage", "Kupiec p", "MM/gross",
                                        "verdict"], rows)))

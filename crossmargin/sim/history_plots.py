@@ -48,7 +48,7 @@ def plot_backtest(result: BacktestResult, out: Path, name: str = "backtest.png")
         lr, p = b.kupiec
         if b.testable:
             ax.set_title(f"{b.book}: coverage {b.coverage:.2%}, Kupiec p {p:.3f}, Christoffersen p "
-                         f"{b.christoffersen[1]:.3f} ({b.verdict}; traffic light {b.traffic_light[0]})", fontsize=8)
+                         f"{b.christoffersen[1]:.3f} ({b.label}; traffic light {b.traffic_light[0]})", fontsize=8)
         else:
             ax.set_title(f"{b.book}: not testable (no loss on index data)", fontsize=8)
         ax.set_ylabel("USD k")

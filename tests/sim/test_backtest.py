@@ -64,7 +64,12 @@ def test_verdicts():
     d = np.arange(1000)
     book = lambda x: BookBacktest("b", d, np.ones(1000), np.where(np.arange(1000) < x, 2.0, 0.5))  # noqa: E731
     assert book(10).verdict == "pass" and book(10).coverage == 0.99
-    assert book(25).verdict == "under-covered" and book(0).verdict == "over-margined"
+    assert book(25).verdict == "under-covered" and book(11).verdict == "under-covered"   # 98.9 %: below the target
+    # safety is one-sided: too few breaches still pass, flagged over-margined (two-sided Kupiec rejects low)
+    assert book(0).verdict == "pass" and book(0).over_margined and book(0).label == "pass, over-margined"
+    assert book(4).kupiec[1] < 0.05 and book(4).over_margined and not book(5).over_margined
+    assert not book(10).over_margined and not book(25).over_margined
+    assert book(0).to_dict()["over_margined"] is True and book(10).to_dict()["over_margined"] is False
     assert book(0).traffic_light[0] == "green" and book(16).traffic_light[0] == "yellow"
     assert book(25).traffic_light[0] == "red"
 
@@ -86,7 +91,8 @@ def test_a_book_without_loss_is_not_testable():
     assert flat.verdict == "not testable" and flat.traffic_light == (None, None)
     assert flat.to_dict()["verdict_reason"] == "no loss on index data" and flat.kupiec[1] < 0.05
     moved = BookBacktest("b", d, np.full(500, 5_000.0), np.where(d == 7, 100.0, 0.0), gross=2e6)
-    assert moved.testable and moved.verdict == "over-margined" and moved.traffic_light[0] == "green"
+    assert moved.testable and moved.verdict == "pass" and moved.over_margined and moved.traffic_light[0] == "green"
+    assert not flat.over_margined
 
 
 def test_held_vols_follow_the_oracle_rate_limit():

@@ -61,7 +61,7 @@ def test_gated_redemptions_do_not_cheapen_the_auction(world):
     fair = cap / WAD * want * (1 - d / WAD)
     print(f"bid of {cap / WAD:.4f} at d = {d / WAD:.2%}: paid {paid / WAD:,.2f} USD, f·V·(1 - d) on the model's V "
           f"{fair:,.2f} USD")
-    assert paid == payment and abs(paid / WAD - fair) <= TOL * fair, "the account is paid f·V·(1 - d) on the mark value"
+    assert paid == payment and abs(paid / WAD - fair) <= TOL * fair, "the account is paid f·V·(1 - d) on the mark"
 
 
 def test_paused_vault_does_not_make_a_solvent_account_insolvent(world):

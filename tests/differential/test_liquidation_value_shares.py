@@ -107,3 +107,29 @@ def test_degraded_value_takes_the_capped_haircut_at_both_prices():
     assert abs(implied - want) <= 1e-6 * want, "V is the larger of the two marks, each with the capped haircut"
     mirror = m._contract_value(victim.account, True)
     assert abs(mirror / WAD - at_secondary) <= TOL * at_secondary, "the fuzz machine's mirror at the secondary"
+
+
+def test_stale_asset_feed_value_adds_back_the_capped_penalty():
+    """Liquidation mode, ETH's feed stale: the engine takes the shares' (capped) MM value off equity as a penalty;
+    V = E_mm + penalty + haircuts is still the mark value at the last price."""
+    w = World.revm(n_traders=4)
+    w.seed_insurance_fund(100_000)
+    maker, victim, keeper = w.traders[0], w.traders[1], w.traders[2]
+    w.deposit(maker, "USDC", w.units("USDC", 20_000_000))
+    w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
+    v = list_share_vault(w, "sETH", seed_assets=100 * WAD)
+    shares = deposit_shares(w, victim, v, 100 * WAD)
+    w.trade(maker, victim, "BTC-PERP", 5 * WAD, w.prices["BTC"][0])  # short 5 BTC, margined by the shares
+    v.vault.set_redeem_cap(shares // 50, sender=w.admin)              # 2 % redeemable: the cap binds
+    w.warp(3601)                                                      # ETH's feeds stall; the others keep updating
+    w.refresh(["BTC", "SOL"])
+    (_, eq_mm, _, mm, _), penalty = w.engine.margin_for_liquidation(victim.account, False)
+    assert penalty > 0 and mm > eq_mm, "liquidatable because ETH's price is in doubt"
+    w.liquidation.start_auction(victim.account, keeper.account, sender=keeper.address)
+    want = _model(w, victim.account, v)
+    payment, cap = w.liquidation.quote(victim.account, WAD)
+    d = w.liquidation.discount(victim.account)
+    implied = payment / WAD / (cap / WAD) / (1 - d / WAD)
+    print(f"\nETH stale, 2 % redeemable: penalty {penalty / WAD:,.2f}; model V {want:,.2f}; the quote implies "
+          f"{implied:,.2f}")
+    assert abs(implied - want) <= 1e-6 * want

@@ -15,7 +15,10 @@
         - value V: mark value of the portfolio, no haircuts:
           V = E_mm + Σ_k (bal_k·P_k - bal_k·P_k·(1 - h_mm,k)), i.e. the engine's
           equity with the MM haircuts added back (positions, funding and
-          settled dated positions exactly as the engine values them).
+          settled dated positions exactly as the engine values them). An
+          ERC-4626 share token's haircut is the engine's, its depth capped by
+          the vault's liquidity (h = 1 without any): liquidity lowers E_mm,
+          never V (the model's `mark_value`).
         - usable prices: the RiskEngine's liquidation mode (a stale or
           doubtful input makes the account look worse, never blocks) with
           status OK, or DEGRADED (fresh feeds disagreeing) and the condition
@@ -115,6 +118,8 @@ interface IEngine:
 
 interface IOracleRouter:
     def prices(_uid: uint256) -> (uint256, uint256, uint8): view
+    def share_asset(_uid: uint256) -> uint256: view
+    def share_state(_uid: uint256, _holder: address) -> (uint256, uint8, uint256): view
 
 
 # @dev An account's auction (what `auction()` returns; the Lens reads `active`, the third word).
@@ -1050,7 +1055,9 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
     @dev Σ_k bal_k·P_k - value_mm,k over the account's collateral: the MM
          haircuts the engine took off its equity, recomputed with the engine's
          formula and rounding (`RiskEngine._collateral_value`, the slope on
-         max(balance, smoothed deposits D_s)) and its price
+         max(balance, smoothed deposits D_s); an ERC-4626 share token's depth
+         capped at LIQUIDITY_DEPTH_FACTOR·liquidity·P, value_mm 0 when that is
+         0) and its price
          choice (`RiskEngine._spot`, liquidation mode: the primary when the
          secondary is unusable; the last price of a stale feed, whose value_mm
          the engine's penalty holds). Tokens without haircut parameters are
@@ -1082,9 +1089,20 @@ def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
         current: uint256 = 0
         smoothed: uint256 = 0
         current, smoothed = staticcall vault.deposits(tokens[i])
-        value_up: uint256 = fixed_point._mul_div_up(max(balance, smoothed), price, constants.WAD)
-        slope: uint256 = fixed_point._mul_div_up(risk.slope, value_up, risk.depth)
-        h_mm: uint256 = min(constants.WAD, risk.base_mm + slope)
+        depth: uint256 = risk.depth
+        if staticcall router.share_asset(risk.underlying) != 0:
+            # dev: [share collateral] the engine's liquidity cap (`RiskEngine._collateral_value`): the same
+            # `share_state` read in this transaction (liquidity < 2**128: the product cannot overflow)
+            rate: uint256 = 0
+            rate_status: uint8 = 0
+            liquidity: uint256 = 0
+            rate, rate_status, liquidity = staticcall router.share_state(risk.underlying, vault.address)
+            depth = min(depth, constants.LIQUIDITY_DEPTH_FACTOR * liquidity * price // constants.WAD)
+        # dev: no depth left (a paused vault): the engine counts the shares 0, so the whole value is added back
+        h_mm: uint256 = constants.WAD
+        if depth != 0:
+            value_up: uint256 = fixed_point._mul_div_up(max(balance, smoothed), price, constants.WAD)
+            h_mm = min(constants.WAD, risk.base_mm + fixed_point._mul_div_up(risk.slope, value_up, depth))
         total += value - value * (constants.WAD - h_mm) // constants.WAD
     return convert(total, int256), len(tokens) == 0
 

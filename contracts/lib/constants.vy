@@ -60,6 +60,11 @@ INSURANCE_FUND: constant(uint256) = 1
 # @dev Fee account id, opened by the Vault at deploy.
 FEE_ACCOUNT: constant(uint256) = 2
 
+# ---------------------------------------------------------------- ERC-4626 share collateral
+# @dev k of a share token's effective depth min(depth, k·liquidity·P), liquidity its vault's maxRedeem for the Vault
+#      (RiskEngine haircut, Liquidation's V): the model's SHARE_LIQUIDITY_FACTOR.
+LIQUIDITY_DEPTH_FACTOR: constant(uint256) = 100
+
 # ---------------------------------------------------------------- oracle defaults
 # @dev Default L2 sequencer grace period after it comes back up (seconds).
 DEFAULT_GRACE_PERIOD: constant(uint256) = 3600

@@ -107,7 +107,7 @@ from eth_utils import keccak
 from crossmargin.chain.errors import reasons
 from crossmargin.chain.revm import RevmRevert
 from crossmargin.fuzz.world import WAD, Trader, World, _word
-from crossmargin.model.margin import option_price, stale_vol
+from crossmargin.model.margin import SHARE_LIQUIDITY_FACTOR, option_price, stale_vol
 from crossmargin.model.params import Kind, Params
 
 PROBE = Path(__file__).with_name("InvariantProbe.vy")
@@ -1118,8 +1118,9 @@ class LiquidationMachine:
         return out
 
     def _haircuts(self, account: int, secondary: bool) -> int:
+        """[Liquidation._haircuts] Σ bal·P - value_mm: the engine's MM haircuts, an ERC-4626 share token's depth
+        capped at SHARE_LIQUIDITY_FACTOR·liquidity·P (h = 1 when nothing is left: a paused vault)."""
         w = self.world
-        prices = self._prices(secondary)
         total = 0
         for token, bal in zip(w.vault.assets(), w.vault.balances_of(account)):
             if not bal:
@@ -1127,10 +1128,16 @@ class LiquidationMachine:
             uid, base_mm, _, slope, depth = w.engine.collateral_risk(token)
             if not uid:
                 continue
-            value = bal * prices[uid] // WAD
-            level = max(bal, w.vault.deposits(token)[1])   # the slope on the smoothed deposits (issue 12 §1)
-            value_up = -(-level * prices[uid] // WAD)
-            h = min(WAD, base_mm + -(-slope * value_up // depth))
+            primary, second, _ = w.router.prices(uid)     # a share id: asset price x guarded rate
+            price = second if secondary and second else primary
+            value = bal * price // WAD
+            if w.router.share_asset(uid):
+                liquidity = w.router.share_state(uid, w.vault.address)[2]
+                depth = min(depth, SHARE_LIQUIDITY_FACTOR * liquidity * price // WAD)
+            h = WAD
+            if depth:
+                level = max(bal, w.vault.deposits(token)[1])   # the slope on the smoothed deposits (issue 12 §1)
+                h = min(WAD, base_mm + -(-slope * -(-level * price // WAD) // depth))
             total += value - value * (WAD - h) // WAD
         return total
 
@@ -1144,6 +1151,9 @@ class LiquidationMachine:
         for token, bal in zip(w.vault.assets(), w.vault.balances_of(account)):
             if bal:
                 uid = w.vault.asset_info(token)[1]
+                if uid and uid not in prices:                 # an ERC-4626 share id: asset price x guarded rate
+                    primary, second, _ = w.router.prices(uid)
+                    prices[uid] = second if secondary and second else primary
                 value += bal * prices[uid] // WAD if uid else 0
         sizes: dict[int, int] = {}
         for inst, size, cost, snap in w.clearing.positions_of(account):

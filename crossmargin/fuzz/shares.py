@@ -84,3 +84,45 @@ def deposit_shares(w: World, trader, v: ShareVault, assets: int, into_margin: bo
         v.vault.approve(w.vault.address, shares, sender=trader.address)
         w.vault.deposit(trader.account, v.vault.address, shares, sender=trader.address)
     return shares
+
+
+def model_view(w: World, account: int, *vaults: ShareVault, secondary: bool = False):
+    """The chain's view of `account` in the model's terms, read from the contracts: (params with each share token
+    listed as its asset's collateral (`ShareVaultSpec.collateral`), the account (cash, collateral, positions, perp
+    funding accrued), the oracle state: prices (the secondary feeds' where `secondary` and present), vols, crowding
+    and deposit aggregates, each vault's guarded rate and liquidity for the Vault (`OracleRouter.share_state`)).
+    What a differential test hands `crossmargin.model.margin` (`requirements`, `mark_value`)."""
+    from crossmargin.model.params import Kind, ShareVaultSpec
+    from crossmargin.model.portfolio import Account, MarketState, Position
+
+    params = w.params
+    for v in vaults:
+        spec = ShareVaultSpec(v.symbol, v.asset_symbol, v.uid)
+        params = params.replace(collaterals=params.collaterals + (spec.collateral(params),))
+    spot, vol, crowding = {}, {}, {}
+    for u in params.underlyings:
+        primary, second, _ = w.router.prices(u.id)
+        spot[u.symbol] = (second if secondary and second else primary) / WAD
+        vol[u.symbol] = w.vol.vol(u.id)[0] / WAD
+        crowding[u.symbol] = tuple(x / WAD for x in w.clearing.crowding(u.id))
+    symbol_of = {t.address.lower(): s for s, t in w.tokens.items()}
+    collateral, deposits = {}, {}
+    for token, bal in zip(w.vault.assets(), w.vault.balances_of(account)):
+        symbol = symbol_of[token.lower()]
+        if bal and symbol != w.settlement:
+            collateral[symbol] = bal / WAD
+            deposits[symbol] = tuple(x / WAD for x in w.vault.deposits(token))
+    shares = {}
+    for v in vaults:
+        rate, _, liquidity = w.router.share_state(v.uid, w.vault.address)
+        shares[v.symbol] = (rate / WAD, liquidity / WAD)
+    positions, funding = [], 0.0
+    for inst, size, cost, snap in w.clearing.positions_of(account):
+        spec = params.market(int(inst))
+        positions.append(Position(spec, size / WAD, cost / WAD))
+        if spec.kind is Kind.PERP:
+            funding -= size * (w.markets.funding_index(inst) - snap) / WAD**2
+    acct = Account(cash=w.vault.cash_of(account) / WAD, collateral=collateral, positions=tuple(positions),
+                   funding=funding)
+    state = MarketState(spot, vol, w.now, crowding=crowding, deposits=deposits, shares=shares)
+    return params, acct, state

@@ -28,7 +28,7 @@ Glossary
     shortfall     IM - E_im, MM - E_mm; liquidatable iff MM shortfall > 0
 
 Function by function (DESIGN §4)
-    equity              haircut, collateral_value, position_value (option_price), equity
+    equity              haircut, collateral_value, position_value (option_price), equity, mark_value (V)
     1. shock size       shock_size
     2. scenarios        scenario_grid, vol_shocks, basis_shock, scenario_pnl, worst_loss, directional
     3. correlation      split, correlation_regimes, correlated_requirement
@@ -271,6 +271,24 @@ def equity(account: Account, state: MarketState, params: Params, kind: str = "mm
         u = pos.spec.underlying
         e += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
     return float(e)
+
+
+def mark_value(account: Account, state: MarketState, params: Params) -> float:
+    """[Liquidation.mark_value] V = cash + Σ_k bal_k·P_k + Σ_i (value_i - cost_i) + accrued funding: the equity
+    with no haircuts, what an auction sells the portfolio on. A vault's liquidity is a haircut, not a value: an
+    ERC-4626 share token counts bal·S_u·rate however little the vault would redeem now (paused included); a
+    vault whose rate is unusable (rate 0) counts 0."""
+    account = account.resolved(params)
+    v = account.cash + account.funding
+    for symbol, balance in account.collateral.items():
+        c = params.collateral(symbol)
+        if c.settlement:
+            raise ValueError(f"{symbol} is the settlement asset: hold it as Account.cash, not as collateral")
+        v += balance * collateral_price(c, state)
+    for pos in account.positions:
+        u = pos.spec.underlying
+        v += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
+    return float(v)
 
 
 # ---------------------------------------------------------------------------------------------------------

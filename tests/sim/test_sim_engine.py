@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from crossmargin.model.margin import isolated_requirements, requirements
+from crossmargin.model.margin import isolated_requirements, mark_value, requirements
 from crossmargin.model.portfolio import MarketState
 from crossmargin.sim.books import from_accounts, random_books
 from crossmargin.sim.engine import MarginArrays
@@ -73,6 +73,14 @@ def test_engine_equals_model_on_any_account(account, state):
     given_order = requirements(account, state, P)                  # any order: summation order only
     for f in FIELDS:
         assert float(getattr(h, f)[0]) == pytest.approx(getattr(given_order, f), rel=1e-12, abs=1e-6)
+
+
+def test_mark_value_equals_model_exactly(funded):
+    """V (the Liquidation contract's mark value, no haircuts): `MarginArrays.mark_value` = model `mark_value`."""
+    cross, _, _, _ = funded
+    state = SCENARIOS["ftx"].path(P).state(100)
+    got = MarginArrays(cross).mark_value(state)
+    assert [float(g) for g in got] == [mark_value(cross.account(i), state, P) for i in range(len(cross))]
 
 
 def test_cross_requirement_le_sum_of_isolated_on_every_simulated_book(funded):

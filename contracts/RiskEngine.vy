@@ -101,7 +101,6 @@ from .lib import constants
 from .lib import errors
 from .lib import fixed_point
 from .lib import margin_math
-from .lib import psd
 from .lib import types
 
 implements: IERC165
@@ -146,6 +145,11 @@ interface IOracleRouter:
 #      a smaller call buffer in every margin check's memory.
 interface IPricer:
     def book_risk(_grid: OptionPricer.Grid, _legs: DynArray[OptionPricer.OptionLeg, constants.MAX_OPTION_POSITIONS], _delta_notional: int256, _basis: uint256) -> OptionPricer.BookRisk: view
+
+
+# @dev CorrelationCheck: the shape and PSD tests of `set_correlation` (outside the engine's EIP-170 budget).
+interface ICorrelationCheck:
+    def validate(_uids: DynArray[uint256, constants.MAX_UNDERLYINGS], _rho: DynArray[DynArray[int256, constants.MAX_UNDERLYINGS], constants.MAX_UNDERLYINGS]) -> bool: view
 
 
 interface IVolOracle:
@@ -287,6 +291,8 @@ markets: public(immutable(IMarkets))
 router: public(immutable(IOracleRouter))
 # @dev VolOracle: ATM implied vols and their status.
 vol_oracle: public(immutable(IVolOracle))
+# @dev CorrelationCheck: whether a correlation matrix is positive semi-definite.
+correlation_check: public(immutable(ICorrelationCheck))
 
 # @dev Contract listing each account's positions (the Clearinghouse); empty until wired.
 _positions: address
@@ -357,7 +363,7 @@ event CollateralRiskSet:
 
 
 @deploy
-def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: address):
+def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: address, _correlation_check: address):
     """
     @notice Deploy the engine over its data sources; the deployer becomes admin.
     @dev Then (in this order): `set_positions`, `set_option_pricer`, `set_bounds`, grant
@@ -368,16 +374,19 @@ def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: 
     @param _markets Markets.
     @param _router OracleRouter.
     @param _vol_oracle VolOracle.
+    @param _correlation_check CorrelationCheck (the shape and PSD tests of `set_correlation`).
     """
     assert _vault != empty(address), errors.EMPTY_ADDRESS
     assert _markets != empty(address), errors.EMPTY_ADDRESS
     assert _router != empty(address), errors.EMPTY_ADDRESS
     assert _vol_oracle != empty(address), errors.EMPTY_ADDRESS
+    assert _correlation_check != empty(address), errors.EMPTY_ADDRESS
     access_control.__init__()
     vault = IVault(_vault)
     markets = IMarkets(_markets)
     router = IOracleRouter(_router)
     vol_oracle = IVolOracle(_vol_oracle)
+    correlation_check = ICorrelationCheck(_correlation_check)
 
 
 # ---------------------------------------------------------------- configuration
@@ -522,7 +531,7 @@ def set_correlation(
          unit diagonal, symmetric, |ρ| <= 1 ("bad correlation"), then positive
          semi-definite ("correlation not semi-definite"): with λ its smallest
          eigenvalue, accepted when λ >= -9e-12 and rejected when λ <= -1e-11
-         (`psd._is_psd`; `validate_correlation` requires λ >= -1e-12, so it
+         (`CorrelationCheck.validate`, lib/psd.vy; `validate_correlation` requires λ >= -1e-12, so it
          passes). The convexity of the correlated norm, which the liquidation
          bid proof relies on, needs it. The regimes are convex blends with J
          and I, so they stay valid.
@@ -532,17 +541,12 @@ def set_correlation(
     self._only_admin_or_risk_manager()
     n: uint256 = len(_uids)
     assert n == self.underlying_count, errors.PARTIAL_CORRELATION
-    assert len(_rho) == n, errors.BAD_CORRELATION
+    # dev: shape ("bad correlation", reverted inside the check) and PSD, before the writes that rely on the shape
+    assert staticcall correlation_check.validate(_uids, _rho), errors.NOT_PSD
     for i: uint256 in range(n, bound=constants.MAX_UNDERLYINGS):
         assert self._underlying[_uids[i]] != 0, errors.UNKNOWN_UNDERLYING
-        assert len(_rho[i]) == n and _rho[i][i] == SWAD, errors.BAD_CORRELATION
         for j: uint256 in range(i + 1, n, bound=constants.MAX_UNDERLYINGS):
-            r: int256 = _rho[i][j]
-            assert _uids[i] != _uids[j], errors.BAD_CORRELATION
-            assert r == _rho[j][i] and r <= SWAD and r >= -SWAD, errors.BAD_CORRELATION
-            self._rho[min(_uids[i], _uids[j])][max(_uids[i], _uids[j])] = r
-    # dev: after the shape checks it relies on; a failure reverts the writes above
-    assert psd._is_psd(_rho), errors.NOT_PSD
+            self._rho[min(_uids[i], _uids[j])][max(_uids[i], _uids[j])] = _rho[i][j]
     log CorrelationSet(uids=_uids)
 
 

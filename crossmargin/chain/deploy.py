@@ -153,7 +153,8 @@ class Deployer:
         """Markets, RiskEngine, Clearinghouse and their wiring (TECH_SPEC: deploy order and roles)."""
         markets = self.at_deploy("Markets", router.address)
         pricer = self.at_deploy("OptionPricer")
-        risk = self.at_deploy("RiskEngine", vault.address, markets.address, router.address, vol.address)
+        check = self.at_deploy("CorrelationCheck")
+        risk = self.at_deploy("RiskEngine", vault.address, markets.address, router.address, vol.address, check.address)
         clearing = self.at_deploy("Clearinghouse", vault.address, markets.address, risk.address)
         r = onchain["risk"]
         bounds = tuple(tuple(r["bounds"][name]) for name in RISK_BOUNDS_ORDER)

@@ -256,7 +256,7 @@ struct Evaluation:
 
 # @dev A linked collateral holding of the account being evaluated (memory only).
 struct Leg:
-    book: uint256                # index of its underlying's book
+    book: uint256                # index of its underlying's book (max_value: none, a vault over the settlement asset)
     balance: uint256             # WAD units
     packed: uint256              # packed CollateralRisk (see `_collateral`)
     depth: uint256               # WAD USD
@@ -500,13 +500,14 @@ def set_underlying(_uid: uint256, _depth: uint256, _concentration: uint256):
          At most MAX_UNDERLYINGS are listed (`set_correlation` takes them all).
          A new one is uncorrelated with the others until `set_correlation`
          (ρ extended block-diagonally by 1 stays positive semi-definite).
-    @param _uid Underlying id (0 < id < 2**64: collateral parameters pack it in 64 bits).
+    @param _uid Underlying id (0 < id < 2**64 - 1: collateral parameters pack it in 64 bits; the largest is
+                SETTLEMENT_UID, the settlement unit's price id).
     @param _depth Market depth, the concentration add-on's denominator (WAD USD, 0 < depth < 2**128).
     @param _concentration λ_u (WAD), inside its bound.
     """
     self._only_admin()
     assert _uid != 0, errors.ZERO_ID
-    assert _uid <= margin_math.FIELD_MAX, errors.ID_TOO_LARGE
+    assert _uid < constants.SETTLEMENT_UID, errors.ID_TOO_LARGE
     assert _depth > 0 and _depth <= LOW_128, errors.BAD_DEPTH
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     self._check_in(_concentration, self._bounds.concentration)
@@ -558,7 +559,8 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
          linked to an underlying set here. h = min(1, base + slope·value / depth).
          A listed token without parameters is worth nothing (h = 1). A token the
          Vault links to an ERC-4626 share price id (OracleRouter `share_asset`)
-         is netted into its asset's book (TECH_SPEC "ERC-4626 shares netted").
+         is netted into its asset's book (TECH_SPEC "ERC-4626 shares netted"); one over the settlement asset
+         (asset id SETTLEMENT_UID) is book-less: cash-like, worth rate·(1 - h), no delta.
     @param _token Collateral token.
     @param _base_mm MM haircut base (WAD), inside its bound.
     @param _base_im IM haircut base (WAD), inside its bound and >= `_base_mm`.
@@ -575,7 +577,8 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
     if book == 0:
         book = share
         share = 0
-    assert self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
+    # dev: a vault over the settlement asset (asset id SETTLEMENT_UID) sits in no book
+    assert book == constants.SETTLEMENT_UID or self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     b: RiskBounds = self._bounds
     self._check_in(_base_mm, b.haircut_base_mm)
@@ -863,6 +866,9 @@ def _requirements(
                 )
 
     # ---- pass 1: linked collateral (a listed token without haircut parameters is worth nothing)
+    status: uint8 = constants.OK
+    equity_im: int256 = base
+    equity_mm: int256 = base
     legs: DynArray[Leg, constants.MAX_ASSETS] = []
     tokens: DynArray[address, constants.MAX_ASSETS] = []
     balances: DynArray[uint256, constants.MAX_ASSETS] = []
@@ -875,7 +881,11 @@ def _requirements(
         if packed == 0:
             continue
         uid: uint256 = margin_math._field(packed, 3)
-        b: uint256 = self._book_index(uids, uid)
+        # dev: [unit collateral] shares of a vault over the settlement asset sit in no book (b = max: never a
+        # book's index, never len(uids))
+        b: uint256 = max_value(uint256)
+        if uid != constants.SETTLEMENT_UID:
+            b = self._book_index(uids, uid)
         if b == len(uids):
             # dev: [underlyings_of] a new book, priced by its one oracle read (built in place: a returned book
             # would cost two more struct buffers in every margin check's memory)
@@ -890,38 +900,45 @@ def _requirements(
         word: uint256 = self._collateral_depth[tokens[i]]
         rate: uint256 = constants.WAD
         liquidity: uint256 = max_value(uint256)
+        rate_status: uint8 = constants.OK
         if word > LOW_128:
             # dev: [share collateral] an ERC-4626 share token in its asset's book: priced at S_u·rate (the router's
             # guarded rate: 0 when the vault's rate is unusable), its depth capped by the vault's liquidity; the
             # rate's status joins the book's (liquidation mode: the rate, already the lower of live and cap, is used)
-            rate_status: uint8 = 0
             rate, rate_status, liquidity = staticcall router.share_state(word >> 128, vault.address)
-            if not _liquidation:
-                books[b].status = max(books[b].status, rate_status)
-        books[b].collateral += balance * rate // constants.WAD
+            if _liquidation:
+                rate_status = constants.OK
         # [crowding] the haircut slope is priced on the token's protocol-wide deposits: D_s for MM, max(D, D_s) for IM
         d_now: uint256 = 0
         d_smooth: uint256 = 0
         d_now, d_smooth = staticcall vault.deposits(tokens[i])
         level: uint256 = max(balance, d_smooth)
-        legs.append(
-            Leg(
-                book=b,
-                balance=balance,
-                packed=packed,
-                depth=word & LOW_128,
-                rate=rate,
-                liquidity=liquidity,
-                level_mm=level,
-                level_im=max(level, d_now),
-            )
+        leg: Leg = Leg(
+            book=b,
+            balance=balance,
+            packed=packed,
+            depth=word & LOW_128,
+            rate=rate,
+            liquidity=liquidity,
+            level_mm=level,
+            level_im=max(level, d_now),
         )
+        if b == max_value(uint256):
+            # dev: [unit collateral] cash-like: rate·(1 - h) in equity (price 1), no spot delta; its rate's
+            # status is the account's
+            status = max(status, rate_status)
+            v_im: uint256 = 0
+            v_mm: uint256 = 0
+            v_im, v_mm = self._collateral_value(leg, constants.WAD)
+            equity_im += convert(v_im, int256)
+            equity_mm += convert(v_mm, int256)
+            continue
+        books[b].status = max(books[b].status, rate_status)
+        books[b].collateral += balance * rate // constants.WAD
+        legs.append(leg)
 
     # ---- pass 2: per underlying
     w1: uint256 = self._risk[1]
-    status: uint8 = constants.OK
-    equity_im: int256 = base
-    equity_mm: int256 = base
     addons: uint256 = 0
     # [crowding] Σ_u (conc_im - conc_mm): what IM's concentration (today's aggregate) adds over MM's
     crowd_im: uint256 = 0

@@ -814,9 +814,8 @@ class Params:
                  "decimals": v.decimals(self), "seed": to_units(v.seed, self.collateral(v.asset).decimals),
                  "max_rise_per_day": self.share_guard.max_rise_per_day_wad, "max_drop": self.share_guard.max_drop_wad,
                  "asset_uid": v.price_asset_id(self),
-                 **{k: to_wad(x) for k, x in zip(
-                     ("haircut_base_mm", "haircut_base_im", "haircut_slope", "depth_usd"),
-                     (v.haircut_base_mm, v.haircut_base_im, v.haircut_slope, v.depth_usd)) if x}}
+                 **({k: to_wad(getattr(v, k)) for k in ("haircut_base_mm", "haircut_base_im", "haircut_slope",
+                                                         "depth_usd")} if v.depth_usd else {})}
                 for v in self.share_vaults
             ],
         }

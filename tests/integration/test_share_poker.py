@@ -124,4 +124,14 @@ def test_deployment_file_records_the_vault_and_a_second_deploy_sends_nothing(wor
     assert sent == []
     # netted listing: the share id is no RiskEngine underlying (`risk show` refused this deployment while it counted it)
     assert shown["underlyings"] == list(load_params("demo").symbols)
-    assert [f["symbol"] for f in shown["share_feeds"]] == [spec.symbol]
+    specs = w.dep.params.share_vaults
+    assert [f["symbol"] for f in shown["share_feeds"]] == [v.symbol for v in specs]
+    # the yield-bearing USDC vault: a 4626 over the USDC mock, in no book, its own haircuts shown
+    (usd,) = [v for v in specs if v.asset == "USDC"]
+    y = w.dep.contract("mocks/MockERC4626", f"token:{usd.symbol}")
+    assert y.functions.asset().call() == m.token("USDC") and y.functions.decimals().call() == 6
+    row = next(f for f in shown["share_feeds"] if f["symbol"] == usd.symbol)
+    assert row["book"].startswith("none") and row["status"] == "OK"
+    assert next(f for f in shown["share_feeds"] if f["symbol"] == spec.symbol)["book"] == "ETH"
+    hc = next(c for c in shown["collaterals"] if c["symbol"] == usd.symbol)
+    assert float(hc["base_mm"]) == usd.haircut_base_mm and float(hc["depth"]) == usd.depth_usd

@@ -900,42 +900,45 @@ def _requirements(
         word: uint256 = self._collateral_depth[tokens[i]]
         rate: uint256 = constants.WAD
         liquidity: uint256 = max_value(uint256)
-        rate_status: uint8 = constants.OK
         if word > LOW_128:
             # dev: [share collateral] an ERC-4626 share token in its asset's book: priced at S_u·rate (the router's
             # guarded rate: 0 when the vault's rate is unusable), its depth capped by the vault's liquidity; the
-            # rate's status joins the book's (liquidation mode: the rate, already the lower of live and cap, is used)
+            # rate's status joins the book's, or the account's for a vault over the settlement asset (liquidation
+            # mode: the rate, already the lower of live and cap, is used)
+            rate_status: uint8 = 0
             rate, rate_status, liquidity = staticcall router.share_state(word >> 128, vault.address)
-            if _liquidation:
-                rate_status = constants.OK
+            if not _liquidation:
+                if b == max_value(uint256):
+                    status = max(status, rate_status)
+                else:
+                    books[b].status = max(books[b].status, rate_status)
         # [crowding] the haircut slope is priced on the token's protocol-wide deposits: D_s for MM, max(D, D_s) for IM
         d_now: uint256 = 0
         d_smooth: uint256 = 0
         d_now, d_smooth = staticcall vault.deposits(tokens[i])
         level: uint256 = max(balance, d_smooth)
-        leg: Leg = Leg(
-            book=b,
-            balance=balance,
-            packed=packed,
-            depth=word & LOW_128,
-            rate=rate,
-            liquidity=liquidity,
-            level_mm=level,
-            level_im=max(level, d_now),
+        legs.append(
+            Leg(
+                book=b,
+                balance=balance,
+                packed=packed,
+                depth=word & LOW_128,
+                rate=rate,
+                liquidity=liquidity,
+                level_mm=level,
+                level_im=max(level, d_now),
+            )
         )
         if b == max_value(uint256):
-            # dev: [unit collateral] cash-like: rate·(1 - h) in equity (price 1), no spot delta; its rate's
-            # status is the account's
-            status = max(status, rate_status)
+            # dev: [unit collateral] cash-like: rate·(1 - h) in equity (price 1), no spot delta (pass 2 skips
+            # its leg: no book has its index)
             v_im: uint256 = 0
             v_mm: uint256 = 0
-            v_im, v_mm = self._collateral_value(leg, constants.WAD)
+            v_im, v_mm = self._collateral_value(legs[len(legs) - 1], constants.WAD)
             equity_im += convert(v_im, int256)
             equity_mm += convert(v_mm, int256)
             continue
-        books[b].status = max(books[b].status, rate_status)
         books[b].collateral += balance * rate // constants.WAD
-        legs.append(leg)
 
     # ---- pass 2: per underlying
     w1: uint256 = self._risk[1]

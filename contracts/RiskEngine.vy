@@ -19,7 +19,9 @@
                       smoothed D_s for MM, max(D, D_s) for IM [haircut]. An ERC-4626
                       share token sits in its asset's book at P_k = S_u·rate (the router's
                       guarded rate), depth_k capped at k·liquidity·P_k (its vault's
-                      maxRedeem; none: worth 0) [collateral_price, haircut].
+                      maxRedeem; none: worth 0) [collateral_price, haircut]. A share of a
+                      vault over the settlement asset (asset id SETTLEMENT_UID) is unit
+                      collateral: P_k = rate (× 1 USD), the same guards, in no book.
         - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i)
                       - pending perp funding [equity]; linear value size·S_u, option
                       value size·Black-76 (OptionPricer). A dated position with a

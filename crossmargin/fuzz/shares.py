@@ -6,8 +6,10 @@
 The share id is a price id only (asset price x guarded rate): the token is listed in the Vault linked to it, and
 the RiskEngine nets it into the asset's book (ETH for a vault of WETH: `set_collateral_risk` finds the asset through
 `OracleRouter.share_asset`) with the asset collateral's haircuts; it needs no vol, no RiskEngine underlying and no
-correlation row (TECH_SPEC "ERC-4626 shares netted into the asset's book"). Every admin call goes through the
-Timelock in one batch (one delay).
+correlation row (TECH_SPEC "ERC-4626 shares netted into the asset's book"). A vault over the settlement asset
+(`asset="USDC"`, a yield-bearing USDC vault) is priced rate x 1 USD (asset id SETTLEMENT_PRICE_ID) in no book, with
+haircuts of its own (TECH_SPEC "Yield-bearing USDC vaults"). Every admin call goes through the Timelock in one
+batch (one delay).
 """
 
 from __future__ import annotations

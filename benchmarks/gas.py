@@ -435,6 +435,17 @@ def _size(bench: Bench) -> Measure:
                    f"EIP-170 limit; runtime alone {artifact('RiskEngine').runtime_size:,}")
 
 
+@row("contract size", "CorrelationCheck deployed bytes (the PSD check of set_correlation)", target=24_576,
+     target_column="bytes")
+def _check_size(bench: Bench) -> Measure:
+    return Measure({"bytes": _deployed_size(bench.world.correlation_check)}, "EIP-170 limit")
+
+
+@row("contract size", "OracleRouter deployed bytes", target=24_576, target_column="bytes")
+def _router_size(bench: Bench) -> Measure:
+    return Measure({"bytes": _deployed_size(bench.world.router)}, "EIP-170 limit")
+
+
 @row("contract size", "OptionPricer deployed bytes", target=24_576, target_column="bytes")
 def _pricer_size(bench: Bench) -> Measure:
     return Measure({"bytes": _deployed_size(bench.world.pricer)}, "EIP-170 limit")

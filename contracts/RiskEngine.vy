@@ -579,8 +579,9 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
     if book == 0:
         book = share
         share = 0
-    # dev: a vault over the settlement asset (asset id SETTLEMENT_UID) sits in no book
-    assert book == constants.SETTLEMENT_UID or self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
+    # dev: a vault over the settlement asset (asset id SETTLEMENT_UID) sits in no book; a plain token linked to that
+    # id is refused (it would count 1 USD a token with no oracle: a depeg unseen). No underlying has the id.
+    assert (book == constants.SETTLEMENT_UID and share != 0) or self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     b: RiskBounds = self._bounds
     self._check_in(_base_mm, b.haircut_base_mm)

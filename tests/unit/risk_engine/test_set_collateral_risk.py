@@ -86,3 +86,12 @@ def test_vault_over_the_settlement_asset_is_book_less(world, engine, last_event)
     log = last_event(engine, "CollateralRiskSet")
     assert (log.token, log.underlying) == (yusd.address, 2**64 - 1)     # its "book": the settlement unit (none)
     assert tuple(engine.collateral_risk(yusd.address)) == (11, *ARGS)   # priced at the share id
+
+
+def test_plain_token_linked_to_the_settlement_unit_refused(world, engine, errors):
+    """A plain token the Vault links to SETTLEMENT_UID (no share feed) would count 1 USD per token with no oracle
+    (a stablecoin's depeg unseen): only a vault over the settlement asset may sit in no book."""
+    token = world.deploy("mocks/MockERC20", "Mock USDX", "USDX", 6)
+    world.vault.list_asset(token.address, 2**64 - 1, 10**30, False, sender=world.admin)
+    with boa.reverts(errors.UNKNOWN_UNDERLYING):
+        engine.set_collateral_risk(token.address, *ARGS, sender=world.admin)

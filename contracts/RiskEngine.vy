@@ -293,7 +293,7 @@ markets: public(immutable(IMarkets))
 router: public(immutable(IOracleRouter))
 # @dev VolOracle: ATM implied vols and their status.
 vol_oracle: public(immutable(IVolOracle))
-# @dev CorrelationCheck: whether a correlation matrix is positive semi-definite.
+# @dev CorrelationCheck: the shape and PSD checks of a correlation matrix (`set_correlation`).
 correlation_check: public(immutable(ICorrelationCheck))
 
 # @dev Contract listing each account's positions (the Clearinghouse); empty until wired.

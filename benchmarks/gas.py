@@ -435,6 +435,17 @@ def _size(bench: Bench) -> Measure:
                    f"EIP-170 limit; runtime alone {artifact('RiskEngine').runtime_size:,}")
 
 
+@row("contract size", "CorrelationCheck deployed bytes (the PSD check of set_correlation)", target=24_576,
+     target_column="bytes")
+def _check_size(bench: Bench) -> Measure:
+    return Measure({"bytes": _deployed_size(bench.world.correlation_check)}, "EIP-170 limit")
+
+
+@row("contract size", "OracleRouter deployed bytes", target=24_576, target_column="bytes")
+def _router_size(bench: Bench) -> Measure:
+    return Measure({"bytes": _deployed_size(bench.world.router)}, "EIP-170 limit")
+
+
 @row("contract size", "OptionPricer deployed bytes", target=24_576, target_column="bytes")
 def _pricer_size(bench: Bench) -> Measure:
     return Measure({"bytes": _deployed_size(bench.world.pricer)}, "EIP-170 limit")
@@ -452,37 +463,46 @@ _SHARE_WORLD: dict = {}
 
 
 def _share_world(bench: Bench):
-    """A default.toml world on the same boa env with a staked-ETH-like MockERC4626 of WETH listed (id 10)."""
+    """A default.toml world on the same boa env with a staked-ETH-like MockERC4626 of WETH listed (id 10) and a
+    yield-bearing USDC vault (id 11: unit collateral, rate x 1 USD in no book)."""
     if not _SHARE_WORLD:
         from crossmargin.fuzz.shares import list_share_vault
         from crossmargin.fuzz.world import World
+        from crossmargin.model.params import to_wad
 
         w = World.boa(n_traders=4)
         w.deposit(w.traders[0], w.settlement, w.units(w.settlement, MAKER_CASH))
         _SHARE_WORLD["world"] = w
-        _SHARE_WORLD["vault"] = list_share_vault(w, "sETH", seed_assets=100 * WAD)
+        _SHARE_WORLD["WETH"] = None
+        _SHARE_WORLD["sETH"] = list_share_vault(w, "sETH", seed_assets=100 * WAD)
+        _SHARE_WORLD["yUSD"] = list_share_vault(w, "yUSD", asset="USDC", uid=11,
+                                                seed_assets=w.units("USDC", 1_000_000),
+                                                haircuts=tuple(to_wad(x) for x in (0.02, 0.04, 0.05, 5e6)))
         _SHARE_WORLD["bench"] = Bench(w, w.params, bench.probe, None)
-    return _SHARE_WORLD["world"], _SHARE_WORLD["vault"], _SHARE_WORLD["bench"]
+    return _SHARE_WORLD["world"], _SHARE_WORLD["bench"]
 
 
-def _share_row(name: str, holder: int, use_shares: bool, target: int | None = None):
+def _share_row(name: str, holder: int, collateral: str, target: int | None = None):
     @row("margin check", name, target=target)
     def _(bench: Bench) -> Measure:
         from crossmargin.fuzz.shares import deposit_shares
 
-        w, v, b = _share_world(bench)
+        w, b = _share_world(bench)
         t = w.traders[holder]
         w.deposit(t, w.settlement, w.units(w.settlement, 1_000_000))
-        if use_shares:
-            deposit_shares(w, t, v, WAD)
-        else:
+        if collateral == "WETH":
             w.deposit(t, "WETH", WAD)
+        elif collateral == "sETH":
+            deposit_shares(w, t, _SHARE_WORLD["sETH"], WAD)
+        else:   # yUSD: 3,000 USDC of the USDC vault's shares
+            deposit_shares(w, t, _SHARE_WORLD["yUSD"], w.units("USDC", 3_000))
         w.trade(w.traders[0], t, "ETH-PERP", -WAD // 3, w.prices["ETH"][0])
         return b.margin_check(t.account)
 
 
-_share_row("1 perp + WETH (default.toml world)", 1, False)
-_share_row("1 perp + ERC-4626 share collateral", 2, True, target=100_000)
+_share_row("1 perp + WETH (default.toml world)", 1, "WETH")
+_share_row("1 perp + ERC-4626 share collateral", 2, "sETH", target=100_000)
+_share_row("1 perp + USDC vault shares", 3, "yUSD", target=100_000)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -132,7 +132,8 @@ def set_feed(
     """
     assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
     assert _uid != 0, errors.ZERO_ID
-    assert self._shares[_uid][0] == 0, errors.FEED_EXISTS
+    # dev: the settlement unit's price is built in (1, OK)
+    assert self._shares[_uid][0] == 0 and _uid != constants.SETTLEMENT_UID, errors.FEED_EXISTS
     assert _primary != empty(address), errors.EMPTY_ADDRESS
     assert _heartbeat_primary > 0, errors.BAD_HEARTBEAT
     decimals_primary: uint8 = staticcall IAggregatorV3(_primary).decimals()
@@ -270,7 +271,9 @@ def _prices(_uid: uint256) -> (uint256, uint256, uint8):
     """
     feed: Feed = self._load_feed(_uid)
     if feed.primary == empty(address):
-        # dev: not a Chainlink id: a share id or unknown (the plain path pays only this branch)
+        # dev: not a Chainlink id: the settlement unit, a share id or unknown (the plain path pays only this branch)
+        if _uid == constants.SETTLEMENT_UID:
+            return constants.WAD, 0, constants.OK
         return self._share_prices(_uid)
 
     primary: Reading = self._read(feed.primary, feed.decimals_primary, feed.heartbeat_primary)
@@ -517,6 +520,7 @@ def _round(_feed: address, _decimals: uint8, _round_id: uint256) -> Round:
 #     P_share = rate · P_asset,  rate = min(live, cap)  (asset tokens per share token, WAD)
 #     live    = convertToAssets(10**share_decimals) / 10**asset_decimals   (static raw_call; revert/0/short = 0)
 #     cap     = r0 · (1 + max_rise_per_day · (now - t0) / 1 day)
+# (P_asset = 1, OK, for a vault over the settlement asset: asset id SETTLEMENT_UID)
 # where (r0, t0) is the last accepted rate and when it was accepted (`update_share_rate`, permissionless; set
 # at listing). A rise (a donation, a first-depositor inflation) is credited at most at max_rise_per_day from
 # the last accepted rate; a fall is taken at once (live < cap). Status: the asset's feed status, raised to
@@ -571,23 +575,28 @@ def set_share_feed(
 ):
     """
     @notice Price id `_uid` as one share of the ERC-4626 vault `_vault` times the price of its asset's id.
-    @dev Admin only. Setting it again replaces the vault and restarts the guard. `_asset_uid` must have Chainlink feeds here (no share-of-share). The accepted rate starts
+    @dev Admin only. Setting it again replaces the vault and restarts the guard. `_asset_uid` must have Chainlink
+         feeds here (no share-of-share) or be SETTLEMENT_UID: a vault over the settlement asset (a yield-bearing
+         USDC vault), whose share is worth the guarded rate in USD (the RiskEngine: in no book). The accepted rate starts
          at min(live rate, `_max_rate`); the live rate must be positive. `_max_rate` (the rate seen when the
          listing was queued, plus a margin) stops a donation or first-depositor inflation made just before the
          Timelock executes the listing from becoming the accepted rate. List the share token in the Vault with
          underlying `_uid`.
-    @param _uid Share price id (> 0, < 2**64, no feeds of its own).
+    @param _uid Share price id (> 0, < SETTLEMENT_UID, no feeds of its own).
     @param _vault ERC-4626 vault (its share token).
-    @param _asset_uid Id of the vault asset's price.
+    @param _asset_uid Id of the vault asset's price (SETTLEMENT_UID: the settlement asset, 1 USD).
     @param _max_rise_per_day Largest credited rise of the rate per day, relative (WAD, <= 1).
     @param _max_drop Fall below the accepted rate, relative, beyond which the status is DEGRADED (WAD, 0 < x <= 1).
     @param _max_rate Largest initial accepted rate (WAD asset tokens per share token, > 0).
     """
     assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender], errors.MISSING_ROLE
     assert _uid != 0, errors.ZERO_ID
-    assert _uid < 2**64 and _asset_uid < 2**64, errors.ID_TOO_LARGE
+    assert _uid < constants.SETTLEMENT_UID and _asset_uid <= constants.SETTLEMENT_UID, errors.ID_TOO_LARGE
     assert self._feeds[_uid][0] == 0, errors.FEED_EXISTS
-    assert packing._address_of(self._feeds[_asset_uid][0]) != empty(address), errors.UNKNOWN_UNDERLYING
+    # dev: the asset is priced by Chainlink feeds here or is the settlement asset (SETTLEMENT_UID: 1, OK)
+    assert (
+        _asset_uid == constants.SETTLEMENT_UID or packing._address_of(self._feeds[_asset_uid][0]) != empty(address)
+    ), errors.UNKNOWN_UNDERLYING
     assert _vault != empty(address), errors.EMPTY_ADDRESS
     assert _max_rise_per_day <= constants.WAD and _max_drop > 0 and _max_drop <= constants.WAD, errors.BAD_SHARE_GUARD
     share_decimals: uint8 = staticcall IERC4626Min(_vault).decimals()

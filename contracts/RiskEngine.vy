@@ -19,7 +19,9 @@
                       smoothed D_s for MM, max(D, D_s) for IM [haircut]. An ERC-4626
                       share token sits in its asset's book at P_k = S_u·rate (the router's
                       guarded rate), depth_k capped at k·liquidity·P_k (its vault's
-                      maxRedeem; none: worth 0) [collateral_price, haircut].
+                      maxRedeem; none: worth 0) [collateral_price, haircut]. A share of a
+                      vault over the settlement asset (asset id SETTLEMENT_UID) is unit
+                      collateral: P_k = rate (× 1 USD), the same guards, in no book.
         - E           equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i)
                       - pending perp funding [equity]; linear value size·S_u, option
                       value size·Black-76 (OptionPricer). A dated position with a
@@ -101,7 +103,6 @@ from .lib import constants
 from .lib import errors
 from .lib import fixed_point
 from .lib import margin_math
-from .lib import psd
 from .lib import types
 
 implements: IERC165
@@ -146,6 +147,11 @@ interface IOracleRouter:
 #      a smaller call buffer in every margin check's memory.
 interface IPricer:
     def book_risk(_grid: OptionPricer.Grid, _legs: DynArray[OptionPricer.OptionLeg, constants.MAX_OPTION_POSITIONS], _delta_notional: int256, _basis: uint256) -> OptionPricer.BookRisk: view
+
+
+# @dev CorrelationCheck: the shape and PSD tests of `set_correlation` (outside the engine's EIP-170 budget).
+interface ICorrelationCheck:
+    def validate(_uids: DynArray[uint256, constants.MAX_UNDERLYINGS], _rho: DynArray[DynArray[int256, constants.MAX_UNDERLYINGS], constants.MAX_UNDERLYINGS]) -> bool: view
 
 
 interface IVolOracle:
@@ -252,7 +258,7 @@ struct Evaluation:
 
 # @dev A linked collateral holding of the account being evaluated (memory only).
 struct Leg:
-    book: uint256                # index of its underlying's book
+    book: uint256                # index of its underlying's book (max_value: none, a vault over the settlement asset)
     balance: uint256             # WAD units
     packed: uint256              # packed CollateralRisk (see `_collateral`)
     depth: uint256               # WAD USD
@@ -287,6 +293,8 @@ markets: public(immutable(IMarkets))
 router: public(immutable(IOracleRouter))
 # @dev VolOracle: ATM implied vols and their status.
 vol_oracle: public(immutable(IVolOracle))
+# @dev CorrelationCheck: the shape and PSD checks of a correlation matrix (`set_correlation`).
+correlation_check: public(immutable(ICorrelationCheck))
 
 # @dev Contract listing each account's positions (the Clearinghouse); empty until wired.
 _positions: address
@@ -357,7 +365,7 @@ event CollateralRiskSet:
 
 
 @deploy
-def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: address):
+def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: address, _correlation_check: address):
     """
     @notice Deploy the engine over its data sources; the deployer becomes admin.
     @dev Then (in this order): `set_positions`, `set_option_pricer`, `set_bounds`, grant
@@ -368,16 +376,19 @@ def __init__(_vault: address, _markets: address, _router: address, _vol_oracle: 
     @param _markets Markets.
     @param _router OracleRouter.
     @param _vol_oracle VolOracle.
+    @param _correlation_check CorrelationCheck (the shape and PSD tests of `set_correlation`).
     """
     assert _vault != empty(address), errors.EMPTY_ADDRESS
     assert _markets != empty(address), errors.EMPTY_ADDRESS
     assert _router != empty(address), errors.EMPTY_ADDRESS
     assert _vol_oracle != empty(address), errors.EMPTY_ADDRESS
+    assert _correlation_check != empty(address), errors.EMPTY_ADDRESS
     access_control.__init__()
     vault = IVault(_vault)
     markets = IMarkets(_markets)
     router = IOracleRouter(_router)
     vol_oracle = IVolOracle(_vol_oracle)
+    correlation_check = ICorrelationCheck(_correlation_check)
 
 
 # ---------------------------------------------------------------- configuration
@@ -491,13 +502,14 @@ def set_underlying(_uid: uint256, _depth: uint256, _concentration: uint256):
          At most MAX_UNDERLYINGS are listed (`set_correlation` takes them all).
          A new one is uncorrelated with the others until `set_correlation`
          (ρ extended block-diagonally by 1 stays positive semi-definite).
-    @param _uid Underlying id (0 < id < 2**64: collateral parameters pack it in 64 bits).
+    @param _uid Underlying id (0 < id < 2**64 - 1: collateral parameters pack it in 64 bits; the largest is
+                SETTLEMENT_UID, the settlement unit's price id).
     @param _depth Market depth, the concentration add-on's denominator (WAD USD, 0 < depth < 2**128).
     @param _concentration λ_u (WAD), inside its bound.
     """
     self._only_admin()
     assert _uid != 0, errors.ZERO_ID
-    assert _uid <= margin_math.FIELD_MAX, errors.ID_TOO_LARGE
+    assert _uid < constants.SETTLEMENT_UID, errors.ID_TOO_LARGE
     assert _depth > 0 and _depth <= LOW_128, errors.BAD_DEPTH
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     self._check_in(_concentration, self._bounds.concentration)
@@ -522,7 +534,7 @@ def set_correlation(
          unit diagonal, symmetric, |ρ| <= 1 ("bad correlation"), then positive
          semi-definite ("correlation not semi-definite"): with λ its smallest
          eigenvalue, accepted when λ >= -9e-12 and rejected when λ <= -1e-11
-         (`psd._is_psd`; `validate_correlation` requires λ >= -1e-12, so it
+         (`CorrelationCheck.validate`, lib/psd.vy; `validate_correlation` requires λ >= -1e-12, so it
          passes). The convexity of the correlated norm, which the liquidation
          bid proof relies on, needs it. The regimes are convex blends with J
          and I, so they stay valid.
@@ -532,17 +544,12 @@ def set_correlation(
     self._only_admin_or_risk_manager()
     n: uint256 = len(_uids)
     assert n == self.underlying_count, errors.PARTIAL_CORRELATION
-    assert len(_rho) == n, errors.BAD_CORRELATION
+    # dev: shape ("bad correlation", reverted inside the check) and PSD, before the writes that rely on the shape
+    assert staticcall correlation_check.validate(_uids, _rho), errors.NOT_PSD
     for i: uint256 in range(n, bound=constants.MAX_UNDERLYINGS):
         assert self._underlying[_uids[i]] != 0, errors.UNKNOWN_UNDERLYING
-        assert len(_rho[i]) == n and _rho[i][i] == SWAD, errors.BAD_CORRELATION
         for j: uint256 in range(i + 1, n, bound=constants.MAX_UNDERLYINGS):
-            r: int256 = _rho[i][j]
-            assert _uids[i] != _uids[j], errors.BAD_CORRELATION
-            assert r == _rho[j][i] and r <= SWAD and r >= -SWAD, errors.BAD_CORRELATION
-            self._rho[min(_uids[i], _uids[j])][max(_uids[i], _uids[j])] = r
-    # dev: after the shape checks it relies on; a failure reverts the writes above
-    assert psd._is_psd(_rho), errors.NOT_PSD
+            self._rho[min(_uids[i], _uids[j])][max(_uids[i], _uids[j])] = _rho[i][j]
     log CorrelationSet(uids=_uids)
 
 
@@ -554,7 +561,8 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
          linked to an underlying set here. h = min(1, base + slope·value / depth).
          A listed token without parameters is worth nothing (h = 1). A token the
          Vault links to an ERC-4626 share price id (OracleRouter `share_asset`)
-         is netted into its asset's book (TECH_SPEC "ERC-4626 shares netted").
+         is netted into its asset's book (TECH_SPEC "ERC-4626 shares netted"); one over the settlement asset
+         (asset id SETTLEMENT_UID) is book-less: cash-like, worth rate·(1 - h), no delta.
     @param _token Collateral token.
     @param _base_mm MM haircut base (WAD), inside its bound.
     @param _base_im IM haircut base (WAD), inside its bound and >= `_base_mm`.
@@ -571,7 +579,9 @@ def set_collateral_risk(_token: address, _base_mm: uint256, _base_im: uint256, _
     if book == 0:
         book = share
         share = 0
-    assert self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
+    # dev: a vault over the settlement asset (asset id SETTLEMENT_UID) sits in no book; a plain token linked to that
+    # id is refused (it would count 1 USD a token with no oracle: a depeg unseen). No underlying has the id.
+    assert (book == constants.SETTLEMENT_UID and share != 0) or self._underlying[book] != 0, errors.UNKNOWN_UNDERLYING
     assert self._bounds_set, errors.BOUNDS_NOT_SET
     b: RiskBounds = self._bounds
     self._check_in(_base_mm, b.haircut_base_mm)
@@ -859,6 +869,9 @@ def _requirements(
                 )
 
     # ---- pass 1: linked collateral (a listed token without haircut parameters is worth nothing)
+    status: uint8 = constants.OK
+    equity_im: int256 = base
+    equity_mm: int256 = base
     legs: DynArray[Leg, constants.MAX_ASSETS] = []
     tokens: DynArray[address, constants.MAX_ASSETS] = []
     balances: DynArray[uint256, constants.MAX_ASSETS] = []
@@ -871,7 +884,11 @@ def _requirements(
         if packed == 0:
             continue
         uid: uint256 = margin_math._field(packed, 3)
-        b: uint256 = self._book_index(uids, uid)
+        # dev: [unit collateral] shares of a vault over the settlement asset sit in no book (b = max: never a
+        # book's index, never len(uids))
+        b: uint256 = max_value(uint256)
+        if uid != constants.SETTLEMENT_UID:
+            b = self._book_index(uids, uid)
         if b == len(uids):
             # dev: [underlyings_of] a new book, priced by its one oracle read (built in place: a returned book
             # would cost two more struct buffers in every margin check's memory)
@@ -889,12 +906,15 @@ def _requirements(
         if word > LOW_128:
             # dev: [share collateral] an ERC-4626 share token in its asset's book: priced at S_u·rate (the router's
             # guarded rate: 0 when the vault's rate is unusable), its depth capped by the vault's liquidity; the
-            # rate's status joins the book's (liquidation mode: the rate, already the lower of live and cap, is used)
+            # rate's status joins the book's, or the account's for a vault over the settlement asset (liquidation
+            # mode: the rate, already the lower of live and cap, is used)
             rate_status: uint8 = 0
             rate, rate_status, liquidity = staticcall router.share_state(word >> 128, vault.address)
             if not _liquidation:
-                books[b].status = max(books[b].status, rate_status)
-        books[b].collateral += balance * rate // constants.WAD
+                if b == max_value(uint256):
+                    status = max(status, rate_status)
+                else:
+                    books[b].status = max(books[b].status, rate_status)
         # [crowding] the haircut slope is priced on the token's protocol-wide deposits: D_s for MM, max(D, D_s) for IM
         d_now: uint256 = 0
         d_smooth: uint256 = 0
@@ -912,12 +932,19 @@ def _requirements(
                 level_im=max(level, d_now),
             )
         )
+        if b == max_value(uint256):
+            # dev: [unit collateral] cash-like: rate·(1 - h) in equity (price 1), no spot delta (pass 2 skips
+            # its leg: no book has its index)
+            v_im: uint256 = 0
+            v_mm: uint256 = 0
+            v_im, v_mm = self._collateral_value(legs[len(legs) - 1], constants.WAD)
+            equity_im += convert(v_im, int256)
+            equity_mm += convert(v_mm, int256)
+            continue
+        books[b].collateral += balance * rate // constants.WAD
 
     # ---- pass 2: per underlying
     w1: uint256 = self._risk[1]
-    status: uint8 = constants.OK
-    equity_im: int256 = base
-    equity_mm: int256 = base
     addons: uint256 = 0
     # [crowding] Σ_u (conc_im - conc_mm): what IM's concentration (today's aggregate) adds over MM's
     crowd_im: uint256 = 0

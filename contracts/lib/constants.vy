@@ -68,6 +68,9 @@ LIQUIDITY_DEPTH_FACTOR: constant(uint256) = 100
 # ---------------------------------------------------------------- oracle defaults
 # @dev Default L2 sequencer grace period after it comes back up (seconds).
 DEFAULT_GRACE_PERIOD: constant(uint256) = 3600
+# @dev Price id of the settlement asset, the unit (1 USD, OK, no feed): the asset id of an ERC-4626 vault over it
+#      (OracleRouter). 2**64 - 1, the largest 64-bit id, so no underlying can take it (RiskEngine ids are smaller).
+SETTLEMENT_UID: constant(uint256) = 18446744073709551615
 
 # ---------------------------------------------------------------- liquidation
 # @dev Moves a fraction of an account's positions to another account (Clearinghouse; held by Liquidation).

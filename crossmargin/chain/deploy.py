@@ -153,7 +153,8 @@ class Deployer:
         """Markets, RiskEngine, Clearinghouse and their wiring (TECH_SPEC: deploy order and roles)."""
         markets = self.at_deploy("Markets", router.address)
         pricer = self.at_deploy("OptionPricer")
-        risk = self.at_deploy("RiskEngine", vault.address, markets.address, router.address, vol.address)
+        check = self.at_deploy("CorrelationCheck")
+        risk = self.at_deploy("RiskEngine", vault.address, markets.address, router.address, vol.address, check.address)
         clearing = self.at_deploy("Clearinghouse", vault.address, markets.address, risk.address)
         r = onchain["risk"]
         bounds = tuple(tuple(r["bounds"][name]) for name in RISK_BOUNDS_ORDER)
@@ -227,9 +228,12 @@ class Deployer:
             self.on_step(done, "kept")
             return
         w = _ListingWorld(self, spec.symbol, tx)
-        seed = self.params.onchain()["share_vaults"][self.params.share_vaults.index(spec)]["seed"]
+        entry = self.params.onchain()["share_vaults"][self.params.share_vaults.index(spec)]
+        # a vault over the settlement asset has haircuts of its own (the others take their asset's)
+        haircuts = (tuple(entry[k] for k in ("haircut_base_mm", "haircut_base_im", "haircut_slope", "depth_usd"))
+                    if "depth_usd" in entry else None)
         list_share_vault(w, spec.symbol, asset=spec.asset, uid=spec.uid, offset=spec.decimals_offset,
-                         guard=self.params.share_guard, seed_assets=seed)
+                         guard=self.params.share_guard, seed_assets=entry["seed"], haircuts=haircuts)
         self.step(done, lambda: None)
 
     # Contracts whose admin (and risk-manager) role passes to the Timelock; RM_CONTRACTS also have RISK_MANAGER_ROLE.

@@ -97,8 +97,8 @@ class RiskSettings:
         return self.p.underlying(symbol).id
 
     def share_feeds(self) -> list[dict]:
-        """Each share collateral's guard (OracleRouter `share_feed_of` / `share_rate`): the vault, its asset, the
-        accepted rate r0 and its age, the live rate, the cap r0·(1 + max_rise_per_day·age/day), the rate used for
+        """Each share collateral's guard (OracleRouter `share_feed_of` / `share_rate`): the vault, its asset, the book
+        it sits in (the asset's underlying; none for a vault over the settlement asset), the accepted rate r0 and its age, the live rate, the cap r0·(1 + max_rise_per_day·age/day), the rate used for
         margin, the guard parameters and the rate's status. Rates are asset tokens per share token."""
         from crossmargin.chain.protocol import STATUS
         from crossmargin.model.share_rate import DAY
@@ -110,7 +110,11 @@ class RiskSettings:
             live, used, status = (int(x) for x in self.p.router.share_rate(v.uid))
             r0, t0, rise = int(f.rate), int(f.updated_at), int(f.max_rise_per_day)
             cap = r0 + r0 * rise // WAD * max(now - t0, 0) // DAY
-            out.append({"symbol": v.symbol, "uid": v.uid, "vault": f.vault, "asset": v.asset,
+            asset = self.p.params.collateral(v.asset)
+            # the book the shares sit in: the asset's underlying (a spot delta), none for a vault over the
+            # settlement asset (rate x 1 USD, no delta)
+            book = "none (× 1 USD)" if asset.settlement else asset.underlying
+            out.append({"symbol": v.symbol, "uid": v.uid, "vault": f.vault, "asset": v.asset, "book": book,
                         "accepted_rate": str(from_wad(r0)), "accepted_age_seconds": max(now - t0, 0),
                         "live_rate": str(from_wad(live)), "cap": str(from_wad(cap)), "used_rate": str(from_wad(used)),
                         "headroom": float((cap - r0) / r0) if r0 else 0.0,

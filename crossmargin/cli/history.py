@@ -408,12 +408,15 @@ def _demo_accounts(params):
         if b.isolated:
             continue
         # an ERC-4626 share token counts as its asset at rate 1 here (the history has no share-rate series)
-        coll = {}
+        coll, cash = {}, float(b.deposits.get(settle, 0))
         for k, v in b.deposits.items():
             if k != settle:
                 k = next((sv.asset for sv in params.share_vaults if sv.symbol == k), k)
+                if k == settle:     # a USDC vault's shares: cash at rate 1
+                    cash += float(v)
+                    continue
                 coll[k] = coll.get(k, 0.0) + float(v)
-        acct = Account(cash=float(b.deposits.get(settle, 0)), collateral=coll)
+        acct = Account(cash=cash, collateral=coll)
         for name, size in b.trades:
             spec = params.market(name)
             u = spec.underlying

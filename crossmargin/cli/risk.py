@@ -39,9 +39,9 @@ def _emit(data: dict, as_json: bool) -> None:
             return f"{(float(r[key]) / r0 - 1) * 1e4:+.2f} bp" if r0 else "-"
 
         emit(data, False, table("ERC-4626 share collateral (r0: accepted rate, asset per share; live, cap, used vs r0)",
-                                ["token", "vault", "r0", "age h", "live", "cap", "used", "rise/day", "drop",
+                                ["token", "book", "vault", "r0", "age h", "live", "cap", "used", "rise/day", "drop",
                                  "status"],
-                                [[f"{r['symbol']}/{r['asset']}", r["vault"][:6] + "…" + r["vault"][-4:],
+                                [[f"{r['symbol']}/{r['asset']}", r["book"], r["vault"][:6] + "…" + r["vault"][-4:],
                                   r["accepted_rate"], f"{r['accepted_age_seconds'] / 3600:.1f}", bp(r, "live_rate"),
                                   bp(r, "cap"), bp(r, "used_rate"), r["max_rise_per_day"], r["max_drop"], r["status"]]
                                  for r in data["share_feeds"]]))

@@ -1,5 +1,5 @@
 """The demo's ERC-4626 share collateral (`[[share_vaults]]` of the demo parameters: a staked-ETH-like vault over
-WETH, deployed and listed by `crossmargin deploy`).
+WETH and a yield-bearing USDC vault, deployed and listed by `crossmargin deploy`).
 
     accrue(state, seconds)   the vault earns its `yield_per_day`: WETH minted into it (totalAssets is its balance),
                              so the live rate rises; the guard credits it within max_rise_per_day
@@ -62,7 +62,7 @@ def section(state) -> list[dict]:
 
 def lines(r: dict) -> list[str]:
     """The report's lines on the share collateral."""
-    return [f"{s['vault']} (ERC-4626 over {s['asset']}, yield {s['yield_per_day']:.2%}/day): live rate "
+    return [f"{s['vault']} (ERC-4626 over {s['asset']}, yield {s['yield_per_day'] * 100:.3g}%/day): live rate "
             f"{s['live_start']:.7f} → {s['live_end']:.7f}, accepted r0 {s['r0_start']:.7f} → {s['r0_end']:.7f} "
             f"({s['pokes']} pokes by the share-rate poker), used {s['used_end']:.7f}, {s['status_end']}"
             for s in r.get("share_collateral", [])]

@@ -6,8 +6,10 @@
 The share id is a price id only (asset price x guarded rate): the token is listed in the Vault linked to it, and
 the RiskEngine nets it into the asset's book (ETH for a vault of WETH: `set_collateral_risk` finds the asset through
 `OracleRouter.share_asset`) with the asset collateral's haircuts; it needs no vol, no RiskEngine underlying and no
-correlation row (TECH_SPEC "ERC-4626 shares netted into the asset's book"). Every admin call goes through the
-Timelock in one batch (one delay).
+correlation row (TECH_SPEC "ERC-4626 shares netted into the asset's book"). A vault over the settlement asset
+(`asset="USDC"`, a yield-bearing USDC vault) is priced rate x 1 USD (asset id SETTLEMENT_PRICE_ID) in no book, with
+haircuts of its own (TECH_SPEC "Yield-bearing USDC vaults"). Every admin call goes through the Timelock in one
+batch (one delay).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crossmargin.fuzz.world import CAP, World
+from crossmargin.model.params import SETTLEMENT_PRICE_ID
 from crossmargin.model.share_rate import ShareGuard, live_rate
 
 WAD = 10**18
@@ -33,15 +36,26 @@ class ShareVault:
 
 def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, offset: int = 0,
                      guard: ShareGuard | None = None, seed_assets: int = 0,
-                     asset_token=None, before_execute=None) -> ShareVault:
+                     asset_token=None, before_execute=None, haircuts: tuple[int, int, int, int] | None = None
+                     ) -> ShareVault:
     """Deploy a MockERC4626 of collateral `asset` (or of `asset_token`, a token priced at `asset`'s underlying),
     seed it with `seed_assets` (asset units, deposited by the admin: the listing needs a positive rate) and list
     it as collateral (`before_execute(vault)` runs once the Timelock delay has passed, before the listing is
-    executed: a front-runner). Returns the handle."""
+    executed: a front-runner). Returns the handle.
+
+    `asset` the settlement asset (USDC): a yield-bearing USDC vault, priced rate x 1 USD (asset id
+    SETTLEMENT_PRICE_ID) in no book; `haircuts` (base_mm, base_im, slope, depth_usd; WAD) are then required (the
+    settlement asset has none to lend it). Otherwise they default to the asset's."""
     guard = guard or w.params.share_guard
     o, a = w.params.onchain(), w.admin
     coll = next(c for c in o["collaterals"] if c["symbol"] == asset)
-    und = next(u for u in o["underlyings"] if u["id"] == coll["underlying_id"])
+    if coll["is_settlement"]:
+        if haircuts is None:
+            raise ValueError(f"share vault {symbol} over the settlement asset {asset}: give its haircuts")
+        asset_uid = SETTLEMENT_PRICE_ID
+    else:
+        asset_uid = next(u for u in o["underlyings"] if u["id"] == coll["underlying_id"])["id"]
+    haircuts = haircuts or (coll["haircut_base_mm"], coll["haircut_base_im"], coll["haircut_slope"], coll["depth_usd"])
     token = asset_token or w.tokens[asset]
     vault = w.backend.deploy("mocks/MockERC4626", f"Vault {symbol}", symbol, token.address, offset)
     if seed_assets:
@@ -51,11 +65,10 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     # the rate seen now (+1 %) bounds the accepted one: a pump between queue and execute is not accepted
     max_rate = max(1, live_rate(vault.convertToAssets(10 ** vault.decimals()), token.decimals())) * 101 // 100
     ops = [
-        w.propose(w.router, "set_share_feed", uid, vault.address, und["id"], guard.max_rise_per_day_wad,
+        w.propose(w.router, "set_share_feed", uid, vault.address, asset_uid, guard.max_rise_per_day_wad,
                   guard.max_drop_wad, max_rate),
         w.propose(w.vault, "list_asset", vault.address, uid, CAP, False),
-        w.propose(w.engine, "set_collateral_risk", vault.address, coll["haircut_base_mm"], coll["haircut_base_im"],
-                  coll["haircut_slope"], coll["depth_usd"]),
+        w.propose(w.engine, "set_collateral_risk", vault.address, *haircuts),
     ]
     w.warp(int(w.timelock.delay()) + 1)
     w.refresh_all()
@@ -64,7 +77,7 @@ def list_share_vault(w: World, symbol: str, asset: str = "WETH", uid: int = 10, 
     for op in ops:
         w.execute(op)
     w.tokens[symbol] = vault
-    return ShareVault(symbol, uid, vault, token, asset, und["id"], guard)
+    return ShareVault(symbol, uid, vault, token, asset, asset_uid, guard)
 
 
 def fresh(w: World, *vaults: ShareVault) -> None:

@@ -203,8 +203,9 @@ class World:
 
         self.markets = b.deploy("Markets", self.router.address)
         self.pricer = b.deploy("OptionPricer")
+        self.correlation_check = b.deploy("CorrelationCheck")
         self.engine = b.deploy("RiskEngine", self.vault.address, self.markets.address, self.router.address,
-                               self.vol.address)
+                               self.vol.address, self.correlation_check.address)
         self.clearing = b.deploy("Clearinghouse", self.vault.address, self.markets.address, self.engine.address)
         r = o["risk"]
         self.engine.set_bounds(tuple(tuple(r["bounds"][n]) for n in RISK_BOUNDS_ORDER), sender=a)

@@ -8,7 +8,9 @@ Glossary
     h_k           haircut of collateral k: min(1, base_k + slope_k · max(bal_k, D_k)·P_k / depth_k); IM and MM
                   bases; D_k the protocol-wide deposits of k (smoothed D_s for MM, max(D, D_s) for IM).
                   ERC-4626 share token (`MarketState.shares`): P_k = S_u · guarded rate in its asset's book,
-                  depth_k capped at SHARE_LIQUIDITY_FACTOR · liquidity · P_k (h = 1 without liquidity)
+                  depth_k capped at SHARE_LIQUIDITY_FACTOR · liquidity · P_k (h = 1 without liquidity).
+                  Unit collateral (`Collateral.unit`: shares of a vault over the settlement asset): P_k = the
+                  guarded rate (× 1 USD), the same haircut and cap, in no underlying's book (no delta)
     E             equity: cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i) + accrued funding
     s_u           shock size: clamp(z · σ_u · sqrt(H), shock_min, shock_max)
     grid          spot moves m = k/4 · s_u, k = -4..4, × vol {down, flat, up}: 27 scenarios per underlying
@@ -180,9 +182,12 @@ class Greeks:
 def collateral_price(collateral: Collateral, state: MarketState) -> float:
     """P_k: the index price of the underlying the collateral is linked to (the settlement asset is 1); an ERC-4626
     share token (in `state.shares`) is its asset's underlying price times the guarded rate (TECH_SPEC "ERC-4626
-    shares netted into the asset's book")."""
+    shares netted into the asset's book"). Unit collateral (shares of a vault over the settlement asset) is the
+    guarded rate times 1 USD, in no book."""
     if collateral.settlement:
         return 1.0
+    if collateral.unit:
+        return share_rate_of(collateral, state)
     return state.spot[collateral.underlying] * share_rate_of(collateral, state)
 
 
@@ -467,7 +472,7 @@ def underlyings_of(account: Account, params: Params) -> tuple[str, ...]:
     """The underlyings an account touches (positions and linked collateral), in `params.symbols` order."""
     account = account.resolved(params)
     touched = {p.spec.underlying for p in account.positions}
-    touched |= {params.collateral(k).underlying for k, bal in account.collateral.items() if bal}
+    touched |= {params.collateral(k).underlying for k, bal in account.collateral.items() if bal}   # unit: None
     return tuple(u for u in params.symbols if u in touched)
 
 

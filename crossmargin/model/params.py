@@ -62,6 +62,8 @@ def _vyper_constant(name: str) -> int:
 
 
 MAX_UNDERLYINGS = _vyper_constant("MAX_UNDERLYINGS")  # the RiskEngine lists at most this many
+# Price id of the settlement asset (1 USD, OK; OracleRouter): the asset id of an ERC-4626 vault over it (2**64 - 1).
+SETTLEMENT_PRICE_ID = _vyper_constant("SETTLEMENT_UID")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -162,7 +164,9 @@ class Collateral:
     symbol: str
     decimals: int                   # the token's ERC20 decimals (<= 18)
     settlement: bool = False        # the settlement asset (USDC): cash, no haircut
-    underlying: str | None = None   # linked underlying symbol (WETH -> ETH); None only for settlement
+    underlying: str | None = None   # linked underlying symbol (WETH -> ETH); None for settlement and unit collateral
+    unit: bool = False              # priced in the settlement unit (shares of an ERC-4626 vault over USDC): worth
+                                    # bal·rate·(1 - h) in equity, in no underlying's book (no delta, no vol)
     cap: float = 0.0                # deposit cap, token units (total over all accounts)
     haircut_base_mm: float = 0.0    # h = min(1, base + slope · value / depth), MM flavour
     haircut_base_im: float = 0.0    # IM flavour, >= base_mm
@@ -176,8 +180,13 @@ class Collateral:
         _check(self.haircut_base_im >= self.haircut_base_mm,
                f"{where}: haircut_base_im ({self.haircut_base_im}) must be >= haircut_base_mm ({self.haircut_base_mm})")
         _check(self.haircut_base_mm >= 0 and self.haircut_slope >= 0, f"{where}: haircuts must be >= 0")
-        if self.settlement:
-            _check(self.underlying is None, f"{where}: the settlement asset cannot be linked to an underlying")
+        if self.settlement or self.unit:
+            _check(not (self.settlement and self.unit), f"{where}: the settlement asset is not unit collateral")
+            _check(self.underlying is None, f"{where}: the settlement asset and unit collateral cannot be linked to "
+                   "an underlying")
+        if self.unit:
+            _check(self.depth_usd > 0, f"{where}: depth_usd must be > 0, got {self.depth_usd}")
+        elif self.settlement:
             _check(self.haircut_base_mm == self.haircut_base_im == self.haircut_slope == 0,
                    f"{where}: the settlement asset is cash and takes no haircut")
         else:
@@ -538,11 +547,17 @@ class ShareVaultSpec:
     through `crossmargin.fuzz.shares.list_share_vault` (share price id `uid`, guards from `[share_guard]`)."""
 
     symbol: str                  # the share token's symbol (<= 5 characters: the mock's limit)
-    asset: str                   # the vault's asset: a non-settlement collateral (its underlying prices the shares)
+    asset: str                   # the vault's asset: a non-settlement collateral (its underlying prices the shares),
+                                 # or the settlement asset (a yield-bearing USDC vault: unit collateral, its own haircuts)
     uid: int                     # the share price id (OracleRouter only: no vol, no RiskEngine underlying); not an underlying's id
     decimals_offset: int = 0     # share decimals - asset decimals (virtual shares); share decimals must be <= 18
     seed: float = 0.0            # asset units the deployer deposits before listing (the rate must be positive)
     yield_per_day: float = 0.0   # demo: the vault's rate grows this much per day (asset donated to the vault)
+    # a vault over the settlement asset only (the others take their asset's): h = min(1, base + slope·value / depth)
+    haircut_base_mm: float = 0.0
+    haircut_base_im: float = 0.0
+    haircut_slope: float = 0.0
+    depth_usd: float = 0.0
 
     def __post_init__(self) -> None:
         where = f"share vault {self.symbol}"
@@ -558,9 +573,19 @@ class ShareVaultSpec:
 
     def collateral(self, params: "Params") -> Collateral:
         """The share token as a `Collateral` (decimals; linked to the asset's underlying, the asset's haircuts):
-        what wallets, deposits and withdrawals need. The cap is the listing's (`fuzz.shares.CAP`: never binds)."""
+        what wallets, deposits and withdrawals need. The cap is the listing's (`fuzz.shares.CAP`: never binds).
+        Over the settlement asset: unit collateral (no underlying) with this entry's haircuts."""
         a = params.collateral(self.asset)
+        if a.settlement:
+            return Collateral(symbol=self.symbol, decimals=self.decimals(params), unit=True,
+                              haircut_base_mm=self.haircut_base_mm, haircut_base_im=self.haircut_base_im,
+                              haircut_slope=self.haircut_slope, depth_usd=self.depth_usd)
         return dataclasses.replace(a, symbol=self.symbol, decimals=self.decimals(params), cap=0.0)
+
+    def price_asset_id(self, params: "Params") -> int:
+        """The OracleRouter id of the asset's price: its underlying's, or SETTLEMENT_PRICE_ID (1 USD)."""
+        a = params.collateral(self.asset)
+        return SETTLEMENT_PRICE_ID if a.settlement else params.underlying(a.underlying).id
 
 
 LENDING_FIELDS = ("base_rate", "slope1", "slope2", "kink", "reserve_factor", "withdraw_cap", "hard_cap",
@@ -706,9 +731,13 @@ class Params:
         _check(len(set(share_ids)) == len(share_ids), f"[[share_vaults]]: duplicate uids {share_ids}")
         for v in self.share_vaults:
             _check(v.asset in coll, f"share vault {v.symbol}: unknown asset {v.asset!r}")
-            _check(not self.collateral(v.asset).settlement, f"share vault {v.symbol}: the asset must be a "
-                   "non-settlement collateral (the shares are priced S x rate and netted into its underlying's "
-                   "book; the settlement asset has none)")
+            haircuts = (v.haircut_base_mm, v.haircut_base_im, v.haircut_slope, v.depth_usd)
+            if self.collateral(v.asset).settlement:
+                # a vault over the settlement asset: priced rate x 1 USD, in no book, with haircuts of its own
+                v.collateral(self)
+            else:
+                _check(not any(haircuts), f"share vault {v.symbol}: haircuts are the asset's ({v.asset}); only a "
+                       "vault over the settlement asset sets its own")
             _check(v.symbol not in coll, f"share vault {v.symbol}: the symbol is a collateral's")
             _check(v.uid not in ids, f"share vault {v.symbol}: uid {v.uid} is an underlying's id")
             _check(v.decimals(self) <= 18, f"share vault {v.symbol}: share decimals above 18 (offset too large)")
@@ -783,7 +812,10 @@ class Params:
             "share_vaults": [
                 {"symbol": v.symbol, "asset": v.asset, "uid": v.uid, "decimals_offset": v.decimals_offset,
                  "decimals": v.decimals(self), "seed": to_units(v.seed, self.collateral(v.asset).decimals),
-                 "max_rise_per_day": self.share_guard.max_rise_per_day_wad, "max_drop": self.share_guard.max_drop_wad}
+                 "max_rise_per_day": self.share_guard.max_rise_per_day_wad, "max_drop": self.share_guard.max_drop_wad,
+                 "asset_uid": v.price_asset_id(self),
+                 **({k: to_wad(getattr(v, k)) for k in ("haircut_base_mm", "haircut_base_im", "haircut_slope",
+                                                         "depth_usd")} if v.depth_usd else {})}
                 for v in self.share_vaults
             ],
         }

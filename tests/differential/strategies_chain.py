@@ -290,8 +290,9 @@ class RiskWorld:
         self.vol = self.deploy("VolOracle")
         self.markets = self.deploy("mocks/MockMarkets")
         self.positions = self.deploy("mocks/MockPositions")
+        self.correlation_check = self.deploy("CorrelationCheck")
         self.engine = self.deploy("RiskEngine", self.vault.address, self.markets.address, self.router.address,
-                                  self.vol.address)
+                                  self.vol.address, self.correlation_check.address)
         self.pricer = self.deploy("OptionPricer")
         roles = {n: _role(n) for n in ("CLEARING_ROLE", "FEEDER_ROLE", "RISK_MANAGER_ROLE")}
         self.vault.grantRole(roles["CLEARING_ROLE"], self.clearing, sender=a)

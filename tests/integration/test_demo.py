@@ -58,7 +58,13 @@ def test_demo_short_path(report):
     # netted into ETH's book: the same book as cash-and-carry with its WETH in shares (rate 1 at the start) has its MM
     # (the share id as a book of its own, hedged through rho 0.99, gave 6,340 against 867)
     assert books["staked-ETH hedge"]["mm_start"] == pytest.approx(books["cash and carry"]["mm_start"], rel=1e-9)
-    (sh,) = report["share_collateral"]
+    sh, ush = report["share_collateral"]        # stETH, then the yield-bearing USDC vault (yUSD), as in demo.toml
+    # the staked-ETH book also holds yUSD shares: unit collateral in no book, so its MM is still cash-and-carry's
+    # (asserted above); the USDC vault's yield is credited within the guard
+    print(f"yUSD: live {ush['live_start']:.7f} -> {ush['live_end']:.7f}, r0 {ush['r0_start']:.7f} -> "
+          f"{ush['r0_end']:.7f}, {ush['pokes']} pokes")
+    assert ush["vault"] == "yUSD" and ush["asset"] == "USDC" and ush["status_end"] == "OK"
+    assert ush["live_end"] > ush["live_start"] and ush["r0_start"] <= ush["used_end"] <= ush["live_end"]
     shares = report["bots"]["shares"]
     print(f"stETH: live {sh['live_start']:.7f} -> {sh['live_end']:.7f}, r0 {sh['r0_start']:.7f} -> {sh['r0_end']:.7f}, "
           f"{sh['pokes']} pokes")

@@ -39,22 +39,24 @@ def test_never_pokes_a_dead_vault_and_degraded_only_when_told():
 
 def test_share_vaults_table():
     demo = load_params("demo")
-    (v,) = demo.share_vaults
+    v, y = demo.share_vaults
     assert (v.symbol, v.asset, v.uid, v.decimals(demo)) == ("stETH", "WETH", 10, 18)
+    assert (y.symbol, y.asset, y.uid, y.decimals(demo)) == ("yUSD", "USDC", 11, 6)   # a yield-bearing USDC vault
+    assert y.collateral(demo).unit and y.collateral(demo).haircut_base_mm == y.haircut_base_mm > 0
     c = v.collateral(demo)
     assert c.underlying == "ETH" and c.haircut_base_im == demo.collateral("WETH").haircut_base_im
     assert demo.onchain()["share_vaults"][0]["seed"] == 1000 * WAD
     assert load_params("default").share_vaults == ()
     doc = tomllib.loads((PARAMS_DIR / "demo.toml").read_text())
-    for change, match in (({"asset": "USDC"}, "non-settlement"), ({"decimals_offset": 1}, "above 18"),
+    for change, match in (({"asset": "USDC"}, "depth_usd must be > 0"), ({"decimals_offset": 1}, "above 18"),
                           ({"uid": 1}, "underlying's id"), ({"symbol": "WETH"}, "collateral's"),
                           ({"asset": "DAI"}, "unknown asset"), ({"yield": 0.1}, "unknown key")):
         bad = dict(doc, share_vaults=[{**doc["share_vaults"][0], **change}])
         with pytest.raises(ValueError, match=match):
             params_from_dict(bad)
-    two = dict(doc, share_vaults=doc["share_vaults"] + [{**doc["share_vaults"][0], "symbol": "xETH", "uid": 11}])
-    assert [v.uid for v in params_from_dict(two).share_vaults] == [10, 11]   # netted: no matrix row, any number
-    for change, match in (({"symbol": "xETH"}, "duplicate uids"), ({"uid": 11}, "duplicate symbols")):
+    two = dict(doc, share_vaults=doc["share_vaults"] + [{**doc["share_vaults"][0], "symbol": "xETH", "uid": 12}])
+    assert [v.uid for v in params_from_dict(two).share_vaults] == [10, 11, 12]   # netted: no matrix row, any number
+    for change, match in (({"symbol": "xETH"}, "duplicate uids"), ({"uid": 12}, "duplicate symbols")):
         with pytest.raises(ValueError, match=match):
             params_from_dict(dict(doc, share_vaults=doc["share_vaults"] + [{**doc["share_vaults"][0], **change}]))
 

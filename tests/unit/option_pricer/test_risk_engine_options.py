@@ -56,7 +56,7 @@ def assert_matches_model(world, account: Account, state: MarketState, portfolio=
 
 def _engine_without_pricer(world):
     engine = world.deploy("RiskEngine", world.vault.address, world.markets.address, world.router.address,
-                          world.vol.address)
+                          world.vol.address, world.correlation_check.address)
     setup = engine_setup(P)
     engine.set_positions(world.positions.address, sender=world.admin)
     engine.set_bounds(setup.bounds, sender=world.admin)

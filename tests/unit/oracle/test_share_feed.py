@@ -85,3 +85,44 @@ def test_ids_checked(env):
         router.set_share_feed(0, vault.address, 1, RISE, DROP, WAD, sender=w.admin)
     with pytest.raises(RevmRevert, match=E["ID_TOO_LARGE"]):
         router.set_share_feed(2**64, vault.address, 1, RISE, DROP, WAD, sender=w.admin)
+    with pytest.raises(RevmRevert, match=E["ID_TOO_LARGE"]):     # the settlement unit's id is no share id
+        router.set_share_feed(SETTLEMENT, vault.address, 1, RISE, DROP, WAD, sender=w.admin)
+
+
+# ---- a vault over the settlement asset (a yield-bearing USDC vault): asset id SETTLEMENT_UID, price 1 USD, OK
+
+
+SETTLEMENT = 2**64 - 1
+
+
+def test_settlement_unit_is_built_in(env):
+    w, router, feed, vault = env
+    from crossmargin.model.params import SETTLEMENT_PRICE_ID
+
+    assert SETTLEMENT_PRICE_ID == SETTLEMENT
+    assert tuple(router.prices(SETTLEMENT)) == (WAD, 0, 0) and tuple(router.price(SETTLEMENT)) == (WAD, 0)
+    with pytest.raises(RevmRevert, match=E["FEED_EXISTS"]):          # nobody can feed the unit
+        router.set_feed(SETTLEMENT, feed.address, "0x" + "00" * 20, 3600, 0, 0, sender=w.admin)
+
+
+def test_usdc_vault_priced_at_its_guarded_rate(env):
+    w, router, feed, vault = env
+    a, keeper = w.admin, w.traders[0].address
+    usdc = w.tokens["USDC"]
+    yusd = w.backend.deploy("mocks/MockERC4626", "Vault yUSD", "yUSD", usdc.address, 0)
+    usdc.mint(a, 1_000_000 * 10**6, sender=a)
+    usdc.approve(yusd.address, 1_000_000 * 10**6, sender=a)
+    yusd.deposit(1_000_000 * 10**6, a, sender=a)
+    router.set_share_feed(11, yusd.address, SETTLEMENT, RISE, DROP, 2 * WAD, sender=a)
+    assert router.share_asset(11) == SETTLEMENT
+    assert tuple(router.share_feed_of(11))[1:4] == (SETTLEMENT, 6, 6)
+    assert tuple(router.prices(11)) == (WAD, 0, 0)
+    usdc.mint(yusd.address, 1_000_000 * 10**6, sender=a)              # a donation: live 2.0, credited r0
+    assert tuple(router.prices(11)) == (WAD, 0, 0)
+    w.warp(DAY)
+    assert tuple(router.prices(11)) == (WAD + RISE, 0, 0), "a day's rise, no asset feed to go stale"
+    router.update_share_rate(11, sender=keeper)
+    yusd.lose(yusd.totalAssets() * 6 // 10, sender=a)                # live 0.8: DEGRADED until accepted
+    assert tuple(router.prices(11))[1:] == (0, 1)
+    rate, status, liquidity = router.share_state(11, a)
+    assert status == 1 and rate == router.share_rate(11)[0] and liquidity == 1_000_000 * WAD

@@ -45,7 +45,7 @@ def setup():
 def fresh_engine(world):
     """A RiskEngine over the world's sources with nothing configured (deployer = admin)."""
     return world.deploy("RiskEngine", world.vault.address, world.markets.address, world.router.address,
-                        world.vol.address)
+                        world.vol.address, world.correlation_check.address)
 
 
 @pytest.fixture

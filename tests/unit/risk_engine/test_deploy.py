@@ -6,9 +6,10 @@ import pytest
 from tests.unit.risk_engine.conftest import ZERO
 
 
-@pytest.mark.parametrize("which", range(4))
+@pytest.mark.parametrize("which", range(5))
 def test_constructor_rejects_empty_addresses(world, which, errors):
-    args = [world.vault.address, world.markets.address, world.router.address, world.vol.address]
+    args = [world.vault.address, world.markets.address, world.router.address, world.vol.address,
+            world.correlation_check.address]
     args[which] = ZERO
     with boa.reverts(errors.EMPTY_ADDRESS):
         world.deploy("RiskEngine", *args)
@@ -19,6 +20,7 @@ def test_constructor_stores_sources_and_admin(world, fresh_engine, roles):
     assert fresh_engine.markets() == world.markets.address
     assert fresh_engine.router() == world.router.address
     assert fresh_engine.vol_oracle() == world.vol.address
+    assert fresh_engine.correlation_check() == world.correlation_check.address
     assert fresh_engine.hasRole(b"\x00" * 32, world.admin)
     assert fresh_engine.RISK_MANAGER_ROLE() == roles.RISK_MANAGER
     assert fresh_engine._storage._positions.get() == ZERO      # no view (bytes): the PositionsSet event tells
@@ -59,7 +61,7 @@ def test_engine_is_the_vault_margin_checker(world):
 
 def test_runtime_fits_eip170(world):
     """EIP-170 applies to the deployed code: the runtime plus the immutables Vyper appends to it at deploy time
-    (RiskEngine's four addresses are 128 bytes beyond `runtime_size`)."""
+    (RiskEngine's five addresses are 160 bytes beyond `runtime_size`)."""
     import boa
 
     from crossmargin.chain.artifacts import artifact

@@ -69,3 +69,29 @@ def test_rejects_zero_depth(world, engine, errors):
 
 def test_unconfigured_token_reads_zero(world, engine):
     assert tuple(engine.collateral_risk(world.tokens["USDC"].address)) == (0, 0, 0, 0, 0)
+
+
+def test_vault_over_the_settlement_asset_is_book_less(world, engine, last_event):
+    """A yield-bearing USDC vault: its share id's asset is SETTLEMENT_UID (no underlying is listed there), so the
+    listing needs no book; the token is priced at its share id (rate x 1 USD), in no book."""
+    a = world.admin
+    usdc = world.tokens["USDC"]
+    yusd = world.deploy("mocks/MockERC4626", "Vault yUSD", "yUSD", usdc.address, 0)
+    usdc.mint(a, 10**12, sender=a)
+    usdc.approve(yusd.address, 10**12, sender=a)
+    yusd.deposit(10**12, a, sender=a)
+    world.router.set_share_feed(11, yusd.address, 2**64 - 1, WAD // 1000, WAD // 20, 2 * WAD, sender=a)
+    world.vault.list_asset(yusd.address, 11, 10**30, False, sender=a)
+    engine.set_collateral_risk(yusd.address, *ARGS, sender=a)
+    log = last_event(engine, "CollateralRiskSet")
+    assert (log.token, log.underlying) == (yusd.address, 2**64 - 1)     # its "book": the settlement unit (none)
+    assert tuple(engine.collateral_risk(yusd.address)) == (11, *ARGS)   # priced at the share id
+
+
+def test_plain_token_linked_to_the_settlement_unit_refused(world, engine, errors):
+    """A plain token the Vault links to SETTLEMENT_UID (no share feed) would count 1 USD per token with no oracle
+    (a stablecoin's depeg unseen): only a vault over the settlement asset may sit in no book."""
+    token = world.deploy("mocks/MockERC20", "Mock USDX", "USDX", 6)
+    world.vault.list_asset(token.address, 2**64 - 1, 10**30, False, sender=world.admin)
+    with boa.reverts(errors.UNKNOWN_UNDERLYING):
+        engine.set_collateral_risk(token.address, *ARGS, sender=world.admin)

@@ -61,7 +61,7 @@ def engines(world):
     out = {}
     for n in range(1, 9):
         e = world.deploy("RiskEngine", world.vault.address, world.markets.address, world.router.address,
-                         world.vol.address)
+                         world.vol.address, world.correlation_check.address)
         e.set_bounds(setup.bounds, sender=world.admin)
         for uid in range(1, n + 1):
             e.set_underlying(uid, 10**6 * WAD, setup.underlyings[0][2], sender=world.admin)

@@ -27,7 +27,8 @@ def e2e(world, roles):
     a = world.admin
     world.set_market(MarketState.from_params(P))   # fresh feeds and vols at the reference prices
     markets = world.deploy("Markets", world.router.address)
-    engine = world.deploy("RiskEngine", world.vault.address, markets.address, world.router.address, world.vol.address)
+    engine = world.deploy("RiskEngine", world.vault.address, markets.address, world.router.address, world.vol.address,
+                          world.correlation_check.address)
     ch = world.deploy("Clearinghouse", world.vault.address, markets.address, engine.address)
     markets.grantRole(roles.CLEARING, ch.address, sender=a)
     world.vault.grantRole(roles.CLEARING, ch.address, sender=a)

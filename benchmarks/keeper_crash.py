@@ -1,6 +1,6 @@
 """Keepers under a real crash: N leveraged accounts, ETH -30 % then -15 %, 2 s blocks of 30M gas, keepers as processes.
 
-    python -m benchmarks.keeper_crash [--accounts 500 2000] [--runs single,all3,sharded3,kill] [--json]
+    python -m benchmarks.keeper_crash [--accounts 500 2000] [--runs single,all3,sharded3,kill] [--params FILE] [--json]
 
 Scenario (issue 18): a standalone anvil, the protocol deployed, `N` trader accounts with 10,000 USDC each, long
 at a gross leverage spread over 0.5x-5x (ETH-PERP; every third also 0.05 BTC-PERP out of its ETH leg), bought from three maker
@@ -306,6 +306,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--runs-large", default="sharded3", help="runs at the largest N (others only at the smallest)")
     ap.add_argument("--gap", type=int, default=30, help="blocks between the two crashes")
     ap.add_argument("--tail", type=int, default=32, help="blocks after the second crash")
+    ap.add_argument("--params", default="default", help="parameter set deployed: a name or a TOML path (a file "
+                    "that `extends = \"default\"` and sets e.g. [liquidation] auction_seconds)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the keepers' JSON lines here")
     ap.add_argument("--table", type=Path, default=None, help="only print the table of the runs in this file "
@@ -321,7 +323,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        node = deploy_chain(folder)
+        node = deploy_chain(folder, args.params)
         try:
             bench = Crash(node, folder)
             for n in sizes:

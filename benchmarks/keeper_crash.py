@@ -249,6 +249,10 @@ class Crash:
                 d_bids.append(d)
                 if d > d_start + 1e-4:
                     waited += value  # bid after waiting for the discount: a faster ramp overshoots on these
+        # escalated bids (issue 18): their rewards, and who paid them (the owners' proceeds first, then the fund)
+        esc = [log["args"] for log in liq.events.EscalatedBid().get_logs(from_block=crash1, to_block=end)]
+        esc_sum = {k: round(sum(int(e[k]) for e in esc) / WAD) for k in ("reward", "owner_paid", "fund_paid",
+                                                                          "socialized")}
         loops, txs, sends, skips, stopped = [], [], [], [], []
         for log in logs:
             recs = _lines(log, None)
@@ -290,6 +294,7 @@ class Crash:
             "later_need_p50": pct(need, 0.5), "later_need_max": max(need, default=None), "left_other_accounts": others,
             "discount_paid": round(paid), "bid_d_p50": pct(d_bids, 0.5), "bid_d_p90": pct(d_bids, 0.9),
             "bids_waited_value": round(waited), "ramp": [d_start, d_max, ramp_s],
+            "escalation_delay": int(lp[9]), "escalated": len(esc), "escalation": esc_sum,
             "errors": sum(s.get("errors", 0) for s in stopped),
         }
 
@@ -374,6 +379,12 @@ def _print(results: list[dict]) -> None:
                  "loop p95 < 2 s": (r["loop_p95"] or 0) < 2000}
         print(f"{r['accounts']:,} {r['run']}: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in marks.items())
               + f"; left open: {r['left']} (first {r['left_accounts']})")
+        if r.get("ramp") and r.get("escalation") is not None:
+            e = r["escalation"]
+            print(f"  ramp {r['ramp'][2]} s, escalation delay {r['escalation_delay']} s: discount paid by owners "
+                  f"{r['discount_paid']:,} USD (bids' d p50 {100 * r['bid_d_p50']:.2f} %, p90 {100 * r['bid_d_p90']:.2f} %); "
+                  f"{r['escalated']} escalated bids, rewards {e['reward']:,} USD (owners {e['owner_paid']:,}, fund "
+                  f"{e['fund_paid']:,}, socialised {e['socialized']:,})")
         if r.get("later_need_max") is not None and r.get("ramp"):
             print("  " + _ramp_note(r))
 

@@ -420,7 +420,7 @@ class LiquidationParams:
     # also earns a reward growing linearly over auction_seconds up to escalation_reward·MM, paid out of the
     # owner's proceeds at d(t) first, then by the insurance fund, then socialised. Bounds: delay in [0, 86400],
     # reward in [0, 0.5].
-    escalation_delay: int = 900
+    escalation_delay: int = 0
     escalation_reward: float = 0.3
 
     def __post_init__(self) -> None:
@@ -441,9 +441,9 @@ class LiquidationParams:
     @classmethod
     def defaults(cls) -> LiquidationParams:
         """The values of default.toml (used when a parameter set has no `[liquidation]` table)."""
-        return cls(discount_start=0.05, discount_max=0.3, auction_seconds=900, flag_fee_rate=0.005,
+        return cls(discount_start=0.05, discount_max=0.3, auction_seconds=60, flag_fee_rate=0.005,
                    flag_fee_cap=500.0, fund_fee_rate=0.01, min_partial_mm=1000.0, full_close_health=0.5,
-                   max_age_seconds=3600, escalation_delay=900, escalation_reward=0.3)
+                   max_age_seconds=3600, escalation_delay=0, escalation_reward=0.3)
 
     def discount(self, seconds: float) -> float:
         """d(t) = min(d_max, d_start + (d_max - d_start) · t / T)."""

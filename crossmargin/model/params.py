@@ -399,7 +399,8 @@ class ScenarioParams:
 @dataclass(frozen=True)
 class LiquidationParams:
     """Dutch auctions of under-margined portfolios (TECH_SPEC "Liquidation"); every key is required in a
-    `[liquidation]` table. Reference: Derive mainnet's auctions (discount 5 % -> 30 % over 15 minutes) and
+    `[liquidation]` table. Reference: Derive mainnet's auctions (discount 5 % -> 30 % over 15 minutes; ours over
+    180 s by default, sized to 2 s blocks: issue 18) and
     Aave's close factor (whole positions when small or deep under water)."""
 
     discount_start: float       # d(0): discount on the mark value when the auction opens
@@ -441,7 +442,7 @@ class LiquidationParams:
     @classmethod
     def defaults(cls) -> LiquidationParams:
         """The values of default.toml (used when a parameter set has no `[liquidation]` table)."""
-        return cls(discount_start=0.05, discount_max=0.3, auction_seconds=60, flag_fee_rate=0.005,
+        return cls(discount_start=0.05, discount_max=0.3, auction_seconds=180, flag_fee_rate=0.005,
                    flag_fee_cap=500.0, fund_fee_rate=0.01, min_partial_mm=1000.0, full_close_health=0.5,
                    max_age_seconds=3600, escalation_delay=0, escalation_reward=0.3)
 

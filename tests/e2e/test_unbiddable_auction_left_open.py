@@ -10,9 +10,10 @@ Now the auction escalates: once it has run unbid for `escalation_delay` since it
 sliver (0 < V < escalation_reward·MM) also earns a reward ramping over T up to escalation_reward·MM, paid out of
 the owner's proceeds at d(t) first, then by the insurance fund (then the loss index). A keeper bids as soon as the
 reward covers its unwind cost; the owner never receives more than a full bid at d(t) would have paid it.
-Before the escalation: liquidatable after two auction lives (7,200 s); with the default parameters (T = 60 s,
-delay 0): cleared 20 s after the start, the reward (2,537 USD, a third of its cap) then covering the 2,655 USD
-unwind with V·d; the owner's proceeds paid 1,176 of it, the fund 1,360.
+Before the escalation: liquidatable after two auction lives (7,200 s); with the escalation counted from the
+ramp's end, at these parameters: cleared at 234 s; now (default T = 180 s, delay 0): cleared 60 s after the start,
+the reward (2,537 USD, a third of its cap) then covering the 2,655 USD unwind with V·d; the owner's proceeds paid
+1,176 of it, the fund 1,360.
 """
 
 from __future__ import annotations

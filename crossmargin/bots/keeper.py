@@ -762,13 +762,13 @@ class Keeper(AccountBot):
             self._ramp = (int(d0), int(d1), max(1, int(t)))
         d0, d1, t = self._ramp
         auction = self.liq.last_auction.get(h.account)
-        if auction is None:
-            return 30
+        start = auction.start if auction is not None else now   # unknown: as if its ramp had just begun
         base = quote.value if quote.value > 0 else h.mm
 
         def gross(at: float) -> float:   # WAD USD: what waiting until `at` adds is gross(at) - gross(now)
-            d = d0 + (d1 - d0) * min(max(at - auction.start, 0), t) / t
-            return base * d / WAD + self.liq.reward_at(h.account, auction, h.mm, quote.value, at)
+            d = d0 + (d1 - d0) * min(max(at - start, 0), t) / t
+            reward = self.liq.reward_at(h.account, auction, h.mm, quote.value, at) if auction is not None else 0.0
+            return base * d / WAD + reward
 
         g0, need = gross(now), max(deficit_usd, 0.0) * WAD
         for k in range(1, 31):

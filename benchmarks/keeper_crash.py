@@ -232,7 +232,7 @@ class Crash:
             elif v * d_max < UNWIND * notional:
                 never += 1          # no discount ever pays the unwind
             elif v * d_now < UNWIND * notional:
-                later += 1          # worth a bid once the discount has grown (the ramp is 900 s, 450 blocks)
+                later += 1          # worth a bid once the discount has grown (over the ramp `ramp_s`)
                 start = liq.functions.auction(a).call()[0]
                 t_crash = ts1 if start < ts2 else ts2
                 d_req = UNWIND * notional / v

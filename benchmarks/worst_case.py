@@ -164,7 +164,7 @@ def rows() -> list[dict]:
     # an escalated bid (issue 18): a sliver (0 < V < escalation_reward·MM: E_mm = 0.24·MM gives V ≈ 0.26·MM here) left
     # unbid past the escalation delay (counted from the start); the bid skips the proof and re-evaluates the account
     # after it. DEGRADED, V is the larger valuation (≈ 0.30·MM here): the account becomes a sliver only as its MM
-    # grows with time (630 s here), so the wait goes on in 5-minute steps until it escalates
+    # grows with time (390 s after the start here), so the wait goes on in 5-minute steps until it escalates
     for label, degraded in (("OK", False), ("DEGRADED", True)):
         victim = w.victim(0.24)
         keeper = next(w.bench.spare)

@@ -35,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 WAD = 10**18
 
 
-def deploy_chain(folder: Path):
-    """Anvil (large blocks while populating) and the protocol; retried on a fresh chain (see bots_world)."""
+def deploy_chain(folder: Path, params: str | Path = "default"):
+    """Anvil (large blocks while populating) and the protocol with the parameter set `params` (a name or a TOML
+    path, see `load_params`); retried on a fresh chain (see bots_world)."""
     from crossmargin.chain.deploy import deploy
     from crossmargin.chain.node import Anvil
     from crossmargin.chain.session import connect
@@ -48,12 +49,25 @@ def deploy_chain(folder: Path):
         node = Anvil(extra_args=["--gas-limit", "3000000000"]).start()
         try:
             with connect(node.uri) as session:
-                deploy(session, load_params("default"), fresh=True)
+                deploy(session, _params(params), fresh=True)
             return node
         except Exception:  # noqa: BLE001 - unpadded deploy gas estimate: retry on a fresh chain
             node.kill()
             if attempt == 2:
                 raise
+
+
+def _params(name_or_path: str | Path):
+    """The parameter set; a file's set is named by its absolute path, so the deployment manifest (and every bot
+    that reads it, keeper processes included) reloads the same file."""
+    import dataclasses
+
+    from crossmargin.model.params import load_params
+
+    p = load_params(name_or_path)
+    if Path(name_or_path).is_file():
+        p = dataclasses.replace(p, name=str(Path(name_or_path).resolve()))
+    return p
 
 
 class Bench:

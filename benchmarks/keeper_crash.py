@@ -1,6 +1,6 @@
 """Keepers under a real crash: N leveraged accounts, ETH -30 % then -15 %, 2 s blocks of 30M gas, keepers as processes.
 
-    python -m benchmarks.keeper_crash [--accounts 500 2000] [--runs single,all3,sharded3,kill] [--json]
+    python -m benchmarks.keeper_crash [--accounts 500 2000] [--runs single,all3,sharded3,kill] [--params FILE] [--json]
 
 Scenario (issue 18): a standalone anvil, the protocol deployed, `N` trader accounts with 10,000 USDC each, long
 at a gross leverage spread over 0.5x-5x (ETH-PERP; every third also 0.05 BTC-PERP out of its ETH leg), bought from three maker
@@ -232,7 +232,7 @@ class Crash:
             elif v * d_max < UNWIND * notional:
                 never += 1          # no discount ever pays the unwind
             elif v * d_now < UNWIND * notional:
-                later += 1          # worth a bid once the discount has grown (the ramp is 900 s, 450 blocks)
+                later += 1          # worth a bid once the discount has grown (over the ramp `ramp_s`)
                 start = liq.functions.auction(a).call()[0]
                 t_crash = ts1 if start < ts2 else ts2
                 d_req = UNWIND * notional / v
@@ -249,6 +249,10 @@ class Crash:
                 d_bids.append(d)
                 if d > d_start + 1e-4:
                     waited += value  # bid after waiting for the discount: a faster ramp overshoots on these
+        # escalated bids (issue 18): their rewards, and who paid them (the owners' proceeds first, then the fund)
+        esc = [log["args"] for log in liq.events.EscalatedBid().get_logs(from_block=crash1, to_block=end)]
+        esc_sum = {k: round(sum(int(e[k]) for e in esc) / WAD) for k in ("reward", "owner_paid", "fund_paid",
+                                                                          "socialized")}
         loops, txs, sends, skips, stopped = [], [], [], [], []
         for log in logs:
             recs = _lines(log, None)
@@ -290,6 +294,7 @@ class Crash:
             "later_need_p50": pct(need, 0.5), "later_need_max": max(need, default=None), "left_other_accounts": others,
             "discount_paid": round(paid), "bid_d_p50": pct(d_bids, 0.5), "bid_d_p90": pct(d_bids, 0.9),
             "bids_waited_value": round(waited), "ramp": [d_start, d_max, ramp_s],
+            "escalation_delay": int(lp[9]), "escalated": len(esc), "escalation": esc_sum,
             "errors": sum(s.get("errors", 0) for s in stopped),
         }
 
@@ -306,6 +311,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--runs-large", default="sharded3", help="runs at the largest N (others only at the smallest)")
     ap.add_argument("--gap", type=int, default=30, help="blocks between the two crashes")
     ap.add_argument("--tail", type=int, default=32, help="blocks after the second crash")
+    ap.add_argument("--params", default="default", help="parameter set deployed: a name or a TOML path (a file "
+                    "that `extends = \"default\"` and sets e.g. [liquidation] auction_seconds)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the keepers' JSON lines here")
     ap.add_argument("--table", type=Path, default=None, help="only print the table of the runs in this file "
@@ -321,7 +328,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        node = deploy_chain(folder)
+        node = deploy_chain(folder, args.params)
         try:
             bench = Crash(node, folder)
             for n in sizes:
@@ -372,6 +379,12 @@ def _print(results: list[dict]) -> None:
                  "loop p95 < 2 s": (r["loop_p95"] or 0) < 2000}
         print(f"{r['accounts']:,} {r['run']}: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in marks.items())
               + f"; left open: {r['left']} (first {r['left_accounts']})")
+        if r.get("ramp") and r.get("escalation") is not None:
+            e = r["escalation"]
+            print(f"  ramp {r['ramp'][2]} s, escalation delay {r['escalation_delay']} s: discount paid by owners "
+                  f"{r['discount_paid']:,} USD (bids' d p50 {100 * r['bid_d_p50']:.2f} %, p90 {100 * r['bid_d_p90']:.2f} %); "
+                  f"{r['escalated']} escalated bids, rewards {e['reward']:,} USD (owners {e['owner_paid']:,}, fund "
+                  f"{e['fund_paid']:,}, socialised {e['socialized']:,})")
         if r.get("later_need_max") is not None and r.get("ramp"):
             print("  " + _ramp_note(r))
 

@@ -19,7 +19,7 @@ Rows (titanoboa gas meter, cold access sets before each transaction, intrinsic g
 margin view (`RiskEngine.margin` as an eth_call), `start_auction` and bids — partial (health just below MM:
 the fraction cap binds) and full (deep under water: E_mm <= full_close_health·MM) — at OK prices and at DEGRADED
 prices (every secondary feed off the primary by more than the allowed deviation, the account liquidatable at
-both), escalated full bids (a sliver left at d_max past `escalation_delay`: no proof, the account re-evaluated),
+both), escalated full bids (a sliver left unbid past `escalation_delay`: no proof, the account re-evaluated),
 and a reducing fill (the account below IM sells one leg back to the maker: the Clearinghouse evaluates both
 sides).
 """
@@ -162,7 +162,9 @@ def rows() -> list[dict]:
             w.degrade(False)
 
     # an escalated bid (issue 18): a sliver (0 < V < escalation_reward·MM: E_mm = 0.24·MM gives V ≈ 0.26·MM here) left
-    # at d_max past the escalation delay; the bid skips the proof and re-evaluates the account after it
+    # unbid past the escalation delay (counted from the start); the bid skips the proof and re-evaluates the account
+    # after it. DEGRADED, V is the larger valuation (≈ 0.30·MM here): the account becomes a sliver only as its MM
+    # grows with time (390 s after the start here), so the wait goes on in 5-minute steps until it escalates
     for label, degraded in (("OK", False), ("DEGRADED", True)):
         victim = w.victim(0.24)
         keeper = next(w.bench.spare)
@@ -170,13 +172,19 @@ def rows() -> list[dict]:
         w.degrade(degraded)
         liq.start_auction(victim, keeper.account, sender=keeper.address)
         p = liq.auction_params(victim)
-        boa.env.time_travel(seconds=p[2] + p[9] + p[2] // 2)   # the ramp, the delay, half the reward ramp
-        w.degrade(degraded)                                     # fresh rounds after the wait
+        waited = p[9] + p[2] // 2                       # the delay, half the reward ramp
+        boa.env.time_travel(seconds=waited)
+        w.degrade(degraded)                             # fresh rounds after the wait
+        while not liq.escalation(victim)[0] and waited + 300 <= p[8]:
+            boa.env.time_travel(seconds=300)
+            waited += 300
+            w.degrade(degraded)
         escalated, reward = liq.escalation(victim)
-        assert escalated, "the victim is not a sliver: lower its health"
+        assert escalated, (f"the victim is not a sliver ({label}): V {liq.mark_value(victim) / WAD:,.0f}, "
+                           f"MM {world.margin(victim)[3] / WAD:,.0f}; lower its health")
         payment, _ = liq.quote(victim, WAD)
         bid = _gas(liq.bid, victim, keeper.account, WAD, payment, sender=keeper.address)
-        add(f"bid, {label}, escalated", bid, f"reward {reward / WAD:,.0f} USD")
+        add(f"bid, {label}, escalated", bid, f"reward {reward / WAD:,.0f} USD, {waited:,} s after the start")
         w.degrade(False)
 
     # a reducing fill: the account below IM (above MM) sells half of a linear leg back, at the index, to the maker

@@ -143,7 +143,7 @@ struct LiquidationParams:
     min_partial_mm: uint256      # accounts with MM at or below this may be taken whole (WAD USD)
     full_close_health: uint256   # E_mm / MM at or below which the whole portfolio may be taken
     max_age_seconds: uint256     # an auction takes bids for this long after its (re)start, then expires
-    escalation_delay: uint256    # seconds at d_max (after the ramp T) before an unbid auction escalates
+    escalation_delay: uint256    # seconds after its (re)start before an unbid auction escalates
     escalation_reward: uint256   # cap of an escalated full bid's reward, fraction of MM (reached T after escalating)
 
 
@@ -200,8 +200,8 @@ router: public(immutable(IOracleRouter))
 # @dev Auction per account, packed in one word: start (bits 0-63) | insolvent << 64 | active << 65 |
 #      holds << 66 | expiry << 67 (64 bits) | version << 131 (64 bits).
 _auctions: HashMap[uint256, uint256]
-# @dev Parameter sets by version, four words each (a bid reads the first two: 2 cold slots instead of 11; the
-#      fourth only once its auction's ramp is over):
+# @dev Parameter sets by version, four words each (a bid reads the first two: 2 cold slots instead of 11; a
+#      full bid on a solvent account also the fourth, for its escalation):
 #      [discount_start | discount_max << 64 | auction_seconds << 128 | flag_fee_rate << 192,
 #       fund_fee_rate | full_close_health << 64 | min_partial_mm << 128, flag_fee_cap | max_age_seconds << 128,
 #       escalation_delay | escalation_reward << 64].
@@ -259,8 +259,8 @@ event BadDebt:
     absorbed: uint256
 
 
-# @dev Emitted by an escalated bid (issue 18): the bidder took the whole portfolio of an auction left unbid at
-# d_max and earned `reward` = `owner_paid` (out of the account's proceeds) + `fund_paid` + `socialized`, of which
+# @dev Emitted by an escalated bid (issue 18): the bidder took the whole portfolio of an auction left unbid for
+# escalation_delay and earned `reward` = `owner_paid` (out of the account's proceeds) + `fund_paid` + `socialized`, of which
 # the loss index absorbed `absorbed`.
 event EscalatedBid:
     account: indexed(uint256)
@@ -418,12 +418,12 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
          above IM (at both prices when DEGRADED). The discount schedule and fees
          are the auction's own (its parameter version). Closes the auction once
          the account is no longer below MM.
-         Escalated (issue 18: the auction sat at d_max for `escalation_delay`
-         unbid, 0 < V < escalation_reward·MM, `_fraction` >= 1): the bidder takes everything at
-         d_max plus a reward R = escalation_reward·MM·min(1, t_e / T) (t_e the
+         Escalated (issue 18: the auction ran `escalation_delay` since its
+         (re)start unbid, 0 < V < escalation_reward·MM, `_fraction` >= 1): the bidder takes everything at
+         d(t) plus a reward R = escalation_reward·MM·min(1, t_e / T) (t_e the
          seconds since it escalated), paid out of the account's proceeds
-         V·(1 - d_max - r) first, then by the fund, then by the loss index
-         (`_escalated_bid`); the owner never gets more than a full bid at d_max.
+         V·(1 - d - r) first, then by the fund, then by the loss index
+         (`_escalated_bid`); the owner never gets more than a full bid at d(t).
     @param _account Account in auction.
     @param _bidder_account Bidder's account (cross margin, not reserved).
     @param _fraction Fraction wanted (WAD); more than the cap takes the cap.
@@ -453,8 +453,8 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     escalated: bool = False
     reward: uint256 = 0
     # dev: only a full bid on a solvent sliver (V < escalation_reward·MM) escalates: a larger V is worth a bid
-    # at d_max, and its owner keeps the d_max floor however late (`_reward`)
-    if v.value > 0 and _fraction >= constants.WAD and block.timestamp > auction.start + p.auction_seconds:
+    # at d_max, and its owner keeps the d(t) floor however late (`_reward`)
+    if v.value > 0 and _fraction >= constants.WAD:
         escalated, reward = self._reward(auction, p.auction_seconds, pre.mm, convert(v.value, uint256))
     if escalated:
         payment = self._escalated_bid(_account, _bidder_account, v, d, p, reward)
@@ -595,8 +595,8 @@ def discount(_account: uint256) -> uint256:
 @view
 def escalation(_account: uint256) -> (bool, uint256):
     """
-    @notice Whether a full bid on an account's live auction is escalated now (unbid at d_max for
-            `escalation_delay`, its mark value 0 < V < escalation_reward·MM: see `bid`) and the reward it earns.
+    @notice Whether a full bid on an account's live auction is escalated now (unbid for `escalation_delay`
+            since its (re)start, its mark value 0 < V < escalation_reward·MM: see `bid`) and the reward it earns.
     @dev Reverts on stale prices (as `quote`).
     @param _account Account id.
     @return (escalated, reward in WAD USD at the account's MM now; 0 unless escalated).
@@ -858,9 +858,9 @@ def _escalated_bid(
     _account: uint256, _bidder: uint256, _v: Valuation, _d: uint256, _p: LiquidationParams, _reward: uint256
 ) -> int256:
     """
-    @dev A full bid on an escalated auction (0 < V < escalation_reward·MM, unbid at d_max for
-         `escalation_delay`): everything moves to the bidder as in a full
-         solvent bid at d_max (the account is owed pay = ceil(V·(1 - d)) and
+    @dev A full bid on an escalated auction (0 < V < escalation_reward·MM, unbid for
+         `escalation_delay` since its (re)start): everything moves to the bidder as in a full
+         solvent bid at d(t) (the account is owed pay = ceil(V·(1 - d)) and
          pays the fund fee ceil(V·r)), and the bidder also earns the reward R:
          out of the account's proceeds pay - fee first (the owner never gains
          from its auction escalating), then from the fund, then from the loss
@@ -869,7 +869,7 @@ def _escalated_bid(
     @param _account Liquidated account.
     @param _bidder Bidder's account.
     @param _v The account's valuation (0 < V < escalation_reward·MM).
-    @param _d Discount now (d_max).
+    @param _d Discount now d(t) (d_max once the ramp is over).
     @param _p Parameters.
     @param _reward R (WAD USD).
     @return The payment: pay - owner's part - fund paid - absorbed (< 0: the bidder is paid).
@@ -923,24 +923,22 @@ def _escalated_bid(
 def _reward(_auction: Auction, _ramp: uint256, _mm: uint256, _value: uint256) -> (bool, uint256):
     """
     @dev Whether a full bid on a solvent account escalates: its auction has
-         sat at d_max (the ramp T over) for its version's `escalation_delay`
-         and the account is a sliver, V < escalation_reward·MM (its whole
-         value is less than the reward cap: a larger V is worth a bid at d_max,
-         so its owner keeps the d_max floor however late); and the reward then:
+         run unbid for its version's `escalation_delay` since its (re)start
+         (counted from the start, not from the ramp's end: the ramp is short
+         and sized to the block time) and the account is a sliver,
+         V < escalation_reward·MM (its whole value is less than the reward
+         cap: a larger V is worth a bid at d_max, so its owner keeps the d(t)
+         floor however late); and the reward then:
          escalation_reward·MM·min(t_e, T) / T, t_e the seconds since it
-         escalated (0 at the escalation, the cap T later), rounded down. Reads
-         the version's fourth word only once the ramp is over.
+         escalated (0 at the escalation, the cap T later), rounded down.
     @param _auction The auction (live).
     @param _ramp Its ramp T (`auction_seconds` of its version).
     @param _mm The account's MM now.
     @param _value Its mark value V (> 0).
     @return (escalated, reward WAD USD).
     """
-    ramp_end: uint256 = _auction.start + _ramp
-    if block.timestamp <= ramp_end:
-        return False, 0
     w3: uint256 = self._param_sets[_auction.version][3]
-    since: uint256 = ramp_end + (w3 & packing.U64_MAX)
+    since: uint256 = _auction.start + (w3 & packing.U64_MAX)
     rate: uint256 = w3 >> 64
     if block.timestamp < since or _value * constants.WAD >= _mm * rate:
         return False, 0

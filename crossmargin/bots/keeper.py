@@ -753,21 +753,28 @@ class Keeper(AccountBot):
         return auction is not None and auction.active and now - auction.start >= self._ramp[2]
 
     def _blocks_to_profit(self, h: Health, quote, deficit_usd: float, now: int) -> int:
-        """Blocks until the discount's growth covers `deficit_usd` (the gross profit grows by f·V·Δd solvent,
-        MM·Δd insolvent), at least 1, at most 30; 30 once the discount is at its maximum."""
+        """Blocks until the growth of the bid's gross profit covers `deficit_usd`, at least 1, at most 30 (30 when
+        it never does within 30 blocks): the discount's growth (f·V·Δd solvent, MM·Δd insolvent, until d_max) plus,
+        on a sliver, its escalation reward's (issue 18: `LiquidationAdapter.reward_at`, from escalation_delay after
+        the auction's start, ramping over T)."""
         if self._ramp is None:
             d0, d1, t, *_ = guard(lambda: self.liq.contract.functions.params().call())
             self._ramp = (int(d0), int(d1), max(1, int(t)))
         d0, d1, t = self._ramp
         auction = self.liq.last_auction.get(h.account)
-        if auction is not None and now - auction.start >= t:
-            # at d_max: only its escalation reward (issue 18) still grows
-            return self.liq.escalation_blocks(h.account, auction, h.mm, quote.value, deficit_usd, now, self._block_time)
+        start = auction.start if auction is not None else now   # unknown: as if its ramp had just begun
         base = quote.value if quote.value > 0 else h.mm
-        per_block = base / WAD * (d1 - d0) / WAD / t * self._block_time
-        if per_block <= 0:
-            return 30
-        return max(1, min(30, int(deficit_usd / per_block)))
+
+        def gross(at: float) -> float:   # WAD USD: what waiting until `at` adds is gross(at) - gross(now)
+            d = d0 + (d1 - d0) * min(max(at - start, 0), t) / t
+            reward = self.liq.reward_at(h.account, auction, h.mm, quote.value, at) if auction is not None else 0.0
+            return base * d / WAD + reward
+
+        g0, need = gross(now), max(deficit_usd, 0.0) * WAD
+        for k in range(1, 31):
+            if gross(now + k * self._block_time) - g0 >= need:
+                return k
+        return 30
 
     def _may_plan(self, account: int, head: int) -> bool:
         """A foreign shard's auction is planned (quotes, simulation) only once it has been open for this

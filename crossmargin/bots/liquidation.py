@@ -57,6 +57,7 @@ class LiquidationAdapter:
         self.last_auction: dict[int, Auction] = {}
         self.last_value: dict[int, int] = {}
         self._escalation_params: dict[int, tuple[int, int, int]] = {}   # version -> (T, delay, reward rate)
+        self._escalates: bool | None = None   # the contract has `escalation` (issue 18)
 
     @property
     def available(self) -> bool:
@@ -121,27 +122,26 @@ class LiquidationAdapter:
 
         return quote, positions, sim_gas(ok_g, g)
 
-    def escalation_blocks(self, account: int, auction: Auction, mm: int, value: int, deficit_usd: float,
-                          now: int, block_time: float) -> int:
-        """Blocks to wait before re-planning an auction whose discount is at d_max (issue 18): until its
-        escalation reward (a full bid on a sliver 0 < V < escalation_reward·MM, once the auction has sat at d_max for
-        `escalation_delay`: escalation_reward·MM, ramping over T) covers `deficit_usd`; 1 to 30, 30 when no
-        escalation applies (not a sliver, a contract without it, or the reward at its cap already)."""
-        if value <= 0 or not any(x.get("name") == "escalation" for x in self.contract.abi):
-            return 30
+    def reward_at(self, account: int, auction: Auction, mm: int, value: int, at: float) -> float:
+        """The escalation reward (issue 18; WAD USD, as `Liquidation._reward`) a full bid on `account` would earn
+        at time `at` if its MM and mark value stayed `mm` and `value`: 0 unless it is a sliver
+        (0 < V < escalation_reward·MM) and its auction has run `escalation_delay` since its (re)start, then
+        escalation_reward·MM·min(t_e, T) / T, t_e the seconds since. 0 on a contract without escalation."""
+        if value <= 0:
+            return 0.0
+        if self._escalates is None:
+            self._escalates = any(x.get("name") == "escalation" for x in self.contract.abi)
+        if not self._escalates:
+            return 0.0
         p = self._escalation_params.get(auction.version)
         if p is None:
             fields = guard(lambda: self.contract.functions.auction_params(account).call())
             p = self._escalation_params[auction.version] = (int(fields[2]), int(fields[9]), int(fields[10]))
         ramp, delay, rate = p
-        if value * WAD >= mm * rate:
-            return 30   # not a sliver: no escalation, d_max is the best it gets
-        per_second = mm / WAD * rate / WAD / max(ramp, 1)
-        since = auction.start + ramp + delay
-        if per_second <= 0 or now >= since + ramp:
-            return 30
-        seconds = max(0, since - now) + max(deficit_usd, 0.0) / per_second
-        return max(1, min(30, int(seconds / max(block_time, 1e-9)) + 1))
+        since = auction.start + delay
+        if at < since or value * WAD >= mm * rate:
+            return 0.0
+        return mm * rate / WAD * min(at - since, ramp) / max(ramp, 1)
 
     def screen(self, rpc, accounts: list[int], block: str = "latest") -> dict[int, tuple]:
         """`plan`'s reads without its simulation, for many accounts in one JSON-RPC batch: {account: (quote of

@@ -74,13 +74,13 @@ no_trade_makes_insolvent_or_lowers_under_im_ratio   (adversarial `sibling_dump`:
 the_fund_pays_only_for_insolvent_or_escalated_auctions   (issue 18: escalation of an auction nobody bids) on
                                    every bid: the insurance fund's cash falls only in an insolvent bid (BadDebt) or
                                    an escalated one (EscalatedBid); a bid escalates exactly when predicted here (a
-                                   full bid, 0 < V < escalation_reward·MM, the auction at d_max for
+                                   full bid, 0 < V < escalation_reward·MM, the auction unbid for
                                    escalation_delay since its (re)start); its reward is
                                    escalation_reward·MM·min(1, t_e / T) exactly, paid out of the owner's proceeds
-                                   V·(1 - d_max - r) first, then by the fund (its cash plus the bid's fee), then
+                                   V·(1 - d(t) - r) first, then by the fund (its cash plus the bid's fee), then
                                    socialised: the fund and the loss index pay at most
                                    escalation_reward·MM (bad debt bounded), the owner keeps exactly its proceeds
-                                   minus its part (never more than a full bid at d_max). Adversary:
+                                   minus its part (never more than a full bid at d(t)). Adversary:
                                    `escalate_unbiddable` (an open auction left unbid to its escalation, then a full
                                    bid).
 oracle_status_follows_the_feeds    (issue 17) after the machine makes a feed stale, lets the secondary deviate or
@@ -828,21 +828,25 @@ class LiquidationMachine:
             self.stats.outcomes["loss epoch"] += 1
 
     # -- adversarial: escalation of an auction nobody bids (issue 18) -----------------------------------------
-    # An auction left at d_max for escalation_delay unbid escalates: a full bid on a sliver 0 < V < reward·MM
-    # earns a reward (escalation_reward·MM, ramping over T), paid out of the owner's proceeds, then by the fund,
-    # then the loss index. Predicted from the shadow expiry (start = expiry - max_age) and checked exactly.
+    # An auction left unbid for escalation_delay since its (re)start escalates: a full bid on a sliver
+    # 0 < V < reward·MM takes it whole at d(t) and earns a reward (escalation_reward·MM, ramping over T), paid out
+    # of the owner's proceeds, then by the fund, then the loss index. Predicted from the shadow expiry
+    # (start = expiry - max_age) and checked exactly.
     def _escalation_due(self, target: int, f: int, value: int, mm: int) -> dict | None:
         """The escalated bid the contract must make now (None: an ordinary bid)."""
         lp = self.params.liquidation
         o = lp.onchain()
         if f < WAD or not 0 < value * WAD < mm * o["escalation_reward"] or target not in self.expiry:
             return None
-        since = self.expiry[target] - lp.max_age_seconds + lp.auction_seconds + lp.escalation_delay
+        start = self.expiry[target] - lp.max_age_seconds
+        since = start + lp.escalation_delay
         if self.world.now < since:
             return None
         t = min(self.world.now - since, lp.auction_seconds)
         reward = mm * o["escalation_reward"] * t // (WAD * lp.auction_seconds)
-        pay = -(-value * (WAD - o["discount_max"]) // WAD)
+        ramp = min(self.world.now - start, lp.auction_seconds)
+        d = o["discount_start"] + (o["discount_max"] - o["discount_start"]) * ramp // lp.auction_seconds
+        pay = -(-value * (WAD - d) // WAD)
         fee = -(-value * o["fund_fee_rate"] // WAD)
         return {"reward": reward, "pay": pay, "fee": fee, "own": min(reward, pay - fee), "mm": mm,
                 "cap": mm * o["escalation_reward"] // WAD}
@@ -887,7 +891,7 @@ class LiquidationMachine:
         if target == bidder or target not in self.in_auction or target not in self.expiry:
             return
         lp = self.params.liquidation
-        at = (self.expiry[target] - lp.max_age_seconds + lp.auction_seconds + lp.escalation_delay
+        at = (self.expiry[target] - lp.max_age_seconds + lp.escalation_delay
               + quarter * lp.auction_seconds // 4)
         if at > self.expiry[target]:
             return

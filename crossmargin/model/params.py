@@ -408,7 +408,8 @@ class ScenarioParams:
 @dataclass(frozen=True)
 class LiquidationParams:
     """Dutch auctions of under-margined portfolios (TECH_SPEC "Liquidation"); every key is required in a
-    `[liquidation]` table. Reference: Derive mainnet's auctions (discount 5 % -> 30 % over 15 minutes) and
+    `[liquidation]` table. Reference: Derive mainnet's auctions (discount 5 % -> 30 % over 15 minutes; ours over
+    180 s by default, sized to 2 s blocks: issue 18) and
     Aave's close factor (whole positions when small or deep under water)."""
 
     discount_start: float       # d(0): discount on the mark value when the auction opens
@@ -424,11 +425,12 @@ class LiquidationParams:
     # an insolvent auction's known loss holds settlement-cash withdrawals. Bounds: [auction_seconds, 86400].
     max_age_seconds: int = 3600
     # -- escalation of an auction nobody bids (issue 18; TECH_SPEC "Liquidation", escalation): once an auction has
-    # sat at discount_max for escalation_delay seconds, a full bid on a sliver (0 < V < escalation_reward·MM: a
-    # larger V is worth a bid at d_max and keeps that floor) also earns a reward growing linearly over
-    # auction_seconds up to escalation_reward·MM, paid out of the owner's proceeds first, then by the insurance
-    # fund, then socialised. Bounds: delay in [0, 86400], reward in [0, 0.5].
-    escalation_delay: int = 900
+    # run escalation_delay seconds since its (re)start (counted from the start, not from the ramp's end), a full
+    # bid on a sliver (0 < V < escalation_reward·MM: a larger V is worth a bid at d_max and keeps the d(t) floor)
+    # also earns a reward growing linearly over auction_seconds up to escalation_reward·MM, paid out of the
+    # owner's proceeds at d(t) first, then by the insurance fund, then socialised. Bounds: delay in [0, 86400],
+    # reward in [0, 0.5].
+    escalation_delay: int = 0
     escalation_reward: float = 0.3
 
     def __post_init__(self) -> None:
@@ -449,9 +451,9 @@ class LiquidationParams:
     @classmethod
     def defaults(cls) -> LiquidationParams:
         """The values of default.toml (used when a parameter set has no `[liquidation]` table)."""
-        return cls(discount_start=0.05, discount_max=0.3, auction_seconds=900, flag_fee_rate=0.005,
+        return cls(discount_start=0.05, discount_max=0.3, auction_seconds=180, flag_fee_rate=0.005,
                    flag_fee_cap=500.0, fund_fee_rate=0.01, min_partial_mm=1000.0, full_close_health=0.5,
-                   max_age_seconds=3600, escalation_delay=900, escalation_reward=0.3)
+                   max_age_seconds=3600, escalation_delay=0, escalation_reward=0.3)
 
     def discount(self, seconds: float) -> float:
         """d(t) = min(d_max, d_start + (d_max - d_start) · t / T)."""
@@ -467,24 +469,32 @@ class LiquidationParams:
                 "max_age_seconds": int(self.max_age_seconds), "escalation_delay": int(self.escalation_delay),
                 "escalation_reward": to_wad(self.escalation_reward)}
 
+    def escalated(self, seconds: float, value: float, mm: float) -> bool:
+        """Whether a full bid `seconds` after the auction's (re)start on an account worth `value` is escalated
+        (mirror of `Liquidation._reward`): escalation_delay has passed and 0 < V < escalation_reward·MM."""
+        return seconds >= self.escalation_delay and 0 < value < self.escalation_reward * mm
+
     def escalation_reward_at(self, seconds: float, value: float, mm: float) -> float:
         """Reward of a full bid on an auction `seconds` after its (re)start whose account is worth `value`:
-        escalation_reward·MM·min(1, t_e / T), t_e the seconds since it escalated (at auction_seconds +
-        escalation_delay); 0 before, or when the account is not a sliver (V outside (0, escalation_reward·MM))."""
-        t = seconds - self.auction_seconds - self.escalation_delay
-        if t < 0 or not 0 < value < self.escalation_reward * mm:
+        escalation_reward·MM·min(1, t_e / T), t_e the seconds since it escalated (escalation_delay after the
+        (re)start); 0 before, or when the account is not a sliver (V outside (0, escalation_reward·MM))."""
+        if not self.escalated(seconds, value, mm):
             return 0.0
+        t = seconds - self.escalation_delay
         return self.escalation_reward * mm * min(t, self.auction_seconds) / self.auction_seconds
 
-    def escalated_bid(self, value: float, mm: float, reward: float, fund: float) -> dict[str, float]:
-        """Split of a full bid on an escalated auction (0 < V < escalation_reward·MM) at d_max (mirror of
-        `Liquidation._escalated_bid`, without rounding): the owner is owed V·(1 - d_max) and pays the fund V·r;
-        the reward R comes out of that first, then from the fund (`fund`: its cash), then from the loss index."""
-        net = value * (1 - self.discount_max - self.fund_fee_rate)
+    def escalated_bid(self, value: float, mm: float, reward: float, fund: float,
+                      discount: float | None = None) -> dict[str, float]:
+        """Split of a full bid on an escalated auction (0 < V < escalation_reward·MM) at the discount d(t)
+        (`discount`, d_max when None; mirror of `Liquidation._escalated_bid`, without rounding): the owner is owed
+        V·(1 - d) and pays the fund V·r; the reward R comes out of that first, then from the fund (`fund`: its
+        cash), then from the loss index. The owner never gets more than a full bid at d(t) would pay him."""
+        d = self.discount_max if discount is None else discount
+        net = value * (1 - d - self.fund_fee_rate)
         own = min(reward, net)
         paid = min(reward - own, max(fund, 0.0) + value * self.fund_fee_rate)
         return {"owner": net - own, "owner_paid": own, "fund_paid": paid, "socialized": reward - own - paid,
-                "bidder_gain": value * self.discount_max + reward}
+                "bidder_gain": value * d + reward}
 
 
 # Field order of the contract's `LiquidationParams` struct (deploy sends a tuple in this order).

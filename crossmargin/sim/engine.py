@@ -33,7 +33,7 @@ With `LiquidationModel(schedule=params.liquidation)` the walk follows the Liquid
               or E_mm <= full_close_health·MM, else f_max = (IM - E_im + 3·slack) / (IM - E_im + V·(1 - d - r))
               (the fraction that puts the account back above IM; slack = 1e-4 + MM·1e-6 USD). Insolvent (V <= 0):
               everything, the fund paying need = -V + MM·d (the rest uncovered, socialised). Escalated (t >=
-              T + escalation_delay, 0 < V < escalation_reward·MM): everything, at d_max, plus the reward
+              escalation_delay, 0 < V < escalation_reward·MM): everything, at d(t), plus the reward
               escalation_reward·MM·min(1, t_e / T) out of the owner's proceeds first, the rest paid like a need
     after     an account no longer below MM ends its auction (it is open again: a new breach opens a new auction
               and pays a new flag fee); one still below MM is bid again at the next step
@@ -437,10 +437,12 @@ def _auction_walk(engine: MarginArrays, path: PricePath, liq: LiquidationModel, 
             d = np.array([sched.discount(float(state.now - began[i])) for i in due])
             Vd, mm = V[due], h.mm[due]
             solvent = Vd > 0
-            # escalation (issue 18): a full bid on a sliver left at d_max for escalation_delay earns a reward, out
-            # of the owner's proceeds first, then the fund (`LiquidationParams.escalated_bid`)
-            reward = np.array([sched.escalation_reward_at(float(state.now - began[i]), V[i], h.mm[i]) for i in due])
-            esc = solvent & (reward > 0)
+            # escalation (issue 18): a full bid on a sliver left unbid escalation_delay since its (re)start is taken
+            # whole at d(t) and earns a reward, out of the owner's proceeds first, then the fund
+            # (`LiquidationParams.escalated_bid`)
+            age = [float(state.now - began[i]) for i in due]
+            reward = np.array([sched.escalation_reward_at(a, V[i], h.mm[i]) for a, i in zip(age, due)])
+            esc = solvent & np.array([sched.escalated(a, V[i], h.mm[i]) for a, i in zip(age, due)], dtype=bool)
             f = np.where(solvent, fraction_cap(sched, Vd, d, mm, h.im[due], h.equity_mm[due], h.equity_im[due]), 1.0)
             f = np.where(esc, 1.0, f)
             keep = 1.0 - f

@@ -61,13 +61,13 @@ def test_self_liquidation_through_a_sibling_account_gains_nothing(world):
     with pytest.raises(RevmRevert, match=E["SAME_ACCOUNT"]):
         world.liquidation.bid(owner.account, owner.account, WAD, 2**200, sender=owner.address)
 
-    world.warp(900)                                           # wait for the largest discount
+    world.warp(world.params.liquidation.auction_seconds)     # wait for the largest discount
     world.refresh()
     pair_before = value(world, owner.account) + value(world, sibling)
     payment, cap = world.liquidation.quote(owner.account, WAD)
     world.liquidation.bid(owner.account, sibling, WAD, payment, sender=owner.address)
     bid = next(args for name, args in world.chain.last_events if name == "Bid")
-    assert bid["discount"] == 3 * 10**17 and bid["fraction"] == cap
+    assert bid["discount"] == world.params.liquidation.onchain()["discount_max"] and bid["fraction"] == cap
     pair_after = value(world, owner.account) + value(world, sibling)
     assert pair_after == pair_before - bid["fund_fee"], "the discount moved between the owner's accounts; the fee left"
 
@@ -79,9 +79,9 @@ def test_insolvent_self_liquidation_pays_only_the_keeper_reward(world):
     world.set_price("ETH", 2400 * WAD)                        # a gap: the account's value is below zero
     assert value(world, owner.account) < 0
     world.liquidation.start_auction(owner.account, stranger.account, sender=stranger.address)
-    world.warp(900)
+    world.warp(world.params.liquidation.auction_seconds)     # the largest discount
     world.refresh()
-    v = value(world, owner.account)                            # after 15 minutes of funding
+    v = value(world, owner.account)                            # after a ramp of funding
     mm = world.margin(owner.account)[3]
     d = world.liquidation.discount(owner.account)
 

@@ -6,10 +6,14 @@ while closing what it brings costs a keeper ~1 % of the notional in a crash. Bel
 bid loses money at every discount; the auction expires, restarts at d_start, expires again, and the account stays
 liquidatable as long as V > 0 (the insolvent path, which pays MM·d, only starts at V <= 0).
 
-Now the auction escalates: once it has sat at d_max for `escalation_delay` (15 min) unbid, a full bid on a
-sliver (0 < V < escalation_reward·MM) also earns a reward ramping over T (15 min) up to escalation_reward·MM, paid out
-of the owner's proceeds first, then by the insurance fund (then the loss index). A keeper bids as soon as the
-reward covers its unwind cost; the owner never receives more than a full bid at d_max would have paid it.
+Now the auction escalates: once it has run unbid for `escalation_delay` since its start, a full bid on a
+sliver (0 < V < escalation_reward·MM) also earns a reward ramping over T up to escalation_reward·MM, paid out of
+the owner's proceeds at d(t) first, then by the insurance fund (then the loss index). A keeper bids as soon as the
+reward covers its unwind cost; the owner never receives more than a full bid at d(t) would have paid it.
+Before the escalation: liquidatable after two auction lives (7,200 s); with the escalation counted from the
+ramp's end, at these parameters: cleared at 234 s; now (default T = 180 s, delay 0): cleared 60 s after the start,
+the reward (2,537 USD, a third of its cap) then covering the 2,655 USD unwind with V·d; the owner's proceeds paid
+1,176 of it, the fund 1,360.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 from tests.e2e.helpers import WAD, health, usd, value
 
 UNWIND = 0.01       # a keeper's cost of closing what a bid brings in a crash: 1 % of the notional
-STEP = 60           # the keeper re-quotes every minute
 
 
 def _sliver(world):
@@ -42,7 +45,9 @@ def test_an_auction_nobody_will_bid_is_escalated_and_cleared(world):
     print(f"\n[unbiddable auction] V = {v0:,.0f} USD, MM = {mm0:,.0f}, notional {notional:,}: best solvent gross "
           f"V·d_max = {v0 * lp.discount_max:,.0f} < unwind {UNWIND * notional:,.0f}")
 
-    # the keeper quotes a full bid every minute for two auction lives (restarting an expired one, as the bot does)
+    # the keeper quotes a full bid every 1/30 of the ramp (a block, at the default 60 s ramp and 2 s blocks) for
+    # two auction lives (restarting an expired one, as the bot does)
+    step = max(1, lp.auction_seconds // 30)
     cleared_at, t = None, 0
     while t <= 2 * lp.max_age_seconds and cleared_at is None:
         if world.now > world.liquidation.auction(victim.account)[3]:
@@ -53,9 +58,9 @@ def test_an_auction_nobody_will_bid_is_escalated_and_cleared(world):
             world.liquidation.bid(victim.account, keeper.account, WAD, payment, sender=keeper.address)
             cleared_at = t
             break
-        world.warp(STEP)
+        world.warp(step)
         world.refresh()
-        t += STEP
+        t += step
     print(f"[unbiddable auction] cleared after {cleared_at} s" if cleared_at is not None else
           f"[unbiddable auction] still open after {t:,} s (liquidatable: {health(world, victim.account) < 0})")
     assert cleared_at is not None, "the account stayed liquidatable: nobody bids an auction that never pays"
@@ -68,11 +73,13 @@ def test_an_auction_nobody_will_bid_is_escalated_and_cleared(world):
           f"fund {esc['fund_paid'] / WAD:,.0f}, socialised {esc['socialized'] / WAD:,.0f}); "
           f"fund net {-fund_paid:,.0f}; "
           f"owner left with {owner_left:,.2f} of {cash0 / WAD:,.0f}")
-    assert cleared_at >= lp.auction_seconds + lp.escalation_delay, "only an auction left at d_max escalates"
+    assert lp.escalation_delay <= cleared_at <= lp.escalation_delay + lp.auction_seconds, \
+        "escalated once unbid for escalation_delay since the start, cleared before the reward reaches its cap"
     assert world.liquidation.auction(victim.account)[2] is False and health(world, victim.account) >= 0
     assert world.clearing.positions_of(victim.account) == [] or all(p[1] == 0 for p in world.clearing.positions_of(
         victim.account)), "the whole portfolio went to the keeper"
-    # the owner never gets more than a full bid at d_max would have paid; the fund pays at most its cap
-    assert owner_left <= v0 * (1 - lp.discount_max - lp.fund_fee_rate) + 1
+    # the owner never gets more than a full bid at d(t) would have paid; the fund pays at most its cap
+    d = events["Bid"]["discount"] / WAD
+    assert owner_left <= v0 * (1 - d - lp.fund_fee_rate) + 1
     assert esc["fund_paid"] + esc["socialized"] <= lp.escalation_reward * mm0 * WAD
     assert esc["socialized"] == 0, "the fund held enough"

@@ -432,36 +432,45 @@ def test_a_rivals_pending_transaction_is_not_raced(world):
     assert_no_errors(k)
 
 
-def _sliver_in_auction(w):
+ILLIQUID = 0.06  # an unwind cost (fraction of notional) above a sliver's V·d_max + escalation_reward·MM
+
+
+def _sliver_in_auction(w, *keeper_args):
     """The 25 ETH long moved to a mark value V of a few hundred USD (0.5 % of its notional) and put in auction by a
-    keeper without unwinds: (account, Liquidation contract, the ETH price, that keeper)."""
+    keeper without unwinds (and `keeper_args`): (account, Liquidation contract, the ETH price, that keeper)."""
     w.reset()
     target = w.risky[RISKY.index(25)]
     liq = w.dep.liquidation
     price = 2612.0
     for _ in range(6):
-        move_price(w, price, resume=False)
+        moved = move_price(w, price, resume=False)
         value = liq.functions.mark_value(target).call() / WAD
         if 150 <= value <= 450:
             break
         price += (300 - value) / 25
     assert 150 <= value <= 450, value
-    k = keeper(w, 0, "--no-unwind")
+    k = keeper(w, 0, "--no-unwind", *keeper_args)
     k.started()
     w.blocks()
-    k.wait_for(lambda: w.health([target])[target].in_auction, 20, "the target's auction")
+    # its AuctionStarted, not `in_auction`: an escalated sliver may be bid within a few blocks of its start
+    k.wait_for(lambda: w.logs(liq, "AuctionStarted", moved, account=target), 20, "the target's auction")
     return target, liq, price, k
 
 
 def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
-    """Issue 18: an account whose mark value V is a sliver of its notional is worth V·d at most to a bidder, less
-    than unwinding what it brings: at the maximum discount the keeper logs it `unbiddable` and does not bid; a
-    keeper run with `--max-loss-usd` clears it (the operator pays a bounded loss, like `close_auction`'s gas)."""
+    """Issue 18: an account whose mark value V is a sliver of its notional is worth V·d at most to a bidder, plus
+    its escalation reward (at most escalation_reward·MM); to a keeper whose unwind costs more than that (here 6 % of
+    the notional: an illiquid market), at the maximum discount and the reward's cap the keeper logs it `unbiddable`
+    and does not bid; a keeper run with `--max-loss-usd` clears it (the operator pays a bounded loss, like
+    `close_auction`'s gas)."""
     from crossmargin.chain.node import rpc
 
     w = world
-    target, liq, price, k = _sliver_in_auction(w)
-    rpc(w.node.uri, "evm_increaseTime", [960])  # past the 900 s ramp: the discount is at d_max
+    target, liq, price, k = _sliver_in_auction(w, "--unwind-cost", str(ILLIQUID))
+    lp = liq.functions.auction_params(target).call()
+    ramp, delay = int(lp[2]), int(lp[9])
+    # past the ramp and the reward's ramp: the discount at d_max, the escalation reward at its cap
+    rpc(w.node.uri, "evm_increaseTime", [max(ramp, delay + ramp) + 60])
     at_max = move_price(w, price)
     unbid = k.wait_for(lambda: k.events("unbiddable", account=target), 40, "the unbiddable log")[0]
     print(f"\nunbiddable: V {unbid['value_usd']} USD, gross at d_max {unbid['gross_usd']} USD, "
@@ -470,7 +479,7 @@ def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
     assert not w.logs(liq, "Bid", at_max, account=target)
     assert not k.events("send", purpose="bid", account=target)
     k.interrupt()
-    k2 = keeper(w, 1, "--no-unwind", "--max-loss-usd", "500")
+    k2 = keeper(w, 1, "--no-unwind", "--unwind-cost", str(ILLIQUID), "--max-loss-usd", "5000")
     k2.started()
     wait_liquidated(w, {target}, at_max, timeout=40)
     assert k2.events("stranded_bid", account=target)
@@ -480,25 +489,24 @@ def test_an_unbiddable_auction_waits_then_is_cleared_at_a_bounded_loss(world):
 
 
 def test_keeper_takes_an_escalated_auction(world):
-    """Issue 18: the same sliver, left at d_max for the escalation delay: a full bid now also earns the escalation
-    reward (out of the owner's proceeds, then the insurance fund), and a keeper with no `--max-loss-usd` takes it
-    on its own once the reward covers its unwind cost."""
-    from crossmargin.chain.node import rpc
-
+    """Issue 18: the same sliver, left unbid for the escalation delay since its start: a full bid now also earns
+    the escalation reward (out of the owner's proceeds, then the insurance fund), and a keeper with no
+    `--max-loss-usd` takes it on its own once the reward covers its unwind cost."""
     w = world
     target, liq, price, k = _sliver_in_auction(w)
-    value = liq.functions.mark_value(target).call() / WAD
-    lp = liq.functions.auction_params(target).call()
-    ramp, delay = int(lp[2]), int(lp[9])
-    # the ramp, the escalation delay and half the reward ramp pass without a bid
-    rpc(w.node.uri, "evm_increaseTime", [ramp + delay + ramp // 2])
-    since = move_price(w, price)
+    started = w.logs(liq, "AuctionStarted", 0, account=target)[-1]
+    since = int(started["blockNumber"])
+    value = liq.functions.mark_value(target).call(block_identifier=since) / WAD
+    assert value * WAD < int(started["args"]["mm"]) * liq.functions.auction_params(target).call()[10] // WAD, \
+        "a sliver: V < escalation_reward·MM"
+    # nobody else bids: the keeper waits (V·d alone never pays its unwind) until the reward covers it
     bids = wait_liquidated(w, {target}, since, timeout=70)
     escalated = w.logs(liq, "EscalatedBid", since, account=target)
     assert escalated, "the keeper's bid was an escalated one"
     ev = escalated[0]["args"]
     print(f"\nescalated: V {value:.0f} USD, reward {ev['reward'] / WAD:.0f} USD (owner {ev['owner_paid'] / WAD:.0f}, "
-          f"fund {ev['fund_paid'] / WAD:.0f}); keeper payment {bids[target][0]['args']['payment'] / WAD:.0f} USD")
+          f"fund {ev['fund_paid'] / WAD:.0f}); keeper payment {bids[target][0]['args']['payment'] / WAD:.0f} USD, "
+          f"{int(escalated[0]['blockNumber']) - since} blocks after the auction's start")
     assert k.events("send", purpose="bid", account=target) and not k.events("stranded_bid", account=target)
     assert not w.health([target])[target].in_auction
     k.interrupt()

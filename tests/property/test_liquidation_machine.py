@@ -174,9 +174,11 @@ class LiquidationStateMachine(RuleBasedStateMachine):
         bidder = data.draw(st.sampled_from([i for i in range(N) if i != target]), label="bidder")
         self.m.bid(target, bidder, fraction, slack_bps)
 
-    @rule(data=st.data(), fraction=st.sampled_from((0.1, 0.5, 1.0)), wait=st.sampled_from((0, 300, 900)))
-    def keeper_round(self, data, fraction, wait):
-        """What a keeper does: scan, flag a liquidatable account, wait for the discount, bid."""
+    @rule(data=st.data(), fraction=st.sampled_from((0.1, 0.5, 1.0)), ramps=st.sampled_from((0, 0.5, 1, 15)))
+    def keeper_round(self, data, fraction, ramps):
+        """What a keeper does: scan, flag a liquidatable account, wait for the discount (`ramps` ramps T: none,
+        half of one, one, many), bid."""
+        wait = int(ramps * self.m.params.liquidation.auction_seconds)
         flagged = [i for i in self.m.liquidatable() if i not in self.m.in_auction]
         if not flagged:
             return

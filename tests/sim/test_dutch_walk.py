@@ -67,7 +67,7 @@ def test_insolvent_full_bid_costs_the_fund_minus_v_plus_mm_d():
              insurance_fund=50_000.0)
     V = 10_000.0 + q * (2400.0 - S0)
     mm_bid = requirements(acct, MarketState.from_params(P).with_spot(ETH=2400.0).at(1200), P).mm
-    d = L.discount_start + (L.discount_max - L.discount_start) * 600 / L.auction_seconds
+    d = L.discount(600)                                    # d(t) of the step: d_max once the ramp is over
     need = -V + mm_bid * d
     assert V < 0 and w.bad_debt[0] == pytest.approx(need, rel=1e-12)
     assert w.insurance_used == pytest.approx(50_000.0) and w.uncovered == pytest.approx(need - 50_000.0, rel=1e-12)
@@ -100,13 +100,14 @@ def test_funding_accrues_as_markets_does():
     assert G[2] == 0 and G[3] == pytest.approx(0.001 * np.log(0.9) * 0.9 * S0 * 43_200 / spec.funding_period)
 
 
-def test_a_sliver_left_at_d_max_is_escalated():
+def test_a_sliver_left_unbid_is_escalated():
     """Issue 18: 100 ETH long on 36k cash, ETH at 2,655 (V ≈ 1.4k, a sliver of MM ≈ 25k); the bid comes
-    T + escalation_delay + T/2 after the start: everything goes at d_max and the bidder earns half the reward cap,
-    out of the owner's proceeds first, the rest from the fund (TECH_SPEC "Escalation of an auction nobody bids")."""
+    escalation_delay + T/2 after the start: everything goes at d(t) (mid-ramp with the default delay 0) and the
+    bidder earns half the reward cap, out of the owner's proceeds first, the rest from the fund (TECH_SPEC
+    "Escalation of an auction nobody bids")."""
     spec, S0 = perp(P, "ETH"), 3000.0
     acct = Account(cash=36_000.0).with_trade(spec, 100.0, S0)
-    dt = 2 * L.auction_seconds + L.escalation_delay - L.auction_seconds // 2
+    dt = L.escalation_delay + L.auction_seconds // 2
     w = walk(MarginArrays(from_accounts(P, [acct])), path([S0, 2655.0, 2655.0], dt),
              LiquidationModel(delay_steps=1, schedule=L), insurance_fund=100_000.0)
     breach = requirements(acct, MarketState.from_params(P).with_spot(ETH=2655.0).at(dt), P)
@@ -115,8 +116,9 @@ def test_a_sliver_left_at_d_max_is_escalated():
     at = requirements(after, MarketState.from_params(P).with_spot(ETH=2655.0).at(2 * dt), P)
     V = at.equity_mm
     reward = L.escalation_reward_at(dt, V, at.mm)
-    split = L.escalated_bid(V, at.mm, reward, 100_000.0)
+    d = L.discount(dt)
+    split = L.escalated_bid(V, at.mm, reward, 100_000.0, discount=d)
     assert 0 < V < L.escalation_reward * at.mm and reward == pytest.approx(L.escalation_reward * at.mm / 2)
     assert (w.bids, w.partial_bids) == (1, 0)
     assert w.insurance_used == pytest.approx(split["fund_paid"], rel=1e-9) and w.uncovered == 0
-    assert w.penalty[0] == pytest.approx(flag + V * (L.discount_max + L.fund_fee_rate) + split["owner_paid"], rel=1e-9)
+    assert w.penalty[0] == pytest.approx(flag + V * (d + L.fund_fee_rate) + split["owner_paid"], rel=1e-9)

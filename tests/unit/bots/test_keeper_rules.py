@@ -89,3 +89,32 @@ def test_a_revert_is_a_lost_race_only_when_another_keeper_got_there_first():
         k._count_revert(Outcome(None, status, reason=reason), lost)
     assert k.state.lost_races == 2
     assert k.state.failures == {"price above max cost": 1, "unknown": 1}
+
+
+def test_the_wait_for_profit_counts_the_discount_and_the_escalation_reward_together():
+    """`_blocks_to_profit` (issue 18): a sliver's gross profit grows by V·Δd on the ramp and by the escalation
+    reward's slope (escalation_reward·MM/T from escalation_delay after the start); the wait is the first block
+    where the two together cover the deficit, 30 when nothing grows (not a sliver, at d_max)."""
+    from types import SimpleNamespace
+
+    from crossmargin.bots.liquidation import Auction, BidQuote, LiquidationAdapter
+
+    T, d0, d1, rate = 180, 5 * 10**16, 3 * 10**17, 3 * 10**17
+    liq = LiquidationAdapter(SimpleNamespace(liquidation=SimpleNamespace(abi=[{"name": "escalation"}])))
+    liq._escalation_params[1] = (T, 0, rate)
+    k = Keeper(None, None, BotOptions(), KeeperConfig())
+    k.liq, k._ramp, k._block_time = liq, (d0, d1, T), 2.0
+    liq.last_auction[7] = Auction(start=1_000, insolvent=False, active=True, expiry=10**9, version=1)
+    mm, value = 10_000 * WAD, 1_000 * WAD                 # a sliver: V < 0.3·MM
+    quote = BidQuote(fraction=WAD, payment=0, f_max=WAD, discount=d0, value=value)
+    h = row(500, 10_000)
+    # per 2 s block: V·Δd = 1,000·0.25·2/180 = 2.78 USD, reward 0.3·10,000·2/180 = 33.3 USD: 36.1 a block
+    assert k._blocks_to_profit(h, quote, 100.0, now=1_000) == 3           # 2 blocks: 72.2 < 100
+    liq._escalation_params[1] = (T, 0, 0)                                 # no escalation: the discount alone
+    assert k._blocks_to_profit(h, quote, 100.0, now=1_000) == 30          # 36 blocks needed: capped at 30
+    liq._escalation_params[1] = (T, 0, rate)
+    assert k._blocks_to_profit(h, quote, 100.0, now=1_000 + 2 * T) == 30, "d_max, reward at its cap: nothing grows"
+    liq.last_auction[7] = Auction(start=1_000, insolvent=False, active=True, expiry=10**9, version=2)
+    liq._escalation_params[2] = (T, 10, rate)                             # escalation 10 s (5 blocks) after the start
+    # block k >= 5: 2.78·k + 33.3·(k - 5): 86.1 at k = 7, 122 at k = 8
+    assert k._blocks_to_profit(h, quote, 100.0, now=1_000) == 8

@@ -80,14 +80,16 @@ def test_price_flows_and_pro_rata_transfer(world, cast, underwater, start):
     world.deposit(cast.other, "USDC", world.units("USDC", 1_000_000))
     world.trade(cast.maker, cast.other, ETH_PERP, 150 * WAD, 2835 * WAD)
     start(account)
-    world.warp(450)
+    lp = world.params.liquidation.onchain()
+    half = lp["auction_seconds"] // 2
+    world.warp(half)                                      # half the ramp
     world.refresh()
     d = world.liquidation.discount(account)
-    assert d == 5 * 10**16 + 25 * 10**16 * 450 // 900
+    assert d == lp["discount_start"] + (lp["discount_max"] - lp["discount_start"]) * half // lp["auction_seconds"]
     weth = world.tokens["WETH"].address
     pos = world.clearing.position(account, ETH_PERP)
     owed = _ceil(pos[1] * (world.markets.funding_index(ETH_PERP) - pos[3]), WAD)
-    assert owed > 0, "7.5 minutes of funding at a mark above the index: longs pay"
+    assert owed > 0, "half a ramp of funding at a mark above the index: longs pay"
     cash = world.vault.cash_of(account) - owed            # the bid settles funding before splitting the cash
     bal = world.vault.balance_of(account, weth)
     v = world.liquidation.mark_value(account)
@@ -117,13 +119,14 @@ def test_the_discount_ramps_then_stays(world, underwater, start):
     account = underwater()
     assert world.liquidation.discount(account) == 0, "no auction, no discount"
     start(account)
+    lp = world.params.liquidation.onchain()
+    t, d0, d1 = lp["auction_seconds"], lp["discount_start"], lp["discount_max"]
     seen = []
-    for dt in (0, 300, 600, 900, 3600):
+    for dt in (0, t // 3, 2 * t // 3, t, lp["max_age_seconds"]):
         if dt:
             world.warp(dt - (seen[-1][0] if seen else 0))
         seen.append((dt, world.liquidation.discount(account)))
-    assert [d for _, d in seen] == [5 * 10**16, 5 * 10**16 + 25 * 10**16 // 3, 5 * 10**16 + 2 * 25 * 10**16 // 3,
-                                    3 * 10**17, 3 * 10**17]
+    assert [d for _, d in seen] == [d0, d0 + (d1 - d0) * (t // 3) // t, d0 + (d1 - d0) * (2 * t // 3) // t, d1, d1]
 
 
 def test_a_small_account_may_be_taken_whole(world, cast, underwater, start):

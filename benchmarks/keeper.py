@@ -49,25 +49,13 @@ def deploy_chain(folder: Path, params: str | Path = "default"):
         node = Anvil(extra_args=["--gas-limit", "3000000000"]).start()
         try:
             with connect(node.uri) as session:
-                deploy(session, _params(params), fresh=True)
+                file = str(Path(params).resolve()) if Path(params).is_file() else ""  # bots reload it from there
+                deploy(session, load_params(params), fresh=True, params_file=file)
             return node
         except Exception:  # noqa: BLE001 - unpadded deploy gas estimate: retry on a fresh chain
             node.kill()
             if attempt == 2:
                 raise
-
-
-def _params(name_or_path: str | Path):
-    """The parameter set; a file's set is named by its absolute path, so the deployment manifest (and every bot
-    that reads it, keeper processes included) reloads the same file."""
-    import dataclasses
-
-    from crossmargin.model.params import load_params
-
-    p = load_params(name_or_path)
-    if Path(name_or_path).is_file():
-        p = dataclasses.replace(p, name=str(Path(name_or_path).resolve()))
-    return p
 
 
 class Bench:

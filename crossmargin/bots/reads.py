@@ -51,7 +51,7 @@ class Deployment:
             guard(lambda: manifest.verify(w3))
         except ManifestError as exc:
             raise BotError(str(exc)) from None
-        return cls(w3, manifest, load_params(manifest.params_name))
+        return cls(w3, manifest, load_params(manifest.params_ref))
 
     def contract(self, name: str, key: str | None = None):
         return self.w3.eth.contract(address=self.manifest.address(key or name), abi=_abi(name))

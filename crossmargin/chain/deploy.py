@@ -368,13 +368,14 @@ class _NoDelay:
 
 def deploy(session: Session, params: Params, fresh: bool = False,
            on_step: Callable[[str, str], None] = lambda key, what: None,
-           path: str | Path | None = None) -> tuple[Manifest, list[str]]:
+           path: str | Path | None = None, params_file: str = "") -> tuple[Manifest, list[str]]:
     """Deploy (or resume, or confirm) the protocol on the session's chain. Returns the manifest and the keys
     of what this call actually sent.
 
     The deployment file (`path`, else the session's `--deployment`, else CROSSMARGIN_DEPLOYMENT, else
     `deployments/<chain_id>.json`) is never replaced without `fresh`: a file written for another chain (other
-    genesis, same chain id) or whose contracts have no code here (a reset node) stops the deploy with the reason."""
+    genesis, same chain id) or whose contracts have no code here (a reset node) stops the deploy with the reason.
+    `params_file`: the file `params` came from, when not a named set, recorded so that bots reload the same file."""
     from crossmargin.chain.manifest import ManifestError, genesis_hash, provenance
 
     target = Manifest.path_for(session.chain_id, explicit=path or getattr(session, "deployment", None))
@@ -398,6 +399,7 @@ def deploy(session: Session, params: Params, fresh: bool = False,
         manifest.start_block = session.web3.eth.block_number
     if not manifest.complete:  # a confirmation of a live deployment keeps its record as it was
         manifest.params_name = params.name
+        manifest.params_file = params_file
         manifest.deployer = session.signer.address
         manifest.network = session.network_choice
         manifest.genesis_hash = genesis_hash(session.web3)

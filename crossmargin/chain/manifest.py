@@ -41,6 +41,7 @@ class Manifest:
     chain_id: int
     network: str
     params_name: str = "default"
+    params_file: str = ""  # absolute path of the parameter file, when `deploy --params` named a file, not a set
     deployer: str = ""
     start_block: int = 0
     complete: bool = False
@@ -65,6 +66,11 @@ class Manifest:
             return Path(chosen)
         folder = folder or deployments_dir()
         return folder / f"{chain_id}.json"
+
+    @property
+    def params_ref(self) -> str:
+        """What `load_params` reloads this deployment's parameters from: its file, else its set's name."""
+        return self.params_file or self.params_name
 
     @property
     def shown(self) -> str:

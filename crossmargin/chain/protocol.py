@@ -231,7 +231,7 @@ class Protocol(Trading):
         manifest = Manifest.load(session.chain_id, path=getattr(session, "deployment", None))
         if verify:
             manifest.verify(session.web3)
-        return cls(session, manifest, load_params(manifest.params_name))
+        return cls(session, manifest, load_params(manifest.params_ref))
 
     # -- contracts -----------------------------------------------------------------------------------------
     @cached_property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from crossmargin.cli.common import UserError, chain_options, console, emit, err_console, table
@@ -45,7 +47,8 @@ def deploy_cmd(network, account, confirmations, as_json, params_name, fresh, moc
                 if status is not None:
                     status.update(f"{what}: {key}")
             try:
-                manifest, sent = deploy(session, params, fresh=fresh, on_step=on_step)
+                manifest, sent = deploy(session, params, fresh=fresh, on_step=on_step,
+                                        params_file=_params_file(params_name))
             except (ManifestError, DeployError) as exc:
                 raise UserError(str(exc)) from None
     if ephemeral:
@@ -60,6 +63,16 @@ def deploy_cmd(network, account, confirmations, as_json, params_name, fresh, moc
     emit(data, as_json, table(f"crossmargin on chain {manifest.chain_id} ({len(sent)} steps sent)",
                               ["contract", "address"], rows),
          message=f"deployment file: {manifest.shown}")
+
+
+def _params_file(name: str) -> str:
+    """The absolute path of a `--params` given as a file (bots reload it from there), '' for a named set."""
+    from crossmargin.model.params import PARAMS_DIR
+
+    path = Path(name)
+    if not path.suffix and not path.exists():
+        return ""
+    return "" if path.resolve().parent == PARAMS_DIR.resolve() else str(path.resolve())
 
 
 def _ephemeral(provider) -> bool:

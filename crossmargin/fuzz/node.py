@@ -90,7 +90,7 @@ def _lift_caps(world: World, admin: str) -> None:
 def attach_world(chain: NodeChain, manifest: Manifest, n_traders: int = 5, params_name: str | None = None) -> World:
     """A `World` on the deployment's contracts (no deploy): handles, feeds, tokens, funded traders with accounts,
     fresh price rounds and vols at the parameter file's values."""
-    params = load_params(params_name or manifest.params_name or "default")
+    params = load_params(params_name or manifest.params_ref or "default")
     listed_at = int(manifest.parameters.get("listed_at") or 0)
     admin = manifest.deployer or chain.eoa
     world = World(_Node(chain, admin), params.listed(listed_at) if listed_at else params, n_traders)

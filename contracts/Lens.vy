@@ -53,8 +53,8 @@ MAX_BATCH: constant(uint256) = 500
 FAILED: public(constant(uint8)) = 255
 # @dev ABI size of `types.MarginResult` (five static words).
 MARGIN_SIZE: constant(uint256) = 160
-# @dev ABI size of `RiskEngine.margin_for_liquidation`'s (MarginResult, penalty).
-LIQUIDATION_SIZE: constant(uint256) = 192
+# @dev ABI size of `RiskEngine.margin_for_liquidation`'s (MarginResult, penalty, haircut, collateral_free).
+LIQUIDATION_SIZE: constant(uint256) = 256
 # @dev Words of `Liquidation.auction` read (Auction {start, insolvent, active, expiry, version, holds}).
 AUCTION_SIZE: constant(uint256) = 192
 

@@ -15,10 +15,11 @@
         - value V: mark value of the portfolio, no haircuts:
           V = E_mm + Σ_k (bal_k·P_k - bal_k·P_k·(1 - h_mm,k)), i.e. the engine's
           equity with the MM haircuts added back (positions, funding and
-          settled dated positions exactly as the engine values them). An
-          ERC-4626 share token's haircut is the engine's, its depth capped by
-          the vault's liquidity (h = 1 without any): liquidity lowers E_mm,
-          never V (the model's `mark_value`).
+          settled dated positions exactly as the engine values them). The
+          haircut total is the engine's own (`margin_for_liquidation`'s
+          `haircut`, summed in its collateral loop at its prices): an ERC-4626
+          share token's depth capped by the vault's liquidity (h = 1 without
+          any) lowers E_mm, never V (the model's `mark_value`).
         - usable prices: the RiskEngine's liquidation mode (a stale or
           doubtful input makes the account look worse, never blocks) with
           status OK, or DEGRADED (fresh feeds disagreeing) and the condition
@@ -97,29 +98,12 @@ interface IVault:
     def collateral_of(_id: uint256) -> (DynArray[address, constants.MAX_ASSETS], DynArray[uint256, constants.MAX_ASSETS]): view
     def is_authorized(_id: uint256, _caller: address) -> bool: view
     def isolated_instrument(_id: uint256) -> uint256: view
-    def deposits(_token: address) -> (uint256, uint256): view
-
-
-# @dev Haircut parameters of a collateral token (layout of `RiskEngine.collateral_risk`).
-struct CollateralRisk:
-    underlying: uint256
-    base_mm: uint256
-    base_im: uint256
-    slope: uint256
-    depth: uint256
 
 
 interface IEngine:
-    def margin_with(_account: uint256, _use_secondary: bool) -> types.MarginResult: view
-    def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> (types.MarginResult, uint256): view
-    def collateral_risk(_token: address) -> CollateralRisk: view
-    def router() -> address: view
-
-
-interface IOracleRouter:
-    def prices(_uid: uint256) -> (uint256, uint256, uint8): view
-    def share_asset(_uid: uint256) -> uint256: view
-    def share_state(_uid: uint256, _holder: address) -> (uint256, uint8, uint256): view
+    def margin_for_liquidation(
+        _account: uint256, _use_secondary: bool
+    ) -> (types.MarginResult, uint256, uint256, bool): view
 
 
 # @dev An account's auction (what `auction()` returns; the Lens reads `active`, the third word).
@@ -192,10 +176,8 @@ VERSION_SHIFT: constant(uint256) = 131
 vault: public(immutable(IVault))
 # @dev Clearinghouse: positions (`transfer_portfolio`).
 clearinghouse: public(immutable(IClearinghouse))
-# @dev RiskEngine: margin at primary and secondary prices, haircut parameters.
+# @dev RiskEngine: margin in liquidation mode at primary and secondary prices, and the collateral's haircuts.
 risk_engine: public(immutable(IEngine))
-# @dev OracleRouter the engine prices with (collateral mark values).
-router: public(immutable(IOracleRouter))
 
 # @dev Auction per account, packed in one word: start (bits 0-63) | insolvent << 64 | active << 65 |
 #      holds << 66 | expiry << 67 (64 bits) | version << 131 (64 bits).
@@ -296,7 +278,7 @@ def __init__(_vault: address, _clearinghouse: address, _risk_engine: address, _p
     """
     @notice Deploy over the Vault, the Clearinghouse and the RiskEngine; the deployer becomes admin.
     @dev Afterwards the Vault grants this contract CLEARING_ROLE and the
-         Clearinghouse LIQUIDATOR_ROLE. The router is the engine's.
+         Clearinghouse LIQUIDATOR_ROLE.
     @param _vault Vault.
     @param _clearinghouse Clearinghouse.
     @param _risk_engine RiskEngine.
@@ -309,7 +291,6 @@ def __init__(_vault: address, _clearinghouse: address, _risk_engine: address, _p
     vault = IVault(_vault)
     clearinghouse = IClearinghouse(_clearinghouse)
     risk_engine = IEngine(_risk_engine)
-    router = IOracleRouter(staticcall IEngine(_risk_engine).router())
     self._set_params(_params)
 
 
@@ -473,7 +454,9 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     if not restored:
         post: types.MarginResult = empty(types.MarginResult)
         post_penalty: uint256 = 0
-        post, post_penalty = staticcall risk_engine.margin_for_liquidation(_account, False)
+        post_haircut: uint256 = 0
+        post_free: bool = False
+        post, post_penalty, post_haircut, post_free = staticcall risk_engine.margin_for_liquidation(_account, False)
         assert self._health(post, post_penalty) >= self._health(pre, v.penalty), errors.HEALTH_DECREASED
         restored = post.equity_mm >= convert(post.mm, int256)
     self._check_bidder(_bidder_account, pre.status)
@@ -661,14 +644,16 @@ def mark_value(_account: uint256) -> int256:
     """
     @notice Mark value V of an account's portfolio at the primary prices (no haircuts).
     @dev Whatever the oracle status; read `RiskEngine.margin().status` before acting on it.
+         E_mm + penalty + haircut of `RiskEngine.margin_for_liquidation(_account, False)`.
     @param _account Account id.
     @return V (WAD USD, signed).
     """
-    r: types.MarginResult = staticcall risk_engine.margin_with(_account, False)
-    haircuts: int256 = 0
+    r: types.MarginResult = empty(types.MarginResult)
+    penalty: uint256 = 0
+    haircut: uint256 = 0
     collateral_free: bool = False
-    haircuts, collateral_free = self._haircuts(_account, False)
-    return r.equity_mm + haircuts
+    r, penalty, haircut, collateral_free = staticcall risk_engine.margin_for_liquidation(_account, False)
+    return r.equity_mm + convert(penalty + haircut, int256)
 
 
 @external
@@ -1010,99 +995,40 @@ def _valuation(_account: uint256, _strict: bool) -> Valuation:
          or in its grace period, positions without any price). When DEGRADED
          (both feeds fresh, disagreeing) the conditions must hold at both
          prices and V is the larger one. V carries no penalty: E_mm + penalty
-         + haircuts, the mark value at the last prices and vols, so a
-         doubtful input never lets a bidder buy the portfolio below it.
+         + haircut, the mark value at the last prices and vols, so a
+         doubtful input never lets a bidder buy the portfolio below it. The
+         haircut (Σ bal·P - value_mm over the collateral) is the engine's own,
+         from the same collateral loop, prices and rounding as E_mm.
     @param _account Account id.
     @param _strict Revert on STALE (else: an empty, non-liquidatable valuation).
     @return The valuation.
     """
     r: types.MarginResult = empty(types.MarginResult)
     penalty: uint256 = 0
-    r, penalty = staticcall risk_engine.margin_for_liquidation(_account, False)
+    haircut: uint256 = 0
+    collateral_free: bool = False
+    r, penalty, haircut, collateral_free = staticcall risk_engine.margin_for_liquidation(_account, False)
     if r.status == constants.STALE and not _strict:
         return empty(Valuation)
     assert r.status != constants.STALE, errors.STALE_ORACLE
-    haircuts: int256 = 0
-    collateral_free: bool = False
-    haircuts, collateral_free = self._haircuts(_account, False)
     v: Valuation = Valuation(
         margin=r,
         penalty=penalty,
-        value=r.equity_mm + convert(penalty, int256) + haircuts,
+        value=r.equity_mm + convert(penalty + haircut, int256),
         liquidatable=convert(r.mm, int256) > r.equity_mm,
         below_im=convert(r.im, int256) > r.equity_im,
         collateral_free=collateral_free,
     )
     if r.status == constants.DEGRADED:
         s: types.MarginResult = empty(types.MarginResult)
-        s, penalty = staticcall risk_engine.margin_for_liquidation(_account, True)
+        s, penalty, haircut, collateral_free = staticcall risk_engine.margin_for_liquidation(_account, True)
         if s.status == constants.STALE and not _strict:
             return empty(Valuation)
         assert s.status != constants.STALE, errors.STALE_ORACLE
-        haircuts, collateral_free = self._haircuts(_account, True)
-        v.value = max(v.value, s.equity_mm + convert(penalty, int256) + haircuts)
+        v.value = max(v.value, s.equity_mm + convert(penalty + haircut, int256))
         v.liquidatable = v.liquidatable and convert(s.mm, int256) > s.equity_mm
         v.below_im = v.below_im and convert(s.im, int256) > s.equity_im
     return v
-
-
-@internal
-@view
-def _haircuts(_account: uint256, _use_secondary: bool) -> (int256, bool):
-    """
-    @dev Σ_k bal_k·P_k - value_mm,k over the account's collateral: the MM
-         haircuts the engine took off its equity, recomputed with the engine's
-         formula and rounding (`RiskEngine._collateral_value`, the slope on
-         max(balance, smoothed deposits D_s); an ERC-4626 share token's depth
-         capped at LIQUIDITY_DEPTH_FACTOR·liquidity·P, value_mm 0 when that is
-         0) and its price
-         choice (`RiskEngine._spot`, liquidation mode: the primary when the
-         secondary is unusable; the last price of a stale feed, whose value_mm
-         the engine's penalty holds). Tokens without haircut parameters are
-         worth 0 to the engine and here.
-    @param _account Account id.
-    @param _use_secondary Price at the secondary feeds.
-    @return The haircut total (WAD USD, >= 0) and whether the account holds no collateral token.
-    """
-    total: uint256 = 0
-    tokens: DynArray[address, constants.MAX_ASSETS] = []
-    balances: DynArray[uint256, constants.MAX_ASSETS] = []
-    tokens, balances = staticcall vault.collateral_of(_account)
-    for i: uint256 in range(len(tokens), bound=constants.MAX_ASSETS):
-        balance: uint256 = balances[i]
-        if balance == 0:
-            continue
-        risk: CollateralRisk = staticcall risk_engine.collateral_risk(tokens[i])
-        if risk.underlying == 0:
-            continue
-        primary: uint256 = 0
-        secondary: uint256 = 0
-        status: uint8 = 0
-        primary, secondary, status = staticcall router.prices(risk.underlying)
-        price: uint256 = primary
-        if _use_secondary and secondary != 0:
-            price = secondary
-        value: uint256 = balance * price // constants.WAD
-        # dev: the slope term is priced on the token's smoothed protocol-wide deposits (at least this balance)
-        current: uint256 = 0
-        smoothed: uint256 = 0
-        current, smoothed = staticcall vault.deposits(tokens[i])
-        depth: uint256 = risk.depth
-        if staticcall router.share_asset(risk.underlying) != 0:
-            # dev: [share collateral] the engine's liquidity cap (`RiskEngine._collateral_value`): the same
-            # `share_state` read in this transaction (liquidity < 2**128: the product cannot overflow)
-            rate: uint256 = 0
-            rate_status: uint8 = 0
-            liquidity: uint256 = 0
-            rate, rate_status, liquidity = staticcall router.share_state(risk.underlying, vault.address)
-            depth = min(depth, constants.LIQUIDITY_DEPTH_FACTOR * liquidity * price // constants.WAD)
-        # dev: no depth left (a paused vault): the engine counts the shares 0, so the whole value is added back
-        h_mm: uint256 = constants.WAD
-        if depth != 0:
-            value_up: uint256 = fixed_point._mul_div_up(max(balance, smoothed), price, constants.WAD)
-            h_mm = min(constants.WAD, risk.base_mm + fixed_point._mul_div_up(risk.slope, value_up, depth))
-        total += value - value * (constants.WAD - h_mm) // constants.WAD
-    return convert(total, int256), len(tokens) == 0
 
 
 @internal
@@ -1271,12 +1197,14 @@ def _check_bidder(_bidder: uint256, _status: uint8):
     """
     r: types.MarginResult = empty(types.MarginResult)
     penalty: uint256 = 0
-    r, penalty = staticcall risk_engine.margin_for_liquidation(_bidder, False)
+    haircut: uint256 = 0
+    collateral_free: bool = False
+    r, penalty, haircut, collateral_free = staticcall risk_engine.margin_for_liquidation(_bidder, False)
     assert r.status != constants.STALE, errors.STALE_ORACLE
     assert r.equity_im >= convert(r.im, int256), errors.BELOW_INITIAL_MARGIN
     if r.status == constants.DEGRADED or _status == constants.DEGRADED:
         s: types.MarginResult = empty(types.MarginResult)
-        s, penalty = staticcall risk_engine.margin_for_liquidation(_bidder, True)
+        s, penalty, haircut, collateral_free = staticcall risk_engine.margin_for_liquidation(_bidder, True)
         assert s.status != constants.STALE, errors.STALE_ORACLE
         assert s.equity_im >= convert(s.im, int256), errors.BELOW_INITIAL_MARGIN
 

@@ -240,11 +240,14 @@ struct UnderlyingRisk:
     theta: int256                # Σ size·theta
 
 
-# @dev `margin_for_liquidation`'s answer: the ABI of the tuple (MarginResult, penalty), returned from the evaluation's
-#      buffer without copying it (a copy of the evaluation cost ~6 kB more memory on every liquidation check).
+# @dev `margin_for_liquidation`'s answer: the ABI of the tuple (MarginResult, penalty, haircut, collateral_free),
+#      returned from the evaluation's buffer without copying it (a copy of the evaluation cost ~6 kB more memory on
+#      every liquidation check).
 struct Judged:
     result: types.MarginResult   # equity, requirements, status (penalties taken)
     penalty: uint256             # what the doubt rules took off E_mm (WAD USD; 0 outside liquidation mode)
+    haircut: uint256             # Σ bal·P - value_mm over the collateral (WAD USD; 0 outside liquidation mode)
+    collateral_free: bool        # the Vault lists no collateral token for the account
 
 
 # @dev What `_requirements` returns (memory only): a struct, not a tuple, so a view that needs one member reads
@@ -646,9 +649,12 @@ def margin_for_liquidation(_account: uint256, _use_secondary: bool) -> Judged:
          penalties only lower equity, so health never rises.
     @param _account Account id.
     @param _use_secondary True for the secondary feeds.
-    @return (result, penalty): result (equity_im, equity_mm, im, mm, status) with the
-            penalties taken; penalty what they took off E_mm (WAD USD): E_mm + penalty
-            is the equity at the last prices and vols.
+    @return (result, penalty, haircut, collateral_free): result (equity_im, equity_mm, im, mm,
+            status) with the penalties taken; penalty what they took off E_mm (WAD USD): E_mm + penalty
+            is the equity at the last prices and vols; haircut Σ_k bal_k·P_k - value_mm,k over the
+            collateral at the prices used (WAD USD; a share token the engine counts 0 adds its whole
+            bal·P): E_mm + penalty + haircut is the mark value V (Liquidation); collateral_free whether
+            the Vault lists no collateral token for the account.
     """
     return self._requirements(_account, _use_secondary, True).judged
 
@@ -873,6 +879,8 @@ def _requirements(
     equity_im: int256 = base
     equity_mm: int256 = base
     legs: DynArray[Leg, constants.MAX_ASSETS] = []
+    # liquidation mode: Σ bal·P - value_mm over the collateral (`Judged.haircut`)
+    haircut: uint256 = 0
     tokens: DynArray[address, constants.MAX_ASSETS] = []
     balances: DynArray[uint256, constants.MAX_ASSETS] = []
     tokens, balances = staticcall vault.collateral_of(_account)
@@ -937,7 +945,10 @@ def _requirements(
             # its leg: no book has its index)
             v_im: uint256 = 0
             v_mm: uint256 = 0
-            v_im, v_mm = self._collateral_value(legs[len(legs) - 1], constants.WAD)
+            v: uint256 = 0
+            v_im, v_mm, v = self._collateral_value(legs[len(legs) - 1], constants.WAD)
+            if _liquidation:
+                haircut += v - v_mm
             equity_im += convert(v_im, int256)
             equity_mm += convert(v_mm, int256)
             continue
@@ -982,8 +993,12 @@ def _requirements(
                 continue
             v_im: uint256 = 0
             v_mm: uint256 = 0
-            v_im, v_mm = self._collateral_value(leg, book.spot)
+            v: uint256 = 0
+            v_im, v_mm, v = self._collateral_value(leg, book.spot)
             book.collateral_mm += v_mm
+            if _liquidation:
+                # dev: [mark value] what the MM haircut took off bal·P (the price-doubt penalty holds value_mm)
+                haircut += v - v_mm
             if price_doubt:
                 # dev: liquidation mode, stale price: worth 0 in equity, still a spot delta in the scenarios
                 penalty += v_mm
@@ -1093,6 +1108,8 @@ def _requirements(
         judged=Judged(
             result=types.MarginResult(equity_im=equity_im, equity_mm=equity_mm, im=im, mm=mm, status=status),
             penalty=penalty,
+            haircut=haircut,
+            collateral_free=len(tokens) == 0,
         ),
         books=books,
     )
@@ -1189,7 +1206,7 @@ def _funding_owed(_pos: types.Position, _index: int256) -> int256:
 
 @internal
 @pure
-def _collateral_value(_leg: Leg, _spot: uint256) -> (uint256, uint256):
+def _collateral_value(_leg: Leg, _spot: uint256) -> (uint256, uint256, uint256):
     """
     @dev [haircut, collateral_value] bal·P·(1 - h) with h = min(1, base + slope·level·P / depth),
          level = max(bal, D_s) for MM and max(bal, D, D_s) for IM (the token's
@@ -1200,19 +1217,19 @@ def _collateral_value(_leg: Leg, _spot: uint256) -> (uint256, uint256):
          ERC-4626 shares: P = floor(S_u·rate / WAD) (the router's share price) and
          depth = min(depth, LIQUIDITY_DEPTH_FACTOR·liquidity·P / WAD): a vault that
          would redeem little now raises the slope term; none (paused, reverting
-         `maxRedeem`) or a zero price: worth 0.
+         `maxRedeem`) or a zero price: worth 0 (its mark value stays bal·P).
     @param _leg The holding.
     @param _spot S_u: its book's index price (WAD).
-    @return (IM value, MM value), WAD USD.
+    @return (IM value, MM value, mark value bal·P), WAD USD.
     """
     price: uint256 = _spot * _leg.rate // constants.WAD
+    value: uint256 = _leg.balance * price // constants.WAD
     depth: uint256 = _leg.depth
     if _leg.liquidity != max_value(uint256):
         # dev: liquidity < 2**128 (router), factor·liquidity·price cannot overflow at any admitted price
         depth = min(depth, LIQUIDITY_DEPTH_FACTOR * _leg.liquidity * price // constants.WAD)
         if depth == 0:
-            return 0, 0
-    value: uint256 = _leg.balance * price // constants.WAD
+            return 0, 0, value
     value_up: uint256 = fixed_point._mul_div_up(_leg.level_mm, price, constants.WAD)
     slope_mm: uint256 = fixed_point._mul_div_up(margin_math._field(_leg.packed, 2), value_up, depth)
     slope_im: uint256 = slope_mm
@@ -1221,7 +1238,7 @@ def _collateral_value(_leg: Leg, _spot: uint256) -> (uint256, uint256):
         slope_im = fixed_point._mul_div_up(slope_mm, _leg.level_im, _leg.level_mm)
     h_mm: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 0) + slope_mm)
     h_im: uint256 = min(constants.WAD, margin_math._field(_leg.packed, 1) + slope_im)
-    return value * (constants.WAD - h_im) // constants.WAD, value * (constants.WAD - h_mm) // constants.WAD
+    return value * (constants.WAD - h_im) // constants.WAD, value * (constants.WAD - h_mm) // constants.WAD, value
 
 
 @internal

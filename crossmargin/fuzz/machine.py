@@ -1122,8 +1122,9 @@ class LiquidationMachine:
         return out
 
     def _haircuts(self, account: int, secondary: bool) -> int:
-        """[Liquidation._haircuts] Σ bal·P - value_mm: the engine's MM haircuts, an ERC-4626 share token's depth
-        capped at SHARE_LIQUIDITY_FACTOR·liquidity·P (h = 1 when nothing is left: a paused vault)."""
+        """[RiskEngine `Judged.haircut`] Σ bal·P - value_mm: the engine's MM haircuts, an ERC-4626 share token's depth
+        capped at SHARE_LIQUIDITY_FACTOR·liquidity·P (h = 1 when nothing is left: a paused vault). Recomputed here
+        from raw state, independently of the engine (Liquidation no longer does: it reads the engine's figure)."""
         w = self.world
         total = 0
         for token, bal in zip(w.vault.assets(), w.vault.balances_of(account)):

@@ -30,12 +30,12 @@ def test_share_vault_reverts_mid_auction(world, mode):
     _, eq_mm, _, mm, _ = w.margin(victim.account)
     assert eq_mm < mm, "liquidatable"
     w.liquidation.start_auction(victim.account, keeper.account, sender=keeper.address)
-    (_, eq_mm0, _, _, _), _ = w.engine.margin_for_liquidation(victim.account, False)
+    (_, eq_mm0, _, _, _), _ = w.engine.margin_for_liquidation(victim.account, False)[:2]
 
     v.vault.set_mode(mode, sender=keeper.address)                    # the vault stops answering
     assert w.router.share_rate(v.uid)[1] == 0
     price, st = w.router.price(v.uid)
-    (_, eq_mm1, _, mm1, _), pen1 = w.engine.margin_for_liquidation(victim.account, False)
+    (_, eq_mm1, _, mm1, _), pen1 = w.engine.margin_for_liquidation(victim.account, False)[:2]
     print(f"\nvault mode {mode}: share price {price / WAD:,.2f} status {st}; liquidation-mode E_mm "
           f"{eq_mm0 / WAD:,.0f} -> {eq_mm1 / WAD:,.0f} USD vs MM {mm1 / WAD:,.0f} (penalty {pen1 / WAD:,.0f}); "
           f"read with a plain call (before the fix), mode 1 reverted every margin view and the bid")

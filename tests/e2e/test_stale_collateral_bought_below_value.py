@@ -32,7 +32,7 @@ def test_the_bidder_pays_for_stale_collateral_at_its_last_price(world):
     print(f"\nhealth at the last prices {h / WAD:,.0f} USD, mark value {value(world, victim.account) / WAD:,.0f} "
           f"USD; BTC stale: start_auction ...")
     world.liquidation.start_auction(victim.account, keeper.account, sender=keeper.address)
-    (eq_im, eq_mm, im, mm, status), penalty = world.engine.margin_for_liquidation(victim.account, False)
+    (eq_im, eq_mm, im, mm, status), penalty = world.engine.margin_for_liquidation(victim.account, False)[:2]
     print(f"  started: liquidation mode E_mm {eq_mm / WAD:,.0f} vs MM {mm / WAD:,.0f} USD (penalty "
           f"{penalty / WAD:,.0f} USD: the WBTC counts 0)")
     assert mm > eq_mm, "liquidatable only because BTC's feed is in doubt"

@@ -33,14 +33,14 @@ def test_usdc_vault_reverts_mid_auction(world, mode):
     _, eq_mm, _, mm, status = w.margin(victim.account)
     assert eq_mm < mm and status == 0, "liquidatable"
     w.liquidation.start_auction(victim.account, keeper.account, sender=keeper.address)
-    (_, eq_mm0, _, _, _), _ = w.engine.margin_for_liquidation(victim.account, False)
+    (_, eq_mm0, _, _, _), _ = w.engine.margin_for_liquidation(victim.account, False)[:2]
 
     v.vault.set_mode(mode, sender=keeper.address)                    # the vault stops answering
     assert w.router.share_rate(v.uid)[1] == 0
     price, st = w.router.price(v.uid)
     assert price == 0 and st == STALE
     assert w.margin(victim.account)[4] == STALE, "outside liquidation: no new risk, no withdrawal"
-    (_, eq_mm1, _, mm1, st1), pen1 = w.engine.margin_for_liquidation(victim.account, False)
+    (_, eq_mm1, _, mm1, st1), pen1 = w.engine.margin_for_liquidation(victim.account, False)[:2]
     print(f"\nvault mode {mode}: yUSD price {price / WAD:,.2f} status {st}; liquidation-mode E_mm "
           f"{eq_mm0 / WAD:,.0f} -> {eq_mm1 / WAD:,.0f} USD vs MM {mm1 / WAD:,.0f} (status {st1})")
     assert eq_mm1 < eq_mm0 - 250_000 * WAD and eq_mm1 < mm1 and st1 == 0, "the shares count 0: still liquidatable"

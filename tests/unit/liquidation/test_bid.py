@@ -235,5 +235,6 @@ def test_a_capped_bid_on_a_collateral_free_account_closes_by_proof(world, cast, 
     world.set_price("ETH", 2750 * WAD)
     start(other.account)
     world.liquidation.bid(other.account, cast.keeper.account, WAD, 2**200, sender=cast.keeper.address)
-    assert world.chain.last_gas_used > proven_gas + 20_000
+    # dev: 19.5k more since the haircut comes with the engine's margin (was 20k+ with Liquidation's own reads)
+    assert world.chain.last_gas_used > proven_gas + 15_000
     assert world.liquidation.auction(other.account)[2] is False

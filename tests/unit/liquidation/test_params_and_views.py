@@ -22,7 +22,6 @@ def test_deployed_with_the_parameter_file(world):
     assert world.liquidation.vault() == world.vault.address
     assert world.liquidation.clearinghouse() == world.clearing.address
     assert world.liquidation.risk_engine() == world.engine.address
-    assert world.liquidation.router() == world.router.address
 
 
 @pytest.mark.parametrize("change", [

@@ -434,8 +434,9 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     escalated: bool = False
     reward: uint256 = 0
     # dev: only a full bid on a solvent sliver (V < escalation_reward·MM) escalates: a larger V is worth a bid
-    # at d_max, and its owner keeps the d(t) floor however late (`_reward`)
-    if v.value > 0 and _fraction >= constants.WAD:
+    # at d_max, and its owner keeps the d(t) floor however late (`_reward`); V >= MAX_ESCALATION_REWARD·MM never
+    # escalates, so such a bid skips reading the version's escalation word (a cold slot)
+    if v.value > 0 and _fraction >= constants.WAD and convert(v.value, uint256) * constants.WAD < pre.mm * MAX_ESCALATION_REWARD:
         escalated, reward = self._reward(auction, p.auction_seconds, pre.mm, convert(v.value, uint256))
     if escalated:
         payment = self._escalated_bid(_account, _bidder_account, v, d, p, reward)

@@ -264,18 +264,8 @@ def option_price(spec: MarketSpec, spot, vol, now: float, rate: float = 0.0):
 
 def equity(account: Account, state: MarketState, params: Params, kind: str = "mm") -> float:
     """E = cash + Σ_k bal_k·P_k·(1 - h_k) + Σ_i (value_i - cost_i) + accrued funding, with IM or MM haircuts."""
-    account = account.resolved(params)
-    e = account.cash + account.funding
-    for symbol, balance in account.collateral.items():
-        c = params.collateral(symbol)
-        if c.settlement:
-            raise ValueError(f"{symbol} is the settlement asset: hold it as Account.cash, not as collateral")
-        e += collateral_value(c, balance, collateral_price(c, state), kind, state.deposits.get(symbol),
-                              share_liquidity(c, state))
-    for pos in account.positions:
-        u = pos.spec.underlying
-        e += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
-    return float(e)
+    return _book_value(account, state, params, lambda c, symbol, balance: collateral_value(
+        c, balance, collateral_price(c, state), kind, state.deposits.get(symbol), share_liquidity(c, state)))
 
 
 def mark_value(account: Account, state: MarketState, params: Params) -> float:
@@ -283,17 +273,23 @@ def mark_value(account: Account, state: MarketState, params: Params) -> float:
     with no haircuts, what an auction sells the portfolio on. A vault's liquidity is a haircut, not a value: an
     ERC-4626 share token counts bal·S_u·rate however little the vault would redeem now (paused included); a
     vault whose rate is unusable (rate 0) counts 0."""
+    return _book_value(account, state, params, lambda c, symbol, balance: balance * collateral_price(c, state))
+
+
+def _book_value(account: Account, state: MarketState, params: Params, collateral_term) -> float:
+    """cash + funding + Σ_k collateral_term(c_k, symbol_k, bal_k) + Σ_i (value_i - cost_i), in this order (the
+    sim's mirrors sum in the same order, to the last bit)."""
     account = account.resolved(params)
-    v = account.cash + account.funding
+    e = account.cash + account.funding
     for symbol, balance in account.collateral.items():
         c = params.collateral(symbol)
         if c.settlement:
             raise ValueError(f"{symbol} is the settlement asset: hold it as Account.cash, not as collateral")
-        v += balance * collateral_price(c, state)
+        e += collateral_term(c, symbol, balance)
     for pos in account.positions:
         u = pos.spec.underlying
-        v += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
-    return float(v)
+        e += position_value(pos, state.spot[u], state.vol[u], state.now, params.risk.rate) - pos.cost
+    return float(e)
 
 
 # ---------------------------------------------------------------------------------------------------------

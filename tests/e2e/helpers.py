@@ -36,3 +36,15 @@ def price(w: World, symbol: str) -> int:
 
 
 __all__ = ["E", "WAD", "breakdown", "health", "price", "usd", "value"]
+
+
+def share_margined(w: World, symbol: str = "sETH"):
+    """(maker, victim, keeper, vault, shares): the victim holds 100 sETH (~300k, of a vault seeded with 100 WETH by
+    others) as margin, the keeper 2M USDC to bid with. The share-vault attack replays start here."""
+    from crossmargin.fuzz.shares import deposit_shares, list_share_vault
+
+    maker, victim, keeper = w.traders[0], w.traders[1], w.traders[2]
+    v = list_share_vault(w, symbol, seed_assets=100 * WAD)
+    shares = deposit_shares(w, victim, v, 100 * WAD)
+    w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
+    return maker, victim, keeper, v, shares

@@ -20,9 +20,9 @@ it is sold at. A vault whose rate is unusable still counts 0 (no price: test_sha
 
 from __future__ import annotations
 
-from crossmargin.fuzz.shares import deposit_shares, list_share_vault, model_view
+from crossmargin.fuzz.shares import model_view
 from crossmargin.model.margin import mark_value
-from tests.e2e.helpers import WAD, health, value
+from tests.e2e.helpers import WAD, health, share_margined, value
 
 TOL = 1e-9   # chain (WAD integers) vs model (floats), relative
 
@@ -38,10 +38,7 @@ def _close(chain_wad: int, model: float) -> bool:
 
 def test_gated_redemptions_do_not_cheapen_the_auction(world):
     w = world
-    maker, victim, keeper = w.traders[0], w.traders[1], w.traders[2]
-    v = list_share_vault(w, "sETH", seed_assets=100 * WAD)
-    shares = deposit_shares(w, victim, v, 100 * WAD)                  # 100 sETH ~ 300k
-    w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
+    maker, victim, keeper, v, shares = share_margined(w)               # 100 sETH ~ 300k
     w.trade(maker, victim, "ETH-PERP", -450 * WAD, 3000 * WAD)        # long 450 ETH, margined by the shares
     assert health(w, victim.account) > 0
 
@@ -66,10 +63,7 @@ def test_gated_redemptions_do_not_cheapen_the_auction(world):
 
 def test_paused_vault_does_not_make_a_solvent_account_insolvent(world):
     w = world
-    maker, victim, keeper = w.traders[0], w.traders[1], w.traders[2]
-    v = list_share_vault(w, "sETH", seed_assets=100 * WAD)
-    deposit_shares(w, victim, v, 100 * WAD)                           # 100 sETH ~ 300k
-    w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
+    maker, victim, keeper, v, _ = share_margined(w)                    # 100 sETH ~ 300k
     btc = w.prices["BTC"][0]
     w.trade(maker, victim, "BTC-PERP", -2 * WAD, btc)                 # long 2 BTC ...
     w.set_price("BTC", btc * 80 // 100)                               # ... 24k under water

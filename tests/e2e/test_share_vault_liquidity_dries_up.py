@@ -15,16 +15,12 @@ liquidation proceeds on the rest of the book.
 
 from __future__ import annotations
 
-from crossmargin.fuzz.shares import deposit_shares, list_share_vault
-from tests.e2e.helpers import WAD
+from tests.e2e.helpers import WAD, share_margined
 
 
 def test_share_vault_liquidity_dries_up(world):
     w = world
-    maker, victim, keeper = w.traders[0], w.traders[1], w.traders[2]
-    v = list_share_vault(w, "sETH", seed_assets=100 * WAD)
-    shares = deposit_shares(w, victim, v, 100 * WAD)                  # 100 sETH ~ 300k
-    w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
+    maker, victim, keeper, v, shares = share_margined(w)               # 100 sETH ~ 300k
     w.trade(maker, victim, "ETH-PERP", -450 * WAD, 3000 * WAD)        # long 450 ETH, margined by the shares
     _, eq_full, _, mm_full, _ = w.margin(victim.account)
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from crossmargin.fuzz.shares import deposit_shares, list_share_vault
-from tests.e2e.helpers import WAD
+from tests.e2e.helpers import WAD, share_margined
 
 STALE = 2
 
@@ -21,10 +20,7 @@ STALE = 2
 @pytest.mark.parametrize("mode", [1, 2], ids=["reverts", "returns_zero"])
 def test_share_vault_reverts_mid_auction(world, mode):
     w = world
-    maker, victim, keeper = w.traders[0], w.traders[1], w.traders[2]
-    v = list_share_vault(w, "sETH", seed_assets=100 * WAD)
-    deposit_shares(w, victim, v, 100 * WAD)                           # 100 sETH ~ 300k
-    w.deposit(keeper, "USDC", w.units("USDC", 2_000_000))
+    maker, victim, keeper, v, _ = share_margined(w)                    # 100 sETH ~ 300k
     w.trade(maker, victim, "ETH-PERP", -450 * WAD, 3000 * WAD)        # the victim is long 450 ETH (+ 100 sETH: one ETH book)
     w.set_price("ETH", 2800 * WAD)
     _, eq_mm, _, mm, _ = w.margin(victim.account)

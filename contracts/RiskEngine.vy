@@ -283,8 +283,6 @@ SWAD: constant(int256) = 10**18
 #      im_factor in word 0, vol shocks in word 2, basis_rate, corr_kappa, short_option_rate, basis_vol in word 1.
 #      One nibble per field, field i at bits 4i: [12, 13, 1, 2, 8, 9, 10, 11, 3, 4, 6, 5, 14, 7].
 RISK_FIELD_MAP: constant(uint256) = 35560695958872540
-# @dev k of an ERC-4626 share token's effective depth min(depth, k·liquidity·P): the model's SHARE_LIQUIDITY_FACTOR.
-LIQUIDITY_DEPTH_FACTOR: constant(uint256) = 100
 # @dev Mask of the low 128 bits (packed underlying parameters).
 LOW_128: constant(uint256) = 2**128 - 1
 
@@ -1227,7 +1225,7 @@ def _collateral_value(_leg: Leg, _spot: uint256) -> (uint256, uint256, uint256):
     depth: uint256 = _leg.depth
     if _leg.liquidity != max_value(uint256):
         # dev: liquidity < 2**128 (router), factor·liquidity·price cannot overflow at any admitted price
-        depth = min(depth, LIQUIDITY_DEPTH_FACTOR * _leg.liquidity * price // constants.WAD)
+        depth = min(depth, constants.LIQUIDITY_DEPTH_FACTOR * _leg.liquidity * price // constants.WAD)
         if depth == 0:
             return 0, 0, value
     value_up: uint256 = fixed_point._mul_div_up(_leg.level_mm, price, constants.WAD)

@@ -62,7 +62,7 @@ FEE_ACCOUNT: constant(uint256) = 2
 
 # ---------------------------------------------------------------- ERC-4626 share collateral
 # @dev k of a share token's effective depth min(depth, k·liquidity·P), liquidity its vault's maxRedeem for the Vault
-#      (RiskEngine haircut, Liquidation's V): the model's SHARE_LIQUIDITY_FACTOR.
+#      (RiskEngine's haircut, and so Liquidation's V): the model's SHARE_LIQUIDITY_FACTOR.
 LIQUIDITY_DEPTH_FACTOR: constant(uint256) = 100
 
 # ---------------------------------------------------------------- oracle defaults

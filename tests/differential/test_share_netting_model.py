@@ -81,11 +81,9 @@ def test_share_netting_matches_model():
 
 
 def test_liquidity_factor_is_the_engine_constant():
-    """lib/constants.vy holds the model's factor (Liquidation's V reads it); the RiskEngine uses it or, until it
-    imports it, a copy of the same value."""
+    """lib/constants.vy holds the model's factor, and the RiskEngine uses that one (no copy of its own)."""
     pattern = r"LIQUIDITY_DEPTH_FACTOR: constant\(uint256\) = (\d+)"
     shared = re.search(pattern, (CONTRACTS / "lib" / "constants.vy").read_text())
     assert shared and int(shared.group(1)) == SHARE_LIQUIDITY_FACTOR
     engine = (CONTRACTS / "RiskEngine.vy").read_text()
-    copy = re.search(pattern, engine)
-    assert "constants.LIQUIDITY_DEPTH_FACTOR" in engine or (copy and int(copy.group(1)) == SHARE_LIQUIDITY_FACTOR)
+    assert "constants.LIQUIDITY_DEPTH_FACTOR" in engine and not re.search(pattern, engine)

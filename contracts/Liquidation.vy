@@ -183,7 +183,7 @@ risk_engine: public(immutable(IEngine))
 #      holds << 66 | expiry << 67 (64 bits) | version << 131 (64 bits).
 _auctions: HashMap[uint256, uint256]
 # @dev Parameter sets by version, four words each (a bid reads the first two: 2 cold slots instead of 11; a
-#      full bid on a solvent account also the fourth, for its escalation):
+#      full bid on a solvent account with V < 0.5·MM also the fourth, for its escalation):
 #      [discount_start | discount_max << 64 | auction_seconds << 128 | flag_fee_rate << 192,
 #       fund_fee_rate | full_close_health << 64 | min_partial_mm << 128, flag_fee_cap | max_age_seconds << 128,
 #       escalation_delay | escalation_reward << 64].
@@ -434,9 +434,8 @@ def bid(_account: uint256, _bidder_account: uint256, _fraction: uint256, _max_co
     escalated: bool = False
     reward: uint256 = 0
     # dev: only a full bid on a solvent sliver (V < escalation_reward·MM) escalates: a larger V is worth a bid
-    # at d_max, and its owner keeps the d(t) floor however late (`_reward`); V >= MAX_ESCALATION_REWARD·MM never
-    # escalates, so such a bid skips reading the version's escalation word (a cold slot)
-    if v.value > 0 and _fraction >= constants.WAD and convert(v.value, uint256) * constants.WAD < pre.mm * MAX_ESCALATION_REWARD:
+    # at d_max, and its owner keeps the d(t) floor however late (`_reward`)
+    if v.value > 0 and _fraction >= constants.WAD:
         escalated, reward = self._reward(auction, p.auction_seconds, pre.mm, convert(v.value, uint256))
     if escalated:
         payment = self._escalated_bid(_account, _bidder_account, v, d, p, reward)
@@ -917,12 +916,16 @@ def _reward(_auction: Auction, _ramp: uint256, _mm: uint256, _value: uint256) ->
          floor however late); and the reward then:
          escalation_reward·MM·min(t_e, T) / T, t_e the seconds since it
          escalated (0 at the escalation, the cap T later), rounded down.
+         V >= MAX_ESCALATION_REWARD·MM (the bound of escalation_reward) never
+         escalates: such a bid does not read the version's fourth word (a cold slot).
     @param _auction The auction (live).
     @param _ramp Its ramp T (`auction_seconds` of its version).
     @param _mm The account's MM now.
     @param _value Its mark value V (> 0).
     @return (escalated, reward WAD USD).
     """
+    if _value * constants.WAD >= _mm * MAX_ESCALATION_REWARD:
+        return False, 0
     w3: uint256 = self._param_sets[_auction.version][3]
     since: uint256 = _auction.start + (w3 & packing.U64_MAX)
     rate: uint256 = w3 >> 64
